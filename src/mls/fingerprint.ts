@@ -1,0 +1,89 @@
+// Fingerprint history and the placement of a peer's state relative to ours (DESIGN section 2).
+// Pure functions over immutable arrays: no MLS here, the fingerprint itself is computed in group.ts.
+import { bytesEqual } from "../util/bytes.ts";
+
+/** One epoch's state fingerprint. */
+export interface EpochFingerprint {
+  readonly epoch: bigint;
+  readonly fingerprint: Uint8Array;
+}
+
+/** Fingerprints of a member's last `H` epochs, oldest first, newest (the current epoch) last. */
+export type FingerprintHistory = readonly EpochFingerprint[];
+
+/** Default length `H` of the fingerprint history. */
+export const DEFAULT_HISTORY = 64;
+
+/**
+ * Where a peer's state stands relative to ours:
+ * - `SAME`: same epoch, same fingerprint.
+ * - `I_AM_AHEAD`: the peer's state is an ancestor of ours.
+ * - `I_AM_BEHIND`: our state is an ancestor of the peer's.
+ * - `FORKED`: the two disagree at some epoch both know: different branches (or different groups).
+ * - `UNKNOWN`: no common epoch to compare (outside history), or the peer is ahead and its ancestry does
+ *   not name our epoch, so behind and forked-after-the-last-shared-epoch cannot be told apart.
+ */
+export type Relation = "SAME" | "I_AM_BEHIND" | "I_AM_AHEAD" | "FORKED" | "UNKNOWN";
+
+/** Appends the fingerprint of a new epoch, keeping at most `h` entries. Earlier-or-equal epochs are cut first (rewind). */
+export function pushFingerprint(
+  history: FingerprintHistory,
+  entry: EpochFingerprint,
+  h: number = DEFAULT_HISTORY,
+): FingerprintHistory {
+  const kept = history.filter((e) => e.epoch < entry.epoch);
+  kept.push(entry);
+  return kept.length > h ? kept.slice(kept.length - h) : kept;
+}
+
+/** The fingerprint this history holds for `epoch`, if any. */
+export function fingerprintAt(history: FingerprintHistory, epoch: bigint): Uint8Array | undefined {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const e = history[i] as EpochFingerprint;
+    if (e.epoch === epoch) return e.fingerprint;
+    if (e.epoch < epoch) return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The skip list a member gossips with its current state (DESIGN section 3): its fingerprints at epochs
+ * `e-1, e-2, e-4, e-8, ...` as far as its history reaches. O(log H) entries.
+ */
+export function ancestry(history: FingerprintHistory): EpochFingerprint[] {
+  const cur = history.at(-1);
+  if (cur === undefined) return [];
+  const out: EpochFingerprint[] = [];
+  for (let d = 1n; d <= cur.epoch; d *= 2n) {
+    const fp = fingerprintAt(history, cur.epoch - d);
+    if (fp === undefined) break;
+    out.push({ epoch: cur.epoch - d, fingerprint: fp });
+  }
+  return out;
+}
+
+/**
+ * Places a peer's `(epoch, fingerprint)` (and optionally its gossiped ancestry) against our history.
+ * Equal fingerprints at an epoch imply equal history up to it (the exporter chains every epoch secret),
+ * so one disagreement at a shared epoch means a fork.
+ */
+export function relation(
+  history: FingerprintHistory,
+  peerEpoch: bigint,
+  peerFingerprint: Uint8Array,
+  peerAncestry: readonly EpochFingerprint[] = [],
+): Relation {
+  const mine = history.at(-1);
+  if (mine === undefined) return "UNKNOWN";
+  let sharedEpoch = false;
+  for (const p of [{ epoch: peerEpoch, fingerprint: peerFingerprint }, ...peerAncestry]) {
+    const fp = fingerprintAt(history, p.epoch);
+    if (fp === undefined) continue;
+    if (!bytesEqual(fp, p.fingerprint)) return "FORKED";
+    sharedEpoch = true;
+  }
+  if (!sharedEpoch) return "UNKNOWN";
+  if (peerEpoch === mine.epoch) return "SAME";
+  if (peerEpoch < mine.epoch) return "I_AM_AHEAD";
+  return peerAncestry.some((p) => p.epoch === mine.epoch) ? "I_AM_BEHIND" : "UNKNOWN";
+}

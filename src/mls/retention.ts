@@ -1,0 +1,63 @@
+// Retained epochs (DESIGN section 6): the member's own full state at the end of each of its last K epochs,
+// so that a member on a minority branch can rewind to the fork point and take the majority's commit.
+//
+// Forward-secrecy trade-off: while an epoch is retained, its epoch secrets (init secret, secret tree,
+// signature-independent keys) stay in memory and in the stored member state, so a compromise of this
+// member exposes the last K epochs instead of only the current one. Beyond K they are dropped and the
+// secrets consumed in them are zeroed. K = 0 gives plain MLS forward secrecy and no rewind.
+import type { ClientState } from "ts-mls";
+import { zeroOutUint8Array } from "ts-mls";
+import { MlsProtocolError } from "./errors.ts";
+import type { FingerprintHistory } from "./fingerprint.ts";
+import type { MlsGroup } from "./group.ts";
+
+/** Default `K`. */
+export const DEFAULT_RETAINED_EPOCHS = 4;
+
+/** The member's state as it was when it left `epoch`. */
+export interface RetainedEpoch {
+  readonly epoch: bigint;
+  readonly fingerprint: Uint8Array;
+  readonly history: FingerprintHistory;
+  /** @internal */
+  readonly state: ClientState;
+  /** Secrets consumed in this epoch and by leaving it; zeroed when the entry is retired. */
+  readonly consumed: readonly Uint8Array[];
+}
+
+/** Keeps the newest `k` entries and zeroes what the dropped ones consumed. */
+export function retire(entries: RetainedEpoch[], k: number): RetainedEpoch[] {
+  const drop = Math.max(0, entries.length - k);
+  for (const e of entries.slice(0, drop)) for (const s of e.consumed) zeroOutUint8Array(s);
+  return entries.slice(drop);
+}
+
+/** Epochs this member can rewind to, oldest first. */
+export function retainedEpochs(group: MlsGroup): bigint[] {
+  return group.retained.map((r) => r.epoch);
+}
+
+/**
+ * The group as it was at the end of retained `epoch`, ready to process a competing commit for that epoch.
+ * Newer retained epochs (the abandoned branch) are dropped; they are not zeroed because the rewound state
+ * shares secrets with them.
+ * @throws {MlsProtocolError} `NOT_RETAINED` if `epoch` is not retained.
+ */
+export function rewind(group: MlsGroup, epoch: bigint): MlsGroup {
+  const i = group.retained.findIndex((r) => r.epoch === epoch);
+  const r = group.retained[i];
+  if (r === undefined)
+    throw new MlsProtocolError(
+      "NOT_RETAINED",
+      `epoch ${epoch} is not retained (have ${retainedEpochs(group).join(",")})`,
+    );
+  return {
+    ...group,
+    epoch: r.epoch,
+    fingerprint: r.fingerprint,
+    history: r.history,
+    retained: group.retained.slice(0, i),
+    consumed: [],
+    state: r.state,
+  };
+}

@@ -1,0 +1,77 @@
+// Hand-written Protocol Buffers codecs over @bufbuild/protobuf's wire primitives. The schema of every
+// message lives in proto/*.proto; codecs mirror it field by field. Decoders are strict about wire types
+// and skip unknown fields, as protobuf requires.
+import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { DemlsError } from "./errors.ts";
+
+export { BinaryWriter, WireType };
+
+/** A protobuf message that cannot be decoded. */
+export class DecodeError extends DemlsError {
+  constructor(message: string) {
+    super("MALFORMED", message);
+  }
+}
+
+/** Field reader handed to a decode callback: typed reads that check the wire type. */
+export interface FieldReader {
+  bytes(): Uint8Array;
+  string(): string;
+  uint64(): bigint;
+  uint32(): number;
+  bool(): boolean;
+  /** Nested message: its raw bytes, to be decoded by another codec. */
+  message(): Uint8Array;
+}
+
+/**
+ * Decodes `bytes` field by field: `onField` returns false for fields it does not know (they are skipped).
+ * Any wire error (truncation, bad varint, wrong wire type for a known field) becomes a {@link DecodeError}.
+ */
+export function readFields(
+  bytes: Uint8Array,
+  what: string,
+  onField: (field: number, r: FieldReader) => boolean,
+): void {
+  const reader = new BinaryReader(bytes);
+  try {
+    while (reader.pos < reader.len) {
+      const [field, wire] = reader.tag();
+      // Checks the wire type of a known field, then reads it.
+      const typed =
+        <T>(t: WireType, read: () => T) =>
+        (): T => {
+          if (wire !== t)
+            throw new DecodeError(`${what}: field ${field} has wire type ${wire}, expected ${t}`);
+          return read();
+        };
+      const r: FieldReader = {
+        bytes: typed(WireType.LengthDelimited, () => reader.bytes()),
+        message: typed(WireType.LengthDelimited, () => reader.bytes()),
+        string: typed(WireType.LengthDelimited, () => reader.string()),
+        uint64: typed(WireType.Varint, () => BigInt.asUintN(64, BigInt(reader.uint64()))),
+        uint32: typed(WireType.Varint, () => reader.uint32()),
+        bool: typed(WireType.Varint, () => reader.bool()),
+      };
+      const start = reader.pos;
+      if (!onField(field, r)) {
+        reader.pos = start;
+        reader.skip(wire, field);
+      }
+    }
+  } catch (e) {
+    if (e instanceof DemlsError) throw e;
+    throw new DecodeError(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (reader.pos !== reader.len) throw new DecodeError(`${what}: trailing bytes`);
+}
+
+/** Writes a length-delimited field (bytes or nested message) when `value` is present. */
+export function writeBytes(w: BinaryWriter, field: number, value: Uint8Array | undefined): void {
+  if (value !== undefined) w.tag(field, WireType.LengthDelimited).bytes(value);
+}
+
+/** Writes a uint64 field when `value` is present. */
+export function writeUint64(w: BinaryWriter, field: number, value: bigint | undefined): void {
+  if (value !== undefined) w.tag(field, WireType.Varint).uint64(value);
+}
