@@ -1,0 +1,188 @@
+// Real network: js-libp2p with gossipsub, configured as Waku relay. Every Transport topic is a Waku content
+// topic; all of them travel on one relay pubsub topic inside WakuMessage envelopes.
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { type GossipSub, gossipsub, StrictNoSign } from "@libp2p/gossipsub";
+import { identify } from "@libp2p/identify";
+import type { PeerId } from "@libp2p/interface";
+import { memory } from "@libp2p/memory";
+import { tcp } from "@libp2p/tcp";
+import { multiaddr } from "@multiformats/multiaddr";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { createLibp2p, type Libp2p } from "libp2p";
+import type { Handler, Transport } from "./transport.ts";
+import { DEFAULT_PUBSUB_TOPIC, decodeWakuMessage, encodeWakuMessage, WAKU_RELAY_PROTOCOL } from "./waku.ts";
+
+export interface Libp2pOptions {
+  /** `tcp` on loopback for real runs; `memory` for in-process tests. */
+  transport: "tcp" | "memory";
+  /** Listen addresses; default `/ip4/127.0.0.1/tcp/0` or a fresh `/memory/<n>`. */
+  listen?: string[];
+  /** Relay pubsub topic; default {@link DEFAULT_PUBSUB_TOPIC}. */
+  pubsubTopic?: string;
+}
+
+/** Counters of what arrived from the network. */
+export interface Libp2pStats {
+  received: number;
+  /** Frames that were not a WakuMessage: dropped. */
+  malformed: number;
+  handlerErrors: number;
+}
+
+let memoryCounter = 0;
+
+/** A {@link Transport} on a libp2p node, with the controls a test or the CLI needs to cut and heal links. */
+export class Libp2pTransport implements Transport {
+  readonly stats: Libp2pStats = { received: 0, malformed: 0, handlerErrors: 0 };
+  readonly #node: Libp2p<{ pubsub: GossipSub; identify: unknown }>;
+  readonly #pubsubTopic: string;
+  readonly #handlers = new Map<string, Set<Handler>>();
+  readonly #blocked: Set<string>;
+  #closed = false;
+
+  private constructor(
+    node: Libp2p<{ pubsub: GossipSub; identify: unknown }>,
+    pubsubTopic: string,
+    blocked: Set<string>,
+  ) {
+    this.#node = node;
+    this.#pubsubTopic = pubsubTopic;
+    this.#blocked = blocked;
+    node.services.pubsub.addEventListener("message", (evt) => {
+      if (evt.detail.topic !== this.#pubsubTopic) return;
+      this.#onFrame(evt.detail.data);
+    });
+  }
+
+  /** Starts a node listening per `options`. */
+  static async create(options: Libp2pOptions): Promise<Libp2pTransport> {
+    const blocked = new Set<string>();
+    const isBlocked = (peer: PeerId) => blocked.has(peer.toString());
+    const listen =
+      options.listen ??
+      (options.transport === "tcp"
+        ? ["/ip4/127.0.0.1/tcp/0"]
+        : [`/memory/demls-${process.pid}-${memoryCounter++}`]);
+    const node = await createLibp2p({
+      start: false,
+      addresses: { listen },
+      transports: [options.transport === "tcp" ? tcp() : memory()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      // Many peers share 127.0.0.1: the default of 5 inbound connections/s per host refuses dials at ~20 nodes.
+      connectionManager: { inboundConnectionThreshold: 10_000, maxParallelDials: 50 },
+      connectionGater: {
+        denyDialMultiaddr: () => false,
+        denyDialPeer: isBlocked,
+        denyInboundEncryptedConnection: isBlocked,
+        denyOutboundEncryptedConnection: isBlocked,
+      },
+      services: {
+        identify: identify(),
+        pubsub: gossipsub({
+          globalSignaturePolicy: StrictNoSign,
+          fallbackToFloodsub: false,
+          allowPublishToZeroTopicPeers: true,
+          ignoreDuplicatePublishError: true,
+          msgIdFn: (msg) => sha256(msg.data),
+          // Peers on one IP would otherwise be scored out of the mesh beyond ~10 nodes.
+          scoreParams: { IPColocationFactorWeight: 0 },
+        }),
+      },
+    });
+    // gossipsub 17 ignores the `protocols` option: set the Waku relay protocol id before start.
+    (node.services.pubsub as unknown as { protocols: string[] }).protocols = [WAKU_RELAY_PROTOCOL];
+    await node.start();
+    const pubsubTopic = options.pubsubTopic ?? DEFAULT_PUBSUB_TOPIC;
+    node.services.pubsub.subscribe(pubsubTopic);
+    return new Libp2pTransport(node, pubsubTopic, blocked);
+  }
+
+  get nodeId(): string {
+    return this.#node.peerId.toString();
+  }
+
+  /** Addresses other nodes can dial. */
+  get addresses(): string[] {
+    return this.#node.getMultiaddrs().map((a) => a.toString());
+  }
+
+  /** Peers currently in this node's relay topic. */
+  get topicPeers(): number {
+    return this.#node.services.pubsub.getSubscribers(this.#pubsubTopic).length;
+  }
+
+  async dial(address: string): Promise<void> {
+    await this.#node.dial(multiaddr(address));
+  }
+
+  /** Cuts this node off from `peerIds`: refuses connections both ways and hangs up existing ones. */
+  async block(peerIds: Iterable<string>): Promise<void> {
+    const hangUps: Promise<void>[] = [];
+    for (const id of peerIds) {
+      this.#blocked.add(id);
+      for (const c of this.#node.getConnections())
+        if (c.remotePeer.toString() === id) hangUps.push(c.close());
+    }
+    await Promise.allSettled(hangUps);
+  }
+
+  /** Lifts every block; reconnect with {@link dial}. */
+  unblock(): void {
+    this.#blocked.clear();
+  }
+
+  async publish(topic: string, data: Uint8Array): Promise<void> {
+    if (this.#closed) return;
+    const frame = encodeWakuMessage({
+      payload: data,
+      contentTopic: topic,
+      timestamp: BigInt(Date.now()) * 1_000_000n,
+    });
+    await this.#node.services.pubsub.publish(this.#pubsubTopic, frame);
+  }
+
+  subscribe(topic: string, handler: Handler): () => void {
+    let set = this.#handlers.get(topic);
+    if (set === undefined) {
+      set = new Set();
+      this.#handlers.set(topic, set);
+    }
+    set.add(handler);
+    return () => {
+      set.delete(handler);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handlers.clear();
+    await this.#node.stop();
+  }
+
+  #onFrame(frame: Uint8Array): void {
+    let msg: ReturnType<typeof decodeWakuMessage>;
+    try {
+      msg = decodeWakuMessage(frame);
+    } catch {
+      this.stats.malformed++;
+      return;
+    }
+    this.stats.received++;
+    for (const h of this.#handlers.get(msg.contentTopic) ?? []) {
+      try {
+        const r = h({ topic: msg.contentTopic, data: msg.payload });
+        if (r !== undefined) r.catch(() => void this.stats.handlerErrors++);
+      } catch {
+        this.stats.handlerErrors++;
+      }
+    }
+  }
+
+  /** @internal Publishes raw bytes on the relay topic, bypassing the envelope (tests of bad frames). */
+  async publishRaw(frame: Uint8Array): Promise<void> {
+    await this.#node.services.pubsub.publish(this.#pubsubTopic, frame);
+  }
+}

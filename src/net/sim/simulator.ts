@@ -1,0 +1,440 @@
+// Seeded, virtual-time network simulator. One event queue ordered by (time, seq); every random choice
+// comes from one seeded PRNG in event order, so a seed replays a run exactly (`traceHash` proves it).
+import type { Clock, Delivery, Handler, Rng, TimerId, Transport } from "../transport.ts";
+import { SeededRng } from "./prng.ts";
+import { EventQueue, type SimEvent } from "./queue.ts";
+
+/** Per-link behaviour. */
+export interface LinkModel {
+  /** One-way base latency, ms. */
+  latencyMs: number;
+  /** Uniform extra latency in [0, jitterMs). */
+  jitterMs: number;
+  /** Probability that one transmission is lost. */
+  loss: number;
+}
+
+/** How a publication reaches subscribers. */
+export type DeliveryModel =
+  /** Straight to every subscriber: fast, no relaying. */
+  | "broadcast"
+  /**
+   * gossipsub-like: a mesh of degree ~`meshDegree` per topic, relayed hop by hop; a transmission
+   * blocked by a partition, a crash or loss is retried from the relaying node's message cache for
+   * `gossipWindow` heartbeats (IHAVE/IWANT), so a short outage heals by itself and a long one does not.
+   */
+  | "gossip";
+
+export interface SimOptions {
+  seed: number;
+  delivery: DeliveryModel;
+  link: LinkModel;
+  meshDegree: number;
+  heartbeatMs: number;
+  gossipWindow: number;
+}
+
+export const DEFAULT_SIM_OPTIONS: SimOptions = {
+  seed: 1,
+  delivery: "broadcast",
+  link: { latencyMs: 40, jitterMs: 20, loss: 0 },
+  meshDegree: 6,
+  heartbeatMs: 1000,
+  gossipWindow: 3,
+};
+
+/** Traffic counters. A relayed message counts once per transmission. */
+export interface Counters {
+  msgsOut: number;
+  bytesOut: number;
+  msgsIn: number;
+  bytesIn: number;
+}
+
+/** Why a transmission did not arrive. */
+export interface Drops {
+  loss: number;
+  partition: number;
+  down: number;
+  duplicate: number;
+  handlerErrors: number;
+}
+
+interface NodeRec {
+  readonly index: number;
+  readonly id: string;
+  up: boolean;
+  /** Bumped on every crash: handles of an earlier incarnation go inert. */
+  incarnation: number;
+  group: number;
+  readonly timers: Map<TimerId, SimEvent>;
+  readonly subs: Map<string, Set<Handler>>;
+  readonly seen: Set<number>;
+  readonly counters: Counters;
+  readonly rng: SeededRng;
+}
+
+interface Gap {
+  from: NodeRec;
+  to: NodeRec;
+  msg: SimMessage;
+  since: number;
+}
+
+interface SimMessage {
+  readonly id: number;
+  readonly topic: string;
+  readonly data: Uint8Array;
+}
+
+const zero = (): Counters => ({ msgsOut: 0, bytesOut: 0, msgsIn: 0, bytesIn: 0 });
+
+/** A simulated network of named nodes. */
+export class Simulator {
+  readonly options: SimOptions;
+  readonly rng: SeededRng;
+  readonly drops: Drops = { loss: 0, partition: 0, down: 0, duplicate: 0, handlerErrors: 0 };
+  readonly topics = new Map<string, Counters>();
+  #now = 0;
+  #queue = new EventQueue();
+  #nodes = new Map<string, NodeRec>();
+  #mesh = new Map<string, Map<NodeRec, Set<NodeRec>>>();
+  #gaps: Gap[] = [];
+  #nextMsg = 0;
+  #nextTimer = 1;
+  #events = 0;
+  #h1 = 0x811c9dc5;
+  #h2 = 0x01000193;
+  #heartbeat = false;
+
+  constructor(options: Partial<SimOptions> = {}) {
+    this.options = {
+      ...DEFAULT_SIM_OPTIONS,
+      ...options,
+      link: { ...DEFAULT_SIM_OPTIONS.link, ...options.link },
+    };
+    this.rng = new SeededRng(this.options.seed);
+  }
+
+  /** Virtual time, ms. */
+  get now(): number {
+    return this.#now;
+  }
+
+  /** Events run so far. */
+  get events(): number {
+    return this.#events;
+  }
+
+  /** Adds a node (up, in partition group 0) and returns its handles. */
+  addNode(id: string): SimNode {
+    if (this.#nodes.has(id)) throw new Error(`node ${id} exists`);
+    const rec: NodeRec = {
+      index: this.#nodes.size,
+      id,
+      up: true,
+      incarnation: 0,
+      group: 0,
+      timers: new Map(),
+      subs: new Map(),
+      seen: new Set(),
+      counters: zero(),
+      rng: this.rng.fork(),
+    };
+    this.#nodes.set(id, rec);
+    return this.#handles(rec);
+  }
+
+  /** Current handles of a node (fresh ones after a restart). */
+  node(id: string): SimNode {
+    return this.#handles(this.#rec(id));
+  }
+
+  /** Node ids in creation order. */
+  get nodeIds(): string[] {
+    return [...this.#nodes.keys()];
+  }
+
+  /** Traffic counters of one node. */
+  counters(id: string): Readonly<Counters> {
+    return this.#rec(id).counters;
+  }
+
+  isUp(id: string): boolean {
+    return this.#rec(id).up;
+  }
+
+  /** Runs `fn` at virtual time `time` (now if in the past). */
+  at(time: number, fn: () => void | Promise<void>): void {
+    this.#queue.push(Math.max(time, this.#now), fn);
+  }
+
+  /**
+   * Splits the network: each listed array is one side; nodes not listed form one more side together.
+   * Takes effect at `at` (default now). Transmissions across sides are dropped.
+   */
+  partition(sides: readonly (readonly string[])[], at = this.#now): void {
+    this.at(at, () => {
+      for (const n of this.#nodes.values()) n.group = 0;
+      sides.forEach((side, i) => {
+        for (const id of side) this.#rec(id).group = i + 1;
+      });
+      this.#mix(1, sides.length, 0, 0);
+    });
+  }
+
+  /** Joins all sides again at `at` (default now). */
+  heal(at = this.#now): void {
+    this.at(at, () => {
+      for (const n of this.#nodes.values()) n.group = 0;
+      this.#mix(2, 0, 0, 0);
+    });
+  }
+
+  /** Crashes a node: it stops sending and receiving, its timers and subscriptions are gone. */
+  crash(id: string, at = this.#now): void {
+    this.at(at, () => {
+      const n = this.#rec(id);
+      n.up = false;
+      n.incarnation++;
+      for (const ev of n.timers.values()) ev.cancelled = true;
+      n.timers.clear();
+      n.subs.clear();
+      this.#mix(3, n.index, 0, 0);
+    });
+  }
+
+  /** Brings a crashed node back (with no subscriptions); get its new handles with {@link node}. */
+  restart(id: string, at = this.#now): void {
+    this.at(at, () => {
+      const n = this.#rec(id);
+      n.up = true;
+      this.#mix(4, n.index, 0, 0);
+    });
+  }
+
+  /** Runs every event up to and including virtual time `t`, then sets the clock to `t`. */
+  async runUntil(t: number): Promise<void> {
+    for (let ev = this.#queue.peek(); ev !== undefined && ev.time <= t; ev = this.#queue.peek()) {
+      this.#queue.pop();
+      if (ev.cancelled) continue;
+      this.#now = ev.time;
+      this.#events++;
+      const r = ev.run();
+      if (r !== undefined) await r;
+    }
+    this.#now = Math.max(this.#now, t);
+  }
+
+  /** Runs for `ms` of virtual time. */
+  runFor(ms: number): Promise<void> {
+    return this.runUntil(this.#now + ms);
+  }
+
+  /** 64-bit digest of everything that happened (deliveries, drops, partitions, crashes), as hex. */
+  traceHash(): string {
+    return (this.#h1 >>> 0).toString(16).padStart(8, "0") + (this.#h2 >>> 0).toString(16).padStart(8, "0");
+  }
+
+  #mix(a: number, b: number, c: number, d: number): void {
+    for (const x of [a, b, c, d, Math.floor(this.#now * 1000)]) {
+      this.#h1 = Math.imul(this.#h1 ^ x, 0x01000193);
+      this.#h2 = Math.imul(this.#h2 ^ (x + 0x9e3779b9), 0x85ebca6b) ^ (this.#h2 >>> 13);
+    }
+  }
+
+  #rec(id: string): NodeRec {
+    const n = this.#nodes.get(id);
+    if (n === undefined) throw new Error(`unknown node ${id}`);
+    return n;
+  }
+
+  #handles(rec: NodeRec): SimNode {
+    const incarnation = rec.incarnation;
+    const live = () => rec.up && rec.incarnation === incarnation;
+    const clock: Clock = {
+      now: () => this.#now,
+      setTimeout: (fn, ms) => {
+        const id = this.#nextTimer++;
+        if (!live()) return id;
+        const ev = this.#queue.push(this.#now + Math.max(0, ms), () => {
+          rec.timers.delete(id);
+          return fn();
+        });
+        rec.timers.set(id, ev);
+        return id;
+      },
+      clearTimeout: (id) => {
+        const ev = rec.timers.get(id);
+        if (ev) ev.cancelled = true;
+        rec.timers.delete(id);
+      },
+    };
+    const transport: Transport = {
+      nodeId: rec.id,
+      publish: async (topic, data) => {
+        if (live()) this.#publish(rec, topic, data);
+      },
+      subscribe: (topic, handler) => {
+        if (!live()) return () => {};
+        let set = rec.subs.get(topic);
+        if (set === undefined) {
+          set = new Set();
+          rec.subs.set(topic, set);
+          if (this.options.delivery === "gossip") this.#joinMesh(rec, topic);
+        }
+        set.add(handler);
+        return () => {
+          set.delete(handler);
+        };
+      },
+      close: async () => {
+        if (live()) rec.subs.clear();
+      },
+    };
+    return { id: rec.id, transport, clock, rng: rec.rng };
+  }
+
+  #topic(topic: string): Counters {
+    let c = this.topics.get(topic);
+    if (c === undefined) {
+      c = zero();
+      this.topics.set(topic, c);
+    }
+    return c;
+  }
+
+  #latency(): number {
+    const { latencyMs, jitterMs } = this.options.link;
+    return latencyMs + (jitterMs > 0 ? this.rng.next() * jitterMs : 0);
+  }
+
+  #publish(from: NodeRec, topic: string, data: Uint8Array): void {
+    const msg: SimMessage = { id: this.#nextMsg++, topic, data };
+    from.seen.add(msg.id);
+    if (this.options.delivery === "broadcast") {
+      for (const to of this.#nodes.values()) {
+        if (to !== from && to.subs.has(topic)) this.#transmit(from, to, msg, 0);
+      }
+    } else {
+      this.#relay(from, msg, undefined);
+    }
+  }
+
+  /** Sends one copy over one link; `extra` adds latency (IWANT round trip). Returns false if blocked. */
+  #transmit(from: NodeRec, to: NodeRec, msg: SimMessage, extra: number): boolean {
+    const size = msg.data.length;
+    from.counters.msgsOut++;
+    from.counters.bytesOut += size;
+    const t = this.#topic(msg.topic);
+    t.msgsOut++;
+    t.bytesOut += size;
+    if (!to.up) return this.#drop("down", from, to, msg);
+    if (from.group !== to.group) return this.#drop("partition", from, to, msg);
+    if (this.options.link.loss > 0 && this.rng.next() < this.options.link.loss)
+      return this.#drop("loss", from, to, msg);
+    const incarnation = to.incarnation;
+    this.#queue.push(this.#now + extra + this.#latency(), () => {
+      if (!to.up || to.incarnation !== incarnation) {
+        this.#drop("down", from, to, msg);
+        return;
+      }
+      return this.#arrive(from, to, msg);
+    });
+    return true;
+  }
+
+  #drop(kind: "loss" | "partition" | "down", from: NodeRec, to: NodeRec, msg: SimMessage): false {
+    this.drops[kind]++;
+    this.#mix(10 + (kind === "loss" ? 0 : kind === "partition" ? 1 : 2), from.index, to.index, msg.id);
+    return false;
+  }
+
+  #arrive(from: NodeRec, to: NodeRec, msg: SimMessage): Promise<void> | undefined {
+    if (to.seen.has(msg.id)) {
+      this.drops.duplicate++;
+      return;
+    }
+    to.seen.add(msg.id);
+    to.counters.msgsIn++;
+    to.counters.bytesIn += msg.data.length;
+    const t = this.#topic(msg.topic);
+    t.msgsIn++;
+    t.bytesIn += msg.data.length;
+    this.#mix(20, from.index, to.index, msg.id);
+    if (this.options.delivery === "gossip") this.#relay(to, msg, from);
+    const handlers = to.subs.get(msg.topic);
+    if (handlers === undefined) return;
+    const delivery: Delivery = { topic: msg.topic, data: msg.data };
+    const pending: Promise<void>[] = [];
+    for (const h of handlers) {
+      try {
+        const r = h(delivery);
+        if (r !== undefined) pending.push(r.catch(() => void this.drops.handlerErrors++));
+      } catch {
+        this.drops.handlerErrors++;
+      }
+    }
+    return pending.length ? Promise.all(pending).then(() => undefined) : undefined;
+  }
+
+  // ---- gossip model ----
+
+  #joinMesh(rec: NodeRec, topic: string): void {
+    let mesh = this.#mesh.get(topic);
+    if (mesh === undefined) {
+      mesh = new Map();
+      this.#mesh.set(topic, mesh);
+    }
+    const peers = new Set<NodeRec>();
+    const others = [...mesh.keys()];
+    // Connect to up to D random earlier subscribers; they accept up to 2D peers.
+    for (
+      let tries = 0;
+      peers.size < this.options.meshDegree && tries < 4 * this.options.meshDegree && others.length;
+      tries++
+    ) {
+      const p = others[this.rng.int(others.length)] as NodeRec;
+      const back = mesh.get(p) as Set<NodeRec>;
+      if (peers.has(p) || back.size >= 2 * this.options.meshDegree) continue;
+      peers.add(p);
+      back.add(rec);
+    }
+    mesh.set(rec, peers);
+    if (!this.#heartbeat) {
+      this.#heartbeat = true;
+      this.#queue.push(this.#now + this.options.heartbeatMs, () => this.#onHeartbeat());
+    }
+  }
+
+  #relay(from: NodeRec, msg: SimMessage, source: NodeRec | undefined): void {
+    const peers = this.#mesh.get(msg.topic)?.get(from);
+    if (peers === undefined) return;
+    for (const p of peers) {
+      if (p === source || p.seen.has(msg.id)) continue;
+      if (!this.#transmit(from, p, msg, 0)) this.#gaps.push({ from, to: p, msg, since: this.#now });
+    }
+  }
+
+  /** IHAVE/IWANT: retry blocked transmissions still inside the gossip window. */
+  #onHeartbeat(): void {
+    const window = this.options.gossipWindow * this.options.heartbeatMs;
+    const keep: Gap[] = [];
+    for (const g of this.#gaps) {
+      if (g.to.seen.has(g.msg.id) || this.#now - g.since > window || !g.from.up) continue;
+      // Unreachable peers get no IHAVE at all; reachable ones fetch it (one extra round trip).
+      const reachable = g.to.up && g.from.group === g.to.group;
+      if (!reachable || !this.#transmit(g.from, g.to, g.msg, this.#latency())) keep.push(g);
+    }
+    this.#gaps = keep;
+    this.#queue.push(this.#now + this.options.heartbeatMs, () => this.#onHeartbeat());
+  }
+}
+
+/** A node's handles: what a protocol core running on it is given. */
+export interface SimNode {
+  readonly id: string;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly rng: Rng;
+}
