@@ -1,6 +1,7 @@
 // Serialize a member's MLS state to bytes and back (schema: proto/member_state.proto). This is what
 // store/ persists; restoring gives a group that processes the next commit exactly as the original would.
 import { type ClientState, decodeGroupState, encodeGroupState } from "ts-mls";
+import { bytesEqual } from "../util/bytes.ts";
 import { BinaryWriter, DecodeError, readFields, writeBytes, writeUint64 } from "../util/proto.ts";
 import { MlsProtocolError } from "./errors.ts";
 import type { EpochFingerprint } from "./fingerprint.ts";
@@ -172,7 +173,7 @@ export async function restoreKeyPackage(bytes: Uint8Array, identity: Identity): 
     throw new MlsProtocolError("MALFORMED", e instanceof Error ? e.message : String(e), { cause: e });
   }
   const info = await readKeyPackage(pub);
-  if (Buffer.compare(info.signaturePublicKey, identity.signaturePublicKey) !== 0)
+  if (!bytesEqual(info.signaturePublicKey, identity.signaturePublicKey))
     throw new MlsProtocolError("INVALID", "KeyPackage belongs to another identity");
   return bundleOf(
     info.inner,

@@ -4,12 +4,10 @@ import {
   type ClientState,
   createApplicationMessage,
   createCommit,
-  decodeMlsMessage,
   emptyPskIndex,
   encodeMlsMessage,
   type IncomingMessageCallback,
   joinGroup,
-  type MLSMessage,
   createGroup as mlsCreateGroup,
   mlsExporter,
   processMessage as mlsProcessMessage,
@@ -17,13 +15,13 @@ import {
   type Proposal,
 } from "ts-mls";
 import { unprotectPrivateMessage } from "ts-mls/messageProtection.js";
-import { concatBytes, u64be } from "../util/bytes.ts";
+import { bytesEqual, concatBytes, toHex, u64be } from "../util/bytes.ts";
 import { MlsProtocolError } from "./errors.ts";
 import { DEFAULT_HISTORY, type FingerprintHistory, pushFingerprint } from "./fingerprint.ts";
 import { type Identity, type KeyPackageBundle, readKeyPackage } from "./identity.ts";
 import { DEFAULT_RETAINED_EPOCHS, type RetainedEpoch, retire } from "./retention.ts";
 import { leafOf, memberIdAt, membersOf } from "./roster.ts";
-import { clientConfig, suite, toProtocolError } from "./suite.ts";
+import { clientConfig, decodeMessage, suite, toProtocolError } from "./suite.ts";
 
 /** Tunables of a member's MLS group value. */
 export interface GroupOptions {
@@ -198,11 +196,11 @@ export async function joinFromWelcome(
   keyPackages: readonly KeyPackageBundle[],
   options: Partial<GroupOptions> = {},
 ): Promise<{ group: MlsGroup; usedKeyPackage: Uint8Array }> {
-  const msg = decode(welcomeBytes, "Welcome");
+  const msg = decodeMessage(welcomeBytes, "Welcome");
   if (msg.wireformat !== "mls_welcome")
     throw new MlsProtocolError("MALFORMED", `expected a Welcome, got ${msg.wireformat}`);
-  const refs = new Set(msg.welcome.secrets.map((s) => Buffer.from(s.newMember).toString("hex")));
-  const kp = keyPackages.find((k) => refs.has(Buffer.from(k.ref).toString("hex")));
+  const refs = new Set(msg.welcome.secrets.map((s) => toHex(s.newMember)));
+  const kp = keyPackages.find((k) => refs.has(toHex(k.ref)));
   if (kp === undefined)
     throw new MlsProtocolError("NO_MATCHING_KEY_PACKAGE", "no KeyPackage of ours in this Welcome");
   try {
@@ -241,7 +239,7 @@ export interface MessageHeader {
  * @throws {MlsProtocolError} `MALFORMED`.
  */
 export function peek(bytes: Uint8Array): MessageHeader {
-  const m = decode(bytes, "message");
+  const m = decodeMessage(bytes, "message");
   switch (m.wireformat) {
     case "mls_private_message": {
       const p = m.privateMessage;
@@ -258,18 +256,6 @@ export function peek(bytes: Uint8Array): MessageHeader {
     default:
       return { kind: "group_info" };
   }
-}
-
-function decode(bytes: Uint8Array, what: string): MLSMessage {
-  let decoded: [MLSMessage, number] | undefined;
-  try {
-    decoded = decodeMlsMessage(bytes, 0);
-  } catch (e) {
-    throw toProtocolError(e, what);
-  }
-  if (decoded === undefined || decoded[1] !== bytes.length)
-    throw new MlsProtocolError("MALFORMED", `${what}: undecodable`);
-  return decoded[0];
 }
 
 /** The outcome of {@link processMessage}. */
@@ -311,11 +297,11 @@ export async function processMessage(
   bytes: Uint8Array,
   policy?: CommitPolicy,
 ): Promise<Processed> {
-  const msg = decode(bytes, "message");
+  const msg = decodeMessage(bytes, "message");
   if (msg.wireformat !== "mls_private_message")
     throw new MlsProtocolError("MALFORMED", `expected a private message, got ${msg.wireformat}`);
   const pm = msg.privateMessage;
-  if (Buffer.compare(pm.groupId, group.groupId) !== 0)
+  if (!bytesEqual(pm.groupId, group.groupId))
     throw new MlsProtocolError("WRONG_GROUP", "message for another group");
   if (group.state.groupActiveState.kind !== "active")
     throw new MlsProtocolError("NOT_MEMBER", "this member left the group");

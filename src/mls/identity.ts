@@ -1,7 +1,6 @@
 // Member identity, KeyPackages, and signatures by the member's MLS signature key.
 import {
   type Credential,
-  decodeMlsMessage,
   defaultCapabilities,
   defaultLifetime,
   encodeMlsMessage,
@@ -13,7 +12,7 @@ import { signWithLabel, verifyWithLabel } from "ts-mls/crypto/signature.js";
 import { makeKeyPackageRef, verifyKeyPackage } from "ts-mls/keyPackage.js";
 import { utf8 } from "../util/bytes.ts";
 import { MlsProtocolError } from "./errors.ts";
-import { suite, toProtocolError } from "./suite.ts";
+import { decodeMessage, suite, toProtocolError } from "./suite.ts";
 
 /**
  * A member's long-term identity: the basic-credential identity bytes (the `member_id` of every demls
@@ -114,15 +113,10 @@ export async function bundleOf(
  */
 export async function readKeyPackage(bytes: Uint8Array): Promise<KeyPackageInfo> {
   const cs = await suite();
-  let kp: KeyPackage;
-  try {
-    const decoded = decodeMlsMessage(bytes, 0);
-    if (decoded === undefined || decoded[1] !== bytes.length || decoded[0].wireformat !== "mls_key_package")
-      throw new MlsProtocolError("MALFORMED", "not an encoded KeyPackage");
-    kp = decoded[0].keyPackage;
-  } catch (e) {
-    throw toProtocolError(e, "KeyPackage");
-  }
+  const msg = decodeMessage(bytes, "KeyPackage");
+  if (msg.wireformat !== "mls_key_package")
+    throw new MlsProtocolError("MALFORMED", "not an encoded KeyPackage");
+  const kp = msg.keyPackage;
   if (kp.cipherSuite !== cs.name) throw new MlsProtocolError("INVALID", `KeyPackage for ${kp.cipherSuite}`);
   const cred = kp.leafNode.credential;
   if (cred.credentialType !== "basic")

@@ -46,5 +46,4 @@ export {
   verify,
 } from "./identity.ts";
 export { DEFAULT_RETAINED_EPOCHS, type RetainedEpoch, retainedEpochs, rewind } from "./retention.ts";
-export type { RosterMember } from "./roster.ts";
-export { roster } from "./rosterOf.ts";
+export { type RosterMember, roster } from "./roster.ts";

@@ -1,6 +1,7 @@
 // Reading members out of a ratchet tree: leaf index <-> credential identity.
 import type { ClientState } from "ts-mls";
 import { bytesEqual } from "../util/bytes.ts";
+import type { MlsGroup } from "./group.ts";
 
 /** One current member of a group. Leaf indices are local to one branch of the group; `memberId` is not. */
 export interface RosterMember {
@@ -36,4 +37,9 @@ export function memberIdAt(state: WithTree, leafIndex: number): Uint8Array | und
 /** Leaf index of a member by credential identity. */
 export function leafOf(state: WithTree, memberId: Uint8Array): number | undefined {
   return membersOf(state).find((m) => bytesEqual(m.memberId, memberId))?.leafIndex;
+}
+
+/** The group's current members in leaf order. */
+export function roster(group: MlsGroup): RosterMember[] {
+  return membersOf(group.state);
 }

@@ -2,9 +2,11 @@
 import {
   type CiphersuiteImpl,
   type ClientConfig,
+  decodeMlsMessage,
   defaultKeyRetentionConfig,
   getCiphersuiteFromName,
   getCiphersuiteImpl,
+  type MLSMessage,
 } from "ts-mls";
 import { defaultClientConfig } from "ts-mls/clientConfig.js";
 import {
@@ -57,4 +59,17 @@ export function toProtocolError(e: unknown, what: string): MlsProtocolError {
     return new MlsProtocolError("INVALID", `${what}: ${msg}`, { cause: e });
   }
   return new MlsProtocolError("MALFORMED", `${what}: ${msg}`, { cause: e });
+}
+
+/** Decodes a whole `MLSMessage`; anything else (trailing bytes included) is `MALFORMED`. */
+export function decodeMessage(bytes: Uint8Array, what: string): MLSMessage {
+  let decoded: [MLSMessage, number] | undefined;
+  try {
+    decoded = decodeMlsMessage(bytes, 0);
+  } catch (e) {
+    throw toProtocolError(e, what);
+  }
+  if (decoded === undefined || decoded[1] !== bytes.length)
+    throw new MlsProtocolError("MALFORMED", `${what}: undecodable`);
+  return decoded[0];
 }

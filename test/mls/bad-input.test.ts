@@ -57,6 +57,17 @@ describe("bad input never changes state and only raises typed errors", () => {
     await assertUnchanged();
   });
 
+  it("a commit the caller's policy refuses is INVALID; the policy sees who committed what", async () => {
+    let seen: { sender: string; added: number; removed: number } | undefined;
+    const refuse: mls.CommitPolicy = (c) => {
+      seen = { sender: new TextDecoder().decode(c.sender), added: c.added.length, removed: c.removed.length };
+      return false;
+    };
+    await rejectsTyped(mls.processMessage(receiver, good.commit, refuse), "INVALID");
+    assert.deepEqual(seen, { sender: "m0", added: 0, removed: 0 });
+    await assertUnchanged();
+  });
+
   it("a commit from another group is WRONG_GROUP", async () => {
     const other = await buildGroup(2, "another-group");
     const foreign = await mls.commit(other[0]!.group!);
