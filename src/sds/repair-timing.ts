@@ -1,0 +1,60 @@
+// SDS-R timing and responder selection (the SDS spec's SDS-R section). Pure functions of ids and time so
+// every participant computes the same schedule. H = first 8 bytes of SHA-256, big-endian, over the
+// concatenated strings: the convention of @waku/sds, so mixed deployments agree on who answers first.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { utf8 } from "../util/bytes.ts";
+
+/** `H(parts...)`: the first 8 bytes of SHA-256 of the concatenated UTF-8 strings, as an unsigned integer. */
+export function repairHash(...parts: string[]): bigint {
+  const d = sha256(utf8(parts.join("")));
+  return new DataView(d.buffer, d.byteOffset, 8).getBigUint64(0, false);
+}
+
+/** When a participant that misses `messageId` first asks for it: `now + H(self, msg) mod (tMax - tMin) + tMin`. */
+export function requestTime(
+  selfId: string,
+  messageId: string,
+  now: number,
+  tMinMs: number,
+  tMaxMs: number,
+): number {
+  const range = BigInt(Math.max(1, tMaxMs - tMinMs));
+  return now + Number(repairHash(selfId, messageId) % range) + tMinMs;
+}
+
+/**
+ * When a participant holding `messageId` answers a repair request: `now + (H(self) XOR H(sender)) * H(msg)
+ * mod tMax`. The original sender answers at once. Participants "close" to the sender answer earlier, and the
+ * product spreads everybody else so that one response usually cancels the rest.
+ */
+export function responseTime(
+  selfId: string,
+  senderId: string,
+  messageId: string,
+  now: number,
+  tMaxMs: number,
+): number {
+  if (selfId === senderId) return now;
+  const distance = repairHash(selfId) ^ repairHash(senderId);
+  return now + Number((distance * repairHash(messageId)) % BigInt(Math.max(1, tMaxMs)));
+}
+
+/** Number of response groups: `num_participants div 128 + 1`. */
+export function responseGroups(participants: number): number {
+  return Math.floor(Math.max(0, participants) / 128) + 1;
+}
+
+/**
+ * Whether `selfId` is in the response group for a message from `senderId`:
+ * `H(self, msg) mod G == H(sender, msg) mod G`. Only that group answers, so repair traffic stays
+ * proportional to 128, not to the channel size.
+ */
+export function inResponseGroup(
+  selfId: string,
+  senderId: string,
+  messageId: string,
+  participants: number,
+): boolean {
+  const g = BigInt(responseGroups(participants));
+  return repairHash(selfId, messageId) % g === repairHash(senderId, messageId) % g;
+}
