@@ -10,7 +10,7 @@ import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { createLibp2p, type Libp2p } from "libp2p";
-import type { Handler, Transport } from "./transport.ts";
+import { dispatch, type Handler, type Transport } from "./transport.ts";
 import { DEFAULT_PUBSUB_TOPIC, decodeWakuMessage, encodeWakuMessage, WAKU_RELAY_PROTOCOL } from "./waku.ts";
 
 export interface Libp2pOptions {
@@ -171,14 +171,12 @@ export class Libp2pTransport implements Transport {
       return;
     }
     this.stats.received++;
-    for (const h of this.#handlers.get(msg.contentTopic) ?? []) {
-      try {
-        const r = h({ topic: msg.contentTopic, data: msg.payload });
-        if (r !== undefined) r.catch(() => void this.stats.handlerErrors++);
-      } catch {
-        this.stats.handlerErrors++;
-      }
-    }
+    const handlers = this.#handlers.get(msg.contentTopic) ?? [];
+    void dispatch(
+      handlers,
+      { topic: msg.contentTopic, data: msg.payload },
+      () => void this.stats.handlerErrors++,
+    );
   }
 
   /** @internal Publishes raw bytes on the relay topic, bypassing the envelope (tests of bad frames). */

@@ -59,3 +59,25 @@ export const cryptoRng: Rng = {
   next: () => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32,
   int: (n) => Math.floor(cryptoRng.next() * n),
 };
+
+/**
+ * Hands `delivery` to every handler. A throw or rejection is reported through `onError` and never stops
+ * the other handlers. Returns a promise that settles when every asynchronous handler has, or `undefined`
+ * if all of them were synchronous (the simulator awaits it; real transports need not).
+ */
+export function dispatch(
+  handlers: Iterable<Handler>,
+  delivery: Delivery,
+  onError: () => void,
+): Promise<void> | undefined {
+  const pending: Promise<void>[] = [];
+  for (const h of handlers) {
+    try {
+      const r = h(delivery);
+      if (r !== undefined) pending.push(r.catch(onError));
+    } catch {
+      onError();
+    }
+  }
+  return pending.length ? Promise.all(pending).then(() => undefined) : undefined;
+}

@@ -1,6 +1,6 @@
 // Seeded, virtual-time network simulator. One event queue ordered by (time, seq); every random choice
 // comes from one seeded PRNG in event order, so a seed replays a run exactly (`traceHash` proves it).
-import type { Clock, Delivery, Handler, Rng, TimerId, Transport } from "../transport.ts";
+import { type Clock, dispatch, type Handler, type Rng, type TimerId, type Transport } from "../transport.ts";
 import { SeededRng } from "./prng.ts";
 import { EventQueue, type SimEvent } from "./queue.ts";
 
@@ -365,17 +365,7 @@ export class Simulator {
     if (this.options.delivery === "gossip") this.#relay(to, msg, from);
     const handlers = to.subs.get(msg.topic);
     if (handlers === undefined) return;
-    const delivery: Delivery = { topic: msg.topic, data: msg.data };
-    const pending: Promise<void>[] = [];
-    for (const h of handlers) {
-      try {
-        const r = h(delivery);
-        if (r !== undefined) pending.push(r.catch(() => void this.drops.handlerErrors++));
-      } catch {
-        this.drops.handlerErrors++;
-      }
-    }
-    return pending.length ? Promise.all(pending).then(() => undefined) : undefined;
+    return dispatch(handlers, { topic: msg.topic, data: msg.data }, () => void this.drops.handlerErrors++);
   }
 
   // ---- gossip model ----
