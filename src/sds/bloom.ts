@@ -1,0 +1,72 @@
+// Rolling Bloom filter of received message ids. Two generations of `capacity` ids each: when the current
+// one is full it becomes the previous one and a fresh one starts, so memory and the bytes put in every
+// message stay bounded while the newest `capacity`..`2*capacity` ids are always covered. What goes on the
+// wire is the OR of both generations (same size and hash count), so a receiver tests it as one filter.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { utf8 } from "../util/bytes.ts";
+
+/** Size of a filter: `bits` (a multiple of 8) and `hashes` (k). */
+export interface BloomShape {
+  readonly bits: number;
+  readonly hashes: number;
+}
+
+/** The optimal shape for `items` ids at false-positive rate `fpRate`: m = -n ln p / ln²2, k = m/n ln 2. */
+export function bloomShape(items: number, fpRate: number): BloomShape {
+  const n = Math.max(1, items);
+  const m = Math.ceil((-n * Math.log(fpRate)) / Math.LN2 ** 2 / 8) * 8;
+  return { bits: m, hashes: Math.max(1, Math.round((m / n) * Math.LN2)) };
+}
+
+/** Bit positions of `id` (double hashing over SHA-256): computed once per id and reused. */
+export function bloomIndices(id: string, shape: BloomShape): Uint32Array {
+  const d = sha256(utf8(id));
+  const v = new DataView(d.buffer, d.byteOffset, 8);
+  const h1 = v.getUint32(0);
+  const h2 = (v.getUint32(4) | 1) >>> 0; // odd, unsigned
+  const out = new Uint32Array(shape.hashes);
+  for (let i = 0; i < shape.hashes; i++) out[i] = (h1 + i * h2) % shape.bits;
+  return out;
+}
+
+/** Whether every position is set in `bits`. A filter of another size never matches (cannot be tested). */
+export function bloomHasIndices(bits: Uint8Array, shape: BloomShape, idx: Uint32Array): boolean {
+  if (bits.length * 8 !== shape.bits) return false;
+  for (const i of idx) if ((bits[i >>> 3]! & (1 << (i & 7))) === 0) return false;
+  return true;
+}
+
+/** The rolling filter one participant keeps: plain data, so it persists with the rest of the channel state. */
+export interface RollingBloom {
+  current: Uint8Array;
+  previous: Uint8Array;
+  /** Ids added to `current`. */
+  count: number;
+}
+
+/** The shape of a rolling filter holding `capacity` ids per generation, `fpRate` over both together. */
+export function rollingShape(capacity: number, fpRate: number): BloomShape {
+  return bloomShape(2 * Math.max(1, capacity), fpRate);
+}
+
+export function newRollingBloom(shape: BloomShape): RollingBloom {
+  return { current: new Uint8Array(shape.bits / 8), previous: new Uint8Array(shape.bits / 8), count: 0 };
+}
+
+/** Adds `id`; when the current generation holds `capacity` ids it becomes the previous one. */
+export function rollingAdd(f: RollingBloom, shape: BloomShape, capacity: number, id: string): void {
+  if (f.count >= capacity) {
+    f.previous = f.current;
+    f.current = new Uint8Array(shape.bits / 8);
+    f.count = 0;
+  }
+  for (const i of bloomIndices(id, shape)) f.current[i >>> 3]! |= 1 << (i & 7);
+  f.count++;
+}
+
+/** The bytes to put in a message: both generations OR-ed. */
+export function rollingWire(f: RollingBloom): Uint8Array {
+  const out = new Uint8Array(f.current.length);
+  for (let i = 0; i < out.length; i++) out[i] = f.current[i]! | f.previous[i]!;
+  return out;
+}

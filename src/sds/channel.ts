@@ -1,0 +1,561 @@
+// One SDS channel (spec "Scalable Data Sync" + SDS-R) as a sans-I/O state machine: `send`, `receive` and
+// `tick` take the current time and return effects; the caller publishes, delivers and calls `tick` again
+// at `nextWake()`. All state is plain data (`SdsState`), so it persists with `structuredClone`/`v8`.
+import { sha256 } from "@noble/hashes/sha2.js";
+import type { Rng } from "../net/transport.ts";
+import { concatBytes, toHex, u64be, utf8 } from "../util/bytes.ts";
+import { DemlsError } from "../util/errors.ts";
+import {
+  type BloomShape,
+  bloomHasIndices,
+  bloomIndices,
+  newRollingBloom,
+  type RollingBloom,
+  rollingAdd,
+  rollingShape,
+  rollingWire,
+} from "./bloom.ts";
+import { DEFAULT_SDS_CONFIG, type SdsConfig } from "./config.ts";
+import { inResponseGroup, requestTime, responseTime } from "./repair-timing.ts";
+import { decodeSdsMessage, encodeSdsMessage, type HistoryEntry, type SdsMessage } from "./wire.ts";
+
+/** A message that is valid protobuf but not for this channel. */
+export class SdsError extends DemlsError {}
+
+/** What the caller must do, in order. */
+export type SdsEffect =
+  | { readonly type: "publish"; readonly bytes: Uint8Array; readonly message: SdsMessage }
+  | {
+      readonly type: "deliver";
+      readonly messageId: string;
+      readonly senderId: string;
+      /** Absent for ephemeral messages. */
+      readonly lamport?: bigint;
+      readonly content: Uint8Array;
+    }
+  /** An own message is acknowledged (causal history, or bloom filters of enough participants). */
+  | { readonly type: "acknowledged"; readonly messageId: string }
+  /** An own message was resent `maxResends` times without an ack; it stays in the repair cache. */
+  | { readonly type: "unacknowledged"; readonly messageId: string }
+  /** A message others depend on could not be obtained; dependents were delivered without it. */
+  | { readonly type: "lost"; readonly messageId: string }
+  /** A missing message arrived after it had been requested. */
+  | { readonly type: "repaired"; readonly messageId: string };
+
+interface LogEntry {
+  readonly messageId: string;
+  readonly senderId: string;
+  readonly lamport: bigint;
+}
+
+interface Outgoing {
+  readonly bytes: Uint8Array;
+  nextResendAt: number;
+  resends: number;
+  /** Participants seen holding it. */
+  readonly holders: Set<string>;
+}
+
+interface Buffered {
+  readonly message: SdsMessage;
+  readonly receivedAt: number;
+}
+
+interface RepairRequest {
+  readonly entry: HistoryEntry;
+  readonly missingSince: number;
+  dueAt: number;
+  attempts: number;
+}
+
+/** Counters for benchmarks and reports. */
+export interface SdsStats {
+  sent: number;
+  resent: number;
+  syncSent: number;
+  syncSkipped: number;
+  received: number;
+  duplicates: number;
+  repairRequestsSent: number;
+  repairResponsesSent: number;
+  repaired: number;
+  lost: number;
+}
+
+/** Everything a channel remembers. Plain data: clone it to persist. */
+export interface SdsState {
+  readonly selfId: string;
+  readonly channelId: string;
+  lamport: bigint;
+  /** Local log, ascending by (lamport, message id); bounded by `logLimit`. */
+  log: LogEntry[];
+  /**
+   * The newest entries appended to the log, in append order: the causal history of the next message.
+   * Append order, not lamport order, so a late message with an old timestamp is still named by the next
+   * message and everybody missing it learns it exists.
+   */
+  recent: HistoryEntry[];
+  /** Something was delivered since this participant last spoke (its acks are not out yet). */
+  unackedDeliveries: boolean;
+  /** Ids of log entries, and ids given up as lost (they satisfy dependencies). */
+  readonly known: Set<string>;
+  readonly bloom: RollingBloom;
+  readonly outgoing: Map<string, Outgoing>;
+  readonly incoming: Map<string, Buffered>;
+  readonly repairRequests: Map<string, RepairRequest>;
+  /** Message id → when to rebroadcast it from the cache. */
+  readonly repairResponses: Map<string, number>;
+  /** Full messages to answer repairs with, oldest first. */
+  readonly cache: Map<string, Uint8Array>;
+  /** Recent ephemeral ids, to deliver each once. */
+  readonly ephemeralSeen: Set<string>;
+  participants: number;
+  nextSyncAt: number;
+  lastHeardAt: number;
+  readonly stats: SdsStats;
+}
+
+/** A fresh channel state for `selfId` on `channelId`. */
+export function newSdsState(selfId: string, channelId: string, now: number, config: SdsConfig): SdsState {
+  return {
+    selfId,
+    channelId,
+    lamport: BigInt(Math.max(0, Math.floor(now))),
+    log: [],
+    recent: [],
+    unackedDeliveries: false,
+    known: new Set(),
+    bloom: newRollingBloom(rollingShape(config.bloomCapacity, config.bloomFpRate)),
+    outgoing: new Map(),
+    incoming: new Map(),
+    repairRequests: new Map(),
+    repairResponses: new Map(),
+    cache: new Map(),
+    ephemeralSeen: new Set(),
+    participants: 1,
+    nextSyncAt: now + config.syncIntervalMs,
+    lastHeardAt: Number.NEGATIVE_INFINITY,
+    stats: {
+      sent: 0,
+      resent: 0,
+      syncSent: 0,
+      syncSkipped: 0,
+      received: 0,
+      duplicates: 0,
+      repairRequestsSent: 0,
+      repairResponsesSent: 0,
+      repaired: 0,
+      lost: 0,
+    },
+  };
+}
+
+/** The id of a content message: 16 bytes of SHA-256 over channel, sender, lamport and content, in hex. */
+export function messageIdOf(
+  channelId: string,
+  senderId: string,
+  lamport: bigint,
+  content: Uint8Array,
+): string {
+  const d = sha256(
+    concatBytes(
+      utf8(channelId),
+      new Uint8Array([0]),
+      utf8(senderId),
+      new Uint8Array([0]),
+      u64be(lamport),
+      content,
+    ),
+  );
+  return toHex(d.subarray(0, 16));
+}
+
+const EPHEMERAL_SEEN_LIMIT = 1024;
+
+/**
+ * An SDS channel. Methods mutate `state` and return effects; time comes only from the `now` arguments
+ * and randomness only from the injected `rng`, so a run replays exactly from a seed.
+ */
+export class SdsChannel {
+  readonly config: SdsConfig;
+  readonly state: SdsState;
+  private readonly rng: Rng;
+  private readonly shape: BloomShape;
+
+  constructor(state: SdsState, rng: Rng, config: SdsConfig = DEFAULT_SDS_CONFIG) {
+    this.state = state;
+    this.rng = rng;
+    this.config = config;
+    this.shape = rollingShape(config.bloomCapacity, config.bloomFpRate);
+    if (state.bloom.current.length * 8 !== this.shape.bits)
+      throw new RangeError("SDS state was created with another bloom configuration");
+  }
+
+  /** Number of participants, for SDS-R response groups. */
+  setParticipants(n: number): void {
+    this.state.participants = Math.max(1, n);
+  }
+
+  /** Sends `content` as a new message with causal history; returns its id and the effects. */
+  send(content: Uint8Array, now: number): { messageId: string; effects: SdsEffect[] } {
+    if (content.length === 0)
+      throw new SdsError("EMPTY", "content must not be empty (that is a sync message)");
+    const s = this.state;
+    s.lamport = bigMax(BigInt(Math.floor(now)), s.lamport + 1n);
+    const messageId = messageIdOf(s.channelId, s.selfId, s.lamport, content);
+    const message = this.compose(messageId, s.lamport, content, now);
+    const bytes = encodeSdsMessage(message);
+    this.appendLog({ messageId, senderId: s.selfId, lamport: s.lamport });
+    rollingAdd(s.bloom, this.shape, this.config.bloomCapacity, messageId);
+    this.cachePut(messageId, bytes);
+    s.outgoing.set(messageId, {
+      bytes,
+      nextResendAt: now + this.config.resendAfterMs,
+      resends: 0,
+      holders: new Set(),
+    });
+    s.stats.sent++;
+    return { messageId, effects: [{ type: "publish", bytes, message }] };
+  }
+
+  /** Sends `content` without ordering, acks or repair (spec: ephemeral message). */
+  sendEphemeral(content: Uint8Array, now: number): SdsEffect[] {
+    const s = this.state;
+    const messageId = toHex(
+      sha256(
+        concatBytes(
+          utf8(s.selfId),
+          u64be(BigInt(Math.floor(now))),
+          u64be(BigInt(this.rng.int(2 ** 32))),
+          content,
+        ),
+      ).subarray(0, 16),
+    );
+    const message: SdsMessage = {
+      senderId: s.selfId,
+      messageId,
+      channelId: s.channelId,
+      causalHistory: [],
+      repairRequest: [],
+      content,
+    };
+    return [{ type: "publish", bytes: encodeSdsMessage(message), message }];
+  }
+
+  /**
+   * Processes a message from the network.
+   * @throws {DecodeError} `MALFORMED`; {@link SdsError} `WRONG_CHANNEL`. Either way nothing changed.
+   */
+  receive(bytes: Uint8Array, now: number): SdsEffect[] {
+    const m = decodeSdsMessage(bytes);
+    const s = this.state;
+    if (m.channelId !== s.channelId)
+      throw new SdsError("WRONG_CHANNEL", `message for channel ${m.channelId}, not ${s.channelId}`);
+    if (m.senderId === s.selfId) return []; // our own message echoed back
+    const effects: SdsEffect[] = [];
+    s.stats.received++;
+    s.lastHeardAt = now;
+    this.takeAcks(m, effects);
+    this.scheduleResponses(m.repairRequest, now);
+    if (m.lamportTimestamp === undefined) {
+      this.receiveEphemeral(m, effects);
+      return effects;
+    }
+    s.lamport = bigMax(s.lamport, m.lamportTimestamp);
+    if (m.content === undefined || m.content.length === 0) {
+      // Sync message: its history tells us what we miss, nothing to deliver.
+      this.requestMissing(m.causalHistory, now);
+      return effects;
+    }
+    // Seen on the wire: nobody needs to answer for it any more.
+    s.repairResponses.delete(m.messageId);
+    if (s.known.has(m.messageId) || s.incoming.has(m.messageId)) {
+      s.stats.duplicates++;
+      return effects;
+    }
+    rollingAdd(s.bloom, this.shape, this.config.bloomCapacity, m.messageId);
+    this.cachePut(m.messageId, bytes);
+    if (s.repairRequests.delete(m.messageId)) {
+      s.stats.repaired++;
+      effects.push({ type: "repaired", messageId: m.messageId });
+    }
+    s.incoming.set(m.messageId, { message: m, receivedAt: now });
+    this.requestMissing(m.causalHistory, now);
+    this.deliverReady(effects);
+    return effects;
+  }
+
+  /** Runs every sweep that is due: repair responses and requests, lost deps, resends, sync. */
+  tick(now: number): SdsEffect[] {
+    const effects: SdsEffect[] = [];
+    this.sweepResponses(now, effects);
+    this.sweepLost(now, effects);
+    this.sweepResends(now, effects);
+    this.sweepRequestsAndSync(now, effects);
+    return effects;
+  }
+
+  /** The earliest time `tick` has something to do. */
+  nextWake(): number {
+    const s = this.state;
+    let t = s.nextSyncAt;
+    for (const at of s.repairResponses.values()) t = Math.min(t, at);
+    for (const r of s.repairRequests.values())
+      t = Math.min(
+        t,
+        r.attempts < this.config.maxRepairAttempts ? r.dueAt : r.missingSince + this.config.lostAfterMs,
+      );
+    for (const o of s.outgoing.values()) t = Math.min(t, o.nextResendAt);
+    for (const b of s.incoming.values()) t = Math.min(t, b.receivedAt + this.config.lostAfterMs);
+    return t;
+  }
+
+  /** Whether `messageId` is delivered (or sent) here. */
+  has(messageId: string): boolean {
+    return this.state.known.has(messageId);
+  }
+
+  /** Ids missing right now (requested, not yet repaired). */
+  missing(): string[] {
+    return [...this.state.repairRequests.keys()];
+  }
+
+  private compose(
+    messageId: string,
+    lamport: bigint,
+    content: Uint8Array | undefined,
+    now: number,
+  ): SdsMessage {
+    const s = this.state;
+    const history = s.recent.slice();
+    s.unackedDeliveries = false;
+    return {
+      senderId: s.selfId,
+      messageId,
+      channelId: s.channelId,
+      lamportTimestamp: lamport,
+      causalHistory: history,
+      bloomFilter: rollingWire(s.bloom),
+      repairRequest: this.takeDueRequests(now),
+      ...(content !== undefined ? { content } : {}),
+    };
+  }
+
+  /** Up to `maxRepairEntriesPerMessage` due requests, marked as sent with their next retry time. */
+  private takeDueRequests(now: number): HistoryEntry[] {
+    const out: HistoryEntry[] = [];
+    for (const r of this.state.repairRequests.values()) {
+      if (out.length >= this.config.maxRepairEntriesPerMessage) break;
+      if (r.dueAt > now || r.attempts >= this.config.maxRepairAttempts) continue;
+      out.push(r.entry);
+      r.attempts++;
+      r.dueAt = now + this.config.repairTMaxMs * 2 ** (r.attempts - 1);
+      this.state.stats.repairRequestsSent++;
+    }
+    return out;
+  }
+
+  private takeAcks(m: SdsMessage, effects: SdsEffect[]): void {
+    const s = this.state;
+    const quorum = Math.max(
+      1,
+      this.config.ackQuorum > 0 ? Math.min(this.config.ackQuorum, s.participants - 1) : s.participants - 1,
+    );
+    const bloom = m.bloomFilter;
+    const bloomUsable = bloom !== undefined && bloom.length * 8 === this.shape.bits;
+    const named = new Set(m.causalHistory.map((e) => e.messageId));
+    for (const [id, o] of s.outgoing) {
+      if (
+        !named.has(id) &&
+        !(bloomUsable && bloomHasIndices(bloom, this.shape, bloomIndices(id, this.shape)))
+      )
+        continue;
+      o.holders.add(m.senderId);
+      if (o.holders.size >= quorum) {
+        s.outgoing.delete(id);
+        effects.push({ type: "acknowledged", messageId: id });
+      }
+    }
+  }
+
+  private scheduleResponses(requests: readonly HistoryEntry[], now: number): void {
+    const s = this.state;
+    for (const r of requests) {
+      if (!s.cache.has(r.messageId) || s.repairResponses.has(r.messageId)) continue;
+      const sender = r.senderId ?? "";
+      if (sender !== s.selfId && !inResponseGroup(s.selfId, sender, r.messageId, s.participants)) continue;
+      s.repairResponses.set(
+        r.messageId,
+        responseTime(s.selfId, sender, r.messageId, now, this.config.repairTMaxMs),
+      );
+    }
+  }
+
+  private receiveEphemeral(m: SdsMessage, effects: SdsEffect[]): void {
+    const s = this.state;
+    if (m.content === undefined || m.content.length === 0 || s.ephemeralSeen.has(m.messageId)) return;
+    s.ephemeralSeen.add(m.messageId);
+    if (s.ephemeralSeen.size > EPHEMERAL_SEEN_LIMIT)
+      s.ephemeralSeen.delete(s.ephemeralSeen.values().next().value!);
+    effects.push({ type: "deliver", messageId: m.messageId, senderId: m.senderId, content: m.content });
+  }
+
+  /** Schedules a repair request for every history entry we neither have nor hold in the buffer. */
+  private requestMissing(history: readonly HistoryEntry[], now: number): void {
+    const s = this.state;
+    for (const e of history) {
+      const id = e.messageId;
+      if (s.known.has(id) || s.incoming.has(id) || s.repairRequests.has(id)) continue;
+      s.repairRequests.set(id, {
+        entry: { messageId: id, ...(e.senderId !== undefined ? { senderId: e.senderId } : {}) },
+        missingSince: now,
+        dueAt: requestTime(s.selfId, id, now, this.config.repairTMinMs, this.config.repairTMaxMs),
+        attempts: 0,
+      });
+    }
+  }
+
+  /** Delivers every buffered message whose dependencies are all known, oldest (lamport, id) first. */
+  private deliverReady(effects: SdsEffect[]): void {
+    const s = this.state;
+    for (;;) {
+      let next: Buffered | undefined;
+      for (const b of s.incoming.values()) {
+        if (!b.message.causalHistory.every((e) => s.known.has(e.messageId))) continue;
+        if (next === undefined || compareEntry(entryOf(b.message), entryOf(next.message)) < 0) next = b;
+      }
+      if (next === undefined) return;
+      const m = next.message;
+      s.incoming.delete(m.messageId);
+      this.appendLog(entryOf(m));
+      effects.push({
+        type: "deliver",
+        messageId: m.messageId,
+        senderId: m.senderId,
+        lamport: m.lamportTimestamp!,
+        content: m.content!,
+      });
+    }
+  }
+
+  private appendLog(e: LogEntry): void {
+    const s = this.state;
+    s.known.add(e.messageId);
+    s.recent.push({ messageId: e.messageId, senderId: e.senderId });
+    if (s.recent.length > this.config.causalHistorySize) s.recent.shift();
+    if (e.senderId !== s.selfId) s.unackedDeliveries = true;
+    let i = s.log.length;
+    while (i > 0 && compareEntry(s.log[i - 1]!, e) > 0) i--;
+    s.log.splice(i, 0, e);
+    if (s.log.length > this.config.logLimit) {
+      const dropped = s.log.splice(0, s.log.length - this.config.logLimit);
+      for (const d of dropped) s.known.delete(d.messageId);
+    }
+  }
+
+  private cachePut(id: string, bytes: Uint8Array): void {
+    const c = this.state.cache;
+    c.set(id, bytes);
+    while (c.size > this.config.repairCacheSize) c.delete(c.keys().next().value!);
+  }
+
+  private sweepResponses(now: number, effects: SdsEffect[]): void {
+    const s = this.state;
+    for (const [id, at] of s.repairResponses) {
+      if (at > now) continue;
+      s.repairResponses.delete(id);
+      const bytes = s.cache.get(id);
+      if (bytes === undefined) continue;
+      s.stats.repairResponsesSent++;
+      effects.push({ type: "publish", bytes, message: decodeSdsMessage(bytes) });
+    }
+  }
+
+  /** Gives up missing messages past `lostAfterMs`, then delivers what no longer waits for them. */
+  private sweepLost(now: number, effects: SdsEffect[]): void {
+    const s = this.state;
+    const lost = new Set<string>();
+    for (const [id, r] of s.repairRequests) if (r.missingSince + this.config.lostAfterMs <= now) lost.add(id);
+    for (const b of s.incoming.values()) {
+      if (b.receivedAt + this.config.lostAfterMs > now) continue;
+      for (const e of b.message.causalHistory)
+        if (!s.known.has(e.messageId) && !s.incoming.has(e.messageId)) lost.add(e.messageId);
+    }
+    if (lost.size === 0) return;
+    for (const id of lost) {
+      s.repairRequests.delete(id);
+      s.known.add(id);
+      s.stats.lost++;
+      effects.push({ type: "lost", messageId: id });
+    }
+    this.deliverReady(effects);
+  }
+
+  private sweepResends(now: number, effects: SdsEffect[]): void {
+    const s = this.state;
+    for (const [id, o] of s.outgoing) {
+      if (o.nextResendAt > now) continue;
+      if (o.resends >= this.config.maxResends) {
+        s.outgoing.delete(id);
+        effects.push({ type: "unacknowledged", messageId: id });
+        continue;
+      }
+      o.resends++;
+      o.nextResendAt = now + this.config.resendAfterMs * 2 ** o.resends;
+      s.stats.resent++;
+      effects.push({ type: "publish", bytes: o.bytes, message: decodeSdsMessage(o.bytes) });
+    }
+  }
+
+  /**
+   * Due repair requests leave at once in sync messages (3 per message); otherwise a periodic sync message
+   * carries our acks, skipped when another participant spoke during our random backoff and we have
+   * received nothing new to acknowledge since we last spoke.
+   */
+  private sweepRequestsAndSync(now: number, effects: SdsEffect[]): void {
+    const s = this.state;
+    const syncDue = now >= s.nextSyncAt;
+    if (syncDue) s.nextSyncAt = now + this.config.syncIntervalMs + this.rng.int(this.config.syncJitterMs + 1);
+    let sentSync = false;
+    for (;;) {
+      const due = [...s.repairRequests.values()].some(
+        (r) => r.dueAt <= now && r.attempts < this.config.maxRepairAttempts,
+      );
+      if (!due) break;
+      this.publishSync(now, effects);
+      sentSync = true;
+    }
+    if (!syncDue || sentSync) return;
+    if (now - s.lastHeardAt <= this.config.syncJitterMs && !s.unackedDeliveries) {
+      s.stats.syncSkipped++;
+      return;
+    }
+    this.publishSync(now, effects);
+  }
+
+  private publishSync(now: number, effects: SdsEffect[]): void {
+    const s = this.state;
+    const id = toHex(
+      sha256(concatBytes(utf8(s.selfId), u64be(s.lamport), u64be(BigInt(this.rng.int(2 ** 32))))).subarray(
+        0,
+        16,
+      ),
+    );
+    const message = this.compose(id, s.lamport, undefined, now);
+    s.stats.syncSent++;
+    effects.push({ type: "publish", bytes: encodeSdsMessage(message), message });
+  }
+}
+
+function entryOf(m: SdsMessage): LogEntry {
+  return { messageId: m.messageId, senderId: m.senderId, lamport: m.lamportTimestamp! };
+}
+
+function compareEntry(a: LogEntry, b: LogEntry): number {
+  if (a.lamport !== b.lamport) return a.lamport < b.lamport ? -1 : 1;
+  return a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0;
+}
+
+function bigMax(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}

@@ -1,0 +1,77 @@
+// Parameters of an SDS channel. Defaults follow the spec where it names one; the rest are chosen so a
+// group of up to ~100 members keeps per-message overhead under 1 KB (bench/sds.ts measures it).
+
+/** Tunables of one {@link SdsChannel}. Times in milliseconds. */
+export interface SdsConfig {
+  /** Ids of the newest local-log entries put in each message's causal history (spec: 2). */
+  readonly causalHistorySize: number;
+  /**
+   * Ids per bloom generation. The filter covers the newest `capacity`..`2*capacity` received ids; size it
+   * to the messages a channel sees while a message can still be waiting for its ack (the resend window).
+   */
+  readonly bloomCapacity: number;
+  /** False-positive rate of the filter holding both generations. */
+  readonly bloomFpRate: number;
+  /**
+   * Distinct participants that must be seen holding an own message (its id in their causal history or
+   * bloom filter) before it counts as acknowledged and stops being resent. 0 = every other participant.
+   * The spec's small fixed threshold lets a message that two members hold stop being resent while others
+   * still miss it and nothing ever names it to them; the SDS property test found that.
+   */
+  readonly ackQuorum: number;
+  /** First resend of an unacknowledged message after this; doubles with each resend. */
+  readonly resendAfterMs: number;
+  /** Resends before a message is given up (`unacknowledged` effect). */
+  readonly maxResends: number;
+  /** Period of sync messages (acks and repair requests when nobody else speaks). */
+  readonly syncIntervalMs: number;
+  /** Random backoff added to each sync period; a sync is skipped if another participant spoke within it. */
+  readonly syncJitterMs: number;
+  /** SDS-R `T_min` (spec: at least 30 s). */
+  readonly repairTMinMs: number;
+  /** SDS-R `T_max` (spec: 120-600 s). */
+  readonly repairTMaxMs: number;
+  /** Repair requests carried by one outgoing message (spec: 3). */
+  readonly maxRepairEntriesPerMessage: number;
+  /** Times one missing message is requested; each retry waits `T_max * 2^(attempt-1)`. */
+  readonly maxRepairAttempts: number;
+  /** A missing dependency not repaired within this after it was first missed is irretrievably lost. */
+  readonly lostAfterMs: number;
+  /**
+   * Full messages kept to answer repair requests (own and received). A member can serve any of the last
+   * `repairCacheSize` messages of the channel; memory grows with it times the message size.
+   */
+  readonly repairCacheSize: number;
+  /** Local-log entries kept for dedupe and causal history; older ones are forgotten. */
+  readonly logLimit: number;
+}
+
+/** Spec-default timers. */
+export const DEFAULT_SDS_CONFIG: SdsConfig = {
+  causalHistorySize: 2,
+  bloomCapacity: 256,
+  bloomFpRate: 0.01,
+  ackQuorum: 0,
+  resendAfterMs: 30_000,
+  maxResends: 5,
+  syncIntervalMs: 30_000,
+  syncJitterMs: 5_000,
+  repairTMinMs: 30_000,
+  repairTMaxMs: 120_000,
+  maxRepairEntriesPerMessage: 3,
+  maxRepairAttempts: 4,
+  lostAfterMs: 30 * 60_000,
+  repairCacheSize: 512,
+  logLimit: 10_000,
+};
+
+/** Timers scaled down 30x, for simulations and interactive groups. */
+export const FAST_SDS_CONFIG: SdsConfig = {
+  ...DEFAULT_SDS_CONFIG,
+  resendAfterMs: 1_000,
+  syncIntervalMs: 1_000,
+  syncJitterMs: 200,
+  repairTMinMs: 200,
+  repairTMaxMs: 1_000,
+  lostAfterMs: 60_000,
+};

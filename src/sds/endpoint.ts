@@ -1,0 +1,97 @@
+// The I/O shell around one SdsChannel: feeds it what the transport delivers, publishes what it asks, and
+// wakes it when its next sweep is due. All decisions stay in the channel.
+import type { Clock, Transport } from "../net/transport.ts";
+import type { SdsChannel, SdsEffect } from "./channel.ts";
+
+/** Options of {@link SdsEndpoint}. */
+export interface SdsEndpointOptions {
+  readonly channel: SdsChannel;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  /** Content topic the channel's messages travel on. */
+  readonly topic: string;
+  /** Every effect except `publish`, in order. */
+  readonly onEffect: (effect: SdsEffect) => void;
+}
+
+/** Runs a channel on a transport. Malformed or foreign messages are counted in `rejected` and dropped. */
+export class SdsEndpoint {
+  readonly channel: SdsChannel;
+  /** Bytes this endpoint published, by kind. */
+  readonly bytesOut = { content: 0, sync: 0, ephemeral: 0, total: 0 };
+  rejected = 0;
+  private readonly opts: SdsEndpointOptions;
+  private unsubscribe: (() => void) | undefined;
+  private timer: number | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+
+  constructor(opts: SdsEndpointOptions) {
+    this.opts = opts;
+    this.channel = opts.channel;
+  }
+
+  start(): void {
+    this.unsubscribe = this.opts.transport.subscribe(this.opts.topic, (d) => {
+      let effects: SdsEffect[];
+      try {
+        effects = this.channel.receive(d.data, this.opts.clock.now());
+      } catch {
+        this.rejected++;
+        return;
+      }
+      this.apply(effects);
+    });
+    this.reschedule();
+  }
+
+  /** Sends `content` on the channel; returns its message id. */
+  send(content: Uint8Array): string {
+    const { messageId, effects } = this.channel.send(content, this.opts.clock.now());
+    this.apply(effects);
+    return messageId;
+  }
+
+  sendEphemeral(content: Uint8Array): void {
+    this.apply(this.channel.sendEphemeral(content, this.opts.clock.now()));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private apply(effects: readonly SdsEffect[]): void {
+    for (const e of effects) {
+      if (e.type !== "publish") {
+        this.opts.onEffect(e);
+        continue;
+      }
+      const kind =
+        e.message.lamportTimestamp === undefined
+          ? "ephemeral"
+          : e.message.content?.length
+            ? "content"
+            : "sync";
+      this.bytesOut[kind] += e.bytes.length;
+      this.bytesOut.total += e.bytes.length;
+      void this.opts.transport.publish(this.opts.topic, e.bytes).catch(() => {});
+    }
+    if (this.unsubscribe !== undefined) this.reschedule();
+  }
+
+  /** Keeps exactly one timer, at the channel's next wake-up. */
+  private reschedule(): void {
+    const clock = this.opts.clock;
+    const at = Math.max(this.channel.nextWake(), clock.now());
+    if (this.timer !== undefined && at >= this.timerAt) return;
+    if (this.timer !== undefined) clock.clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.apply(this.channel.tick(clock.now()));
+    }, at - clock.now());
+  }
+}

@@ -1,0 +1,271 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { SeededRng } from "../../src/net/sim/prng.ts";
+import {
+  bloomHasIndices,
+  bloomIndices,
+  bloomShape,
+  DEFAULT_SDS_CONFIG,
+  encodeSdsMessage,
+  FAST_SDS_CONFIG,
+  newRollingBloom,
+  newSdsState,
+  rollingAdd,
+  rollingShape,
+  rollingWire,
+  SdsChannel,
+  type SdsConfig,
+  type SdsEffect,
+  SdsError,
+} from "../../src/sds/index.ts";
+import { DecodeError } from "../../src/util/proto.ts";
+import { CHANNEL, causalViolations, sdsRun } from "./harness.ts";
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+function channel(id: string, config: SdsConfig = DEFAULT_SDS_CONFIG): SdsChannel {
+  return new SdsChannel(newSdsState(id, CHANNEL, 1000, config), new SeededRng(id.length), config);
+}
+
+function published(effects: SdsEffect[]): Uint8Array[] {
+  return effects.flatMap((e) => (e.type === "publish" ? [e.bytes] : []));
+}
+
+function delivered(effects: SdsEffect[]): string[] {
+  return effects.flatMap((e) => (e.type === "deliver" ? [new TextDecoder().decode(e.content)] : []));
+}
+
+describe("SDS channel", () => {
+  it("delivers the payload once, in causal order even when messages arrive reordered", () => {
+    const a = channel("a");
+    const b = channel("b");
+    const m1 = published(a.send(text("one"), 2000).effects)[0]!;
+    const m2 = published(a.send(text("two"), 2001).effects)[0]!;
+    assert.deepEqual(delivered(b.receive(m2, 2100)), [], "m2 waits for m1");
+    assert.equal(b.missing().length, 1, "m1 is missing");
+    const early = b.tick(2100 + DEFAULT_SDS_CONFIG.repairTMinMs - 1);
+    assert.ok(
+      early.every((e) => e.type !== "publish" || e.message.repairRequest.length === 0),
+      "not requested before T_min",
+    );
+    assert.deepEqual(delivered(b.receive(m1, 2101)), ["one", "two"]);
+    assert.deepEqual(delivered(b.receive(m1, 2102)), []);
+    assert.deepEqual(delivered(b.receive(m2, 2103)), []);
+    assert.equal(b.state.stats.duplicates, 2);
+  });
+
+  it("sets lamport = max(now, lamport + 1) and orders the log by (lamport, id)", () => {
+    const a = channel("a");
+    a.send(text("x"), 5000);
+    a.send(text("y"), 5000);
+    assert.deepEqual(
+      a.state.log.map((e) => e.lamport),
+      [5000n, 5001n],
+    );
+  });
+
+  it("acknowledges once every other participant is seen holding the message (history or bloom)", () => {
+    const [a, b, c, d] = ["a", "b", "c", "d"].map((id) => channel(id));
+    a!.setParticipants(4);
+    const { messageId, effects } = a!.send(text("one"), 2000);
+    const bytes = published(effects)[0]!;
+    const acks = (x: SdsChannel, at: number) =>
+      a!
+        .receive(published(x.send(text(x.state.selfId), at).effects)[0]!, at + 5)
+        .filter((e) => e.type === "acknowledged");
+    b!.receive(bytes, 2010);
+    assert.deepEqual(acks(b!, 2020), [], "named in b's causal history: 1 of 3 holders");
+    c!.receive(bytes, 2030);
+    c!.send(text("c1"), 2031);
+    c!.send(text("c2"), 2032);
+    assert.deepEqual(acks(c!, 2040), [], "c holds it (bloom): 2 of 3");
+    d!.receive(bytes, 2050);
+    assert.deepEqual(acks(d!, 2060), [{ type: "acknowledged", messageId }]);
+    assert.equal(a!.state.outgoing.size, 0);
+  });
+
+  it("resends unacknowledged messages with backoff, then gives up", () => {
+    const cfg = { ...DEFAULT_SDS_CONFIG, resendAfterMs: 100, maxResends: 2, syncIntervalMs: 1e9 };
+    const a = channel("a", cfg);
+    const { messageId } = a.send(text("x"), 0);
+    const times: number[] = [];
+    const events: SdsEffect["type"][] = [];
+    for (let t = 0; t <= 1000; t += 10) {
+      for (const e of a.tick(t)) {
+        if (e.type === "publish") times.push(t);
+        else events.push(e.type);
+      }
+    }
+    assert.deepEqual(times, [100, 300]);
+    assert.deepEqual(events, ["unacknowledged"]);
+    assert.ok(a.state.cache.has(messageId), "still served from the repair cache");
+  });
+
+  it("sends sync messages only when nobody else spoke during the backoff", () => {
+    const cfg = { ...DEFAULT_SDS_CONFIG, syncIntervalMs: 1000, syncJitterMs: 100 };
+    const a = channel("a", cfg);
+    const b = channel("b", cfg);
+    const sync = published(a.tick(1000 + 1000))[0]!;
+    assert.equal(a.state.stats.syncSent, 1);
+    const decoded = a.state.stats;
+    assert.equal(decoded.syncSent, 1);
+    b.receive(sync, 2000);
+    assert.deepEqual(published(b.tick(2050)), [], "b heard a within its backoff window");
+    assert.equal(b.state.stats.syncSkipped, 1);
+  });
+
+  it("delivers ephemeral messages once, without logging or acks", () => {
+    const a = channel("a");
+    const b = channel("b");
+    const bytes = published(a.sendEphemeral(text("typing"), 2000))[0]!;
+    assert.deepEqual(delivered(b.receive(bytes, 2001)), ["typing"]);
+    assert.deepEqual(delivered(b.receive(bytes, 2002)), []);
+    assert.equal(b.state.log.length, 0);
+    assert.equal(a.state.outgoing.size, 0);
+  });
+
+  it("marks a dependency lost after the timeout and delivers what waited for it", () => {
+    const cfg = { ...DEFAULT_SDS_CONFIG, lostAfterMs: 10_000 };
+    const a = channel("a", cfg);
+    const b = channel("b", cfg);
+    const { messageId: gone } = a.send(text("gone"), 2000);
+    const m2 = published(a.send(text("two"), 2001).effects)[0]!;
+    b.receive(m2, 2100);
+    const effects = b.tick(12_100);
+    assert.deepEqual(
+      effects.filter((e) => e.type === "lost"),
+      [{ type: "lost", messageId: gone }],
+    );
+    assert.deepEqual(delivered(effects), ["two"]);
+  });
+
+  it("rejects malformed and foreign messages with a typed error and changes nothing", () => {
+    const a = channel("a");
+    const b = channel("b");
+    b.receive(published(a.send(text("one"), 2000).effects)[0]!, 2001);
+    const before = structuredClone(b.state);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (junk) => {
+        try {
+          b.receive(junk, 3000);
+        } catch (e) {
+          assert.ok(e instanceof DecodeError || e instanceof SdsError, String(e));
+          assert.deepEqual(b.state, before);
+          return;
+        }
+        // Some random bytes happen to be valid protobuf of a message for this channel: then they count.
+        Object.assign(b.state, structuredClone(before));
+      }),
+      { numRuns: 2000 },
+    );
+    const foreign = encodeSdsMessage({
+      senderId: "x",
+      messageId: "m",
+      channelId: "other",
+      lamportTimestamp: 1n,
+      causalHistory: [],
+      repairRequest: [],
+      content: text("hi"),
+    });
+    assert.throws(
+      () => b.receive(foreign, 3000),
+      (e: unknown) => e instanceof SdsError && e.code === "WRONG_CHANNEL",
+    );
+    assert.deepEqual(b.state, before);
+  });
+
+  it("the rolling bloom filter keeps the newest ids and forgets the oldest", () => {
+    const shape = rollingShape(100, 0.01);
+    const f = newRollingBloom(shape);
+    const ids = Array.from({ length: 300 }, (_, i) => `m${i}`);
+    for (const id of ids) rollingAdd(f, shape, 100, id);
+    const has = (id: string) => bloomHasIndices(rollingWire(f), shape, bloomIndices(id, shape));
+    assert.ok(ids.slice(200).every(has), "the newest generation is always covered");
+    const stale = ids.slice(0, 100).filter(has).length;
+    assert.ok(stale < 10, `${stale} of 100 rolled-out ids still match`);
+  });
+
+  it("sizes the bloom filter for its window, not 150,000 bits", () => {
+    const a = channel("a");
+    const bytes = published(a.send(text("x"), 2000).effects)[0]!;
+    const shape = bloomShape(2 * DEFAULT_SDS_CONFIG.bloomCapacity, DEFAULT_SDS_CONFIG.bloomFpRate);
+    assert.equal(shape.bits / 8, 614);
+    assert.ok(bytes.length < 700, `${bytes.length} bytes`);
+  });
+});
+
+describe("SDS-R over the simulator", () => {
+  const cfg: SdsConfig = { ...FAST_SDS_CONFIG, resendAfterMs: 1e9 };
+  // Timers where T_max is large against the link latency, as with the spec defaults (T_max 120 s).
+  const spread: SdsConfig = { ...cfg, repairTMinMs: 500, repairTMaxMs: 10_000 };
+
+  it("a member that missed messages gets them back, from another member when the sender is offline", async () => {
+    const run = sdsRun(6, cfg, 11);
+    const [p0, p1, p2] = run.participants;
+    run.sim.partition([["p1"], ["p0", "p2", "p3", "p4", "p5"]]);
+    const missed = [run.send(p0!), run.send(p0!), run.send(p0!)];
+    await run.sim.runFor(500);
+    run.sim.heal();
+    run.sim.crash("p0");
+    run.send(p2!); // its causal history names what p1 missed
+    await run.sim.runFor(10_000);
+    for (const id of missed) assert.ok(p1!.delivered.includes(id), `p1 got ${id}`);
+    assert.ok(p1!.endpoint.channel.state.stats.repaired >= 1);
+    const responses = run.participants.reduce(
+      (s, p) => s + p.endpoint.channel.state.stats.repairResponsesSent,
+      0,
+    );
+    assert.ok(responses >= 1 && responses <= 6, `responses ${responses}`);
+  });
+
+  it("duplicate repair responses stay rare", async () => {
+    const run = sdsRun(20, spread, 5);
+    const ids = run.participants.map((p) => p.id);
+    run.sim.partition([ids.slice(0, 3), ids.slice(3)]);
+    for (let i = 0; i < 20; i++) {
+      run.send(run.participants[3 + (i % 17)]!);
+      await run.sim.runFor(50);
+    }
+    run.sim.heal();
+    run.send(run.participants[4]!);
+    await run.sim.runFor(60_000);
+    for (const p of run.participants.slice(0, 3)) assert.equal(p.delivered.length, 21, p.id);
+    const responses = run.participants.reduce(
+      (s, p) => s + p.endpoint.channel.state.stats.repairResponsesSent,
+      0,
+    );
+    const repaired = run.participants.reduce((s, p) => s + p.endpoint.channel.state.stats.repaired, 0);
+    // 3 members lack 20 messages; the first answer cancels the others' (they hear it).
+    assert.equal(repaired, 3 * 20);
+    assert.ok(responses <= 1.25 * 20, `responses ${responses} for 20 missing messages`);
+  });
+
+  it("property: with loss up to 30%, reordering and a healed partition, every message reaches every other participant exactly once, causally ordered", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.double({ min: 0, max: 0.3, noNaN: true }),
+        fc.integer({ min: 3, max: 8 }),
+        async (seed, loss, n) => {
+          const run = sdsRun(n, { ...FAST_SDS_CONFIG, lostAfterMs: 1e9 }, seed, { loss, jitterMs: 300 });
+          const ids = run.participants.map((p) => p.id);
+          const cut = 1 + (seed % (n - 1));
+          run.sim.partition([ids.slice(0, cut), ids.slice(cut)], 1000);
+          run.sim.heal(4000);
+          for (let i = 0; i < 30; i++) {
+            const p = run.participants[(seed + i * 7) % n]!;
+            run.sim.at(i * 200, () => void run.send(p));
+          }
+          await run.sim.runUntil(60_000);
+          for (const p of run.participants) {
+            const expected = [...run.sent].filter(([, s]) => s.sender !== p.id).map(([id]) => id);
+            assert.deepEqual([...p.delivered].sort(), expected.sort(), `${p.id} delivered each once`);
+            assert.deepEqual(causalViolations(run, p), [], `${p.id} causal order`);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
