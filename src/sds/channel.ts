@@ -110,6 +110,11 @@ export interface SdsState {
   /** Recent ephemeral ids, to deliver each once. */
   readonly ephemeralSeen: Set<string>;
   participants: number;
+  /**
+   * Messages older than this lamport are the channel's history before we joined: their dependencies are
+   * neither requested nor waited for (a new member cannot read them anyway).
+   */
+  horizon: bigint;
   nextSyncAt: number;
   lastHeardAt: number;
   readonly stats: SdsStats;
@@ -133,6 +138,7 @@ export function newSdsState(selfId: string, channelId: string, now: number, conf
     cache: new Map(),
     ephemeralSeen: new Set(),
     participants: 1,
+    horizon: 0n,
     nextSyncAt: now + config.syncIntervalMs,
     lastHeardAt: Number.NEGATIVE_INFINITY,
     stats: {
@@ -280,7 +286,7 @@ export class SdsChannel {
       effects.push({ type: "repaired", messageId: m.messageId });
     }
     s.incoming.set(m.messageId, { message: m, receivedAt: now });
-    this.requestMissing(m.causalHistory, now);
+    if (m.lamportTimestamp >= s.horizon) this.requestMissing(m.causalHistory, now);
     this.deliverReady(effects);
     return effects;
   }
@@ -421,7 +427,10 @@ export class SdsChannel {
     for (;;) {
       let next: Buffered | undefined;
       for (const b of s.incoming.values()) {
-        if (!b.message.causalHistory.every((e) => s.known.has(e.messageId))) continue;
+        const ready =
+          b.message.lamportTimestamp! < s.horizon ||
+          b.message.causalHistory.every((e) => s.known.has(e.messageId));
+        if (!ready) continue;
         if (next === undefined || compareEntry(entryOf(b.message), entryOf(next.message)) < 0) next = b;
       }
       if (next === undefined) return;

@@ -183,6 +183,11 @@ export class Simulator {
     });
   }
 
+  /** Changes the loss rate of every link from now on. */
+  setLoss(loss: number): void {
+    (this.options as { link: LinkModel }).link = { ...this.options.link, loss };
+  }
+
   /** Joins all sides again at `at` (default now). */
   heal(at = this.#now): void {
     this.at(at, () => {

@@ -1,0 +1,281 @@
+// Partition-and-recovery scenarios on the simulator (the recovery issue's scenarios, by name). Each run
+// forms a group through the real join path, splits it, lets sides commit, heals, and measures detection,
+// recovery, bytes and application-message delivery.
+import { FAST_GROUP_PARAMS } from "../group/params.ts";
+import { sign } from "../mls/index.ts";
+import { Cluster } from "../node/cluster.ts";
+import type { Member } from "../node/member.ts";
+import type { SyncStatus } from "../sync/classify.ts";
+import type { SyncEffect } from "../sync/core.ts";
+import { seal } from "../sync/seal.ts";
+import { encodeSyncPayload, infoBody } from "../sync/wire.ts";
+import { utf8 } from "../util/bytes.ts";
+
+export const SCENARIOS = [
+  "minority-lag",
+  "minority-fork",
+  "three-way-split",
+  "lossy",
+  "liar",
+  "large",
+] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface ScenarioOptions {
+  readonly scenario: ScenarioName;
+  readonly members: number;
+  readonly seed: number;
+  /** Message loss on every link, 0-1. */
+  readonly loss: number;
+  /** Epochs the majority side advances while split. */
+  readonly epochs: number;
+  /** Called about every virtual second with a progress snapshot. */
+  readonly onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  readonly timeMs: number;
+  readonly phase: string;
+  readonly epochs: Record<string, number>;
+  readonly statuses: Record<string, SyncStatus>;
+  readonly bytes: number;
+}
+
+/** One sample of the timeline, for the HTML report. */
+export interface Sample extends Progress {}
+
+export interface ScenarioResult {
+  scenario: ScenarioName;
+  members: number;
+  seed: number;
+  loss: number;
+  plan: string;
+  /** Heal → every member that was out of sync knows it (ms of virtual time). */
+  detectedMs: number | null;
+  /** Heal → all members in one state and IN_SYNC. */
+  recoveredMs: number | null;
+  allInSync: boolean;
+  /** Distinct final states (group/epoch:fingerprint → members). */
+  groups: Record<string, string[]>;
+  appSent: number;
+  appDelivered: number;
+  appLost: number;
+  appDuplicates: number;
+  bytes: number;
+  bytesByKind: { app: number; sync: number; welcome: number };
+  recoveries: Record<string, number>;
+  rejected: Record<string, number>;
+  timeline: Sample[];
+}
+
+const names = (prefix: string, from: number, to: number) =>
+  Array.from({ length: to - from }, (_, i) => `${prefix}${from + i}`);
+
+/** Runs one scenario to the end; deterministic in event order for a seed. */
+export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+  const n = o.members;
+  const loss = o.scenario === "lossy" ? Math.max(o.loss, 0.2) : o.loss;
+  const statusAt = new Map<string, { status: SyncStatus; at: number }[]>();
+  const recoveries: Record<string, number> = {};
+  const cluster = new Cluster({
+    seed: o.seed,
+    groupParams: FAST_GROUP_PARAMS,
+    onEvent: (e: SyncEffect, m: Member) => {
+      if (e.type === "status") {
+        const list = statusAt.get(m.name) ?? [];
+        list.push({ status: e.status, at: cluster.sim.now });
+        statusAt.set(m.name, list);
+      } else if (e.type === "recovered") recoveries[e.how] = (recoveries[e.how] ?? 0) + 1;
+    },
+  });
+  const timeline: Sample[] = [];
+  let phase = "forming";
+  const bytes = () =>
+    [...cluster.members.values()].reduce(
+      (a, m) => a + m.bytesOut.app + m.bytesOut.sync + m.bytesOut.welcome,
+      0,
+    );
+  const sample = () => {
+    const p: Progress = {
+      timeMs: cluster.sim.now,
+      phase,
+      epochs: Object.fromEntries([...cluster.members].map(([k, m]) => [k, Number(m.group.epoch ?? -1n)])),
+      statuses: Object.fromEntries([...cluster.members].map(([k, m]) => [k, m.sync.state.status])),
+      bytes: bytes(),
+    };
+    timeline.push(p);
+    o.onProgress?.(p);
+  };
+  const run = async (ms: number) => {
+    const end = cluster.sim.now + ms;
+    while (cluster.sim.now < end) {
+      await cluster.sim.runFor(Math.min(1000, end - cluster.sim.now));
+      sample();
+    }
+  };
+
+  await cluster.form(n);
+  // Loss applies from here on: forming is setup, not the experiment.
+  cluster.sim.setLoss(loss);
+  sample();
+  const all = names("m", 0, n);
+  let sides: string[][];
+  let plan: string;
+  if (o.scenario === "three-way-split") {
+    const a = Math.ceil(n * 0.4);
+    const b = Math.floor((n - a) / 2);
+    sides = [all.slice(0, a), all.slice(a, a + b), all.slice(a + b)];
+    plan = `split ${sides.map((s) => s.length).join("/")}, each side commits ${o.epochs} epochs, heal`;
+  } else if (o.scenario === "minority-fork") {
+    const k = Math.max(1, Math.floor(n * 0.4));
+    sides = [all.slice(0, n - k), all.slice(n - k)];
+    plan = `split ${n - k}/${k}, both sides commit ${o.epochs} epochs, heal`;
+  } else {
+    const k = Math.max(1, Math.floor(n * (o.scenario === "large" ? 0.3 : 0.3)));
+    sides = [all.slice(0, n - k), all.slice(n - k)];
+    plan = `cut off ${k} of ${n} while the ${n - k} commit ${o.epochs} epochs${loss ? `, ${loss * 100}% loss` : ""}, heal`;
+  }
+  if (o.scenario === "liar") plan += "; m1 forges fingerprints, replays and impersonates";
+  phase = "split";
+  // Majority side is listed last so that new joiners (unlisted nodes) land with it.
+  cluster.sim.partition(sides.slice(1));
+  let liarTimer: (() => void) | undefined;
+  if (o.scenario === "liar") liarTimer = startLiar(cluster, "m1");
+  // Chats on every side while split.
+  for (const side of sides)
+    for (const name of side.slice(0, 2)) await cluster.chat(name, `${name} during split`);
+  // Each committing side advances `epochs` epochs by admitting new members.
+  const committing =
+    o.scenario === "minority-lag" || o.scenario === "lossy" || o.scenario === "liar" || o.scenario === "large"
+      ? [sides[0]!]
+      : sides;
+  let joiner = 0;
+  for (let e = 0; e < o.epochs; e++) {
+    for (const side of committing) {
+      const name = `j${joiner++}`;
+      await cluster.add(name, "joiner");
+      if (side !== sides[0]) cluster.sim.partition(withJoiner(sides, side, name));
+      else cluster.sim.partition(sides.slice(1));
+    }
+    const before = committing.map((side) => cluster.epochOf(side[0]!));
+    for (let t = 0; t < 30 && committing.some((side, i) => cluster.epochOf(side[0]!) <= before[i]!); t++)
+      await run(500);
+  }
+  await run(2000);
+  phase = "healed";
+  const healAt = cluster.sim.now;
+  cluster.sim.heal();
+  for (const name of [all[0]!, all[n - 1]!]) await cluster.chat(name, `${name} after heal`);
+  const outOfSync = new Set<string>();
+  {
+    const states = cluster.distinctStates();
+    const biggest = [...states.values()].sort((a, b) => b.length - a.length)[0] ?? [];
+    for (const list of states.values())
+      if (list !== biggest || states.size > 2) for (const m of list) outOfSync.add(m);
+  }
+  let recoveredAt: number | null = null;
+  const deadline = healAt + 120_000 + n * 1_000;
+  while (cluster.sim.now < deadline) {
+    await run(1000);
+    const inSync = [...cluster.members.values()].every((m) => m.sync.state.status === "IN_SYNC");
+    if (cluster.distinctStates().size === 1 && inSync && cluster.missingChats().size === 0) {
+      recoveredAt = cluster.sim.now;
+      break;
+    }
+  }
+  liarTimer?.();
+  phase = "done";
+  await run(1000);
+  let detected: number | null = null;
+  for (const m of outOfSync) {
+    const first = (statusAt.get(m) ?? []).find((s) => s.at >= healAt && s.status !== "UNKNOWN");
+    if (first === undefined) continue;
+    detected = Math.max(detected ?? 0, first.at - healAt);
+  }
+  const missing = cluster.missingChats();
+  const expected = [...cluster.chats.sent.values()].reduce((a, s) => a + s.to.length, 0);
+  const lost = [...missing.values()].reduce((a, l) => a + l.length, 0);
+  const rejected: Record<string, number> = {};
+  for (const m of cluster.members.values())
+    for (const [k, v] of Object.entries({ ...m.group.state.counters, ...m.sync.state.counters }))
+      rejected[k] = (rejected[k] ?? 0) + v;
+  return {
+    scenario: o.scenario,
+    members: n,
+    seed: o.seed,
+    loss,
+    plan,
+    detectedMs: detected,
+    recoveredMs: recoveredAt === null ? null : recoveredAt - healAt,
+    allInSync: recoveredAt !== null,
+    groups: Object.fromEntries(cluster.distinctStates()),
+    appSent: cluster.chats.sent.size,
+    appDelivered: expected - lost,
+    appLost: lost,
+    appDuplicates: cluster.duplicateChats(),
+    bytes: bytes(),
+    bytesByKind: [...cluster.members.values()].reduce(
+      (a, m) => ({
+        app: a.app + m.bytesOut.app,
+        sync: a.sync + m.bytesOut.sync,
+        welcome: a.welcome + m.bytesOut.welcome,
+      }),
+      { app: 0, sync: 0, welcome: 0 },
+    ),
+    recoveries,
+    rejected,
+    timeline,
+  };
+}
+
+/** The partition with `name` added to `side` (every other side listed explicitly). */
+function withJoiner(sides: string[][], side: string[], name: string): string[][] {
+  side.push(name);
+  return sides.slice(1);
+}
+
+/** m`liar` floods the sync topic with replays, forged and impersonating SyncStateInfo. */
+function startLiar(cluster: Cluster, liar: string): () => void {
+  let stopped = false;
+  const node = cluster.sim.node(liar);
+  const captured: Uint8Array[] = [];
+  const topic = cluster.members.get(liar)!.group.topics.sync;
+  const unsub = node.transport.subscribe(topic, (d) => {
+    if (captured.length < 50) captured.push(d.data);
+  });
+  const step = async () => {
+    if (stopped) return;
+    const m = cluster.members.get(liar)!;
+    // Replays of others' signed infos, bit-flipped copies (forged), and infos signed by us claiming others.
+    for (const c of captured.slice(-5)) {
+      await node.transport.publish(topic, c);
+      const forged = c.slice();
+      forged[forged.length - 1]! ^= 1;
+      await node.transport.publish(topic, forged);
+    }
+    // Lies signed with its own key: a state far ahead that nobody holds, and one claiming to be m0.
+    const g = m.group.group;
+    const key = m.group.state.syncKey?.key;
+    if (g && key) {
+      for (const claimed of [m.group.memberId, utf8("m0")]) {
+        const info = {
+          groupId: g.groupId,
+          memberId: claimed,
+          epoch: g.epoch + 7n,
+          fingerprint: node.rng.int(2) ? new Uint8Array(32).fill(node.rng.int(256)) : g.fingerprint,
+          seqnum: BigInt(cluster.sim.now) * 10n,
+          ancestry: [],
+        };
+        const signature = await sign(m.identity, "sync-state", infoBody(info));
+        const bytes = seal(key, encodeSyncPayload({ info: { ...info, signature } }), node.rng, utf8(topic));
+        await node.transport.publish(topic, bytes);
+      }
+    }
+    node.clock.setTimeout(step, 300);
+  };
+  node.clock.setTimeout(step, 300);
+  return () => {
+    stopped = true;
+    unsub();
+  };
+}

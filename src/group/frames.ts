@@ -1,0 +1,49 @@
+// Codecs of proto/group.proto. Every decoder throws DecodeError (`MALFORMED`) and nothing else.
+import { type Decoded, decode, encode } from "../util/schema.ts";
+
+export const GroupFrameSchema = { commit: [1, "bytes"], application: [2, "bytes"] } as const;
+export const ChatSchema = { id: [1, "bytes"], body: [2, "bytes"] } as const;
+export const ProposalSchema = {
+  kind: [1, "u32"],
+  target: [2, "bytes"],
+  epoch: [3, "u64"],
+  proposer: [4, "bytes"],
+} as const;
+export const VoteSchema = {
+  proposalId: [1, "bytes"],
+  voter: [2, "bytes"],
+  yes: [3, "bool"],
+  prev: [4, "bytes"],
+  signature: [15, "bytes"],
+} as const;
+export const SyncKeyShareSchema = { anchorEpoch: [1, "u64"], key: [2, "bytes"] } as const;
+export const GroupPayloadSchema = {
+  chat: [1, ChatSchema],
+  proposal: [2, ProposalSchema],
+  vote: [3, VoteSchema],
+  syncKey: [4, SyncKeyShareSchema],
+} as const;
+export const WelcomeFrameSchema = {
+  keyPackage: [1, "bytes"],
+  welcome: [2, "bytes"],
+  sdsLamport: [3, "u64"],
+} as const;
+
+export type GroupFrame = Decoded<typeof GroupFrameSchema>;
+export type GroupPayload = Decoded<typeof GroupPayloadSchema>;
+export type Chat = Decoded<typeof ChatSchema>;
+export type Proposal = Decoded<typeof ProposalSchema>;
+export type Vote = Decoded<typeof VoteSchema>;
+export type WelcomeFrame = Decoded<typeof WelcomeFrameSchema>;
+
+export const PROPOSAL_ADD = 1;
+export const PROPOSAL_REMOVE = 2;
+export const PROPOSAL_LEAVE = 3;
+
+export const encodeGroupFrame = (f: GroupFrame) => encode(GroupFrameSchema, f);
+export const decodeGroupFrame = (b: Uint8Array) => decode(GroupFrameSchema, b, "GroupFrame");
+export const encodePayload = (p: GroupPayload) => encode(GroupPayloadSchema, p);
+export const decodePayload = (b: Uint8Array) => decode(GroupPayloadSchema, b, "GroupPayload");
+export const encodeVote = (v: Vote) => encode(VoteSchema, v);
+export const encodeWelcomeFrame = (f: WelcomeFrame) => encode(WelcomeFrameSchema, f);
+export const decodeWelcomeFrame = (b: Uint8Array) => decode(WelcomeFrameSchema, b, "WelcomeFrame");

@@ -1,0 +1,921 @@
+// One member's de-MLS protocol core: KeyPackage announcements, proposals, signed hash-chained votes,
+// steward commits with freeze and selection, application messages, over one SDS channel. Sans-I/O:
+// `receive`, `tick` and the commands take `now` and return effects; `nextWake()` says when to tick.
+import { sha256 } from "@noble/hashes/sha2.js";
+import {
+  encrypt,
+  exportSecret,
+  type Identity,
+  isActive,
+  joinFromWelcome,
+  type KeyPackageBundle,
+  type MlsGroup,
+  MlsProtocolError,
+  commit as mlsCommit,
+  type Processed,
+  peek,
+  processMessage,
+  readKeyPackage,
+  roster,
+  sign,
+  verify,
+} from "../mls/index.ts";
+import type { Rng } from "../net/transport.ts";
+import { newSdsState, SdsChannel, type SdsEffect, type SdsState } from "../sds/index.ts";
+import { bytesEqual, concatBytes, toHex, utf8 } from "../util/bytes.ts";
+import { DemlsError } from "../util/errors.ts";
+import { decide } from "./consensus.ts";
+import {
+  decodeGroupFrame,
+  decodePayload,
+  decodeWelcomeFrame,
+  encodeGroupFrame,
+  encodePayload,
+  encodeVote,
+  encodeWelcomeFrame,
+  type GroupPayload,
+  PROPOSAL_ADD,
+  PROPOSAL_LEAVE,
+  PROPOSAL_REMOVE,
+  type Proposal,
+  type Vote,
+} from "./frames.ts";
+import type { GroupParams } from "./params.ts";
+import { compareCandidates, stewardList } from "./steward.ts";
+
+/** Bad input from a peer: rejected, counted, state unchanged. */
+export class GroupError extends DemlsError {}
+
+/** Topics of a conversation (Waku content-topic shape). */
+export function topicsOf(conversation: string): { app: string; welcome: string; sync: string } {
+  return {
+    app: `/demls/1/${conversation}-app/proto`,
+    welcome: `/demls/1/${conversation}-welcome/proto`,
+    sync: `/demls/1/${conversation}-sync/proto`,
+  };
+}
+
+/** What the caller must do or may show. */
+export type GroupEffect =
+  | { readonly type: "publish"; readonly topic: string; readonly bytes: Uint8Array }
+  | {
+      readonly type: "chat";
+      readonly sender: Uint8Array;
+      readonly id: Uint8Array;
+      readonly body: Uint8Array;
+      readonly epoch: bigint;
+    }
+  | { readonly type: "epoch"; readonly epoch: bigint; readonly fingerprint: Uint8Array; readonly via: string }
+  | { readonly type: "joined"; readonly epoch: bigint }
+  | { readonly type: "removed" }
+  | { readonly type: "decided"; readonly proposalId: string; readonly decision: "YES" | "NO" }
+  | { readonly type: "rejected"; readonly code: string; readonly detail: string };
+
+/** One proposal as a member tracks it. */
+export interface ProposalRecord {
+  readonly proposal: Proposal;
+  readonly receivedAt: number;
+  /** Expected voters: the roster size of the proposal's epoch. */
+  readonly voters: number;
+  readonly votes: Map<string, boolean>;
+  status: "pending" | "approved" | "rejected" | "committed";
+  decidedAt?: number;
+  /** When this member casts its vote (undefined once cast). */
+  voteAt?: number;
+}
+
+/** A commit by a steward for the current epoch, waiting for selection. */
+interface Candidate {
+  readonly bytes: Uint8Array;
+  readonly sender: Uint8Array;
+  readonly stewardRank: number;
+  readonly proposals: number;
+  readonly hash: Uint8Array;
+}
+
+/** A commit this member applied: served to members that missed it. */
+export interface CommitRecord {
+  /** The epoch the commit was made in (it moves `epoch` to `epoch + 1`). */
+  readonly epoch: bigint;
+  readonly commit: Uint8Array;
+  /** Fingerprint of the state it leads to. */
+  readonly fingerprintAfter: Uint8Array;
+  readonly welcome?: Uint8Array;
+}
+
+/** A chat this member sent: re-sent if the branch it went out on is abandoned. */
+export interface SentChat {
+  readonly id: Uint8Array;
+  readonly body: Uint8Array;
+  readonly epoch: bigint;
+  readonly fingerprint: Uint8Array;
+}
+
+/** Counters of rejected input, by code, plus traffic. */
+export type GroupCounters = Record<string, number>;
+
+/** Everything a member remembers besides the MLS group value. Plain data. */
+export interface GroupCoreState {
+  readonly conversation: string;
+  sds: SdsState | undefined;
+  readonly pendingKeyPackages: Map<string, { bytes: Uint8Array; epoch: bigint }>;
+  readonly proposals: Map<string, ProposalRecord>;
+  /** Voter → hash of its last vote, for the hash chain. */
+  readonly voteChain: Map<string, Uint8Array>;
+  candidates: Candidate[];
+  freezeUntil: number | undefined;
+  /** Retry round of the current epoch (a steward failed to commit). */
+  retry: number;
+  /** Since when approved proposals wait for a commit. */
+  approvedSince: number | undefined;
+  commitLog: CommitRecord[];
+  /** Commit frames seen for epochs other than the current one, by epoch (fork and catch-up material). */
+  readonly observedCommits: Map<bigint, Uint8Array[]>;
+  /** Application frames for epochs not reached yet. */
+  heldApplications: { epoch: bigint; frame: Uint8Array }[];
+  readonly seenChats: Set<string>;
+  sentChats: SentChat[];
+  /** The sync key (DESIGN section 3) and the anchor epoch it was exported at. */
+  syncKey: { anchorEpoch: bigint; key: Uint8Array } | undefined;
+  previousSyncKeys: Uint8Array[];
+  nextKeyPackageAt: number;
+  readonly counters: GroupCounters;
+}
+
+const HELD_LIMIT = 2048;
+/** Past epochs whose application keys ts-mls keeps (its `retainKeysForEpochs` default). */
+const RETAINED_KEY_EPOCHS = 4;
+const SEEN_CHAT_LIMIT = 8192;
+
+function hexOf(b: Uint8Array): string {
+  return toHex(b);
+}
+
+/** SHA-256(kind ‖ target): the same change proposed twice is one proposal. */
+export function proposalId(kind: number, target: Uint8Array): string {
+  return toHex(sha256(concatBytes(new Uint8Array([kind]), target)));
+}
+
+/** The sync key of a state: an MLS exporter value, so only members at that epoch can derive it. */
+export function deriveSyncKey(group: MlsGroup, conversation: string): Promise<Uint8Array> {
+  return exportSecret(group, "demls/sync-key", utf8(conversation), 32);
+}
+
+/** A member of one conversation. */
+export class GroupMember {
+  readonly identity: Identity;
+  readonly params: GroupParams;
+  readonly state: GroupCoreState;
+  readonly topics: { app: string; welcome: string; sync: string };
+  group: MlsGroup | undefined;
+  /** Own KeyPackages (private parts), for joining. */
+  keyPackages: KeyPackageBundle[];
+  private readonly rng: Rng;
+  private sds: SdsChannel | undefined;
+
+  constructor(
+    identity: Identity,
+    state: GroupCoreState,
+    group: MlsGroup | undefined,
+    keyPackages: KeyPackageBundle[],
+    rng: Rng,
+    params: GroupParams,
+  ) {
+    this.identity = identity;
+    this.state = state;
+    this.group = group;
+    this.keyPackages = keyPackages;
+    this.rng = rng;
+    this.params = params;
+    this.topics = topicsOf(state.conversation);
+    if (state.sds !== undefined) this.sds = new SdsChannel(state.sds, rng, params.sds);
+    this.updateParticipants();
+  }
+
+  /** A fresh core state. */
+  static newState(conversation: string): GroupCoreState {
+    return {
+      conversation,
+      sds: undefined,
+      pendingKeyPackages: new Map(),
+      proposals: new Map(),
+      voteChain: new Map(),
+      candidates: [],
+      freezeUntil: undefined,
+      retry: 0,
+      approvedSince: undefined,
+      commitLog: [],
+      observedCommits: new Map(),
+      heldApplications: [],
+      seenChats: new Set(),
+      sentChats: [],
+      syncKey: undefined,
+      previousSyncKeys: [],
+      nextKeyPackageAt: 0,
+      counters: {},
+    };
+  }
+
+  get memberId(): Uint8Array {
+    return this.identity.id;
+  }
+
+  get epoch(): bigint | undefined {
+    return this.group?.epoch;
+  }
+
+  /** The SDS channel of the current group (undefined before joining). */
+  get channel(): SdsChannel | undefined {
+    return this.sds;
+  }
+
+  /** Starts as the creator of a new group (used at creation and by a hard reset). */
+  async startGroup(group: MlsGroup, now: number, sdsHorizon = 0n): Promise<GroupEffect[]> {
+    this.adopt(group, now, sdsHorizon);
+    this.state.syncKey = {
+      anchorEpoch: group.epoch,
+      key: await deriveSyncKey(group, this.state.conversation),
+    };
+    return [{ type: "joined", epoch: group.epoch }];
+  }
+
+  /** Counts a rejection and returns its effect. */
+  reject(code: string, detail: string): GroupEffect {
+    this.state.counters[code] = (this.state.counters[code] ?? 0) + 1;
+    return { type: "rejected", code, detail };
+  }
+
+  // ---- input -----------------------------------------------------------------------------------------
+
+  /** Handles a message from one of the conversation's topics. Never throws for bad peer input. */
+  async receive(topic: string, bytes: Uint8Array, now: number): Promise<GroupEffect[]> {
+    try {
+      if (topic === this.topics.welcome) return await this.receiveWelcomeTopic(bytes, now);
+      if (topic !== this.topics.app || this.sds === undefined) return [];
+      let sdsEffects: SdsEffect[];
+      try {
+        sdsEffects = this.sds.receive(bytes, now);
+      } catch (e) {
+        return [this.reject(e instanceof DemlsError ? `SDS_${e.code}` : "SDS_MALFORMED", String(e))];
+      }
+      return await this.onSds(sdsEffects, now);
+    } catch (e) {
+      if (e instanceof DemlsError) return [this.reject(e.code, e.message)];
+      throw e;
+    }
+  }
+
+  /** Runs what is due: SDS sweeps, votes, decisions, steward commit, selection, KeyPackage announcements. */
+  async tick(now: number): Promise<GroupEffect[]> {
+    const out: GroupEffect[] = [];
+    if (this.group === undefined) {
+      if (now >= this.state.nextKeyPackageAt) {
+        this.state.nextKeyPackageAt = now + this.params.keyPackageResendMs;
+        const kp = this.keyPackages.find((k) => !k.lastResort) ?? this.keyPackages[0];
+        if (kp !== undefined)
+          out.push({
+            type: "publish",
+            topic: this.topics.welcome,
+            bytes: encodeWelcomeFrame({ keyPackage: kp.publicBytes }),
+          });
+      }
+      return out;
+    }
+    this.lastTick = now;
+    if (this.sds !== undefined) out.push(...(await this.onSds(this.sds.tick(now), now)));
+    out.push(...(await this.castVotes(now)));
+    this.decideAll(now, out);
+    out.push(...(await this.proposeJoiners(now)));
+    out.push(...(await this.stewardCommit(now)));
+    if (this.state.freezeUntil !== undefined && now >= this.state.freezeUntil)
+      out.push(...(await this.select(now)));
+    return out;
+  }
+
+  /** The earliest time `tick` has something to do. */
+  nextWake(): number {
+    const s = this.state;
+    if (this.group === undefined) return s.nextKeyPackageAt;
+    let t = this.sds?.nextWake() ?? Number.POSITIVE_INFINITY;
+    if (s.freezeUntil !== undefined) t = Math.min(t, s.freezeUntil);
+    for (const p of s.proposals.values()) {
+      if (p.voteAt !== undefined) t = Math.min(t, p.voteAt);
+      if (p.status === "pending") t = Math.min(t, p.receivedAt + this.params.consensusTimeoutMs);
+    }
+    if (s.approvedSince !== undefined && s.freezeUntil === undefined) {
+      const rank = this.stewards(s.retry).findIndex((m) => bytesEqual(m, this.memberId));
+      if (rank >= 0) {
+        const mine = s.approvedSince + this.params.commitDelayMs + rank * this.params.backupDelayMs;
+        if (mine > this.lastTick) t = Math.min(t, mine);
+      }
+      t = Math.min(t, this.retryDue());
+    }
+    return t;
+  }
+
+  // ---- commands --------------------------------------------------------------------------------------
+
+  /** Sends an application message; returns its id. Held by the caller if the member has no group yet. */
+  async sendChat(
+    body: Uint8Array,
+    now: number,
+    id?: Uint8Array,
+  ): Promise<{ id: Uint8Array; effects: GroupEffect[] }> {
+    const chatId =
+      id ?? sha256(concatBytes(this.memberId, utf8(`${now}/${this.rng.next()}`))).subarray(0, 16);
+    if (this.group === undefined) throw new GroupError("NO_GROUP", "not in a group yet");
+    this.state.seenChats.add(hexOf(chatId));
+    const existing = this.state.sentChats.findIndex((c) => bytesEqual(c.id, chatId));
+    if (existing >= 0) this.state.sentChats.splice(existing, 1);
+    this.state.sentChats.push({
+      id: chatId,
+      body,
+      epoch: this.group.epoch,
+      fingerprint: this.group.fingerprint,
+    });
+    if (this.state.sentChats.length > 256) this.state.sentChats.shift();
+    return { id: chatId, effects: await this.sendPayload({ chat: { id: chatId, body } }, now) };
+  }
+
+  /** Proposes a change; the proposer votes YES at once. */
+  async propose(kind: number, target: Uint8Array, now: number): Promise<GroupEffect[]> {
+    const group = this.requireGroup();
+    const proposal: Proposal = { kind, target, epoch: group.epoch, proposer: this.memberId };
+    const id = proposalId(kind, target);
+    if (this.state.proposals.has(id)) return [];
+    this.track(id, proposal, now);
+    const out = await this.sendPayload({ proposal }, now);
+    out.push(...(await this.vote(id, true, now)));
+    return out;
+  }
+
+  /** Asks to leave: a self-leave proposal. */
+  leave(now: number): Promise<GroupEffect[]> {
+    return this.propose(PROPOSAL_LEAVE, this.memberId, now);
+  }
+
+  /** Current roster member ids. */
+  rosterIds(): Uint8Array[] {
+    return this.group ? roster(this.group).map((m) => m.memberId) : [];
+  }
+
+  // ---- used by the sync layer ------------------------------------------------------------------------
+
+  /**
+   * Applies a commit outside the freeze/selection path (catch-up and re-alignment: the sync layer has
+   * already checked it against the majority fingerprint). Returns false if it does not apply.
+   */
+  async applyCommit(bytes: Uint8Array, now: number, via: string): Promise<GroupEffect[] | undefined> {
+    const group = this.requireGroup();
+    let p: Processed;
+    try {
+      p = await processMessage(group, bytes);
+    } catch {
+      return undefined;
+    }
+    if (p.kind !== "commit") return undefined;
+    return this.onEpochChange(p, bytes, undefined, now, via);
+  }
+
+  /** Replaces the group value (rewind, reset); keeps the SDS channel unless the group id changed. */
+  replaceGroup(group: MlsGroup, now: number, sdsHorizon = 0n): void {
+    this.adopt(group, now, sdsHorizon);
+  }
+
+  /**
+   * Re-sends chats that went out at states no longer in this member's history (an abandoned branch), at
+   * epochs from `sinceEpoch` on (sent while lagging: peers may no longer hold those epochs' keys), or all.
+   */
+  async resendAbandoned(now: number, all = false, sinceEpoch?: bigint): Promise<GroupEffect[]> {
+    const group = this.requireGroup();
+    const out: GroupEffect[] = [];
+    const mine = new Set(group.history.map((h) => hexOf(h.fingerprint)));
+    for (const c of [...this.state.sentChats]) {
+      const lagging = sinceEpoch !== undefined && c.epoch >= sinceEpoch && c.epoch < group.epoch;
+      if (!all && !lagging && mine.has(hexOf(c.fingerprint))) continue;
+      out.push(...(await this.sendChat(c.body, now, c.id)).effects);
+    }
+    return out;
+  }
+
+  // ---- internals -------------------------------------------------------------------------------------
+
+  private requireGroup(): MlsGroup {
+    if (this.group === undefined) throw new GroupError("NO_GROUP", "not in a group yet");
+    return this.group;
+  }
+
+  private adopt(group: MlsGroup, now: number, sdsHorizon: bigint): void {
+    const channelId = hexOf(group.groupId);
+    if (this.state.sds === undefined || this.state.sds.channelId !== channelId) {
+      const sds = newSdsState(hexOf(this.memberId), channelId, now, this.params.sds);
+      sds.horizon = sdsHorizon;
+      this.state.sds = sds;
+      this.sds = new SdsChannel(sds, this.rng, this.params.sds);
+      this.state.candidates = [];
+      this.state.freezeUntil = undefined;
+      this.state.proposals.clear();
+      this.state.approvedSince = undefined;
+    }
+    this.group = group;
+    this.state.retry = 0;
+    this.updateParticipants();
+  }
+
+  private updateParticipants(): void {
+    if (this.group && this.sds) this.sds.setParticipants(roster(this.group).length);
+  }
+
+  private async onSds(effects: SdsEffect[], now: number): Promise<GroupEffect[]> {
+    const out: GroupEffect[] = [];
+    for (const e of effects) {
+      if (e.type === "publish") out.push({ type: "publish", topic: this.topics.app, bytes: e.bytes });
+      else if (e.type === "deliver") {
+        try {
+          out.push(...(await this.onFrame(e.content, now)));
+        } catch (err) {
+          if (!(err instanceof DemlsError)) throw err;
+          out.push(this.reject(err.code, err.message));
+        }
+      }
+    }
+    return out;
+  }
+
+  private async onFrame(content: Uint8Array, now: number): Promise<GroupEffect[]> {
+    const frame = decodeGroupFrame(content);
+    const group = this.requireGroup();
+    if (frame.commit !== undefined) {
+      const h = peek(frame.commit);
+      if (h.epoch === undefined || h.contentType !== "commit")
+        return [this.reject("MALFORMED", "not a commit")];
+      if (h.epoch !== group.epoch) {
+        this.observe(h.epoch, frame.commit);
+        return [];
+      }
+      return this.addCandidate(frame.commit, now);
+    }
+    if (frame.application === undefined) return [this.reject("MALFORMED", "empty frame")];
+    const h = peek(frame.application);
+    if (h.epoch !== undefined && h.epoch > group.epoch) {
+      this.state.heldApplications.push({ epoch: h.epoch, frame: content });
+      if (this.state.heldApplications.length > HELD_LIMIT) this.state.heldApplications.shift();
+      return [];
+    }
+    if (h.epoch !== undefined && h.epoch < group.epoch - BigInt(RETAINED_KEY_EPOCHS)) {
+      // From before we joined, or too old to decrypt: not an attack, just history we cannot read.
+      this.state.counters.STALE_EPOCH = (this.state.counters.STALE_EPOCH ?? 0) + 1;
+      return [];
+    }
+    let p: Processed;
+    try {
+      p = await processMessage(group, frame.application);
+    } catch (e) {
+      if (!(e instanceof MlsProtocolError) || e.code !== "WRONG_EPOCH") throw e;
+      this.state.counters.STALE_EPOCH = (this.state.counters.STALE_EPOCH ?? 0) + 1;
+      return [];
+    }
+    if (p.kind !== "application") return [this.reject("MALFORMED", "expected an application message")];
+    this.group = p.group;
+    return this.onPayload(decodePayload(p.plaintext), p.sender, p.epoch, now);
+  }
+
+  private observe(epoch: bigint, commit: Uint8Array): void {
+    const list = this.state.observedCommits.get(epoch) ?? [];
+    if (!list.some((c) => bytesEqual(c, commit))) list.push(commit);
+    this.state.observedCommits.set(epoch, list);
+    const keep = BigInt(this.params.commitLogSize);
+    for (const e of this.state.observedCommits.keys())
+      if (this.group && e + keep < this.group.epoch) this.state.observedCommits.delete(e);
+  }
+
+  private async onPayload(
+    p: GroupPayload,
+    sender: Uint8Array,
+    epoch: bigint,
+    now: number,
+  ): Promise<GroupEffect[]> {
+    if (p.chat?.id !== undefined && p.chat.body !== undefined) {
+      const key = hexOf(p.chat.id);
+      if (this.state.seenChats.has(key)) return [];
+      this.state.seenChats.add(key);
+      if (this.state.seenChats.size > SEEN_CHAT_LIMIT)
+        this.state.seenChats.delete(this.state.seenChats.values().next().value!);
+      return [{ type: "chat", sender, id: p.chat.id, body: p.chat.body, epoch }];
+    }
+    if (p.proposal !== undefined) return this.onProposal(p.proposal, sender, now);
+    if (p.vote !== undefined) return this.onVote(p.vote, sender, now);
+    if (p.syncKey?.key !== undefined && p.syncKey.anchorEpoch !== undefined) {
+      const cur = this.state.syncKey;
+      if (cur === undefined || !bytesEqual(cur.key, p.syncKey.key)) {
+        if (cur) this.state.previousSyncKeys = [cur.key, ...this.state.previousSyncKeys].slice(0, 3);
+        this.state.syncKey = { anchorEpoch: p.syncKey.anchorEpoch, key: p.syncKey.key };
+      }
+      return [];
+    }
+    return [this.reject("MALFORMED", "empty payload")];
+  }
+
+  private track(id: string, proposal: Proposal, now: number): ProposalRecord {
+    const rec: ProposalRecord = {
+      proposal,
+      receivedAt: now,
+      voters: roster(this.requireGroup()).length,
+      votes: new Map(),
+      status: "pending",
+    };
+    this.state.proposals.set(id, rec);
+    return rec;
+  }
+
+  private async validProposal(p: Proposal, sender: Uint8Array): Promise<string | undefined> {
+    if (p.kind === undefined || p.target === undefined || p.proposer === undefined) return "MALFORMED";
+    if (!bytesEqual(p.proposer, sender)) return "PROPOSER_MISMATCH";
+    const ids = this.rosterIds();
+    const inRoster = (id: Uint8Array) => ids.some((m) => bytesEqual(m, id));
+    if (p.kind === PROPOSAL_ADD) {
+      try {
+        const kp = await readKeyPackage(p.target);
+        if (inRoster(kp.memberId)) return "ALREADY_MEMBER";
+      } catch {
+        return "BAD_KEY_PACKAGE";
+      }
+      return undefined;
+    }
+    if (p.kind === PROPOSAL_REMOVE) return inRoster(p.target) ? undefined : "NOT_MEMBER";
+    if (p.kind === PROPOSAL_LEAVE) return bytesEqual(p.target, sender) ? undefined : "LEAVE_FOR_OTHER";
+    return "UNKNOWN_PROPOSAL";
+  }
+
+  private async onProposal(p: Proposal, sender: Uint8Array, now: number): Promise<GroupEffect[]> {
+    const bad = await this.validProposal(p, sender);
+    if (bad !== undefined) return [this.reject(bad, "proposal rejected")];
+    const id = proposalId(p.kind!, p.target!);
+    const existing = this.state.proposals.get(id);
+    if (existing !== undefined) return [];
+    const rec = this.track(id, p, now);
+    rec.voteAt = now + this.params.votingDelayMs;
+    return [];
+  }
+
+  /** The bytes a vote's signature covers. */
+  private static voteBody(v: Vote): Uint8Array {
+    return encodeVote({ proposalId: v.proposalId, voter: v.voter, yes: v.yes ?? false, prev: v.prev });
+  }
+
+  private async vote(id: string, yes: boolean, now: number): Promise<GroupEffect[]> {
+    const rec = this.state.proposals.get(id);
+    if (rec === undefined) return [];
+    rec.voteAt = undefined;
+    const me = hexOf(this.memberId);
+    if (rec.votes.has(me)) return [];
+    const unsigned: Vote = {
+      proposalId: utf8(id),
+      voter: this.memberId,
+      yes,
+      prev: this.state.voteChain.get(me) ?? new Uint8Array(),
+    };
+    const vote: Vote = {
+      ...unsigned,
+      signature: await sign(this.identity, "vote", GroupMember.voteBody(unsigned)),
+    };
+    rec.votes.set(me, yes);
+    this.state.voteChain.set(me, sha256(encodeVote(vote)));
+    return this.sendPayload({ vote }, now);
+  }
+
+  private async onVote(v: Vote, sender: Uint8Array, _now: number): Promise<GroupEffect[]> {
+    if (v.proposalId === undefined || v.voter === undefined || v.signature === undefined)
+      return [this.reject("MALFORMED", "vote without fields")];
+    if (!bytesEqual(v.voter, sender)) return [this.reject("VOTER_MISMATCH", "vote sent by another member")];
+    const member = roster(this.requireGroup()).find((m) => bytesEqual(m.memberId, v.voter!));
+    if (member === undefined) return [this.reject("NOT_MEMBER", "vote from a non-member")];
+    if (!(await verify(member.signaturePublicKey, "vote", GroupMember.voteBody(v), v.signature)))
+      return [this.reject("INVALID_SIGNATURE", "bad vote signature")];
+    const voter = hexOf(v.voter);
+    const prev = this.state.voteChain.get(voter);
+    if (prev !== undefined && v.prev !== undefined && v.prev.length > 0 && !bytesEqual(prev, v.prev))
+      this.state.counters.VOTE_CHAIN_GAP = (this.state.counters.VOTE_CHAIN_GAP ?? 0) + 1;
+    const id = new TextDecoder().decode(v.proposalId);
+    const rec = this.state.proposals.get(id);
+    if (rec === undefined) return [this.reject("UNKNOWN_PROPOSAL", "vote for an unknown proposal")];
+    if (rec.votes.has(voter)) return [this.reject("DOUBLE_VOTE", "second vote of one member")];
+    rec.votes.set(voter, v.yes ?? false);
+    this.state.voteChain.set(voter, sha256(encodeVote(v)));
+    return [];
+  }
+
+  private async castVotes(now: number): Promise<GroupEffect[]> {
+    const out: GroupEffect[] = [];
+    for (const [id, rec] of this.state.proposals) {
+      if (rec.voteAt === undefined || rec.voteAt > now) continue;
+      if (rec.status === "pending") out.push(...(await this.vote(id, true, now)));
+      rec.voteAt = undefined;
+    }
+    return out;
+  }
+
+  private decideAll(now: number, out: GroupEffect[]): void {
+    for (const [id, rec] of this.state.proposals) {
+      if (rec.status !== "pending") {
+        if (now - rec.receivedAt > this.params.proposalExpiryMs && rec.status !== "approved")
+          this.state.proposals.delete(id);
+        continue;
+      }
+      const yes = [...rec.votes.values()].filter(Boolean).length;
+      const d = decide(
+        rec.voters,
+        yes,
+        rec.votes.size - yes,
+        now >= rec.receivedAt + this.params.consensusTimeoutMs,
+      );
+      if (d === "PENDING") continue;
+      rec.status = d === "YES" ? "approved" : "rejected";
+      rec.decidedAt = now;
+      if (d === "YES" && this.state.approvedSince === undefined) this.state.approvedSince = now;
+      out.push({ type: "decided", proposalId: id, decision: d });
+    }
+  }
+
+  private stewards(retry: number): Uint8Array[] {
+    const group = this.requireGroup();
+    return stewardList(group.epoch, retry, this.rosterIds(), group.groupId, this.params.stewardListSize);
+  }
+
+  /** When the whole steward list has had its turn: the next retry round starts. */
+  private retryDue(): number {
+    const p = this.params;
+    return (this.state.approvedSince ?? 0) + p.commitDelayMs + p.backupDelayMs * p.stewardListSize;
+  }
+
+  /** Time of the last tick: a commit slot already passed is not a reason to wake again. */
+  private lastTick = Number.NEGATIVE_INFINITY;
+
+  /** The epoch steward turns pending KeyPackages into add proposals. */
+  private async proposeJoiners(now: number): Promise<GroupEffect[]> {
+    const group = this.requireGroup();
+    const out: GroupEffect[] = [];
+    for (const [k, kp] of this.state.pendingKeyPackages) {
+      if (kp.epoch + BigInt(this.params.keyPackageEpochs) < group.epoch) {
+        this.state.pendingKeyPackages.delete(k);
+        continue;
+      }
+      if (!bytesEqual(this.stewards(0)[0]!, this.memberId)) continue;
+      if (this.state.proposals.has(proposalId(PROPOSAL_ADD, kp.bytes))) continue;
+      out.push(...(await this.propose(PROPOSAL_ADD, kp.bytes, now)));
+    }
+    return out;
+  }
+
+  /** The steward (or, after its window, a backup) commits approved proposals. */
+  private async stewardCommit(now: number): Promise<GroupEffect[]> {
+    const s = this.state;
+    if (s.approvedSince === undefined || s.freezeUntil !== undefined) return [];
+    const primaryAt = s.approvedSince + this.params.commitDelayMs;
+    if (now < primaryAt) return [];
+    if (now >= this.retryDue()) {
+      // Nobody on the list committed: next retry round, new list.
+      s.retry++;
+      s.approvedSince = now - this.params.commitDelayMs;
+    }
+    const list = this.stewards(s.retry);
+    const rank = list.findIndex((m) => bytesEqual(m, this.memberId));
+    if (rank < 0 || now < primaryAt + rank * this.params.backupDelayMs) return [];
+    const approved = [...s.proposals.entries()]
+      .filter(([, r]) => r.status === "approved")
+      .sort((a, b) => a[1].receivedAt - b[1].receivedAt || (a[0] < b[0] ? -1 : 1))
+      .slice(0, this.params.maxProposalsPerCommit);
+    if (approved.length === 0) {
+      s.approvedSince = undefined;
+      return [];
+    }
+    const adds: Uint8Array[] = [];
+    const removes: Uint8Array[] = [];
+    for (const [, r] of approved)
+      (r.proposal.kind === PROPOSAL_ADD ? adds : removes).push(r.proposal.target!);
+    let out: Awaited<ReturnType<typeof mlsCommit>>;
+    try {
+      out = await mlsCommit(this.requireGroup(), { adds, removes });
+    } catch (e) {
+      for (const [, r] of approved) r.status = "rejected"; // a batch that cannot be staged is dropped
+      return [this.reject(e instanceof DemlsError ? e.code : "INVALID", "own commit failed")];
+    }
+    this.ownCommit = { bytes: out.commit, group: out.group, welcome: out.welcome };
+    const effects = await this.sendFrame(encodeGroupFrame({ commit: out.commit }), now);
+    effects.push(...(await this.addCandidate(out.commit, now)));
+    return effects;
+  }
+
+  /** The last commit this member built, to apply without re-processing if it wins. */
+  private ownCommit: { bytes: Uint8Array; group: MlsGroup; welcome: Uint8Array | undefined } | undefined;
+
+  /** Stages a candidate for the current epoch; checks steward list and proposals; starts the freeze. */
+  private async addCandidate(bytes: Uint8Array, now: number): Promise<GroupEffect[]> {
+    const s = this.state;
+    if (s.candidates.some((c) => bytesEqual(c.bytes, bytes))) return [];
+    const group = this.requireGroup();
+    let staged: { sender: Uint8Array; proposals: number };
+    if (this.ownCommit !== undefined && bytesEqual(this.ownCommit.bytes, bytes)) {
+      const approved = [...s.proposals.values()].filter((r) => r.status === "approved").length;
+      staged = { sender: this.memberId, proposals: Math.min(approved, this.params.maxProposalsPerCommit) };
+    } else {
+      const r = await this.stage(group, bytes);
+      if (typeof r === "string") return [this.reject(r, "commit candidate rejected")];
+      staged = r;
+    }
+    let rank = -1;
+    for (let retry = 0; retry <= s.retry + 1 && rank < 0; retry++)
+      rank = this.stewards(retry).findIndex((m) => bytesEqual(m, staged.sender));
+    if (rank < 0) return [this.reject("NOT_STEWARD", "commit from a member not on the steward list")];
+    s.candidates.push({
+      bytes,
+      sender: staged.sender,
+      stewardRank: rank,
+      proposals: staged.proposals,
+      hash: sha256(bytes),
+    });
+    if (s.freezeUntil === undefined) s.freezeUntil = now + this.params.freezeMs;
+    return [];
+  }
+
+  /** Processes a commit on a copy and checks it only carries known proposals; returns an error code or the facts. */
+  private async stage(
+    group: MlsGroup,
+    bytes: Uint8Array,
+  ): Promise<string | { sender: Uint8Array; proposals: number; processed: Processed }> {
+    let p: Processed;
+    try {
+      p = await processMessage(group, bytes);
+    } catch (e) {
+      return e instanceof MlsProtocolError ? `COMMIT_${e.code}` : "COMMIT_INVALID";
+    }
+    if (p.kind !== "commit") return "MALFORMED";
+    const n = p.added.length + p.removed.length;
+    if (n === 0) return "EMPTY_COMMIT";
+    if (n > this.params.maxProposalsPerCommit) return "OVERSIZED_COMMIT";
+    const known = [...this.state.proposals.values()];
+    for (const id of p.removed)
+      if (!known.some((r) => r.proposal.kind !== PROPOSAL_ADD && bytesEqual(r.proposal.target!, id)))
+        return "UNPROPOSED_CHANGE";
+    for (const id of p.added) {
+      let found = false;
+      for (const r of known) {
+        if (r.proposal.kind !== PROPOSAL_ADD) continue;
+        const kp = await readKeyPackage(r.proposal.target!).catch(() => undefined);
+        if (kp && bytesEqual(kp.memberId, id)) found = true;
+      }
+      if (!found) return "UNPROPOSED_CHANGE";
+    }
+    return { sender: p.sender, proposals: n, processed: p };
+  }
+
+  /** End of freeze: apply the best candidate that stages; fall back to the next. */
+  private async select(now: number): Promise<GroupEffect[]> {
+    const s = this.state;
+    const ranked = [...s.candidates].sort(compareCandidates);
+    s.freezeUntil = undefined;
+    s.candidates = [];
+    for (const c of ranked) {
+      if (this.ownCommit !== undefined && bytesEqual(this.ownCommit.bytes, c.bytes)) {
+        const own = this.ownCommit;
+        const group = this.requireGroup();
+        this.ownCommit = undefined;
+        const p: Processed = {
+          kind: "commit",
+          group: own.group,
+          sender: this.memberId,
+          added: [],
+          removed: [],
+          removedSelf: false,
+        };
+        const out = await this.onEpochChange(p, c.bytes, own.welcome, now, "commit", group);
+        return out;
+      }
+      const r = await this.stage(this.requireGroup(), c.bytes);
+      if (typeof r === "string") continue;
+      return this.onEpochChange(
+        r.processed as Extract<Processed, { kind: "commit" }>,
+        c.bytes,
+        undefined,
+        now,
+        "commit",
+      );
+    }
+    this.ownCommit = undefined;
+    return [];
+  }
+
+  /** Bookkeeping after any epoch change: log, proposals, keys, held messages. */
+  private async onEpochChange(
+    p: Extract<Processed, { kind: "commit" }> | Processed,
+    bytes: Uint8Array,
+    welcome: Uint8Array | undefined,
+    now: number,
+    via: string,
+    before = this.requireGroup(),
+  ): Promise<GroupEffect[]> {
+    if (p.kind !== "commit") return [];
+    const s = this.state;
+    const out: GroupEffect[] = [];
+    const group = p.group;
+    s.commitLog.push({
+      epoch: before.epoch,
+      commit: bytes,
+      fingerprintAfter: group.fingerprint,
+      ...(welcome ? { welcome } : {}),
+    });
+    if (s.commitLog.length > this.params.commitLogSize) s.commitLog.shift();
+    this.observe(before.epoch, bytes);
+    this.group = group;
+    s.candidates = [];
+    s.freezeUntil = undefined;
+    s.retry = 0;
+    // Proposals the new roster settles are done; the rest stay pending for a later commit.
+    const ids = this.rosterIds();
+    const has = (id: Uint8Array) => ids.some((m) => bytesEqual(m, id));
+    for (const [id, r] of s.proposals) {
+      const t = r.proposal.target!;
+      let done = false;
+      if (r.proposal.kind === PROPOSAL_ADD) {
+        const kp = await readKeyPackage(t).catch(() => undefined);
+        done = kp === undefined || has(kp.memberId);
+        if (kp) s.pendingKeyPackages.delete(hexOf(kp.memberId));
+      } else done = !has(t);
+      if (done) s.proposals.delete(id);
+    }
+    s.approvedSince = [...s.proposals.values()].some((r) => r.status === "approved") ? now : undefined;
+    out.push({ type: "epoch", epoch: group.epoch, fingerprint: group.fingerprint, via });
+    if (!isActive(group)) {
+      out.push({ type: "removed" });
+      return out;
+    }
+    this.updateParticipants();
+    const removedSome = roster(before).some((m) => !has(m.memberId));
+    if (removedSome || s.syncKey === undefined) {
+      // A removal is a new anchor: the removed member cannot derive the next sync key.
+      if (s.syncKey) s.previousSyncKeys = [s.syncKey.key, ...s.previousSyncKeys].slice(0, 3);
+      s.syncKey = { anchorEpoch: group.epoch, key: await deriveSyncKey(group, s.conversation) };
+    }
+    if (welcome !== undefined) {
+      out.push({
+        type: "publish",
+        topic: this.topics.welcome,
+        bytes: encodeWelcomeFrame({ welcome, sdsLamport: this.sds?.state.lamport ?? 0n }),
+      });
+      out.push(
+        ...(await this.sendPayload(
+          { syncKey: { anchorEpoch: s.syncKey.anchorEpoch, key: s.syncKey.key } },
+          now,
+        )),
+      );
+    }
+    // Messages that waited for this epoch, and candidates already seen for it.
+    const held = s.heldApplications.filter((h) => h.epoch <= group.epoch);
+    s.heldApplications = s.heldApplications.filter((h) => h.epoch > group.epoch);
+    for (const h of held) {
+      try {
+        out.push(...(await this.onFrame(h.frame, now)));
+      } catch (e) {
+        if (!(e instanceof DemlsError)) throw e;
+        out.push(this.reject(e.code, e.message));
+      }
+    }
+    for (const c of s.observedCommits.get(group.epoch) ?? []) out.push(...(await this.addCandidate(c, now)));
+    return out;
+  }
+
+  private async receiveWelcomeTopic(bytes: Uint8Array, now: number): Promise<GroupEffect[]> {
+    const f = decodeWelcomeFrame(bytes);
+    if (f.keyPackage !== undefined) {
+      if (this.group === undefined) return [];
+      const kp = await readKeyPackage(f.keyPackage);
+      if (this.rosterIds().some((m) => bytesEqual(m, kp.memberId))) return [];
+      this.state.pendingKeyPackages.set(hexOf(kp.memberId), { bytes: f.keyPackage, epoch: this.group.epoch });
+      return [];
+    }
+    if (f.welcome === undefined || this.group !== undefined) return [];
+    let joined: Awaited<ReturnType<typeof joinFromWelcome>>;
+    try {
+      joined = await joinFromWelcome(this.identity, f.welcome, this.keyPackages);
+    } catch (e) {
+      if (e instanceof MlsProtocolError && e.code === "NO_MATCHING_KEY_PACKAGE") return [];
+      throw e;
+    }
+    this.keyPackages = this.keyPackages.filter(
+      (k) => k.lastResort || !bytesEqual(k.ref, joined.usedKeyPackage),
+    );
+    this.adopt(joined.group, now, f.sdsLamport ?? 0n);
+    return [{ type: "joined", epoch: joined.group.epoch }];
+  }
+
+  private async sendPayload(payload: GroupPayload, now: number): Promise<GroupEffect[]> {
+    const r = await encrypt(this.requireGroup(), encodePayload(payload));
+    this.group = r.group;
+    return this.sendFrame(encodeGroupFrame({ application: r.message }), now);
+  }
+
+  private async sendFrame(frame: Uint8Array, now: number): Promise<GroupEffect[]> {
+    if (this.sds === undefined) throw new GroupError("NO_GROUP", "no channel");
+    return this.onSds(this.sds.send(frame, now).effects, now);
+  }
+}

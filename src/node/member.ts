@@ -1,0 +1,264 @@
+// A member process: wires the group and sync cores to a Transport, a Clock and a store. Inputs are
+// processed one at a time (a promise queue); after each, the state is saved, then effects are performed,
+// so a crash between two inputs loses nothing and applies nothing twice (SDS resends what was not out).
+import { deserialize as v8deserialize, serialize as v8serialize } from "node:v8";
+import { type GroupEffect, GroupMember } from "../group/member.ts";
+import { FAST_GROUP_PARAMS, type GroupParams } from "../group/params.ts";
+import {
+  createGroup,
+  createIdentity,
+  generateKeyPackages,
+  type Identity,
+  restoreGroup,
+  restoreKeyPackage,
+  serializeGroup,
+  serializeKeyPackage,
+} from "../mls/index.ts";
+import type { Clock, Rng, TimerId, Transport } from "../net/transport.ts";
+import type { MemberStore } from "../store/sqlite.ts";
+import { FAST_SYNC_PARAMS, newSyncState, SyncCore, type SyncEffect, type SyncParams } from "../sync/core.ts";
+import { toHex, utf8 } from "../util/bytes.ts";
+
+export interface MemberOptions {
+  readonly name: string;
+  readonly conversation: string;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly groupParams?: GroupParams;
+  readonly syncParams?: SyncParams;
+  /** Persist every processed event here; restart with {@link Member.restore}. */
+  readonly store?: MemberStore;
+  /** Every effect that is not a publish (chats, epochs, statuses, recoveries, rejections). */
+  readonly onEvent?: (e: SyncEffect, member: Member) => void;
+}
+
+/** Traffic this member put on the wire, by topic kind. */
+export interface Traffic {
+  app: number;
+  sync: number;
+  welcome: number;
+}
+
+/** One member of one conversation. */
+export class Member {
+  readonly name: string;
+  readonly group: GroupMember;
+  readonly sync: SyncCore;
+  readonly bytesOut: Traffic = { app: 0, sync: 0, welcome: 0 };
+  private readonly opts: MemberOptions;
+  private queue: Promise<void> = Promise.resolve();
+  private unsubs: (() => void)[] = [];
+  private timer: TimerId | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private stopped = true;
+  private lastTickAt = Number.NEGATIVE_INFINITY;
+
+  private constructor(opts: MemberOptions, group: GroupMember, sync: SyncCore) {
+    this.opts = opts;
+    this.name = opts.name;
+    this.group = group;
+    this.sync = sync;
+  }
+
+  /** A new member: `creator` starts the group, `joiner` announces KeyPackages until welcomed. */
+  static async create(opts: MemberOptions & { role: "creator" | "joiner" }): Promise<Member> {
+    const identity = await createIdentity(opts.name);
+    const kps = await generateKeyPackages(identity, 3, { lastResort: true });
+    const params = opts.groupParams ?? FAST_GROUP_PARAMS;
+    const core = new GroupMember(
+      identity,
+      GroupMember.newState(opts.conversation),
+      undefined,
+      kps,
+      opts.rng,
+      params,
+    );
+    const m = new Member(
+      opts,
+      core,
+      new SyncCore(core, newSyncState(), opts.rng, opts.syncParams ?? FAST_SYNC_PARAMS),
+    );
+    if (opts.role === "creator") {
+      const groupId = utf8(`${opts.conversation}/0`);
+      const group = await createGroup(identity, groupId, kps[0]!);
+      core.keyPackages = kps.slice(1);
+      const effects = await core.startGroup(group, opts.clock.now());
+      await m.perform(effects, []);
+    }
+    m.persist();
+    return m;
+  }
+
+  /** Restarts a member from its store (after a crash). */
+  static async restore(opts: MemberOptions & { store: MemberStore }): Promise<Member> {
+    const bytes = opts.store.load();
+    if (bytes === undefined) throw new Error(`no saved state for ${opts.name}`);
+    const snap = v8deserialize(bytes) as Snapshot;
+    const identity = snap.identity;
+    const kps = await Promise.all(snap.keyPackages.map((k) => restoreKeyPackage(k, identity)));
+    const group = snap.group ? restoreGroup(snap.group) : undefined;
+    const params = opts.groupParams ?? FAST_GROUP_PARAMS;
+    const core = new GroupMember(identity, snap.core, group, kps, opts.rng, params);
+    const syncState = snap.sync;
+    if (syncState.reset) {
+      syncState.reset.myKeyPackages = await Promise.all(
+        (snap.resetKeyPackages ?? []).map((k) => restoreKeyPackage(k, identity)),
+      );
+    }
+    return new Member(
+      opts,
+      core,
+      new SyncCore(core, syncState, opts.rng, opts.syncParams ?? FAST_SYNC_PARAMS),
+    );
+  }
+
+  get identity(): Identity {
+    return this.group.identity;
+  }
+
+  start(): void {
+    this.stopped = false;
+    const t = this.group.topics;
+    for (const topic of [t.app, t.welcome, t.sync])
+      this.unsubs.push(
+        this.opts.transport.subscribe(topic, (d) =>
+          this.enqueue(async (now) => {
+            if (topic === t.sync) return this.sync.receive(d.data, now);
+            const g = await this.group.receive(topic, d.data, now);
+            return [...g, ...(await this.sync.onGroupEffects(g, now))];
+          }),
+        ),
+      );
+    this.reschedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const u of this.unsubs) u();
+    this.unsubs = [];
+    if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Sends an application message (text or bytes); resolves once it is handed to SDS. */
+  sendChat(body: Uint8Array | string): Promise<void> {
+    return this.enqueue(async (now) => {
+      const { effects } = await this.group.sendChat(typeof body === "string" ? utf8(body) : body, now);
+      return effects;
+    });
+  }
+
+  /** Proposes removing `memberName` (voted like any proposal). */
+  proposeRemove(memberName: string): Promise<void> {
+    return this.enqueue((now) => this.group.propose(2, utf8(memberName), now));
+  }
+
+  /** Proposes leaving the group. */
+  leave(): Promise<void> {
+    return this.enqueue((now) => this.group.leave(now));
+  }
+
+  /** Runs `step` after every earlier input, then saves and performs its effects. */
+  private enqueue(step: (now: number) => Promise<SyncEffect[]>): Promise<void> {
+    const run = async () => {
+      if (this.stopped) return;
+      const effects = await step(this.opts.clock.now());
+      const newCommits = effects.some((e) => e.type === "epoch");
+      this.persist(newCommits);
+      await this.perform(effects, []);
+      this.reschedule();
+    };
+    this.queue = this.queue.then(run, run);
+    return this.queue;
+  }
+
+  private async perform(effects: readonly SyncEffect[], _pending: unknown[]): Promise<void> {
+    const t = this.group.topics;
+    for (const e of effects) {
+      if (e.type !== "publish") {
+        this.opts.onEvent?.(e, this);
+        continue;
+      }
+      const kind = e.topic === t.app ? "app" : e.topic === t.sync ? "sync" : "welcome";
+      this.bytesOut[kind] += e.bytes.length;
+      await this.opts.transport.publish(e.topic, e.bytes).catch(() => {});
+    }
+  }
+
+  private reschedule(): void {
+    if (this.stopped) return;
+    const clock = this.opts.clock;
+    // Never tick twice at one instant: a core that reports a past time as due cannot spin the loop.
+    const at = Math.max(
+      clock.now(),
+      this.lastTickAt + 1,
+      Math.min(this.group.nextWake(), this.sync.nextWake()),
+    );
+    if (this.timer !== undefined && at >= this.timerAt) return;
+    if (this.timer !== undefined) clock.clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      return this.enqueue(async (now) => {
+        this.lastTickAt = now;
+        const g = await this.group.tick(now);
+        const out: SyncEffect[] = [...g, ...(await this.sync.onGroupEffects(g, now))];
+        out.push(...(await this.sync.tick(now)));
+        return out;
+      });
+    }, at - clock.now());
+  }
+
+  private persist(withCommits = false): void {
+    const store = this.opts.store;
+    if (store === undefined) return;
+    const g = this.group;
+    const reset = this.sync.state.reset;
+    const snap: Snapshot = {
+      version: 1,
+      identity: g.identity,
+      group: g.group ? serializeGroup(g.group) : undefined,
+      keyPackages: g.keyPackages.map(serializeKeyPackage),
+      core: g.state,
+      sync: { ...this.sync.state, reset: reset ? { ...reset, myKeyPackages: [] } : undefined },
+      resetKeyPackages: reset?.myKeyPackages.map(serializeKeyPackage),
+    };
+    const gid = g.group ? toHex(g.group.groupId) : "";
+    const commits = withCommits
+      ? g.state.commitLog.slice(-4).map((c) => ({ groupId: gid, epoch: c.epoch, commit: c.commit }))
+      : [];
+    const kps = [...g.state.pendingKeyPackages].map(([memberId, k]) => ({
+      memberId,
+      keyPackage: k.bytes,
+      updatedAt: this.opts.clock.now(),
+    }));
+    store.save(v8serialize(snap), commits, kps);
+  }
+
+  /** For reports: epoch, fingerprint prefix, status. */
+  summary(): { name: string; epoch: bigint | undefined; state: string; status: string; groupId: string } {
+    const g = this.group.group;
+    return {
+      name: this.name,
+      epoch: g?.epoch,
+      state: g ? `${g.epoch}:${toHex(g.fingerprint).slice(0, 8)}` : "-",
+      status: this.sync.state.status,
+      groupId: g ? toHex(g.groupId).slice(0, 8) : "-",
+    };
+  }
+}
+
+interface Snapshot {
+  version: 1;
+  identity: Identity;
+  group: Uint8Array | undefined;
+  keyPackages: Uint8Array[];
+  core: GroupMember["state"];
+  sync: SyncCore["state"];
+  resetKeyPackages: Uint8Array[] | undefined;
+}
+
+export type { GroupEffect };

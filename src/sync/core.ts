@@ -1,0 +1,608 @@
+// Fingerprint gossip, classification and recovery for one member (DESIGN sections 3-7). Drives the
+// member's GroupMember: catch-up applies missed commits, re-alignment rewinds to the fork point, and a
+// voted hard reset rebuilds the group. Sans-I/O like the cores below it.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { decide } from "../group/consensus.ts";
+import { type GroupEffect, type GroupMember, topicsOf } from "../group/member.ts";
+import {
+  ancestry,
+  createGroup,
+  fingerprintAt,
+  generateKeyPackages,
+  joinFromWelcome,
+  type KeyPackageBundle,
+  MlsProtocolError,
+  commit as mlsCommit,
+  readKeyPackage,
+  retainedEpochs,
+  rewind,
+  roster,
+  sign,
+  verify,
+} from "../mls/index.ts";
+import type { Rng } from "../net/transport.ts";
+import { bytesEqual, compareBytes, concatBytes, fromHex, toHex, u64be } from "../util/bytes.ts";
+import { DemlsError } from "../util/errors.ts";
+import { classify, type SyncStatus, type Verdict, type View } from "./classify.ts";
+import { open, seal } from "./seal.ts";
+import {
+  type CatchUpRequest,
+  type CatchUpResponse,
+  decodeSyncPayload,
+  encodeSyncPayload,
+  infoBody,
+  type ResetProposal,
+  type ResetVote,
+  resetBody,
+  resetVoteBody,
+  type SyncPayload,
+  type SyncStateInfo,
+} from "./wire.ts";
+
+/** Tunables of the sync layer. Times in milliseconds. */
+export interface SyncParams {
+  /** Mean gossip interval; each send is jittered by ±25%. */
+  readonly gossipIntervalMs: number;
+  /** Views older than this are ignored (`W`). */
+  readonly viewWindowMs: number;
+  /** No verdict this long after an epoch change (commits still spreading). */
+  readonly settleMs: number;
+  /** A catch-up request not answered within this is repeated. */
+  readonly catchUpRetryMs: number;
+  /** Members that answer a catch-up request (lowest hashes among holders of the target). */
+  readonly catchUpResponders: number;
+  /** `W_hard`: HARD must persist this long before a reset is proposed. */
+  readonly hardAfterMs: number;
+  /** Reset vote closes after this (silent = YES). */
+  readonly resetVoteTimeoutMs: number;
+  /** A reset operator that has not delivered within this is replaced by the next. */
+  readonly resetOperatorTimeoutMs: number;
+}
+
+export const DEFAULT_SYNC_PARAMS: SyncParams = {
+  gossipIntervalMs: 30_000,
+  viewWindowMs: 120_000,
+  settleMs: 10_000,
+  catchUpRetryMs: 20_000,
+  catchUpResponders: 2,
+  hardAfterMs: 60_000,
+  resetVoteTimeoutMs: 30_000,
+  resetOperatorTimeoutMs: 30_000,
+};
+
+export const FAST_SYNC_PARAMS: SyncParams = {
+  gossipIntervalMs: 1_000,
+  viewWindowMs: 4_000,
+  settleMs: 1_000,
+  catchUpRetryMs: 1_500,
+  catchUpResponders: 2,
+  hardAfterMs: 2_000,
+  resetVoteTimeoutMs: 2_000,
+  resetOperatorTimeoutMs: 3_000,
+};
+
+/** A status change with its evidence, for the application. */
+export interface StatusEvent {
+  readonly type: "status";
+  readonly status: SyncStatus;
+  readonly previous: SyncStatus;
+  readonly verdict: Verdict;
+}
+
+export type SyncEffect =
+  | GroupEffect
+  | StatusEvent
+  | { readonly type: "recovered"; readonly how: "catch-up" | "realign" | "reset"; readonly epochs: number }
+  | { readonly type: "reset"; readonly groupId: Uint8Array; readonly operator: Uint8Array };
+
+interface ResetRound {
+  readonly proposal: ResetProposal;
+  readonly id: Uint8Array;
+  readonly startedAt: number;
+  readonly votes: Map<string, { yes: boolean; keyPackage?: Uint8Array }>;
+  myKeyPackages: KeyPackageBundle[];
+  decidedAt?: number;
+  done: boolean;
+}
+
+export interface SyncState {
+  seqnum: bigint;
+  readonly lastSeq: Map<string, bigint>;
+  readonly views: Map<string, View & { groupId: string }>;
+  /** Signature keys of every member ever seen in a roster: forks and resets keep identities. */
+  readonly directory: Map<string, Uint8Array>;
+  nextGossipAt: number;
+  lastEpochChangeAt: number;
+  status: SyncStatus;
+  hardSince: number | undefined;
+  catchUp: { nonce: Uint8Array; sentAt: number; target: string } | undefined;
+  reset: ResetRound | undefined;
+  resetCounter: bigint;
+  readonly counters: Record<string, number>;
+}
+
+export function newSyncState(): SyncState {
+  return {
+    seqnum: 0n,
+    lastSeq: new Map(),
+    views: new Map(),
+    directory: new Map(),
+    nextGossipAt: 0,
+    lastEpochChangeAt: 0,
+    status: "UNKNOWN",
+    hardSince: undefined,
+    catchUp: undefined,
+    reset: undefined,
+    resetCounter: 0n,
+    counters: {},
+  };
+}
+
+/** The id of the group a reset creates: SHA-256(old group id ‖ counter). Members check it on join. */
+export function resetGroupId(oldGroupId: Uint8Array, counter: bigint): Uint8Array {
+  return sha256(concatBytes(oldGroupId, u64be(counter))).subarray(0, 16);
+}
+
+/** The sync core of one member. */
+export class SyncCore {
+  readonly member: GroupMember;
+  readonly state: SyncState;
+  readonly params: SyncParams;
+  private readonly rng: Rng;
+  private readonly topic: string;
+  private verdict: Verdict | undefined;
+
+  constructor(member: GroupMember, state: SyncState, rng: Rng, params: SyncParams) {
+    this.member = member;
+    this.state = state;
+    this.rng = rng;
+    this.params = params;
+    this.topic = topicsOf(member.state.conversation).sync;
+  }
+
+  /** The last verdict (undefined before the first). */
+  get lastVerdict(): Verdict | undefined {
+    return this.verdict;
+  }
+
+  private count(code: string): void {
+    this.state.counters[code] = (this.state.counters[code] ?? 0) + 1;
+  }
+
+  /** Call with every group effect: epoch changes trigger an immediate gossip. */
+  async onGroupEffects(effects: readonly GroupEffect[], now: number): Promise<SyncEffect[]> {
+    const out: SyncEffect[] = [];
+    for (const e of effects)
+      if (e.type === "epoch" || e.type === "joined") {
+        this.state.lastEpochChangeAt = now;
+        this.learnRoster();
+        out.push(...(await this.gossip(now)));
+      }
+    return out;
+  }
+
+  private learnRoster(): void {
+    const g = this.member.group;
+    if (g === undefined) return;
+    for (const m of roster(g)) this.state.directory.set(toHex(m.memberId), m.signaturePublicKey);
+  }
+
+  private keys(): Uint8Array[] {
+    const s = this.member.state;
+    return [...(s.syncKey ? [s.syncKey.key] : []), ...s.previousSyncKeys];
+  }
+
+  private publish(payload: SyncPayload): SyncEffect {
+    const key = this.member.state.syncKey!.key;
+    return {
+      type: "publish",
+      topic: this.topic,
+      bytes: seal(key, encodeSyncPayload(payload), this.rng, new TextEncoder().encode(this.topic)),
+    };
+  }
+
+  /** Sends our SyncStateInfo now. */
+  async gossip(now: number): Promise<SyncEffect[]> {
+    const g = this.member.group;
+    this.state.nextGossipAt = now + this.params.gossipIntervalMs * (0.75 + 0.5 * this.rng.next());
+    if (g === undefined || this.member.state.syncKey === undefined) return [];
+    this.state.seqnum++;
+    const info: SyncStateInfo = {
+      groupId: g.groupId,
+      memberId: this.member.memberId,
+      epoch: g.epoch,
+      fingerprint: g.fingerprint,
+      seqnum: this.state.seqnum,
+      ancestry: ancestry(g.history),
+    };
+    const signature = await sign(this.member.identity, "sync-state", infoBody(info));
+    return [this.publish({ info: { ...info, signature } })];
+  }
+
+  /** A message on the sync topic. Bad input is counted and dropped. */
+  async receive(bytes: Uint8Array, now: number): Promise<SyncEffect[]> {
+    let payload: SyncPayload;
+    try {
+      payload = decodeSyncPayload(open(this.keys(), bytes, new TextEncoder().encode(this.topic)));
+    } catch (e) {
+      this.count(e instanceof DemlsError ? e.code : "MALFORMED");
+      return [];
+    }
+    try {
+      if (payload.info) return await this.onInfo(payload.info, now);
+      if (payload.catchUp) return await this.onCatchUp(payload.catchUp, now);
+      if (payload.commits) return await this.onCommits(payload.commits, now);
+      if (payload.reset) return await this.onReset(payload.reset, now);
+      if (payload.resetVote) return await this.onResetVote(payload.resetVote, now);
+      if (payload.resetWelcome) return await this.onResetWelcome(payload.resetWelcome, now);
+    } catch (e) {
+      if (!(e instanceof DemlsError)) throw e;
+      this.count(e.code);
+    }
+    return [];
+  }
+
+  private async onInfo(i: SyncStateInfo, now: number): Promise<SyncEffect[]> {
+    if (
+      !i.memberId ||
+      !i.groupId ||
+      i.epoch === undefined ||
+      !i.fingerprint ||
+      i.seqnum === undefined ||
+      !i.signature
+    ) {
+      this.count("MALFORMED");
+      return [];
+    }
+    const who = toHex(i.memberId);
+    const key = this.state.directory.get(who);
+    if (key === undefined) return this.drop("UNKNOWN_MEMBER");
+    if (!(await verify(key, "sync-state", infoBody(i), i.signature))) return this.drop("INVALID_SIGNATURE");
+    const last = this.state.lastSeq.get(who);
+    if (last !== undefined && i.seqnum <= last) return this.drop("REPLAY");
+    this.state.lastSeq.set(who, i.seqnum);
+    this.state.views.set(who, {
+      epoch: i.epoch,
+      fingerprint: i.fingerprint,
+      ancestry: i.ancestry.map((a) => ({
+        epoch: a.epoch ?? 0n,
+        fingerprint: a.fingerprint ?? new Uint8Array(),
+      })),
+      receivedAt: now,
+      groupId: toHex(i.groupId),
+    });
+    return [];
+  }
+
+  private drop(code: string): SyncEffect[] {
+    this.count(code);
+    return [];
+  }
+
+  /** Periodic: gossip, classify, act. */
+  async tick(now: number): Promise<SyncEffect[]> {
+    const out: SyncEffect[] = [];
+    if (now >= this.state.nextGossipAt) out.push(...(await this.gossip(now)));
+    out.push(...(await this.resetTick(now)));
+    const g = this.member.group;
+    if (g === undefined) return out;
+    const inFlight = this.member.state.freezeUntil !== undefined;
+    if (inFlight || now - this.state.lastEpochChangeAt < this.params.settleMs) return out;
+    const gid = toHex(g.groupId);
+    const views = new Map([...this.state.views].filter(([, v]) => v.groupId === gid));
+    const verdict = classify({
+      self: toHex(this.member.memberId),
+      history: g.history,
+      ancestry: ancestry(g.history),
+      roster: roster(g).map((m) => toHex(m.memberId)),
+      views,
+      now,
+      windowMs: this.params.viewWindowMs,
+    });
+    this.verdict = verdict;
+    const previous = this.state.status;
+    if (verdict.status !== previous) {
+      this.state.status = verdict.status;
+      out.push({ type: "status", status: verdict.status, previous, verdict });
+    }
+    if (verdict.status === "HARD") this.state.hardSince ??= now;
+    else this.state.hardSince = undefined;
+    if ((verdict.status === "BEHIND" || verdict.status === "FORKED") && verdict.majority)
+      out.push(...this.requestCatchUp(verdict, now));
+    if (
+      verdict.status === "HARD" &&
+      this.state.reset === undefined &&
+      now - this.state.hardSince! >= this.params.hardAfterMs
+    )
+      out.push(...(await this.proposeReset(verdict, now)));
+    return out;
+  }
+
+  nextWake(): number {
+    let t = this.state.nextGossipAt;
+    const r = this.state.reset;
+    if (r && !r.done) t = Math.min(t, r.startedAt + this.params.resetVoteTimeoutMs);
+    return t;
+  }
+
+  // ---- weak recovery ---------------------------------------------------------------------------------
+
+  /** One request for every missed epoch: from the newest state we share with the majority to its state. */
+  private requestCatchUp(v: Verdict, now: number): SyncEffect[] {
+    const g = this.member.group!;
+    const m = v.majority!;
+    const target = `${m.epoch}:${toHex(m.fingerprint)}`;
+    const c = this.state.catchUp;
+    if (c && c.target === target && now - c.sentAt < this.params.catchUpRetryMs) return [];
+    const retained = retainedEpochs(g);
+    const from = v.status === "BEHIND" ? g.epoch : (retained[0] ?? g.epoch);
+    const nonce = new Uint8Array(8);
+    for (let i = 0; i < 8; i++) nonce[i] = this.rng.int(256);
+    this.state.catchUp = { nonce, sentAt: now, target };
+    this.count("CATCH_UP_SENT");
+    return [
+      this.publish({
+        catchUp: {
+          groupId: g.groupId,
+          memberId: this.member.memberId,
+          fromEpoch: from,
+          targetEpoch: m.epoch,
+          target: m.fingerprint,
+          nonce,
+        },
+      }),
+    ];
+  }
+
+  /** Holders of the target answer if they rank among the first `catchUpResponders` by hash. */
+  private async onCatchUp(r: CatchUpRequest, _now: number): Promise<SyncEffect[]> {
+    const g = this.member.group;
+    if (!g || !r.groupId || !bytesEqual(r.groupId, g.groupId) || r.fromEpoch === undefined || !r.target)
+      return [];
+    const have = fingerprintAt(g.history, r.targetEpoch ?? -1n);
+    if (have === undefined || !bytesEqual(have, r.target)) return [];
+    const gid = toHex(g.groupId);
+    const holders = [toHex(this.member.memberId)];
+    for (const [who, v] of this.state.views)
+      if (v.groupId === gid && fingerprintAt(g.history, v.epoch) !== undefined && v.epoch >= r.targetEpoch!)
+        if (bytesEqual(fingerprintAt(g.history, v.epoch)!, v.fingerprint)) holders.push(who);
+    const rank = (who: string) =>
+      sha256(concatBytes(new TextEncoder().encode(who), r.nonce ?? new Uint8Array()));
+    holders.sort((a, b) => compareBytes(rank(a), rank(b)));
+    if (holders.indexOf(toHex(this.member.memberId)) >= this.params.catchUpResponders) return [];
+    const commits = this.member.state.commitLog
+      .filter((c) => c.epoch >= r.fromEpoch! && c.epoch < r.targetEpoch!)
+      .map((c) => ({ epoch: c.epoch, commit: c.commit, fingerprintAfter: c.fingerprintAfter }));
+    if (commits.length === 0) return [];
+    this.count("CATCH_UP_SERVED");
+    return [
+      this.publish({
+        commits: { groupId: g.groupId, responder: this.member.memberId, nonce: r.nonce, commits },
+      }),
+    ];
+  }
+
+  /** Applies a batch: rewinds to the last shared epoch if we forked, then every commit in epoch order. */
+  private async onCommits(r: CatchUpResponse, now: number): Promise<SyncEffect[]> {
+    const c = this.state.catchUp;
+    if (!c || !r.nonce || !bytesEqual(r.nonce, c.nonce)) return [];
+    let g = this.member.group!;
+    const batch = [...r.commits].sort((a, b) => (a.epoch! < b.epoch! ? -1 : 1));
+    // Fork point: the newest epoch where the batch's state equals ours.
+    let forkPoint = g.epoch;
+    const afterOf = new Map(batch.map((e) => [e.epoch! + 1n, e.fingerprintAfter!]));
+    const startEpoch = batch[0]?.epoch;
+    if (startEpoch === undefined) return [];
+    const mineAt = (e: bigint) => fingerprintAt(g.history, e);
+    if (
+      !batch.some((e) => e.epoch === g.epoch) ||
+      (afterOf.has(g.epoch) && !bytesEqual(afterOf.get(g.epoch)!, mineAt(g.epoch)!))
+    ) {
+      forkPoint = startEpoch;
+      for (let e = g.epoch; e > startEpoch; e--) {
+        const theirs = afterOf.get(e);
+        const ours = mineAt(e);
+        if (theirs && ours && bytesEqual(theirs, ours)) {
+          forkPoint = e;
+          break;
+        }
+      }
+    }
+    const out: SyncEffect[] = [];
+    let how: "catch-up" | "realign" = "catch-up";
+    if (forkPoint < g.epoch) {
+      try {
+        g = rewind(g, forkPoint);
+      } catch (e) {
+        if (e instanceof MlsProtocolError && e.code === "NOT_RETAINED")
+          return this.drop("FORK_BEYOND_RETAINED");
+        throw e;
+      }
+      this.member.replaceGroup(g, now);
+      how = "realign";
+    }
+    let applied = 0;
+    for (const e of batch) {
+      if (e.epoch !== this.member.group!.epoch) continue;
+      const eff = await this.member.applyCommit(e.commit!, now, how);
+      if (eff === undefined || !bytesEqual(this.member.group!.fingerprint, e.fingerprintAfter!)) break;
+      applied++;
+      out.push(...eff);
+    }
+    if (applied > 0) {
+      this.state.catchUp = undefined;
+      out.push({ type: "recovered", how, epochs: applied });
+      // Chats sent on an abandoned branch, or at epochs the others may no longer decrypt: send again
+      // (receivers dedupe by chat id).
+      out.push(...(await this.member.resendAbandoned(now, false, startEpoch)));
+      out.push(
+        ...(await this.onGroupEffects(
+          out.filter((x): x is GroupEffect => x.type === "epoch"),
+          now,
+        )),
+      );
+    }
+    return out;
+  }
+
+  // ---- hard reset ------------------------------------------------------------------------------------
+
+  private async proposeReset(v: Verdict, now: number): Promise<SyncEffect[]> {
+    const g = this.member.group!;
+    const counter = this.state.resetCounter + 1n;
+    const proposal: ResetProposal = {
+      oldGroupId: g.groupId,
+      counter,
+      proposer: this.member.memberId,
+      roster: [...new Set(v.states.flatMap((s) => s.members))].sort().map(fromHex),
+    };
+    const signed = { ...proposal, signature: await sign(this.member.identity, "reset", resetBody(proposal)) };
+    const out: SyncEffect[] = [this.publish({ reset: signed })];
+    out.push(...(await this.onReset(signed, now)));
+    return out;
+  }
+
+  private async onReset(p: ResetProposal, now: number): Promise<SyncEffect[]> {
+    const g = this.member.group;
+    if (!g || !p.oldGroupId || !p.proposer || !p.signature || p.counter === undefined)
+      return this.drop("MALFORMED");
+    if (!bytesEqual(p.oldGroupId, g.groupId)) return [];
+    const key = this.state.directory.get(toHex(p.proposer));
+    if (key === undefined) return this.drop("UNKNOWN_MEMBER");
+    if (!(await verify(key, "reset", resetBody(p), p.signature))) return this.drop("INVALID_SIGNATURE");
+    const id = resetGroupId(p.oldGroupId, p.counter);
+    if (this.state.reset && bytesEqual(this.state.reset.id, id)) return [];
+    if (this.state.reset && !this.state.reset.done) return [];
+    // Vote YES only if we see no majority either; attach a fresh KeyPackage for the new group.
+    const yes = this.state.status === "HARD";
+    const kps = await generateKeyPackages(this.member.identity, 1);
+    this.state.reset = { proposal: p, id, startedAt: now, votes: new Map(), myKeyPackages: kps, done: false };
+    const vote: ResetVote = {
+      proposalId: id,
+      voter: this.member.memberId,
+      yes,
+      keyPackage: kps[0]!.publicBytes,
+    };
+    const signed = {
+      ...vote,
+      signature: await sign(this.member.identity, "reset-vote", resetVoteBody(vote)),
+    };
+    this.state.reset.votes.set(toHex(this.member.memberId), { yes, keyPackage: kps[0]!.publicBytes });
+    return [this.publish({ resetVote: signed })];
+  }
+
+  private async onResetVote(v: ResetVote, now: number): Promise<SyncEffect[]> {
+    const r = this.state.reset;
+    if (!v.proposalId || !v.voter || !v.signature) return this.drop("MALFORMED");
+    if (!r || !bytesEqual(r.id, v.proposalId)) return [];
+    const who = toHex(v.voter);
+    const key = this.state.directory.get(who);
+    if (key === undefined) return this.drop("UNKNOWN_MEMBER");
+    if (!(await verify(key, "reset-vote", resetVoteBody(v), v.signature)))
+      return this.drop("INVALID_SIGNATURE");
+    if (r.votes.has(who)) return this.drop("DOUBLE_VOTE");
+    if (v.keyPackage) {
+      const kp = await readKeyPackage(v.keyPackage).catch(() => undefined);
+      if (!kp || !bytesEqual(kp.memberId, v.voter)) return this.drop("BAD_KEY_PACKAGE");
+    }
+    r.votes.set(who, { yes: v.yes ?? false, ...(v.keyPackage ? { keyPackage: v.keyPackage } : {}) });
+    return this.resetTick(now);
+  }
+
+  /** YES voters ordered by SHA-256(member id ‖ proposal id): the first is the operator, then fail-over. */
+  private operators(r: ResetRound): string[] {
+    const rank = (who: string) => sha256(concatBytes(fromHex(who), r.id));
+    return [...r.votes]
+      .filter(([, v]) => v.yes)
+      .map(([w]) => w)
+      .sort((a, b) => compareBytes(rank(a), rank(b)));
+  }
+
+  private async resetTick(now: number): Promise<SyncEffect[]> {
+    const r = this.state.reset;
+    if (!r || r.done) return [];
+    const n = r.proposal.roster.length;
+    const yes = [...r.votes.values()].filter((v) => v.yes).length;
+    if (r.decidedAt === undefined) {
+      const d = decide(
+        n,
+        yes,
+        r.votes.size - yes,
+        now >= r.startedAt + this.params.resetVoteTimeoutMs,
+        false,
+      );
+      if (d === "PENDING") return [];
+      if (d === "NO") {
+        r.done = true;
+        return [];
+      }
+      r.decidedAt = now;
+    }
+    const ops = this.operators(r);
+    const turn = Math.floor((now - r.decidedAt) / this.params.resetOperatorTimeoutMs);
+    const me = toHex(this.member.memberId);
+    if (ops[turn % Math.max(1, ops.length)] !== me || r.done) return [];
+    return this.operate(r, now);
+  }
+
+  /** As operator: a new group with every YES voter, from the KeyPackages of their votes. */
+  private async operate(r: ResetRound, now: number): Promise<SyncEffect[]> {
+    const old = this.member.group!;
+    const me = toHex(this.member.memberId);
+    const [mine] = await generateKeyPackages(this.member.identity, 1);
+    let group = await createGroup(this.member.identity, r.id, mine!);
+    const adds = [...r.votes]
+      .filter(([w, v]) => v.yes && w !== me && v.keyPackage)
+      .map(([, v]) => v.keyPackage!);
+    const built = await mlsCommit(group, { adds });
+    group = built.group;
+    r.done = true;
+    this.state.resetCounter = r.proposal.counter!;
+    const out: SyncEffect[] = [];
+    if (built.welcome)
+      out.push(
+        this.publish({
+          resetWelcome: { proposalId: r.id, operator: this.member.memberId, welcome: built.welcome },
+        }),
+      );
+    out.push(...(await this.afterReset(group, old.groupId, now)));
+    return out;
+  }
+
+  private async onResetWelcome(
+    w: { proposalId?: Uint8Array; welcome?: Uint8Array },
+    now: number,
+  ): Promise<SyncEffect[]> {
+    const r = this.state.reset;
+    if (!r || !w.proposalId || !w.welcome || !bytesEqual(w.proposalId, r.id) || r.myKeyPackages.length === 0)
+      return [];
+    const old = this.member.group!;
+    let joined: Awaited<ReturnType<typeof joinFromWelcome>>;
+    try {
+      joined = await joinFromWelcome(this.member.identity, w.welcome, r.myKeyPackages);
+    } catch (e) {
+      if (e instanceof DemlsError) return this.drop(`RESET_${e.code}`);
+      throw e;
+    }
+    // The link to the old group: the new group id must be the one the voted proposal derives.
+    if (!bytesEqual(joined.group.groupId, resetGroupId(r.proposal.oldGroupId!, r.proposal.counter!)))
+      return this.drop("RESET_LINK_MISMATCH");
+    r.done = true;
+    this.state.resetCounter = r.proposal.counter!;
+    return this.afterReset(joined.group, old.groupId, now);
+  }
+
+  private async afterReset(group: MlsGroupLike, oldGroupId: Uint8Array, now: number): Promise<SyncEffect[]> {
+    const out: SyncEffect[] = [];
+    out.push(...(await this.member.startGroup(group, now)));
+    this.state.views.clear();
+    this.state.lastSeq.clear();
+    out.push({ type: "reset", groupId: group.groupId, operator: oldGroupId });
+    out.push({ type: "recovered", how: "reset", epochs: 0 });
+    out.push(...(await this.member.resendAbandoned(now, true)));
+    out.push(...(await this.onGroupEffects([{ type: "joined", epoch: group.epoch }], now)));
+    return out;
+  }
+}
+
+type MlsGroupLike = NonNullable<GroupMember["group"]>;

@@ -1,0 +1,39 @@
+// Sealing sync messages under the sync key (DESIGN section 3): XChaCha20-Poly1305 with a random 24-byte
+// nonce; the key id (8 bytes of SHA-256 of the key) lets receivers pick among current and previous keys.
+import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import type { Rng } from "../net/transport.ts";
+import { bytesEqual } from "../util/bytes.ts";
+import { DemlsError } from "../util/errors.ts";
+import { decodeEnvelope, encodeEnvelope } from "./wire.ts";
+
+export function keyIdOf(key: Uint8Array): Uint8Array {
+  return sha256(key).subarray(0, 8);
+}
+
+/** Seals `plaintext`; the nonce comes from the injected rng so simulator runs replay. */
+export function seal(key: Uint8Array, plaintext: Uint8Array, rng: Rng, aad: Uint8Array): Uint8Array {
+  const nonce = new Uint8Array(24);
+  for (let i = 0; i < 24; i++) nonce[i] = rng.int(256);
+  return encodeEnvelope({
+    keyId: keyIdOf(key),
+    nonce,
+    ciphertext: xchacha20poly1305(key, nonce, aad).encrypt(plaintext),
+  });
+}
+
+/**
+ * Opens an envelope with the first of `keys` whose id matches.
+ * @throws {DemlsError} `MALFORMED`, `UNKNOWN_KEY`, `UNDECRYPTABLE`.
+ */
+export function open(keys: readonly Uint8Array[], bytes: Uint8Array, aad: Uint8Array): Uint8Array {
+  const env = decodeEnvelope(bytes);
+  if (env.nonce!.length !== 24) throw new DemlsError("MALFORMED", "nonce must be 24 bytes");
+  const key = keys.find((k) => bytesEqual(keyIdOf(k), env.keyId!));
+  if (key === undefined) throw new DemlsError("UNKNOWN_KEY", "sealed under a key we do not hold");
+  try {
+    return xchacha20poly1305(key, env.nonce!, aad).decrypt(env.ciphertext!);
+  } catch {
+    throw new DemlsError("UNDECRYPTABLE", "authentication failed");
+  }
+}

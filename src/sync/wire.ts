@@ -1,0 +1,78 @@
+// Codecs of proto/sync.proto.
+import { type Decoded, decode, encode } from "../util/schema.ts";
+
+const EpochFp = { epoch: [1, "u64"], fingerprint: [2, "bytes"] } as const;
+export const SyncEnvelopeSchema = {
+  keyId: [1, "bytes"],
+  nonce: [2, "bytes"],
+  ciphertext: [3, "bytes"],
+} as const;
+export const SyncStateInfoSchema = {
+  groupId: [1, "bytes"],
+  memberId: [2, "bytes"],
+  epoch: [3, "u64"],
+  fingerprint: [4, "bytes"],
+  seqnum: [5, "u64"],
+  ancestry: [6, EpochFp, "repeated"],
+  signature: [15, "bytes"],
+} as const;
+const CommitEntry = { epoch: [1, "u64"], commit: [2, "bytes"], fingerprintAfter: [3, "bytes"] } as const;
+export const CatchUpRequestSchema = {
+  groupId: [1, "bytes"],
+  memberId: [2, "bytes"],
+  fromEpoch: [3, "u64"],
+  targetEpoch: [4, "u64"],
+  target: [5, "bytes"],
+  nonce: [6, "bytes"],
+} as const;
+export const CatchUpResponseSchema = {
+  groupId: [1, "bytes"],
+  responder: [2, "bytes"],
+  nonce: [3, "bytes"],
+  commits: [4, CommitEntry, "repeated"],
+} as const;
+export const ResetProposalSchema = {
+  oldGroupId: [1, "bytes"],
+  counter: [2, "u64"],
+  proposer: [3, "bytes"],
+  roster: [4, "bytes", "repeated"],
+  signature: [15, "bytes"],
+} as const;
+export const ResetVoteSchema = {
+  proposalId: [1, "bytes"],
+  voter: [2, "bytes"],
+  yes: [3, "bool"],
+  keyPackage: [4, "bytes"],
+  signature: [15, "bytes"],
+} as const;
+export const ResetWelcomeSchema = {
+  proposalId: [1, "bytes"],
+  operator: [2, "bytes"],
+  welcome: [3, "bytes"],
+} as const;
+export const SyncPayloadSchema = {
+  info: [1, SyncStateInfoSchema],
+  catchUp: [2, CatchUpRequestSchema],
+  commits: [3, CatchUpResponseSchema],
+  reset: [4, ResetProposalSchema],
+  resetVote: [5, ResetVoteSchema],
+  resetWelcome: [6, ResetWelcomeSchema],
+} as const;
+
+export type SyncStateInfo = Decoded<typeof SyncStateInfoSchema>;
+export type CatchUpRequest = Decoded<typeof CatchUpRequestSchema>;
+export type CatchUpResponse = Decoded<typeof CatchUpResponseSchema>;
+export type ResetProposal = Decoded<typeof ResetProposalSchema>;
+export type ResetVote = Decoded<typeof ResetVoteSchema>;
+export type SyncPayload = Decoded<typeof SyncPayloadSchema>;
+export type SyncEnvelope = Decoded<typeof SyncEnvelopeSchema>;
+
+export const encodeSyncPayload = (p: SyncPayload) => encode(SyncPayloadSchema, p);
+export const decodeSyncPayload = (b: Uint8Array) => decode(SyncPayloadSchema, b, "SyncPayload");
+export const encodeEnvelope = (e: SyncEnvelope) => encode(SyncEnvelopeSchema, e);
+export const decodeEnvelope = (b: Uint8Array) =>
+  decode(SyncEnvelopeSchema, b, "SyncEnvelope", ["keyId", "nonce", "ciphertext"]);
+/** The bytes a SyncStateInfo signature covers: the message without its signature. */
+export const infoBody = (i: SyncStateInfo) => encode(SyncStateInfoSchema, { ...i, signature: undefined });
+export const resetBody = (r: ResetProposal) => encode(ResetProposalSchema, { ...r, signature: undefined });
+export const resetVoteBody = (v: ResetVote) => encode(ResetVoteSchema, { ...v, signature: undefined });
