@@ -137,28 +137,18 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   }
   if (o.scenario === "liar") plan += "; m1 forges fingerprints, replays and impersonates";
   phase = "split";
-  // Majority side is listed last so that new joiners (unlisted nodes) land with it.
-  cluster.sim.partition(sides.slice(1));
+  cluster.sim.partition(sides);
   let liarTimer: (() => void) | undefined;
   if (o.scenario === "liar") liarTimer = startLiar(cluster, "m1");
   // Chats on every side while split.
   for (const side of sides)
     for (const name of side.slice(0, 2)) await cluster.chat(name, `${name} during split`);
-  // Each committing side advances `epochs` epochs by admitting new members.
-  const committing =
-    o.scenario === "minority-lag" || o.scenario === "lossy" || o.scenario === "liar" || o.scenario === "large"
-      ? [sides[0]!]
-      : sides;
-  let joiner = 0;
+  // Each committing side advances `epochs` epochs through voted key-refresh proposals.
+  const committing = o.scenario === "minority-fork" || o.scenario === "three-way-split" ? sides : [sides[0]!];
   for (let e = 0; e < o.epochs; e++) {
-    for (const side of committing) {
-      const name = `j${joiner++}`;
-      await cluster.add(name, "joiner");
-      if (side !== sides[0]) cluster.sim.partition(withJoiner(sides, side, name));
-      else cluster.sim.partition(sides.slice(1));
-    }
     const before = committing.map((side) => cluster.epochOf(side[0]!));
-    for (let t = 0; t < 30 && committing.some((side, i) => cluster.epochOf(side[0]!) <= before[i]!); t++)
+    for (const side of committing) await cluster.members.get(side[e % side.length]!)!.proposeRefresh();
+    for (let t = 0; t < 40 && committing.some((side, i) => cluster.epochOf(side[0]!) <= before[i]!); t++)
       await run(500);
   }
   await run(2000);
@@ -226,12 +216,6 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     rejected,
     timeline,
   };
-}
-
-/** The partition with `name` added to `side` (every other side listed explicitly). */
-function withJoiner(sides: string[][], side: string[], name: string): string[][] {
-  side.push(name);
-  return sides.slice(1);
 }
 
 /** m`liar` floods the sync topic with replays, forged and impersonating SyncStateInfo. */

@@ -39,6 +39,8 @@ export type WelcomeFrame = Decoded<typeof WelcomeFrameSchema>;
 export const PROPOSAL_ADD = 1;
 export const PROPOSAL_REMOVE = 2;
 export const PROPOSAL_LEAVE = 3;
+/** Key refresh: the steward commits an update path (target: a fresh nonce from the proposer). */
+export const PROPOSAL_REFRESH = 4;
 
 export const encodeGroupFrame = (f: GroupFrame) => encode(GroupFrameSchema, f);
 export const decodeGroupFrame = (b: Uint8Array) => decode(GroupFrameSchema, b, "GroupFrame");

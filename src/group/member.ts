@@ -36,6 +36,7 @@ import {
   type GroupPayload,
   PROPOSAL_ADD,
   PROPOSAL_LEAVE,
+  PROPOSAL_REFRESH,
   PROPOSAL_REMOVE,
   type Proposal,
   type Vote,
@@ -118,7 +119,7 @@ export type GroupCounters = Record<string, number>;
 export interface GroupCoreState {
   readonly conversation: string;
   sds: SdsState | undefined;
-  readonly pendingKeyPackages: Map<string, { bytes: Uint8Array; epoch: bigint }>;
+  readonly pendingKeyPackages: Map<string, { bytes: Uint8Array; epoch: bigint; seenAt: number }>;
   readonly proposals: Map<string, ProposalRecord>;
   /** Voter → hash of its last vote, for the hash chain. */
   readonly voteChain: Map<string, Uint8Array>;
@@ -283,6 +284,11 @@ export class GroupMember {
     }
     this.lastTick = now;
     if (this.sds !== undefined) out.push(...(await this.onSds(this.sds.tick(now), now)));
+    if (this.state.syncKey === undefined && now >= this.state.nextKeyPackageAt) {
+      // The share sent with our Welcome can arrive before the Welcome does: ask again.
+      this.state.nextKeyPackageAt = now + this.params.keyPackageResendMs;
+      out.push(...(await this.sendPayload({ syncKey: { anchorEpoch: this.group.epoch } }, now)));
+    }
     out.push(...(await this.castVotes(now)));
     this.decideAll(now, out);
     out.push(...(await this.proposeJoiners(now)));
@@ -296,6 +302,8 @@ export class GroupMember {
   nextWake(): number {
     const s = this.state;
     if (this.group === undefined) return s.nextKeyPackageAt;
+    if (s.syncKey === undefined)
+      return Math.min(s.nextKeyPackageAt, this.sds?.nextWake() ?? Number.POSITIVE_INFINITY);
     let t = this.sds?.nextWake() ?? Number.POSITIVE_INFINITY;
     if (s.freezeUntil !== undefined) t = Math.min(t, s.freezeUntil);
     for (const p of s.proposals.values()) {
@@ -505,6 +513,13 @@ export class GroupMember {
     }
     if (p.proposal !== undefined) return this.onProposal(p.proposal, sender, now);
     if (p.vote !== undefined) return this.onVote(p.vote, sender, now);
+    if (p.syncKey !== undefined && p.syncKey.key === undefined) {
+      // A member that joined without the sync key asks for it; members that hold it answer (the epoch
+      // steward may be one that lacks it).
+      const key = this.state.syncKey;
+      if (key === undefined) return [];
+      return this.sendPayload({ syncKey: { anchorEpoch: key.anchorEpoch, key: key.key } }, now);
+    }
     if (p.syncKey?.key !== undefined && p.syncKey.anchorEpoch !== undefined) {
       const cur = this.state.syncKey;
       if (cur === undefined || !bytesEqual(cur.key, p.syncKey.key)) {
@@ -544,6 +559,7 @@ export class GroupMember {
     }
     if (p.kind === PROPOSAL_REMOVE) return inRoster(p.target) ? undefined : "NOT_MEMBER";
     if (p.kind === PROPOSAL_LEAVE) return bytesEqual(p.target, sender) ? undefined : "LEAVE_FOR_OTHER";
+    if (p.kind === PROPOSAL_REFRESH) return p.target.length <= 64 ? undefined : "MALFORMED";
     return "UNKNOWN_PROPOSAL";
   }
 
@@ -651,7 +667,11 @@ export class GroupMember {
   /** Time of the last tick: a commit slot already passed is not a reason to wake again. */
   private lastTick = Number.NEGATIVE_INFINITY;
 
-  /** The epoch steward turns pending KeyPackages into add proposals. */
+  /**
+   * The epoch steward turns pending KeyPackages into add proposals; any member does after a consensus
+   * timeout (the steward may be unreachable). The proposal id depends only on the KeyPackage, so
+   * proposals made twice are one.
+   */
   private async proposeJoiners(now: number): Promise<GroupEffect[]> {
     const group = this.requireGroup();
     const out: GroupEffect[] = [];
@@ -660,7 +680,8 @@ export class GroupMember {
         this.state.pendingKeyPackages.delete(k);
         continue;
       }
-      if (!bytesEqual(this.stewards(0)[0]!, this.memberId)) continue;
+      const fallback = now >= kp.seenAt + this.params.consensusTimeoutMs;
+      if (!fallback && !bytesEqual(this.stewards(0)[0]!, this.memberId)) continue;
       if (this.state.proposals.has(proposalId(PROPOSAL_ADD, kp.bytes))) continue;
       out.push(...(await this.propose(PROPOSAL_ADD, kp.bytes, now)));
     }
@@ -691,8 +712,10 @@ export class GroupMember {
     }
     const adds: Uint8Array[] = [];
     const removes: Uint8Array[] = [];
-    for (const [, r] of approved)
-      (r.proposal.kind === PROPOSAL_ADD ? adds : removes).push(r.proposal.target!);
+    for (const [, r] of approved) {
+      if (r.proposal.kind === PROPOSAL_ADD) adds.push(r.proposal.target!);
+      else if (r.proposal.kind !== PROPOSAL_REFRESH) removes.push(r.proposal.target!);
+    }
     let out: Awaited<ReturnType<typeof mlsCommit>>;
     try {
       out = await mlsCommit(this.requireGroup(), { adds, removes });
@@ -750,12 +773,22 @@ export class GroupMember {
       return e instanceof MlsProtocolError ? `COMMIT_${e.code}` : "COMMIT_INVALID";
     }
     if (p.kind !== "commit") return "MALFORMED";
-    const n = p.added.length + p.removed.length;
-    if (n === 0) return "EMPTY_COMMIT";
-    if (n > this.params.maxProposalsPerCommit) return "OVERSIZED_COMMIT";
     const known = [...this.state.proposals.values()];
+    let n = p.added.length + p.removed.length;
+    if (n === 0) {
+      // A path-only commit carries the known refresh proposals.
+      n = known.filter((r) => r.proposal.kind === PROPOSAL_REFRESH).length;
+      if (n === 0) return "EMPTY_COMMIT";
+    }
+    if (n > this.params.maxProposalsPerCommit) return "OVERSIZED_COMMIT";
     for (const id of p.removed)
-      if (!known.some((r) => r.proposal.kind !== PROPOSAL_ADD && bytesEqual(r.proposal.target!, id)))
+      if (
+        !known.some(
+          (r) =>
+            (r.proposal.kind === PROPOSAL_REMOVE || r.proposal.kind === PROPOSAL_LEAVE) &&
+            bytesEqual(r.proposal.target!, id),
+        )
+      )
         return "UNPROPOSED_CHANGE";
     for (const id of p.added) {
       let found = false;
@@ -840,7 +873,8 @@ export class GroupMember {
         const kp = await readKeyPackage(t).catch(() => undefined);
         done = kp === undefined || has(kp.memberId);
         if (kp) s.pendingKeyPackages.delete(hexOf(kp.memberId));
-      } else done = !has(t);
+      } else if (r.proposal.kind === PROPOSAL_REFRESH) done = r.status === "approved";
+      else done = !has(t);
       if (done) s.proposals.delete(id);
     }
     s.approvedSince = [...s.proposals.values()].some((r) => r.status === "approved") ? now : undefined;
@@ -851,7 +885,7 @@ export class GroupMember {
     }
     this.updateParticipants();
     const removedSome = roster(before).some((m) => !has(m.memberId));
-    if (removedSome || s.syncKey === undefined) {
+    if (removedSome) {
       // A removal is a new anchor: the removed member cannot derive the next sync key.
       if (s.syncKey) s.previousSyncKeys = [s.syncKey.key, ...s.previousSyncKeys].slice(0, 3);
       s.syncKey = { anchorEpoch: group.epoch, key: await deriveSyncKey(group, s.conversation) };
@@ -862,12 +896,13 @@ export class GroupMember {
         topic: this.topics.welcome,
         bytes: encodeWelcomeFrame({ welcome, sdsLamport: this.sds?.state.lamport ?? 0n }),
       });
-      out.push(
-        ...(await this.sendPayload(
-          { syncKey: { anchorEpoch: s.syncKey.anchorEpoch, key: s.syncKey.key } },
-          now,
-        )),
-      );
+      if (s.syncKey)
+        out.push(
+          ...(await this.sendPayload(
+            { syncKey: { anchorEpoch: s.syncKey!.anchorEpoch, key: s.syncKey!.key } },
+            now,
+          )),
+        );
     }
     // Messages that waited for this epoch, and candidates already seen for it.
     const held = s.heldApplications.filter((h) => h.epoch <= group.epoch);
@@ -890,7 +925,9 @@ export class GroupMember {
       if (this.group === undefined) return [];
       const kp = await readKeyPackage(f.keyPackage);
       if (this.rosterIds().some((m) => bytesEqual(m, kp.memberId))) return [];
-      this.state.pendingKeyPackages.set(hexOf(kp.memberId), { bytes: f.keyPackage, epoch: this.group.epoch });
+      const key = hexOf(kp.memberId);
+      const seenAt = this.state.pendingKeyPackages.get(key)?.seenAt ?? now;
+      this.state.pendingKeyPackages.set(key, { bytes: f.keyPackage, epoch: this.group.epoch, seenAt });
       return [];
     }
     if (f.welcome === undefined || this.group !== undefined) return [];

@@ -46,15 +46,20 @@ export function fingerprintAt(history: FingerprintHistory, epoch: bigint): Uint8
   return undefined;
 }
 
+/** Epochs right below the current one that {@link ancestry} lists one by one. */
+export const DENSE_ANCESTRY = 16;
+
 /**
- * The skip list a member gossips with its current state (DESIGN section 3): its fingerprints at epochs
- * `e-1, e-2, e-4, e-8, ...` as far as its history reaches. O(log H) entries.
+ * The ancestry a member gossips with its current state (DESIGN section 3): its fingerprints at every
+ * epoch `e-1 .. e-16`, then the skip list `e-32, e-64, ...` as far as its history reaches. The dense part
+ * lets a member up to 16 epochs behind place itself exactly (a pure skip list only places power-of-two
+ * distances); O(16 + log H) entries.
  */
 export function ancestry(history: FingerprintHistory): EpochFingerprint[] {
   const cur = history.at(-1);
   if (cur === undefined) return [];
   const out: EpochFingerprint[] = [];
-  for (let d = 1n; d <= cur.epoch; d *= 2n) {
+  for (let d = 1n; d <= cur.epoch; d = d < BigInt(DENSE_ANCESTRY) ? d + 1n : d * 2n) {
     const fp = fingerprintAt(history, cur.epoch - d);
     if (fp === undefined) break;
     out.push({ epoch: cur.epoch - d, fingerprint: fp });

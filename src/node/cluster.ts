@@ -116,9 +116,11 @@ export class Cluster {
     return this.members.get(name)?.group.epoch ?? -1n;
   }
 
-  /** Every member has a group. */
+  /** Every member has a group and its sync key. */
   converged(): boolean {
-    return [...this.members.values()].every((m) => m.group.group !== undefined);
+    return [...this.members.values()].every(
+      (m) => m.group.group !== undefined && m.group.state.syncKey !== undefined,
+    );
   }
 
   /** Distinct (group, epoch, fingerprint) states → member names. */

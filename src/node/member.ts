@@ -84,7 +84,7 @@ export class Member {
       const group = await createGroup(identity, groupId, kps[0]!);
       core.keyPackages = kps.slice(1);
       const effects = await core.startGroup(group, opts.clock.now());
-      await m.perform(effects, []);
+      await m.perform([...effects, ...(await m.sync.onGroupEffects(effects, opts.clock.now()))], []);
     }
     m.persist();
     return m;
@@ -153,6 +153,11 @@ export class Member {
   /** Proposes removing `memberName` (voted like any proposal). */
   proposeRemove(memberName: string): Promise<void> {
     return this.enqueue((now) => this.group.propose(2, utf8(memberName), now));
+  }
+
+  /** Proposes a key refresh: once approved, the steward commits an update path (a new epoch). */
+  proposeRefresh(): Promise<void> {
+    return this.enqueue((now) => this.group.propose(4, utf8(`${this.name}/${now}`), now));
   }
 
   /** Proposes leaving the group. */

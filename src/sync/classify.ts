@@ -47,6 +47,48 @@ export interface ClassifyInput {
 
 const keyOf = (epoch: bigint, fp: Uint8Array) => `${epoch}:${toHex(fp)}`;
 
+/** Whether a member's view shows it at, or past, our state `(epoch, fp)`. */
+function confirms(v: View, epoch: bigint, fp: Uint8Array): boolean {
+  const k = keyOf(epoch, fp);
+  return keyOf(v.epoch, v.fingerprint) === k || v.ancestry.some((a) => keyOf(a.epoch, a.fingerprint) === k);
+}
+
+/**
+ * The last agreed roster (DESIGN section 4): walking our history forward from its oldest known roster, a
+ * state counts as agreed when more than half of the previously agreed roster is at it or past it; the
+ * roster of the newest agreed state is returned. Members that only one branch added never decide
+ * whether that branch is the majority.
+ */
+export function agreedRoster(
+  self: string,
+  history: FingerprintHistory,
+  rosterAt: (fingerprintHex: string) => readonly string[] | undefined,
+  views: ReadonlyMap<string, View>,
+  now: number,
+  windowMs: number,
+): string[] {
+  let agreed: readonly string[] | undefined;
+  for (const h of history) {
+    const r = rosterAt(toHex(h.fingerprint));
+    if (r === undefined) continue;
+    if (agreed === undefined) {
+      agreed = r;
+      continue;
+    }
+    let yes = 0;
+    for (const m of agreed) {
+      if (m === self) {
+        yes++;
+        continue;
+      }
+      const v = views.get(m);
+      if (v && now - v.receivedAt <= windowMs && confirms(v, h.epoch, h.fingerprint)) yes++;
+    }
+    if (yes * 2 > agreed.length) agreed = r;
+  }
+  return [...(agreed ?? [])];
+}
+
 /**
  * Classifies the group from the freshest view per roster member. A state held by more than n/2 members
  * wins outright. Otherwise a branch may: a state's support counts the members on its ancestors, but only
@@ -110,6 +152,18 @@ export function classify(input: ClassifyInput): Verdict {
     majority = best?.s;
   }
   if (majority === undefined) return { status: "HARD", majority: undefined, ...base };
+  // The target is the tip of the majority's branch: the newest state (held by at least two members) that
+  // names the majority state in its ancestry. Members on older states of that branch are behind it.
+  const majKey = keyOf(majority.epoch, majority.fingerprint);
+  let tip = majority;
+  for (const s of states)
+    if (
+      s.members.length >= 2 &&
+      s.epoch > tip.epoch &&
+      s.ancestry.some((a) => keyOf(a.epoch, a.fingerprint) === majKey)
+    )
+      tip = s;
+  majority = tip;
   const rel = relation(input.history, majority.epoch, majority.fingerprint, majority.ancestry);
   const status: SyncStatus =
     rel === "SAME"

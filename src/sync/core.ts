@@ -23,7 +23,7 @@ import {
 import type { Rng } from "../net/transport.ts";
 import { bytesEqual, compareBytes, concatBytes, fromHex, toHex, u64be } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
-import { classify, type SyncStatus, type Verdict, type View } from "./classify.ts";
+import { agreedRoster, classify, type SyncStatus, type Verdict, type View } from "./classify.ts";
 import { open, seal } from "./seal.ts";
 import {
   type CatchUpRequest,
@@ -111,6 +111,8 @@ export interface SyncState {
   readonly views: Map<string, View & { groupId: string }>;
   /** Signature keys of every member ever seen in a roster: forks and resets keep identities. */
   readonly directory: Map<string, Uint8Array>;
+  /** Roster (hex member ids) of each of our recent states, by fingerprint: for the agreed roster. */
+  readonly rosters: Map<string, string[]>;
   nextGossipAt: number;
   lastEpochChangeAt: number;
   status: SyncStatus;
@@ -127,6 +129,7 @@ export function newSyncState(): SyncState {
     lastSeq: new Map(),
     views: new Map(),
     directory: new Map(),
+    rosters: new Map(),
     nextGossipAt: 0,
     lastEpochChangeAt: 0,
     status: "UNKNOWN",
@@ -184,7 +187,14 @@ export class SyncCore {
   private learnRoster(): void {
     const g = this.member.group;
     if (g === undefined) return;
-    for (const m of roster(g)) this.state.directory.set(toHex(m.memberId), m.signaturePublicKey);
+    const ids: string[] = [];
+    for (const m of roster(g)) {
+      this.state.directory.set(toHex(m.memberId), m.signaturePublicKey);
+      ids.push(toHex(m.memberId));
+    }
+    this.state.rosters.set(toHex(g.fingerprint), ids.sort());
+    while (this.state.rosters.size > g.options.historySize)
+      this.state.rosters.delete(this.state.rosters.keys().next().value!);
   }
 
   private keys(): Uint8Array[] {
@@ -294,7 +304,14 @@ export class SyncCore {
       self: toHex(this.member.memberId),
       history: g.history,
       ancestry: ancestry(g.history),
-      roster: roster(g).map((m) => toHex(m.memberId)),
+      roster: agreedRoster(
+        toHex(this.member.memberId),
+        g.history,
+        (fp) => this.state.rosters.get(fp),
+        views,
+        now,
+        this.params.viewWindowMs,
+      ),
       views,
       now,
       windowMs: this.params.viewWindowMs,
@@ -321,7 +338,14 @@ export class SyncCore {
   nextWake(): number {
     let t = this.state.nextGossipAt;
     const r = this.state.reset;
-    if (r && !r.done) t = Math.min(t, r.startedAt + this.params.resetVoteTimeoutMs);
+    if (r && !r.done) {
+      const closes = r.startedAt + this.params.resetVoteTimeoutMs;
+      const turns =
+        r.decidedAt === undefined
+          ? 0
+          : Math.max(0, Math.floor((r.decidedAt - closes) / this.params.resetOperatorTimeoutMs) + 1);
+      t = Math.min(t, closes + turns * this.params.resetOperatorTimeoutMs);
+    }
     return t;
   }
 
@@ -335,7 +359,9 @@ export class SyncCore {
     const c = this.state.catchUp;
     if (c && c.target === target && now - c.sentAt < this.params.catchUpRetryMs) return [];
     const retained = retainedEpochs(g);
-    const from = v.status === "BEHIND" ? g.epoch : (retained[0] ?? g.epoch);
+    // Forked: from just below our oldest retained state, so the batch shows which retained state we share.
+    const oldest = retained[0] ?? g.epoch;
+    const from = v.status === "BEHIND" ? g.epoch : oldest > 0n ? oldest - 1n : 0n;
     const nonce = new Uint8Array(8);
     for (let i = 0; i < 8; i++) nonce[i] = this.rng.int(256);
     this.state.catchUp = { nonce, sentAt: now, target };
@@ -411,6 +437,10 @@ export class SyncCore {
     const out: SyncEffect[] = [];
     let how: "catch-up" | "realign" = "catch-up";
     if (forkPoint < g.epoch) {
+      // Only to a state the batch shows we share: beyond our retained epochs we cannot re-align.
+      const theirs = afterOf.get(forkPoint);
+      const ours = mineAt(forkPoint);
+      if (!theirs || !ours || !bytesEqual(theirs, ours)) return this.drop("FORK_BEYOND_RETAINED");
       try {
         g = rewind(g, forkPoint);
       } catch (e) {
@@ -538,8 +568,11 @@ export class SyncCore {
       }
       r.decidedAt = now;
     }
+    // The operator acts once the vote window has closed, so every member ranks the same YES set.
+    const closesAt = r.startedAt + this.params.resetVoteTimeoutMs;
+    if (now < closesAt) return [];
     const ops = this.operators(r);
-    const turn = Math.floor((now - r.decidedAt) / this.params.resetOperatorTimeoutMs);
+    const turn = Math.floor((now - closesAt) / this.params.resetOperatorTimeoutMs);
     const me = toHex(this.member.memberId);
     if (ops[turn % Math.max(1, ops.length)] !== me || r.done) return [];
     return this.operate(r, now);

@@ -44,14 +44,15 @@ describe("fingerprint history", () => {
     assert.equal(fingerprintAt(rewound, 96n), undefined);
   });
 
-  it("gossips a skip list e-1, e-2, e-4, ... within history", () => {
+  it("gossips e-1 .. e-16, then a skip list e-32, e-64, ... within history", () => {
+    const dense = Array.from({ length: 16 }, (_, i) => 99 - i);
     assert.deepEqual(
-      ancestry(chain(0, 40)).map((e) => Number(e.epoch)),
-      [39, 38, 36, 32, 24, 8],
+      ancestry(chain(0, 100)).map((e) => Number(e.epoch)),
+      [...dense, 68], // the history holds 64 epochs: 37..100
     );
     assert.deepEqual(
-      ancestry(chain(30, 40)).map((e) => Number(e.epoch)),
-      [39, 38, 36, 32],
+      ancestry(chain(90, 100)).map((e) => Number(e.epoch)),
+      dense.slice(0, 9),
     );
   });
 
