@@ -391,6 +391,21 @@ export class GroupMember {
   }
 
   /**
+   * Leaves the current group value and becomes a joiner again (a member a reset did not include): it
+   * announces `keyPackages` and is added through the normal proposal and vote path.
+   */
+  becomeJoiner(keyPackages: KeyPackageBundle[], now: number): void {
+    this.group = undefined;
+    this.sds = undefined;
+    this.state.sds = undefined;
+    this.keyPackages = keyPackages;
+    this.state.nextKeyPackageAt = now;
+    if (this.state.syncKey)
+      this.state.previousSyncKeys = [this.state.syncKey.key, ...this.state.previousSyncKeys].slice(0, 3);
+    this.state.syncKey = undefined;
+  }
+
+  /**
    * Re-sends chats that went out at states no longer in this member's history (an abandoned branch), at
    * epochs from `sinceEpoch` on (sent while lagging: peers may no longer hold those epochs' keys), or all.
    */
@@ -942,7 +957,8 @@ export class GroupMember {
       (k) => k.lastResort || !bytesEqual(k.ref, joined.usedKeyPackage),
     );
     this.adopt(joined.group, now, f.sdsLamport ?? 0n);
-    return [{ type: "joined", epoch: joined.group.epoch }];
+    // Chats sent before (in a group we left or lost) go out again; receivers dedupe by id.
+    return [{ type: "joined", epoch: joined.group.epoch }, ...(await this.resendAbandoned(now, true))];
   }
 
   private async sendPayload(payload: GroupPayload, now: number): Promise<GroupEffect[]> {

@@ -104,8 +104,9 @@ export class Cluster {
       this.members.get(name)!.stop();
       this.sim.crash(name);
     });
-    this.sim.at(restartAt, async () => {
-      this.sim.restart(name);
+    this.sim.restart(name, restartAt);
+    // One millisecond later, so the node is up again and hands out the new incarnation's transport.
+    this.sim.at(restartAt + 1, async () => {
       const m = await Member.restore({ ...this.memberOptions(name), store: this.stores.get(name)! });
       this.members.set(name, m);
       m.start();

@@ -401,9 +401,16 @@ export class SyncCore {
       .map((c) => ({ epoch: c.epoch, commit: c.commit, fingerprintAfter: c.fingerprintAfter }));
     if (commits.length === 0) return [];
     this.count("CATCH_UP_SERVED");
+    const base = fingerprintAt(g.history, commits[0]!.epoch);
     return [
       this.publish({
-        commits: { groupId: g.groupId, responder: this.member.memberId, nonce: r.nonce, commits },
+        commits: {
+          groupId: g.groupId,
+          responder: this.member.memberId,
+          nonce: r.nonce,
+          commits,
+          ...(base ? { baseEpoch: commits[0]!.epoch, baseFingerprint: base } : {}),
+        },
       }),
     ];
   }
@@ -417,6 +424,7 @@ export class SyncCore {
     // Fork point: the newest epoch where the batch's state equals ours.
     let forkPoint = g.epoch;
     const afterOf = new Map(batch.map((e) => [e.epoch! + 1n, e.fingerprintAfter!]));
+    if (r.baseEpoch !== undefined && r.baseFingerprint) afterOf.set(r.baseEpoch, r.baseFingerprint);
     const startEpoch = batch[0]?.epoch;
     if (startEpoch === undefined) return [];
     const mineAt = (e: bigint) => fingerprintAt(g.history, e);
@@ -425,7 +433,7 @@ export class SyncCore {
       (afterOf.has(g.epoch) && !bytesEqual(afterOf.get(g.epoch)!, mineAt(g.epoch)!))
     ) {
       forkPoint = startEpoch;
-      for (let e = g.epoch; e > startEpoch; e--) {
+      for (let e = g.epoch; e >= startEpoch; e--) {
         const theirs = afterOf.get(e);
         const ours = mineAt(e);
         if (theirs && ours && bytesEqual(theirs, ours)) {
@@ -614,8 +622,19 @@ export class SyncCore {
     try {
       joined = await joinFromWelcome(this.member.identity, w.welcome, r.myKeyPackages);
     } catch (e) {
-      if (e instanceof DemlsError) return this.drop(`RESET_${e.code}`);
-      throw e;
+      if (!(e instanceof DemlsError)) throw e;
+      if (e.code === "NO_MATCHING_KEY_PACKAGE") {
+        // The operator did not have our vote: join the new group the ordinary way.
+        r.done = true;
+        this.state.resetCounter = r.proposal.counter!;
+        this.member.becomeJoiner(
+          await generateKeyPackages(this.member.identity, 2, { lastResort: true }),
+          now,
+        );
+        this.state.views.clear();
+        this.state.lastSeq.clear();
+      }
+      return this.drop(`RESET_${e.code}`);
     }
     // The link to the old group: the new group id must be the one the voted proposal derives.
     if (!bytesEqual(joined.group.groupId, resetGroupId(r.proposal.oldGroupId!, r.proposal.counter!)))

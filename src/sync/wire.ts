@@ -30,6 +30,8 @@ export const CatchUpResponseSchema = {
   responder: [2, "bytes"],
   nonce: [3, "bytes"],
   commits: [4, CommitEntry, "repeated"],
+  baseEpoch: [5, "u64"],
+  baseFingerprint: [6, "bytes"],
 } as const;
 export const ResetProposalSchema = {
   oldGroupId: [1, "bytes"],

@@ -52,7 +52,7 @@ describe("fingerprint history", () => {
     );
     assert.deepEqual(
       ancestry(chain(90, 100)).map((e) => Number(e.epoch)),
-      dense.slice(0, 9),
+      dense.slice(0, 10),
     );
   });
 

@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { decide } from "../../src/group/consensus.ts";
+import { encodeGroupFrame, encodePayload } from "../../src/group/frames.ts";
+import { encrypt } from "../../src/mls/index.ts";
+import { Cluster } from "../../src/node/cluster.ts";
+import { utf8 } from "../../src/util/bytes.ts";
+
+/** Runs until every member is in one state at `minEpoch` or later with every chat delivered. */
+async function settle(c: Cluster, minEpoch = 0n, ms = 30_000): Promise<void> {
+  const end = c.sim.now + ms;
+  while (c.sim.now < end) {
+    await c.sim.runFor(500);
+    if (c.distinctStates().size === 1 && c.epochOf("m0") >= minEpoch && c.missingChats().size === 0) return;
+  }
+}
+
+describe("de-MLS group", () => {
+  it("decision rule: 2n/3 quorum, liveness YES at timeout, n <= 2 unanimous", () => {
+    assert.equal(decide(9, 6, 0, false), "YES");
+    assert.equal(decide(9, 5, 0, false), "PENDING");
+    assert.equal(decide(9, 5, 0, true), "YES"); // 4 silent count as YES
+    assert.equal(decide(9, 3, 4, false), "NO"); // 3 + 2 silent < 6
+    assert.equal(decide(2, 1, 0, false), "PENDING");
+    assert.equal(decide(2, 1, 1, true), "NO");
+  });
+
+  it("1 creator + 9 joiners through votes; key refreshes and a removal; one state, every chat delivered", async () => {
+    const c = new Cluster({ seed: 11 });
+    await c.form(10);
+    assert.equal(c.distinctStates().size, 1);
+    for (let e = 0; e < 3; e++) {
+      const before = c.epochOf("m0");
+      await c.members.get(`m${e}`)!.proposeRefresh();
+      await c.chat(`m${e + 3}`, `chat ${e}`);
+      await settle(c, before + 1n);
+      assert.equal(c.distinctStates().size, 1, JSON.stringify([...c.distinctStates()]));
+      assert.ok(c.epochOf("m0") > before, "a new epoch");
+    }
+    await c.members.get("m1")!.proposeRemove("m9");
+    await c.sim.runFor(10_000);
+    const states = [...c.distinctStates()];
+    const inGroup = states.filter(([, v]) => !v.includes("m9"));
+    assert.equal(inGroup.length, 1, JSON.stringify(states));
+    assert.equal(inGroup[0]![1].length, 9, "m9 was removed by the vote");
+    assert.deepEqual([...c.missingChats()], []);
+    assert.equal(c.duplicateChats(), 0);
+  });
+
+  it("a member killed at a random point restarts from sqlite with nothing lost and nothing applied twice", async () => {
+    for (const seed of [1, 2]) {
+      const c = new Cluster({ seed, persist: true });
+      await c.form(5);
+      const crashAt = c.sim.now + 200 + c.sim.rng.int(2000);
+      c.crash("m2", crashAt, crashAt + 3000);
+      const before = c.epochOf("m0");
+      await c.members.get("m0")!.proposeRefresh();
+      await c.chat("m1", `before crash ${seed}`);
+      await c.sim.runFor(1500);
+      await c.chat("m3", `around crash ${seed}`);
+      await settle(c, before + 1n, 60_000);
+      assert.equal(c.distinctStates().size, 1, JSON.stringify([...c.distinctStates()]));
+      assert.ok(c.stores.get("m2")!.saves > 0);
+      assert.deepEqual([...c.missingChats()], [], `seed ${seed}`);
+      assert.equal(c.duplicateChats(), 0);
+    }
+  });
+
+  it("forged and non-member votes are rejected, counted, and change nothing", async () => {
+    const c = new Cluster({ seed: 5 });
+    await c.form(4);
+    const m1 = c.members.get("m1")!.group;
+    const m0 = c.members.get("m0")!.group;
+    await c.members.get("m0")!.proposeRefresh();
+    await c.sim.runFor(50);
+    const [id] = [...m1.state.proposals.keys()];
+    assert.ok(id);
+    // m1 sends a vote claiming to be m2, and one with a bad signature.
+    const send = async (vote: Record<string, unknown>) => {
+      const r = await encrypt(m1.group!, encodePayload({ vote }));
+      m1.group = r.group;
+      const { effects } = m1.channel!.send(encodeGroupFrame({ application: r.message }), c.sim.now);
+      for (const e of effects)
+        if (e.type === "publish") await c.sim.node("m1").transport.publish(m1.topics.app, e.bytes);
+    };
+    await send({ proposalId: utf8(id), voter: utf8("m2"), yes: false, signature: new Uint8Array(64) });
+    await send({ proposalId: utf8(id), voter: utf8("m1"), yes: false, signature: new Uint8Array(64) });
+    await c.sim.runFor(1000);
+    assert.ok((m0.state.counters.VOTER_MISMATCH ?? 0) >= 1);
+    assert.ok((m0.state.counters.INVALID_SIGNATURE ?? 0) >= 1);
+    await settle(c);
+    assert.equal(c.distinctStates().size, 1);
+  });
+});

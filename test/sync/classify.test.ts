@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { agreedRoster, classify, type View } from "../../src/sync/classify.ts";
+
+/** A chain of states: branch b, epochs 0..e; fingerprints differ per branch after the fork epoch. */
+function fp(branch: number, epoch: number, fork: number): Uint8Array {
+  return new Uint8Array([epoch <= fork ? 0 : branch, epoch]);
+}
+function historyOf(branch: number, epoch: number, fork: number) {
+  return Array.from({ length: epoch + 1 }, (_, e) => ({
+    epoch: BigInt(e),
+    fingerprint: fp(branch, e, fork),
+  }));
+}
+function viewOf(branch: number, epoch: number, fork: number, at = 0): View {
+  const h = historyOf(branch, epoch, fork);
+  return {
+    epoch: BigInt(epoch),
+    fingerprint: fp(branch, epoch, fork),
+    ancestry: h.slice(0, -1).reverse().slice(0, 16),
+    receivedAt: at,
+  };
+}
+
+const roster = Array.from({ length: 10 }, (_, i) => `m${i}`);
+
+describe("classification", () => {
+  it("lagging minority is BEHIND, majority IN_SYNC; split three ways is HARD; few views UNKNOWN", () => {
+    const views = new Map<string, View>();
+    roster.forEach((m, i) => void views.set(m, viewOf(0, i < 7 ? 8 : 3, 99)));
+    const me = (i: number, epoch: number) =>
+      classify({
+        self: `m${i}`,
+        history: historyOf(0, epoch, 99),
+        ancestry: [],
+        roster,
+        views,
+        now: 0,
+        windowMs: 1000,
+      });
+    assert.equal(me(0, 8).status, "IN_SYNC");
+    assert.equal(me(9, 3).status, "BEHIND");
+    const split = new Map<string, View>();
+    roster.forEach((m, i) => void split.set(m, viewOf(i % 3, 6, 2)));
+    const v = classify({
+      self: "m0",
+      history: historyOf(0, 6, 2),
+      ancestry: [],
+      roster,
+      views: split,
+      now: 0,
+      windowMs: 1000,
+    });
+    assert.equal(v.status, "HARD");
+    const few = new Map([...split].slice(0, 3));
+    assert.equal(
+      classify({
+        self: "m0",
+        history: historyOf(0, 6, 2),
+        ancestry: [],
+        roster,
+        views: few,
+        now: 0,
+        windowMs: 1000,
+      }).status,
+      "UNKNOWN",
+    );
+  });
+
+  it("a forked minority is FORKED; members that only one branch added do not count", () => {
+    const views = new Map<string, View>();
+    roster.forEach((m, i) => void views.set(m, viewOf(i < 6 ? 0 : 1, 5, 2)));
+    const v = classify({
+      self: "m8",
+      history: historyOf(1, 5, 2),
+      ancestry: [],
+      roster,
+      views,
+      now: 0,
+      windowMs: 1000,
+    });
+    assert.equal(v.status, "FORKED");
+    // m8's own branch added x1..x4: its latest roster is bigger, but the agreed roster stays the old one.
+    const rosters = new Map<string, string[]>();
+    for (let e = 0; e <= 5; e++) {
+      const h = historyOf(1, e, 2).at(-1)!;
+      const key = Buffer.from(h.fingerprint).toString("hex");
+      rosters.set(key, e <= 2 ? roster : [...roster, "x1", "x2", "x3", "x4"]);
+    }
+    const agreed = agreedRoster("m8", historyOf(1, 5, 2), (k) => rosters.get(k), views, 0, 1000);
+    assert.deepEqual(agreed, roster);
+  });
+
+  it("property: same views give the same verdict; one liar cannot move a majority or make it HARD", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 6, max: 10 }),
+        fc.integer({ min: 0, max: 9 }),
+        fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 10, maxLength: 10 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.boolean(),
+        (majoritySize, liarIdx, others, liarEpoch, liarForged) => {
+          // majoritySize members on branch 0 at epoch 6; the rest scattered; member `liar` lies.
+          const views = new Map<string, View>();
+          roster.forEach((m, i) => {
+            if (i < majoritySize) views.set(m, viewOf(0, 6, 3));
+            else views.set(m, viewOf(1 + (others[i]! % 2), 2 + others[i]!, 1));
+          });
+          const honest = classify({
+            self: "m0",
+            history: historyOf(0, 6, 3),
+            ancestry: [],
+            roster,
+            views,
+            now: 0,
+            windowMs: 1000,
+          });
+          // Same inputs, another evaluating member with the same history: same verdict.
+          const again = classify({
+            self: "m0",
+            history: historyOf(0, 6, 3),
+            ancestry: [],
+            roster,
+            views: new Map([...views].reverse()),
+            now: 0,
+            windowMs: 1000,
+          });
+          assert.deepEqual(again.status, honest.status);
+          assert.deepEqual(again.majority?.fingerprint, honest.majority?.fingerprint);
+          const liar = `m${liarIdx}`;
+          const lying = new Map(views);
+          lying.set(
+            liar,
+            liarForged
+              ? { ...viewOf(2, liarEpoch, 0), ancestry: viewOf(0, 6, 3).ancestry }
+              : viewOf(0, liarEpoch, 3),
+          );
+          const v = classify({
+            self: "m0",
+            history: historyOf(0, 6, 3),
+            ancestry: [],
+            roster,
+            views: lying,
+            now: 0,
+            windowMs: 1000,
+          });
+          if (majoritySize - 1 > 5 || (majoritySize > 5 && liarIdx >= majoritySize)) {
+            assert.notEqual(v.status, "HARD");
+            assert.deepEqual(v.majority?.fingerprint, fp(0, 6, 3), "the majority state stays the majority");
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

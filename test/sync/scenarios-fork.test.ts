@@ -1,0 +1,12 @@
+// Recovery scenarios 2 and 3 of the recovery issue on the simulator (10 members).
+import { describe, it } from "node:test";
+import { expectRecovery } from "./scenarios-weak.test.ts";
+
+describe("fork and hard-reset scenarios", () => {
+  it("2. minority-fork: a 4-member side commits its own epochs; it re-aligns to the 6", async () => {
+    await expectRecovery("minority-fork", ["realign"]);
+  });
+  it("3. three-way-split 4/3/3: HARD everywhere, one reset, all 10 in one new group", async () => {
+    await expectRecovery("three-way-split", ["reset"]);
+  });
+});
