@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // demls command line: `simulate` (default), `demo`, `bench`. `--help` on each.
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { runDemo } from "./demo.ts";
 import { renderReport } from "./report.ts";
@@ -28,7 +28,8 @@ demls <command> --help for the options of a command.`,
 
 exit code 0 when every member ends in one state, in sync, with no application message lost.`,
   demo: "usage: demls demo\n\n  ten members fork at the MLS layer and re-align by rewinding to a retained epoch.",
-  bench: "usage: demls bench\n\n  runs bench/mls.ts, bench/net.ts, bench/sds.ts, bench/recovery.ts.",
+  bench:
+    "usage: demls bench\n\n  runs every bench/*.ts (each prints a table and writes bench/results/<name>.json).",
 };
 
 class UsageError extends Error {}
@@ -127,8 +128,9 @@ async function simulate(argv: string[]): Promise<number> {
 }
 
 function bench(): number {
-  for (const b of ["mls", "net", "sds", "recovery"]) {
-    const r = spawnSync(process.execPath, [`bench/${b}.ts`], { stdio: "inherit" });
+  const files = readdirSync("bench").filter((f) => f.endsWith(".ts") && f !== "report.ts");
+  for (const b of files) {
+    const r = spawnSync(process.execPath, [`bench/${b}`], { stdio: "inherit" });
     if (r.status !== 0) return r.status ?? 1;
   }
   return 0;

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, it } from "node:test";
+import { renderReport } from "../../src/cli/report.ts";
+import type { ScenarioResult } from "../../src/cli/scenarios.ts";
+
+const result: ScenarioResult = {
+  scenario: "minority-lag",
+  members: 3,
+  seed: 1,
+  loss: 0,
+  plan: "cut off 1 of 3",
+  detectedMs: 500,
+  recoveredMs: 2000,
+  allInSync: true,
+  groups: { "g/2:ab": ["m0", "m1", "m2"] },
+  appSent: 2,
+  appDelivered: 4,
+  appLost: 0,
+  appDuplicates: 0,
+  bytes: 4096,
+  bytesByKind: { app: 3000, sync: 1000, welcome: 96 },
+  recoveries: { "catch-up": 1 },
+  rejected: {},
+  timeline: [0, 1000, 2000].map((t, i) => ({
+    timeMs: t,
+    phase: i === 0 ? "split" : "healed",
+    epochs: { m0: 2, m1: 2, m2: i },
+    statuses: { m0: "IN_SYNC", m1: "IN_SYNC", m2: i === 2 ? "IN_SYNC" : "BEHIND" },
+    bytes: 1000 * (i + 1),
+  })),
+};
+
+describe("demls CLI", () => {
+  it("the HTML report is self-contained and has the three plots and the plan", () => {
+    const html = renderReport(result);
+    assert.ok(!/src=|href=|<script/i.test(html), "no external resources, no scripts");
+    for (const id of ['id="epochs"', 'id="status"', 'id="bytes"', 'id="plan"'])
+      assert.ok(html.includes(id), id);
+    assert.equal((html.match(/class="series"/g) ?? []).length, 3 + 1, "one epoch line per member + bytes");
+    assert.ok(html.includes("BEHIND"));
+  });
+
+  it("bad flags name the flag and the accepted values; --help works", () => {
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ["src/cli/main.ts", ...args], { encoding: "utf8" });
+    const bad = run("simulate", "--scenario", "nope");
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--scenario: expected one of minority-lag, minority-fork/);
+    const loss = run("simulate", "--loss", "2");
+    assert.match(loss.stderr, /--loss: expected a number in 0\.\.0\.5/);
+    const help = run("simulate", "--help");
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /--members/);
+  });
+});
