@@ -14,7 +14,8 @@ import {
   serializeGroup,
   serializeKeyPackage,
 } from "../mls/index.ts";
-import type { Clock, Rng, TimerId, Transport } from "../net/transport.ts";
+import type { Clock, Rng, Transport } from "../net/transport.ts";
+import { WakeTimer } from "../net/wake-timer.ts";
 import type { MemberStore } from "../store/sqlite.ts";
 import { FAST_SYNC_PARAMS, newSyncState, SyncCore, type SyncEffect, type SyncParams } from "../sync/core.ts";
 import { toHex, utf8 } from "../util/bytes.ts";
@@ -49,8 +50,7 @@ export class Member {
   private readonly opts: MemberOptions;
   private queue: Promise<void> = Promise.resolve();
   private unsubs: (() => void)[] = [];
-  private timer: TimerId | undefined;
-  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly wake: WakeTimer;
   private stopped = true;
   private lastTickAt = Number.NEGATIVE_INFINITY;
 
@@ -59,6 +59,7 @@ export class Member {
     this.name = opts.name;
     this.group = group;
     this.sync = sync;
+    this.wake = new WakeTimer(opts.clock);
   }
 
   /** A new member: `creator` starts the group, `joiner` announces KeyPackages until welcomed. */
@@ -137,9 +138,7 @@ export class Member {
     this.stopped = true;
     for (const u of this.unsubs) u();
     this.unsubs = [];
-    if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Number.POSITIVE_INFINITY;
+    this.wake.cancel();
   }
 
   /** Sends an application message (text or bytes); resolves once it is handed to SDS. */
@@ -194,27 +193,17 @@ export class Member {
 
   private reschedule(): void {
     if (this.stopped) return;
-    const clock = this.opts.clock;
     // Never tick twice at one instant: a core that reports a past time as due cannot spin the loop.
-    const at = Math.max(
-      clock.now(),
-      this.lastTickAt + 1,
-      Math.min(this.group.nextWake(), this.sync.nextWake()),
-    );
-    if (this.timer !== undefined && at >= this.timerAt) return;
-    if (this.timer !== undefined) clock.clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = clock.setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      return this.enqueue(async (now) => {
+    const at = Math.max(this.lastTickAt + 1, Math.min(this.group.nextWake(), this.sync.nextWake()));
+    this.wake.arm(at, () =>
+      this.enqueue(async (now) => {
         this.lastTickAt = now;
         const g = await this.group.tick(now);
         const out: SyncEffect[] = [...g, ...(await this.sync.onGroupEffects(g, now))];
         out.push(...(await this.sync.tick(now)));
         return out;
-      });
-    }, at - clock.now());
+      }),
+    );
   }
 
   private persist(withCommits = false): void {

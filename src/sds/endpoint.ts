@@ -1,6 +1,7 @@
 // The I/O shell around one SdsChannel: feeds it what the transport delivers, publishes what it asks, and
 // wakes it when its next sweep is due. All decisions stay in the channel.
 import type { Clock, Transport } from "../net/transport.ts";
+import { WakeTimer } from "../net/wake-timer.ts";
 import type { SdsChannel, SdsEffect } from "./channel.ts";
 
 /** Options of {@link SdsEndpoint}. */
@@ -22,12 +23,12 @@ export class SdsEndpoint {
   rejected = 0;
   private readonly opts: SdsEndpointOptions;
   private unsubscribe: (() => void) | undefined;
-  private timer: number | undefined;
-  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly wake: WakeTimer;
 
   constructor(opts: SdsEndpointOptions) {
     this.opts = opts;
     this.channel = opts.channel;
+    this.wake = new WakeTimer(opts.clock);
   }
 
   start(): void {
@@ -58,8 +59,7 @@ export class SdsEndpoint {
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.wake.cancel();
   }
 
   private apply(effects: readonly SdsEffect[]): void {
@@ -83,15 +83,6 @@ export class SdsEndpoint {
 
   /** Keeps exactly one timer, at the channel's next wake-up. */
   private reschedule(): void {
-    const clock = this.opts.clock;
-    const at = Math.max(this.channel.nextWake(), clock.now());
-    if (this.timer !== undefined && at >= this.timerAt) return;
-    if (this.timer !== undefined) clock.clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = clock.setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      this.apply(this.channel.tick(clock.now()));
-    }, at - clock.now());
+    this.wake.arm(this.channel.nextWake(), () => this.apply(this.channel.tick(this.opts.clock.now())));
   }
 }
