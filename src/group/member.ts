@@ -148,10 +148,6 @@ const HELD_LIMIT = 2048;
 const RETAINED_KEY_EPOCHS = 4;
 const SEEN_CHAT_LIMIT = 8192;
 
-function hexOf(b: Uint8Array): string {
-  return toHex(b);
-}
-
 /** SHA-256(kind ‖ target): the same change proposed twice is one proposal. */
 export function proposalId(kind: number, target: Uint8Array): string {
   return toHex(sha256(concatBytes(new Uint8Array([kind]), target)));
@@ -332,7 +328,7 @@ export class GroupMember {
     const chatId =
       id ?? sha256(concatBytes(this.memberId, utf8(`${now}/${this.rng.next()}`))).subarray(0, 16);
     if (this.group === undefined) throw new GroupError("NO_GROUP", "not in a group yet");
-    this.state.seenChats.add(hexOf(chatId));
+    this.state.seenChats.add(toHex(chatId));
     const existing = this.state.sentChats.findIndex((c) => bytesEqual(c.id, chatId));
     if (existing >= 0) this.state.sentChats.splice(existing, 1);
     this.state.sentChats.push({
@@ -412,10 +408,10 @@ export class GroupMember {
   async resendAbandoned(now: number, all = false, sinceEpoch?: bigint): Promise<GroupEffect[]> {
     const group = this.requireGroup();
     const out: GroupEffect[] = [];
-    const mine = new Set(group.history.map((h) => hexOf(h.fingerprint)));
+    const mine = new Set(group.history.map((h) => toHex(h.fingerprint)));
     for (const c of [...this.state.sentChats]) {
       const lagging = sinceEpoch !== undefined && c.epoch >= sinceEpoch && c.epoch < group.epoch;
-      if (!all && !lagging && mine.has(hexOf(c.fingerprint))) continue;
+      if (!all && !lagging && mine.has(toHex(c.fingerprint))) continue;
       out.push(...(await this.sendChat(c.body, now, c.id)).effects);
     }
     return out;
@@ -429,9 +425,9 @@ export class GroupMember {
   }
 
   private adopt(group: MlsGroup, now: number, sdsHorizon: bigint): void {
-    const channelId = hexOf(group.groupId);
+    const channelId = toHex(group.groupId);
     if (this.state.sds === undefined || this.state.sds.channelId !== channelId) {
-      const sds = newSdsState(hexOf(this.memberId), channelId, now, this.params.sds);
+      const sds = newSdsState(toHex(this.memberId), channelId, now, this.params.sds);
       sds.horizon = sdsHorizon;
       this.state.sds = sds;
       this.sds = new SdsChannel(sds, this.rng, this.params.sds);
@@ -519,7 +515,7 @@ export class GroupMember {
     now: number,
   ): Promise<GroupEffect[]> {
     if (p.chat?.id !== undefined && p.chat.body !== undefined) {
-      const key = hexOf(p.chat.id);
+      const key = toHex(p.chat.id);
       if (this.state.seenChats.has(key)) return [];
       this.state.seenChats.add(key);
       if (this.state.seenChats.size > SEEN_CHAT_LIMIT)
@@ -598,7 +594,7 @@ export class GroupMember {
     const rec = this.state.proposals.get(id);
     if (rec === undefined) return [];
     rec.voteAt = undefined;
-    const me = hexOf(this.memberId);
+    const me = toHex(this.memberId);
     if (rec.votes.has(me)) return [];
     const unsigned: Vote = {
       proposalId: utf8(id),
@@ -623,7 +619,7 @@ export class GroupMember {
     if (member === undefined) return [this.reject("NOT_MEMBER", "vote from a non-member")];
     if (!(await verify(member.signaturePublicKey, "vote", GroupMember.voteBody(v), v.signature)))
       return [this.reject("INVALID_SIGNATURE", "bad vote signature")];
-    const voter = hexOf(v.voter);
+    const voter = toHex(v.voter);
     const prev = this.state.voteChain.get(voter);
     if (prev !== undefined && v.prev !== undefined && v.prev.length > 0 && !bytesEqual(prev, v.prev))
       this.state.counters.VOTE_CHAIN_GAP = (this.state.counters.VOTE_CHAIN_GAP ?? 0) + 1;
@@ -887,7 +883,7 @@ export class GroupMember {
       if (r.proposal.kind === PROPOSAL_ADD) {
         const kp = await readKeyPackage(t).catch(() => undefined);
         done = kp === undefined || has(kp.memberId);
-        if (kp) s.pendingKeyPackages.delete(hexOf(kp.memberId));
+        if (kp) s.pendingKeyPackages.delete(toHex(kp.memberId));
       } else if (r.proposal.kind === PROPOSAL_REFRESH) done = r.status === "approved";
       else done = !has(t);
       if (done) s.proposals.delete(id);
@@ -919,6 +915,10 @@ export class GroupMember {
           )),
         );
     }
+    // Early in a group (a reset's): members added late missed what was re-sent at the reset; send it again
+    // (receivers dedupe by chat id).
+    if (ids.length > roster(before).length && group.epoch <= 4n)
+      out.push(...(await this.resendAbandoned(now, true)));
     // Messages that waited for this epoch, and candidates already seen for it.
     const held = s.heldApplications.filter((h) => h.epoch <= group.epoch);
     s.heldApplications = s.heldApplications.filter((h) => h.epoch > group.epoch);
@@ -940,7 +940,7 @@ export class GroupMember {
       if (this.group === undefined) return [];
       const kp = await readKeyPackage(f.keyPackage);
       if (this.rosterIds().some((m) => bytesEqual(m, kp.memberId))) return [];
-      const key = hexOf(kp.memberId);
+      const key = toHex(kp.memberId);
       const seenAt = this.state.pendingKeyPackages.get(key)?.seenAt ?? now;
       this.state.pendingKeyPackages.set(key, { bytes: f.keyPackage, epoch: this.group.epoch, seenAt });
       return [];

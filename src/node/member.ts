@@ -85,7 +85,7 @@ export class Member {
       const group = await createGroup(identity, groupId, kps[0]!);
       core.keyPackages = kps.slice(1);
       const effects = await core.startGroup(group, opts.clock.now());
-      await m.perform([...effects, ...(await m.sync.onGroupEffects(effects, opts.clock.now()))], []);
+      await m.perform([...effects, ...(await m.sync.onGroupEffects(effects, opts.clock.now()))]);
     }
     m.persist();
     return m;
@@ -171,14 +171,14 @@ export class Member {
       const effects = await step(this.opts.clock.now());
       const newCommits = effects.some((e) => e.type === "epoch");
       this.persist(newCommits);
-      await this.perform(effects, []);
+      await this.perform(effects);
       this.reschedule();
     };
     this.queue = this.queue.then(run, run);
     return this.queue;
   }
 
-  private async perform(effects: readonly SyncEffect[], _pending: unknown[]): Promise<void> {
+  private async perform(effects: readonly SyncEffect[]): Promise<void> {
     const t = this.group.topics;
     for (const e of effects) {
       if (e.type !== "publish") {

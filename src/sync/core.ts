@@ -103,6 +103,8 @@ interface ResetRound {
   myKeyPackages: KeyPackageBundle[];
   decidedAt?: number;
   done: boolean;
+  /** Operator (hex id) of the new group we are in; a better-ranked operator's Welcome replaces it. */
+  joinedVia?: string;
 }
 
 export interface SyncState {
@@ -174,14 +176,11 @@ export class SyncCore {
 
   /** Call with every group effect: epoch changes trigger an immediate gossip. */
   async onGroupEffects(effects: readonly GroupEffect[], now: number): Promise<SyncEffect[]> {
-    const out: SyncEffect[] = [];
-    for (const e of effects)
-      if (e.type === "epoch" || e.type === "joined") {
-        this.state.lastEpochChangeAt = now;
-        this.learnRoster();
-        out.push(...(await this.gossip(now)));
-      }
-    return out;
+    if (!effects.some((e) => e.type === "epoch" || e.type === "joined")) return [];
+    // One announcement of where we ended up, however many epochs the effects moved us.
+    this.state.lastEpochChangeAt = now;
+    this.learnRoster();
+    return this.gossip(now);
   }
 
   private learnRoster(): void {
@@ -511,8 +510,8 @@ export class SyncCore {
     const id = resetGroupId(p.oldGroupId, p.counter);
     if (this.state.reset && bytesEqual(this.state.reset.id, id)) return [];
     if (this.state.reset && !this.state.reset.done) return [];
-    // Vote YES only if we see no majority either; attach a fresh KeyPackage for the new group.
-    const yes = this.state.status === "HARD";
+    // Vote YES unless we are in sync with a majority ourselves; attach a fresh KeyPackage for the group.
+    const yes = this.state.status !== "IN_SYNC";
     const kps = await generateKeyPackages(this.member.identity, 1);
     this.state.reset = { proposal: p, id, startedAt: now, votes: new Map(), myKeyPackages: kps, done: false };
     const vote: ResetVote = {
@@ -549,11 +548,14 @@ export class SyncCore {
 
   /** YES voters ordered by SHA-256(member id ‖ proposal id): the first is the operator, then fail-over. */
   private operators(r: ResetRound): string[] {
-    const rank = (who: string) => sha256(concatBytes(fromHex(who), r.id));
     return [...r.votes]
       .filter(([, v]) => v.yes)
       .map(([w]) => w)
-      .sort((a, b) => compareBytes(rank(a), rank(b)));
+      .sort((a, b) => compareBytes(this.rank(a, r), this.rank(b, r)));
+  }
+
+  private rank(who: string, r: ResetRound): Uint8Array {
+    return sha256(concatBytes(fromHex(who), r.id));
   }
 
   private async resetTick(now: number): Promise<SyncEffect[]> {
@@ -586,18 +588,18 @@ export class SyncCore {
     return this.operate(r, now);
   }
 
-  /** As operator: a new group with every YES voter, from the KeyPackages of their votes. */
+  /** As operator: a new group with every voter, from the KeyPackages their votes carry. */
   private async operate(r: ResetRound, now: number): Promise<SyncEffect[]> {
     const old = this.member.group!;
     const me = toHex(this.member.memberId);
     const [mine] = await generateKeyPackages(this.member.identity, 1);
     let group = await createGroup(this.member.identity, r.id, mine!);
-    const adds = [...r.votes]
-      .filter(([w, v]) => v.yes && w !== me && v.keyPackage)
-      .map(([, v]) => v.keyPackage!);
+    // Everyone who voted comes along (a NO voter is bound by the decision too): no member is orphaned.
+    const adds = [...r.votes].filter(([w, v]) => w !== me && v.keyPackage).map(([, v]) => v.keyPackage!);
     const built = await mlsCommit(group, { adds });
     group = built.group;
     r.done = true;
+    r.joinedVia = me;
     this.state.resetCounter = r.proposal.counter!;
     const out: SyncEffect[] = [];
     if (built.welcome)
@@ -611,11 +613,19 @@ export class SyncCore {
   }
 
   private async onResetWelcome(
-    w: { proposalId?: Uint8Array; welcome?: Uint8Array },
+    w: { proposalId?: Uint8Array; welcome?: Uint8Array; operator?: Uint8Array },
     now: number,
   ): Promise<SyncEffect[]> {
     const r = this.state.reset;
-    if (!r || !w.proposalId || !w.welcome || !bytesEqual(w.proposalId, r.id) || r.myKeyPackages.length === 0)
+    if (!r || !w.proposalId || !w.welcome || !w.operator || !bytesEqual(w.proposalId, r.id)) return [];
+    if (r.myKeyPackages.length === 0) return [];
+    // Two operators that ranked different YES sets both built a group: everyone settles on the one whose
+    // operator ranks first.
+    const op = toHex(w.operator);
+    if (
+      r.done &&
+      (r.joinedVia === undefined || compareBytes(this.rank(op, r), this.rank(r.joinedVia, r)) >= 0)
+    )
       return [];
     const old = this.member.group!;
     let joined: Awaited<ReturnType<typeof joinFromWelcome>>;
@@ -640,6 +650,7 @@ export class SyncCore {
     if (!bytesEqual(joined.group.groupId, resetGroupId(r.proposal.oldGroupId!, r.proposal.counter!)))
       return this.drop("RESET_LINK_MISMATCH");
     r.done = true;
+    r.joinedVia = op;
     this.state.resetCounter = r.proposal.counter!;
     return this.afterReset(joined.group, old.groupId, now);
   }
