@@ -131,7 +131,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     sides = [all.slice(0, n - k), all.slice(n - k)];
     plan = `split ${n - k}/${k}, both sides commit ${o.epochs} epochs, heal`;
   } else {
-    const k = Math.max(1, Math.floor(n * (o.scenario === "large" ? 0.3 : 0.3)));
+    const k = Math.max(1, Math.floor(n * 0.3));
     sides = [all.slice(0, n - k), all.slice(n - k)];
     plan = `cut off ${k} of ${n} while the ${n - k} commit ${o.epochs} epochs${loss ? `, ${loss * 100}% loss` : ""}, heal`;
   }

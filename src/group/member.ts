@@ -83,6 +83,8 @@ export interface ProposalRecord {
   decidedAt?: number;
   /** When this member casts its vote (undefined once cast). */
   voteAt?: number;
+  /** For an add: the member id its KeyPackage names, read (and verified) once when tracked. */
+  readonly joiner?: Uint8Array;
 }
 
 /** A commit by a steward for the current epoch, waiting for selection. */
@@ -347,7 +349,9 @@ export class GroupMember {
     const proposal: Proposal = { kind, target, epoch: group.epoch, proposer: this.memberId };
     const id = proposalId(kind, target);
     if (this.state.proposals.has(id)) return [];
-    this.track(id, proposal, now);
+    const joiner =
+      kind === PROPOSAL_ADD ? (await readKeyPackage(target).catch(() => undefined))?.memberId : undefined;
+    this.track(id, proposal, now, joiner);
     const out = await this.sendPayload({ proposal }, now);
     out.push(...(await this.vote(id, true, now)));
     return out;
@@ -542,19 +546,21 @@ export class GroupMember {
     return [this.reject("MALFORMED", "empty payload")];
   }
 
-  private track(id: string, proposal: Proposal, now: number): ProposalRecord {
+  private track(id: string, proposal: Proposal, now: number, joiner?: Uint8Array): ProposalRecord {
     const rec: ProposalRecord = {
       proposal,
       receivedAt: now,
       voters: roster(this.requireGroup()).length,
       votes: new Map(),
       status: "pending",
+      ...(joiner ? { joiner } : {}),
     };
     this.state.proposals.set(id, rec);
     return rec;
   }
 
-  private async validProposal(p: Proposal, sender: Uint8Array): Promise<string | undefined> {
+  /** An error code, or the checked proposal with the joiner an add names. */
+  private async validProposal(p: Proposal, sender: Uint8Array): Promise<string | { joiner?: Uint8Array }> {
     if (p.kind === undefined || p.target === undefined || p.proposer === undefined) return "MALFORMED";
     if (!bytesEqual(p.proposer, sender)) return "PROPOSER_MISMATCH";
     const ids = this.rosterIds();
@@ -563,24 +569,24 @@ export class GroupMember {
       try {
         const kp = await readKeyPackage(p.target);
         if (inRoster(kp.memberId)) return "ALREADY_MEMBER";
+        return { joiner: kp.memberId };
       } catch {
         return "BAD_KEY_PACKAGE";
       }
-      return undefined;
     }
-    if (p.kind === PROPOSAL_REMOVE) return inRoster(p.target) ? undefined : "NOT_MEMBER";
-    if (p.kind === PROPOSAL_LEAVE) return bytesEqual(p.target, sender) ? undefined : "LEAVE_FOR_OTHER";
-    if (p.kind === PROPOSAL_REFRESH) return p.target.length <= 64 ? undefined : "MALFORMED";
+    if (p.kind === PROPOSAL_REMOVE) return inRoster(p.target) ? {} : "NOT_MEMBER";
+    if (p.kind === PROPOSAL_LEAVE) return bytesEqual(p.target, sender) ? {} : "LEAVE_FOR_OTHER";
+    if (p.kind === PROPOSAL_REFRESH) return p.target.length <= 64 ? {} : "MALFORMED";
     return "UNKNOWN_PROPOSAL";
   }
 
   private async onProposal(p: Proposal, sender: Uint8Array, now: number): Promise<GroupEffect[]> {
-    const bad = await this.validProposal(p, sender);
-    if (bad !== undefined) return [this.reject(bad, "proposal rejected")];
+    const checked = await this.validProposal(p, sender);
+    if (typeof checked === "string") return [this.reject(checked, "proposal rejected")];
     const id = proposalId(p.kind!, p.target!);
     const existing = this.state.proposals.get(id);
     if (existing !== undefined) return [];
-    const rec = this.track(id, p, now);
+    const rec = this.track(id, p, now, checked.joiner);
     rec.voteAt = now + this.params.votingDelayMs;
     return [];
   }
@@ -801,15 +807,8 @@ export class GroupMember {
         )
       )
         return "UNPROPOSED_CHANGE";
-    for (const id of p.added) {
-      let found = false;
-      for (const r of known) {
-        if (r.proposal.kind !== PROPOSAL_ADD) continue;
-        const kp = await readKeyPackage(r.proposal.target!).catch(() => undefined);
-        if (kp && bytesEqual(kp.memberId, id)) found = true;
-      }
-      if (!found) return "UNPROPOSED_CHANGE";
-    }
+    for (const id of p.added)
+      if (!known.some((r) => r.joiner !== undefined && bytesEqual(r.joiner, id))) return "UNPROPOSED_CHANGE";
     return { sender: p.sender, proposals: n, processed: p };
   }
 
@@ -881,9 +880,8 @@ export class GroupMember {
       const t = r.proposal.target!;
       let done = false;
       if (r.proposal.kind === PROPOSAL_ADD) {
-        const kp = await readKeyPackage(t).catch(() => undefined);
-        done = kp === undefined || has(kp.memberId);
-        if (kp) s.pendingKeyPackages.delete(toHex(kp.memberId));
+        done = r.joiner === undefined || has(r.joiner);
+        if (r.joiner) s.pendingKeyPackages.delete(toHex(r.joiner));
       } else if (r.proposal.kind === PROPOSAL_REFRESH) done = r.status === "approved";
       else done = !has(t);
       if (done) s.proposals.delete(id);
