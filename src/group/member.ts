@@ -66,7 +66,17 @@ export type GroupEffect =
       readonly body: Uint8Array;
       readonly epoch: bigint;
     }
-  | { readonly type: "epoch"; readonly epoch: bigint; readonly fingerprint: Uint8Array; readonly via: string }
+  | {
+      readonly type: "epoch";
+      readonly epoch: bigint;
+      readonly fingerprint: Uint8Array;
+      /** How the commit arrived: `commit` (freeze and selection), `catch-up`, `realign`, ... */
+      readonly via: string;
+      /** Credential identity of the member whose commit made this epoch. */
+      readonly committer: Uint8Array;
+      /** Commit candidates selection chose among (0 outside freeze and selection). */
+      readonly candidates: number;
+    }
   | { readonly type: "joined"; readonly epoch: bigint }
   | { readonly type: "removed" }
   | { readonly type: "decided"; readonly proposalId: string; readonly decision: "YES" | "NO" }
@@ -104,6 +114,8 @@ export interface CommitRecord {
   /** Fingerprint of the state it leads to. */
   readonly fingerprintAfter: Uint8Array;
   readonly welcome?: Uint8Array;
+  /** Members (hex ids) the commit added: a joiner whose Welcome was lost gets it again. */
+  readonly added?: readonly string[];
 }
 
 /** A chat this member sent: re-sent if the branch it went out on is abandoned. */
@@ -670,7 +682,8 @@ export class GroupMember {
     }
   }
 
-  private stewards(retry: number): Uint8Array[] {
+  /** The steward list (member ids, epoch steward first) of the current epoch in retry round `retry`. */
+  stewards(retry = 0): Uint8Array[] {
     const group = this.requireGroup();
     return stewardList(group.epoch, retry, this.rosterIds(), group.groupId, this.params.stewardListSize);
   }
@@ -729,9 +742,12 @@ export class GroupMember {
     }
     const adds: Uint8Array[] = [];
     const removes: Uint8Array[] = [];
+    const joiners: Uint8Array[] = [];
     for (const [, r] of approved) {
-      if (r.proposal.kind === PROPOSAL_ADD) adds.push(r.proposal.target!);
-      else if (r.proposal.kind !== PROPOSAL_REFRESH) removes.push(r.proposal.target!);
+      if (r.proposal.kind === PROPOSAL_ADD) {
+        adds.push(r.proposal.target!);
+        if (r.joiner) joiners.push(r.joiner);
+      } else if (r.proposal.kind !== PROPOSAL_REFRESH) removes.push(r.proposal.target!);
     }
     let out: Awaited<ReturnType<typeof mlsCommit>>;
     try {
@@ -740,14 +756,16 @@ export class GroupMember {
       for (const [, r] of approved) r.status = "rejected"; // a batch that cannot be staged is dropped
       return [this.reject(e instanceof DemlsError ? e.code : "INVALID", "own commit failed")];
     }
-    this.ownCommit = { bytes: out.commit, group: out.group, welcome: out.welcome };
+    this.ownCommit = { bytes: out.commit, group: out.group, welcome: out.welcome, added: joiners };
     const effects = await this.sendFrame(encodeGroupFrame({ commit: out.commit }), now);
     effects.push(...(await this.addCandidate(out.commit, now)));
     return effects;
   }
 
   /** The last commit this member built, to apply without re-processing if it wins. */
-  private ownCommit: { bytes: Uint8Array; group: MlsGroup; welcome: Uint8Array | undefined } | undefined;
+  private ownCommit:
+    | { bytes: Uint8Array; group: MlsGroup; welcome: Uint8Array | undefined; added: Uint8Array[] }
+    | undefined;
 
   /** Stages a candidate for the current epoch; checks steward list and proposals; starts the freeze. */
   private async addCandidate(bytes: Uint8Array, now: number): Promise<GroupEffect[]> {
@@ -816,6 +834,7 @@ export class GroupMember {
   private async select(now: number): Promise<GroupEffect[]> {
     const s = this.state;
     const ranked = [...s.candidates].sort(compareCandidates);
+    this.selectedAmong = ranked.length;
     s.freezeUntil = undefined;
     s.candidates = [];
     for (const c of ranked) {
@@ -827,7 +846,7 @@ export class GroupMember {
           kind: "commit",
           group: own.group,
           sender: this.memberId,
-          added: [],
+          added: own.added,
           removed: [],
           removedSelf: false,
         };
@@ -848,6 +867,9 @@ export class GroupMember {
     return [];
   }
 
+  /** Candidates the running selection chose among, for the `epoch` effect. */
+  private selectedAmong = 0;
+
   /** Bookkeeping after any epoch change: log, proposals, keys, held messages. */
   private async onEpochChange(
     p: Extract<Processed, { kind: "commit" }> | Processed,
@@ -865,7 +887,7 @@ export class GroupMember {
       epoch: before.epoch,
       commit: bytes,
       fingerprintAfter: group.fingerprint,
-      ...(welcome ? { welcome } : {}),
+      ...(welcome ? { welcome, added: p.added.map(toHex) } : {}),
     });
     if (s.commitLog.length > this.params.commitLogSize) s.commitLog.shift();
     this.observe(before.epoch, bytes);
@@ -887,7 +909,16 @@ export class GroupMember {
       if (done) s.proposals.delete(id);
     }
     s.approvedSince = [...s.proposals.values()].some((r) => r.status === "approved") ? now : undefined;
-    out.push({ type: "epoch", epoch: group.epoch, fingerprint: group.fingerprint, via });
+    const candidates = via === "commit" ? this.selectedAmong : 0;
+    this.selectedAmong = 0;
+    out.push({
+      type: "epoch",
+      epoch: group.epoch,
+      fingerprint: group.fingerprint,
+      via,
+      committer: p.sender,
+      candidates,
+    });
     if (!isActive(group)) {
       out.push({ type: "removed" });
       return out;
@@ -937,7 +968,8 @@ export class GroupMember {
     if (f.keyPackage !== undefined) {
       if (this.group === undefined) return [];
       const kp = await readKeyPackage(f.keyPackage);
-      if (this.rosterIds().some((m) => bytesEqual(m, kp.memberId))) return [];
+      if (this.rosterIds().some((m) => bytesEqual(m, kp.memberId)))
+        return this.resendWelcome(kp.memberId, now);
       const key = toHex(kp.memberId);
       const seenAt = this.state.pendingKeyPackages.get(key)?.seenAt ?? now;
       this.state.pendingKeyPackages.set(key, { bytes: f.keyPackage, epoch: this.group.epoch, seenAt });
@@ -957,6 +989,23 @@ export class GroupMember {
     this.adopt(joined.group, now, f.sdsLamport ?? 0n);
     // Chats sent before (in a group we left or lost) go out again; receivers dedupe by id.
     return [{ type: "joined", epoch: joined.group.epoch }, ...(await this.resendAbandoned(now, true))];
+  }
+
+  /** When a Welcome was last re-sent to a joiner (hex id): at most once per KeyPackage resend interval. */
+  private readonly welcomeResentAt = new Map<string, number>();
+
+  /**
+   * A roster member still announcing its KeyPackage never got its Welcome (the welcome topic is not
+   * repaired by SDS): the member whose commit added it publishes that Welcome again.
+   */
+  private resendWelcome(joiner: Uint8Array, now: number): GroupEffect[] {
+    const id = toHex(joiner);
+    const entry = this.state.commitLog.findLast((c) => c.welcome !== undefined && c.added?.includes(id));
+    const last = this.welcomeResentAt.get(id);
+    if (entry === undefined || (last !== undefined && now < last + this.params.keyPackageResendMs)) return [];
+    this.welcomeResentAt.set(id, now);
+    const bytes = encodeWelcomeFrame({ welcome: entry.welcome!, sdsLamport: this.sds?.state.lamport ?? 0n });
+    return [{ type: "publish", topic: this.topics.welcome, bytes }];
   }
 
   private async sendPayload(payload: GroupPayload, now: number): Promise<GroupEffect[]> {

@@ -88,7 +88,9 @@ export class Cluster {
       await this.sim.runFor(500);
       if (this.converged() && this.distinctStates().size === 1) return;
     }
-    throw new Error(`group of ${n} did not form: ${JSON.stringify(this.summary())}`);
+    throw new Error(
+      `group of ${n} did not form: ${JSON.stringify(this.summary(), (_, v) => (typeof v === "bigint" ? `${v}` : v))}`,
+    );
   }
 
   /** Sends a chat and records it for the delivery check. */
@@ -111,6 +113,12 @@ export class Cluster {
       this.members.set(name, m);
       m.start();
     });
+  }
+
+  /** Stops a member that left or was removed, and stops tracking it (its received chats stay logged). */
+  retire(name: string): void {
+    this.members.get(name)?.stop();
+    this.members.delete(name);
   }
 
   epochOf(name: string): bigint {
