@@ -17,11 +17,18 @@ export const VoteSchema = {
   signature: [15, "bytes"],
 } as const;
 export const SyncKeyShareSchema = { anchorEpoch: [1, "u64"], key: [2, "bytes"] } as const;
+export const KeyPackageSetSchema = {
+  member: [1, "bytes"],
+  version: [2, "u64"],
+  keyPackages: [3, "bytes", "repeated"],
+  lastResort: [4, "bytes"],
+} as const;
 export const GroupPayloadSchema = {
   chat: [1, ChatSchema],
   proposal: [2, ProposalSchema],
   vote: [3, VoteSchema],
   syncKey: [4, SyncKeyShareSchema],
+  keyPackageSets: [5, KeyPackageSetSchema, "repeated"],
 } as const;
 export const WelcomeFrameSchema = {
   keyPackage: [1, "bytes"],
@@ -35,6 +42,7 @@ export type Chat = Decoded<typeof ChatSchema>;
 export type Proposal = Decoded<typeof ProposalSchema>;
 export type Vote = Decoded<typeof VoteSchema>;
 export type WelcomeFrame = Decoded<typeof WelcomeFrameSchema>;
+export type KeyPackageSet = Decoded<typeof KeyPackageSetSchema>;
 
 export const PROPOSAL_ADD = 1;
 export const PROPOSAL_REMOVE = 2;
@@ -44,8 +52,10 @@ export const PROPOSAL_REFRESH = 4;
 
 export const encodeGroupFrame = (f: GroupFrame) => encode(GroupFrameSchema, f);
 export const decodeGroupFrame = (b: Uint8Array) => decode(GroupFrameSchema, b, "GroupFrame");
-export const encodePayload = (p: GroupPayload) => encode(GroupPayloadSchema, p);
+export const encodePayload = (p: Partial<GroupPayload>) => encode(GroupPayloadSchema, p);
 export const decodePayload = (b: Uint8Array) => decode(GroupPayloadSchema, b, "GroupPayload");
 export const encodeVote = (v: Vote) => encode(VoteSchema, v);
 export const encodeWelcomeFrame = (f: WelcomeFrame) => encode(WelcomeFrameSchema, f);
 export const decodeWelcomeFrame = (b: Uint8Array) => decode(WelcomeFrameSchema, b, "WelcomeFrame");
+export const encodeKeyPackageSet = (s: KeyPackageSet) => encode(KeyPackageSetSchema, s);
+export const decodeKeyPackageSet = (b: Uint8Array) => decode(KeyPackageSetSchema, b, "KeyPackageSet");

@@ -5,6 +5,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import {
   encrypt,
   exportSecret,
+  generateKeyPackages,
   type Identity,
   isActive,
   joinFromWelcome,
@@ -34,6 +35,7 @@ import {
   encodeVote,
   encodeWelcomeFrame,
   type GroupPayload,
+  type KeyPackageSet,
   PROPOSAL_ADD,
   PROPOSAL_LEAVE,
   PROPOSAL_REFRESH,
@@ -41,6 +43,14 @@ import {
   type Proposal,
   type Vote,
 } from "./frames.ts";
+import {
+  checkKeyPackageSet,
+  type KeyPackageSets,
+  ownSet,
+  pruneKeyPackageSets,
+  type StoredKeyPackageSet,
+  toWire,
+} from "./keypackage-store.ts";
 import type { GroupParams } from "./params.ts";
 import { compareCandidates, stewardList } from "./steward.ts";
 
@@ -79,6 +89,8 @@ export type GroupEffect =
     }
   | { readonly type: "joined"; readonly epoch: bigint }
   | { readonly type: "removed" }
+  /** This member published a new KeyPackage set (a storage service may keep it too). */
+  | { readonly type: "keyPackageSet"; readonly set: StoredKeyPackageSet }
   | { readonly type: "decided"; readonly proposalId: string; readonly decision: "YES" | "NO" }
   | { readonly type: "rejected"; readonly code: string; readonly detail: string };
 
@@ -154,10 +166,16 @@ export interface GroupCoreState {
   syncKey: { anchorEpoch: bigint; key: Uint8Array } | undefined;
   previousSyncKeys: Uint8Array[];
   nextKeyPackageAt: number;
+  /** The KeyPackage store: the newest set of every roster member, ours included. */
+  readonly keyPackageSets: KeyPackageSets;
+  /** Group id (hex) our current set was announced in: a new group (a reset's) gets a new one. */
+  keyPackageSetGroup: string | undefined;
   readonly counters: GroupCounters;
 }
 
 const HELD_LIMIT = 2048;
+/** Own KeyPackages (private parts) kept: the current set, the previous ones, and the join KeyPackages. */
+const KEY_PACKAGES_KEPT = 12;
 /** Past epochs whose application keys ts-mls keeps (its `retainKeysForEpochs` default). */
 const RETAINED_KEY_EPOCHS = 4;
 const SEEN_CHAT_LIMIT = 8192;
@@ -223,6 +241,8 @@ export class GroupMember {
       syncKey: undefined,
       previousSyncKeys: [],
       nextKeyPackageAt: 0,
+      keyPackageSets: new Map(),
+      keyPackageSetGroup: undefined,
       counters: {},
     };
   }
@@ -294,6 +314,8 @@ export class GroupMember {
     }
     this.lastTick = now;
     if (this.sds !== undefined) out.push(...(await this.onSds(this.sds.tick(now), now)));
+    if (this.state.keyPackageSetGroup !== toHex(this.group.groupId))
+      out.push(...(await this.publishKeyPackageSet(now)));
     if (this.state.syncKey === undefined && now >= this.state.nextKeyPackageAt) {
       // The share sent with our Welcome can arrive before the Welcome does: ask again.
       this.state.nextKeyPackageAt = now + this.params.keyPackageResendMs;
@@ -538,6 +560,7 @@ export class GroupMember {
         this.state.seenChats.delete(this.state.seenChats.values().next().value!);
       return [{ type: "chat", sender, id: p.chat.id, body: p.chat.body, epoch }];
     }
+    if (p.keyPackageSets.length > 0) return this.importKeyPackageSets(p.keyPackageSets);
     if (p.proposal !== undefined) return this.onProposal(p.proposal, sender, now);
     if (p.vote !== undefined) return this.onVote(p.vote, sender, now);
     if (p.syncKey !== undefined && p.syncKey.key === undefined) {
@@ -924,6 +947,7 @@ export class GroupMember {
       return out;
     }
     this.updateParticipants();
+    pruneKeyPackageSets(s.keyPackageSets, roster(group));
     const removedSome = roster(before).some((m) => !has(m.memberId));
     if (removedSome) {
       // A removal is a new anchor: the removed member cannot derive the next sync key.
@@ -943,6 +967,10 @@ export class GroupMember {
             now,
           )),
         );
+      // The members we added get the KeyPackage store.
+      out.push(
+        ...(await this.sendPayload({ keyPackageSets: [...s.keyPackageSets.values()].map(toWire) }, now)),
+      );
     }
     // Early in a group (a reset's): members added late missed what was re-sent at the reset; send it again
     // (receivers dedupe by chat id).
@@ -991,6 +1019,49 @@ export class GroupMember {
     return [{ type: "joined", epoch: joined.group.epoch }, ...(await this.resendAbandoned(now, true))];
   }
 
+  /**
+   * Adds checked KeyPackage sets (from a member, or fetched from a storage service) to the store. A set
+   * we already hold in that version or newer is skipped quietly; a bad one is rejected and counted.
+   */
+  async importKeyPackageSets(sets: readonly KeyPackageSet[]): Promise<GroupEffect[]> {
+    if (this.group === undefined) return [];
+    const out: GroupEffect[] = [];
+    const members = roster(this.group);
+    for (const set of sets) {
+      const r = await checkKeyPackageSet(set, members, this.state.keyPackageSets);
+      if (r === "STALE_KEY_PACKAGES") continue;
+      if (typeof r === "string") out.push(this.reject(r, "KeyPackage set refused"));
+      else this.state.keyPackageSets.set(toHex(r.member), r);
+    }
+    return out;
+  }
+
+  /** The stored KeyPackage set of a member (hex id), if any. */
+  keyPackageSet(memberId: string): StoredKeyPackageSet | undefined {
+    return this.state.keyPackageSets.get(memberId);
+  }
+
+  /**
+   * Publishes a fresh KeyPackage set in the current group. Older private parts stay (bounded), so a Welcome
+   * built from a set another member still holds can be joined.
+   */
+  private async publishKeyPackageSet(now: number): Promise<GroupEffect[]> {
+    const group = this.requireGroup();
+    this.state.keyPackageSetGroup = toHex(group.groupId);
+    const fresh = await generateKeyPackages(this.identity, this.params.keyPackageSetSize, {
+      lastResort: true,
+    });
+    this.keyPackages = [...fresh, ...this.keyPackages].slice(0, KEY_PACKAGES_KEPT);
+    const mine = this.state.keyPackageSets.get(toHex(this.memberId));
+    const version = BigInt(Math.max(Math.floor(now), Number(mine?.version ?? -1n) + 1));
+    const set = ownSet(this.memberId, version, fresh);
+    this.state.keyPackageSets.set(toHex(this.memberId), set);
+    return [
+      { type: "keyPackageSet", set },
+      ...(await this.sendPayload({ keyPackageSets: [toWire(set)] }, now)),
+    ];
+  }
+
   /** When a Welcome was last re-sent to a joiner (hex id): at most once per KeyPackage resend interval. */
   private readonly welcomeResentAt = new Map<string, number>();
 
@@ -1008,7 +1079,7 @@ export class GroupMember {
     return [{ type: "publish", topic: this.topics.welcome, bytes }];
   }
 
-  private async sendPayload(payload: GroupPayload, now: number): Promise<GroupEffect[]> {
+  private async sendPayload(payload: Partial<GroupPayload>, now: number): Promise<GroupEffect[]> {
     const r = await encrypt(this.requireGroup(), encodePayload(payload));
     this.group = r.group;
     return this.sendFrame(encodeGroupFrame({ application: r.message }), now);

@@ -24,6 +24,8 @@ export interface GroupParams {
   readonly commitLogSize: number;
   /** A joiner re-announces its KeyPackage this often until welcomed. */
   readonly keyPackageResendMs: number;
+  /** One-use KeyPackages in the set a member publishes to the KeyPackage store (plus one last-resort). */
+  readonly keyPackageSetSize: number;
   readonly sds: SdsConfig;
 }
 
@@ -40,6 +42,7 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   keyPackageEpochs: 3,
   commitLogSize: 128,
   keyPackageResendMs: 30_000,
+  keyPackageSetSize: 2,
   sds: DEFAULT_SDS_CONFIG,
 };
 

@@ -2,6 +2,8 @@
 // processed one at a time (a promise queue); after each, the state is saved, then effects are performed,
 // so a crash between two inputs loses nothing and applies nothing twice (SDS resends what was not out).
 import { deserialize as v8deserialize, serialize as v8serialize } from "node:v8";
+import { decodeKeyPackageSet, encodeKeyPackageSet } from "../group/frames.ts";
+import { toWire } from "../group/keypackage-store.ts";
 import { type GroupEffect, GroupMember } from "../group/member.ts";
 import { FAST_GROUP_PARAMS, type GroupParams } from "../group/params.ts";
 import {
@@ -16,6 +18,7 @@ import {
 } from "../mls/index.ts";
 import type { Clock, Rng, Transport } from "../net/transport.ts";
 import { WakeTimer } from "../net/wake-timer.ts";
+import type { KeyPackageService } from "../store/keypackage-service.ts";
 import type { MemberStore } from "../store/sqlite.ts";
 import { FAST_SYNC_PARAMS, newSyncState, SyncCore, type SyncEffect, type SyncParams } from "../sync/core.ts";
 import { toHex, utf8 } from "../util/bytes.ts";
@@ -30,6 +33,8 @@ export interface MemberOptions {
   readonly syncParams?: SyncParams;
   /** Persist every processed event here; restart with {@link Member.restore}. */
   readonly store?: MemberStore;
+  /** A storage service backing the KeyPackage store: own sets go to it, roster members' come from it. */
+  readonly keyPackageService?: KeyPackageService;
   /** Every effect that is not a publish (chats, epochs, statuses, recoveries, rejections). */
   readonly onEvent?: (e: SyncEffect, member: Member) => void;
 }
@@ -53,6 +58,8 @@ export class Member {
   private readonly wake: WakeTimer;
   private stopped = true;
   private lastTickAt = Number.NEGATIVE_INFINITY;
+  /** Version of every KeyPackage set in the store file. */
+  private readonly savedSets = new Map<string, bigint>();
 
   private constructor(opts: MemberOptions, group: GroupMember, sync: SyncCore) {
     this.opts = opts;
@@ -100,7 +107,10 @@ export class Member {
     const kps = await Promise.all(snap.keyPackages.map((k) => restoreKeyPackage(k, identity)));
     const group = snap.group ? restoreGroup(snap.group) : undefined;
     const params = opts.groupParams ?? FAST_GROUP_PARAMS;
+    // The KeyPackage store lives in its own table, not in the snapshot.
+    const sets = opts.store.keyPackageSets();
     const core = new GroupMember(identity, snap.core, group, kps, opts.rng, params);
+    await core.importKeyPackageSets(sets.map((r) => decodeKeyPackageSet(r.set)));
     const syncState = snap.sync;
     if (syncState.reset) {
       syncState.reset.myKeyPackages = await Promise.all(
@@ -181,6 +191,7 @@ export class Member {
   private async perform(effects: readonly SyncEffect[]): Promise<void> {
     const t = this.group.topics;
     for (const e of effects) {
+      if (e.type === "keyPackageSet" || e.type === "joined") this.useKeyPackageService(e);
       if (e.type !== "publish") {
         this.opts.onEvent?.(e, this);
         continue;
@@ -189,6 +200,33 @@ export class Member {
       this.bytesOut[kind] += e.bytes.length;
       await this.opts.transport.publish(e.topic, e.bytes).catch(() => {});
     }
+  }
+
+  /** Own sets go to the storage service; on joining a group, the roster members' sets come from it. */
+  private useKeyPackageService(e: SyncEffect): void {
+    const service = this.opts.keyPackageService;
+    if (service === undefined) return;
+    if (e.type === "keyPackageSet") {
+      void service
+        .publish(toHex(e.set.member), e.set.version, encodeKeyPackageSet(toWire(e.set)))
+        .catch(() => {});
+      return;
+    }
+    void service
+      .fetch(this.group.rosterIds().map(toHex))
+      .then((sets) =>
+        this.enqueue(async () => {
+          const decoded = sets.flatMap((b) => {
+            try {
+              return [decodeKeyPackageSet(b)];
+            } catch {
+              return [];
+            }
+          });
+          return this.group.importKeyPackageSets(decoded);
+        }),
+      )
+      .catch(() => {});
   }
 
   private reschedule(): void {
@@ -216,7 +254,7 @@ export class Member {
       identity: g.identity,
       group: g.group ? serializeGroup(g.group) : undefined,
       keyPackages: g.keyPackages.map(serializeKeyPackage),
-      core: g.state,
+      core: { ...g.state, keyPackageSets: new Map() },
       sync: { ...this.sync.state, reset: reset ? { ...reset, myKeyPackages: [] } : undefined },
       resetKeyPackages: reset?.myKeyPackages.map(serializeKeyPackage),
     };
@@ -224,12 +262,22 @@ export class Member {
     const commits = withCommits
       ? g.state.commitLog.slice(-4).map((c) => ({ groupId: gid, epoch: c.epoch, commit: c.commit }))
       : [];
-    const kps = [...g.state.pendingKeyPackages].map(([memberId, k]) => ({
-      memberId,
-      keyPackage: k.bytes,
-      updatedAt: this.opts.clock.now(),
-    }));
-    store.save(v8serialize(snap), commits, kps);
+    // Only the KeyPackage sets that changed since the last save.
+    const sets = g.state.keyPackageSets;
+    const changed = [...sets].filter(([id, set]) => this.savedSets.get(id) !== set.version);
+    const removed = [...this.savedSets.keys()].filter((id) => !sets.has(id));
+    store.save(
+      v8serialize(snap),
+      commits,
+      changed.map(([memberId, set]) => ({
+        memberId,
+        set: encodeKeyPackageSet(toWire(set)),
+        version: set.version,
+      })),
+      removed,
+    );
+    for (const [id, set] of changed) this.savedSets.set(id, set.version);
+    for (const id of removed) this.savedSets.delete(id);
   }
 
   /** For reports: epoch, fingerprint prefix, status. */

@@ -7,16 +7,20 @@ import { DatabaseSync } from "node:sqlite";
 export interface MemberStore {
   /** The last saved snapshot, or undefined for a new member. */
   load(): Uint8Array | undefined;
-  /** Atomically replaces the snapshot and appends commits and KeyPackages. */
+  /**
+   * Atomically replaces the snapshot, appends commits, upserts KeyPackage sets (a newer version wins) and
+   * deletes the sets of `removedMembers`.
+   */
   save(
     snapshot: Uint8Array,
     commits: readonly StoredCommit[],
-    keyPackages: readonly StoredKeyPackage[],
+    keyPackageSets: readonly StoredKeyPackageSetRow[],
+    removedMembers?: readonly string[],
   ): void;
   /** Stored commit bodies, oldest first. */
   commits(): StoredCommit[];
-  /** The newest stored KeyPackage of every member. */
-  keyPackages(): StoredKeyPackage[];
+  /** The KeyPackage store: the newest set of every member. */
+  keyPackageSets(): StoredKeyPackageSetRow[];
   close(): void;
 }
 
@@ -26,10 +30,12 @@ export interface StoredCommit {
   readonly commit: Uint8Array;
 }
 
-export interface StoredKeyPackage {
+/** One member's KeyPackage set, encoded as proto/group.proto `KeyPackageSet`. */
+export interface StoredKeyPackageSetRow {
+  /** Hex member id. */
   readonly memberId: string;
-  readonly keyPackage: Uint8Array;
-  readonly updatedAt: number;
+  readonly set: Uint8Array;
+  readonly version: bigint;
 }
 
 /** The embedded default: one sqlite file (or `:memory:`). */
@@ -45,8 +51,8 @@ export class SqliteMemberStore implements MemberStore {
       CREATE TABLE IF NOT EXISTS member (id INTEGER PRIMARY KEY CHECK (id = 1), snapshot BLOB NOT NULL);
       CREATE TABLE IF NOT EXISTS commits (
         group_id TEXT NOT NULL, epoch INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (group_id, epoch, body));
-      CREATE TABLE IF NOT EXISTS key_packages (
-        member_id TEXT PRIMARY KEY, key_package BLOB NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS key_package_sets (
+        member_id TEXT PRIMARY KEY, body BLOB NOT NULL, version INTEGER NOT NULL);
     `);
   }
 
@@ -60,22 +66,25 @@ export class SqliteMemberStore implements MemberStore {
   save(
     snapshot: Uint8Array,
     commits: readonly StoredCommit[],
-    keyPackages: readonly StoredKeyPackage[],
+    keyPackageSets: readonly StoredKeyPackageSetRow[],
+    removedMembers: readonly string[] = [],
   ): void {
     const putMember = this.db.prepare("INSERT OR REPLACE INTO member (id, snapshot) VALUES (1, ?)");
     const putCommit = this.db.prepare(
       "INSERT OR IGNORE INTO commits (group_id, epoch, body) VALUES (?, ?, ?)",
     );
-    const putKp = this.db.prepare(
-      `INSERT INTO key_packages (member_id, key_package, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT(member_id) DO UPDATE SET key_package = excluded.key_package, updated_at = excluded.updated_at
-       WHERE excluded.updated_at >= key_packages.updated_at`,
+    const putSet = this.db.prepare(
+      `INSERT INTO key_package_sets (member_id, body, version) VALUES (?, ?, ?)
+       ON CONFLICT(member_id) DO UPDATE SET body = excluded.body, version = excluded.version
+       WHERE excluded.version >= key_package_sets.version`,
     );
+    const dropSet = this.db.prepare("DELETE FROM key_package_sets WHERE member_id = ?");
     this.db.exec("BEGIN IMMEDIATE");
     try {
       putMember.run(snapshot);
       for (const c of commits) putCommit.run(c.groupId, c.epoch, c.commit);
-      for (const k of keyPackages) putKp.run(k.memberId, k.keyPackage, k.updatedAt);
+      for (const k of keyPackageSets) putSet.run(k.memberId, k.set, k.version);
+      for (const id of removedMembers) dropSet.run(id);
       this.db.exec("COMMIT");
       this.saves++;
     } catch (e) {
@@ -91,16 +100,14 @@ export class SqliteMemberStore implements MemberStore {
     return rows.map((r) => ({ groupId: r.group_id, epoch: BigInt(r.epoch), commit: new Uint8Array(r.body) }));
   }
 
-  keyPackages(): StoredKeyPackage[] {
-    const rows = this.db.prepare("SELECT member_id, key_package, updated_at FROM key_packages").all() as {
-      member_id: string;
-      key_package: Uint8Array;
-      updated_at: number;
-    }[];
+  keyPackageSets(): StoredKeyPackageSetRow[] {
+    const rows = this.db
+      .prepare("SELECT member_id, body, version FROM key_package_sets ORDER BY member_id")
+      .all() as { member_id: string; body: Uint8Array; version: number | bigint }[];
     return rows.map((r) => ({
       memberId: r.member_id,
-      keyPackage: new Uint8Array(r.key_package),
-      updatedAt: r.updated_at,
+      set: new Uint8Array(r.body),
+      version: BigInt(r.version),
     }));
   }
 

@@ -588,7 +588,11 @@ export class SyncCore {
     return this.operate(r, now);
   }
 
-  /** As operator: a new group with every voter, from the KeyPackages their votes carry. */
+  /**
+   * As operator: a new group with every voter, from the KeyPackages their votes carry, and every other
+   * member of the last common roster from the KeyPackage store (its last-resort KeyPackage: competing
+   * operators may both use it).
+   */
   private async operate(r: ResetRound, now: number): Promise<SyncEffect[]> {
     const old = this.member.group!;
     const me = toHex(this.member.memberId);
@@ -596,6 +600,11 @@ export class SyncCore {
     let group = await createGroup(this.member.identity, r.id, mine!);
     // Everyone who voted comes along (a NO voter is bound by the decision too): no member is orphaned.
     const adds = [...r.votes].filter(([w, v]) => w !== me && v.keyPackage).map(([, v]) => v.keyPackage!);
+    for (const id of r.proposal.roster.map(toHex)) {
+      if (id === me || r.votes.get(id)?.keyPackage) continue;
+      const stored = this.member.keyPackageSet(id);
+      if (stored) adds.push(stored.lastResort);
+    }
     const built = await mlsCommit(group, { adds });
     group = built.group;
     r.done = true;
@@ -618,7 +627,7 @@ export class SyncCore {
   ): Promise<SyncEffect[]> {
     const r = this.state.reset;
     if (!r || !w.proposalId || !w.welcome || !w.operator || !bytesEqual(w.proposalId, r.id)) return [];
-    if (r.myKeyPackages.length === 0) return [];
+
     // Two operators that ranked different YES sets both built a group: everyone settles on the one whose
     // operator ranks first.
     const op = toHex(w.operator);
@@ -630,7 +639,11 @@ export class SyncCore {
     const old = this.member.group!;
     let joined: Awaited<ReturnType<typeof joinFromWelcome>>;
     try {
-      joined = await joinFromWelcome(this.member.identity, w.welcome, r.myKeyPackages);
+      // Our vote's KeyPackage, or (when the operator used the store) one of our published sets.
+      joined = await joinFromWelcome(this.member.identity, w.welcome, [
+        ...r.myKeyPackages,
+        ...this.member.keyPackages,
+      ]);
     } catch (e) {
       if (!(e instanceof DemlsError)) throw e;
       if (e.code === "NO_MATCHING_KEY_PACKAGE") {

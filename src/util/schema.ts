@@ -48,8 +48,8 @@ function writeOne(w: BinaryWriter, no: number, type: Scalar | Schema, v: unknown
   else w.tag(no, WireType.Varint).bool(v as boolean);
 }
 
-/** Encodes `value` per `schema`; absent optional fields are left out. */
-export function encode<S extends Schema>(schema: S, value: Decoded<S>): Uint8Array {
+/** Encodes `value` per `schema`; absent fields (a missing repeated one is empty) are left out. */
+export function encode<S extends Schema>(schema: S, value: Partial<Decoded<S>>): Uint8Array {
   const w = new BinaryWriter();
   const fields = Object.entries(schema).sort((a, b) => a[1][0] - b[1][0]);
   for (const [name, f] of fields) {

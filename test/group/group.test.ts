@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decide } from "../../src/group/consensus.ts";
-import { encodeGroupFrame, encodePayload } from "../../src/group/frames.ts";
-import { encrypt } from "../../src/mls/index.ts";
+import type { Vote } from "../../src/group/frames.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { utf8 } from "../../src/util/bytes.ts";
+import { injectPayload } from "./inject.ts";
 
 /** Runs until every member is in one state at `minEpoch` or later with every chat delivered. */
 async function settle(c: Cluster, minEpoch = 0n, ms = 30_000): Promise<void> {
@@ -72,17 +72,11 @@ describe("de-MLS group", () => {
     const m1 = c.members.get("m1")!.group;
     const m0 = c.members.get("m0")!.group;
     await c.members.get("m0")!.proposeRefresh();
-    await c.sim.runFor(50);
+    for (let t = 0; t < 40 && m1.state.proposals.size === 0; t++) await c.sim.runFor(25);
     const [id] = [...m1.state.proposals.keys()];
     assert.ok(id);
     // m1 sends a vote claiming to be m2, and one with a bad signature.
-    const send = async (vote: Record<string, unknown>) => {
-      const r = await encrypt(m1.group!, encodePayload({ vote }));
-      m1.group = r.group;
-      const { effects } = m1.channel!.send(encodeGroupFrame({ application: r.message }), c.sim.now);
-      for (const e of effects)
-        if (e.type === "publish") await c.sim.node("m1").transport.publish(m1.topics.app, e.bytes);
-    };
+    const send = (vote: Vote) => injectPayload(c, "m1", { vote });
     await send({ proposalId: utf8(id), voter: utf8("m2"), yes: false, signature: new Uint8Array(64) });
     await send({ proposalId: utf8(id), voter: utf8("m1"), yes: false, signature: new Uint8Array(64) });
     await c.sim.runFor(1000);

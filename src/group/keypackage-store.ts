@@ -1,0 +1,77 @@
+// The KeyPackage store (DESIGN section 7): the newest published KeyPackage set of every roster member, kept
+// by every member and synced among them over SDS, so a hard reset can re-add members who could not send a
+// fresh KeyPackage. Pure functions over plain data; the group core owns the map.
+import { type KeyPackageBundle, type RosterMember, readKeyPackage } from "../mls/index.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
+import type { KeyPackageSet } from "./frames.ts";
+
+/** A checked set, as the store holds it. */
+export interface StoredKeyPackageSet {
+  readonly member: Uint8Array;
+  /** The publisher's counter: a newer version replaces an older one, an older one is a replay. */
+  readonly version: bigint;
+  readonly keyPackages: readonly Uint8Array[];
+  readonly lastResort: Uint8Array;
+}
+
+/** Member id (hex) → its newest set. */
+export type KeyPackageSets = Map<string, StoredKeyPackageSet>;
+
+/** Why a set was refused; the store is unchanged. */
+export type KeyPackageSetError = "MALFORMED" | "NOT_A_MEMBER" | "STALE_KEY_PACKAGES" | "BAD_KEY_PACKAGE";
+
+/**
+ * Checks a received set: its member is on the roster, it is newer than the stored one, and every
+ * KeyPackage verifies, names that member and carries the member's roster signature key (so one member
+ * cannot plant KeyPackages, and with them group membership, in another's name).
+ */
+export async function checkKeyPackageSet(
+  set: KeyPackageSet,
+  roster: readonly RosterMember[],
+  store: KeyPackageSets,
+): Promise<StoredKeyPackageSet | KeyPackageSetError> {
+  const { member, version, lastResort } = set;
+  if (member === undefined || version === undefined || lastResort === undefined) return "MALFORMED";
+  const leaf = roster.find((m) => bytesEqual(m.memberId, member));
+  if (leaf === undefined) return "NOT_A_MEMBER";
+  const stored = store.get(toHex(member));
+  if (stored !== undefined && stored.version >= version) return "STALE_KEY_PACKAGES";
+  const keyPackages = set.keyPackages ?? [];
+  for (const bytes of [...keyPackages, lastResort]) {
+    const kp = await readKeyPackage(bytes).catch(() => undefined);
+    if (
+      kp === undefined ||
+      !bytesEqual(kp.memberId, member) ||
+      !bytesEqual(kp.signaturePublicKey, leaf.signaturePublicKey)
+    )
+      return "BAD_KEY_PACKAGE";
+  }
+  return { member, version, keyPackages, lastResort };
+}
+
+/** The wire form of a stored set. */
+export function toWire(s: StoredKeyPackageSet): KeyPackageSet {
+  return { member: s.member, version: s.version, keyPackages: [...s.keyPackages], lastResort: s.lastResort };
+}
+
+/** A set from our own private bundles (the last one is the last-resort KeyPackage). */
+export function ownSet(
+  member: Uint8Array,
+  version: bigint,
+  bundles: readonly KeyPackageBundle[],
+): StoredKeyPackageSet {
+  const lastResort = bundles.find((b) => b.lastResort);
+  if (lastResort === undefined) throw new Error("a KeyPackage set needs a last-resort KeyPackage");
+  return {
+    member,
+    version,
+    keyPackages: bundles.filter((b) => !b.lastResort).map((b) => b.publicBytes),
+    lastResort: lastResort.publicBytes,
+  };
+}
+
+/** Drops the sets of members who left the roster. */
+export function pruneKeyPackageSets(store: KeyPackageSets, roster: readonly RosterMember[]): void {
+  const keep = new Set(roster.map((m) => toHex(m.memberId)));
+  for (const id of store.keys()) if (!keep.has(id)) store.delete(id);
+}

@@ -1,0 +1,97 @@
+// A group of members on real libp2p nodes (gossipsub as Waku relay; TCP on loopback or in-process memory
+// connections) with the wall clock: the same flows as the simulator's Cluster, over the real network stack.
+import { Libp2pTransport } from "../net/libp2p.ts";
+import { cryptoRng, systemClock } from "../net/transport.ts";
+import { SqliteMemberStore } from "../store/sqlite.ts";
+import type { Member } from "./member.ts";
+import { MemberSet, type MemberSetOptions } from "./member-set.ts";
+
+export interface LiveClusterOptions extends MemberSetOptions {
+  readonly transport: "memory" | "tcp";
+  /** Keep each member's state in `<dir>/<name>.sqlite`; in memory when absent. */
+  readonly dataDir?: string;
+}
+
+export class LiveCluster extends MemberSet {
+  readonly transports = new Map<string, Libp2pTransport>();
+  readonly stores = new Map<string, SqliteMemberStore>();
+  private readonly opts: LiveClusterOptions;
+  /** Who dialled whom, to redial after a heal. */
+  private readonly links: [string, string][] = [];
+
+  constructor(opts: LiveClusterOptions) {
+    super(opts);
+    this.opts = opts;
+  }
+
+  get now(): number {
+    return systemClock.now();
+  }
+
+  /**
+   * Starts a libp2p node and a member on it. The node dials the first node and the one added before it,
+   * so the mesh stays connected with 1-2 links per node.
+   */
+  async add(name: string, role: "creator" | "joiner"): Promise<Member> {
+    const t = await Libp2pTransport.create({ transport: this.opts.transport });
+    const peers = [...this.transports.keys()];
+    for (const p of new Set([peers[0], peers.at(-1)]))
+      if (p !== undefined) {
+        this.links.push([name, p]);
+        await t.dial(this.transports.get(p)!.addresses[0]!);
+      }
+    this.transports.set(name, t);
+    if (peers.length > 0) await this.waitFor(() => t.topicPeers > 0, 5_000);
+    const store = new SqliteMemberStore(
+      this.opts.dataDir ? `${this.opts.dataDir}/${name}.sqlite` : ":memory:",
+    );
+    this.stores.set(name, store);
+    return this.start(
+      this.memberOptions(name, { transport: t, clock: systemClock, rng: cryptoRng }, store),
+      role,
+    );
+  }
+
+  /** m0 creates the group, m1..m(n-1) join through votes; resolves when all are in one state. */
+  async form(n: number, timeoutMs = 30_000 + n * 3_000): Promise<void> {
+    await this.add("m0", "creator");
+    for (let i = 1; i < n; i++) await this.add(`m${i}`, "joiner");
+    if (!(await this.waitFor(() => this.converged() && this.distinctStates().size === 1, timeoutMs)))
+      throw new Error(`group of ${n} did not form: ${this.describe()}`);
+  }
+
+  /** Polls `cond` every 50 ms for at most `ms`; returns its last value. */
+  async waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    return cond();
+  }
+
+  /** Cuts the network into `sides` (member names): connections across sides are refused and closed. */
+  async partition(sides: readonly (readonly string[])[]): Promise<void> {
+    const sideOf = new Map<string, number>();
+    sides.forEach((s, k) => {
+      for (const n of s) sideOf.set(n, k);
+    });
+    const ids = [...this.transports].map(([n, t]) => ({ n, id: t.nodeId }));
+    await Promise.all(
+      [...this.transports].map(([n, t]) =>
+        t.block(ids.filter((x) => sideOf.get(x.n) !== sideOf.get(n)).map((x) => x.id)),
+      ),
+    );
+  }
+
+  /** Lifts every cut and redials the original links; new links join the two sides where a cut ran. */
+  async heal(): Promise<void> {
+    for (const t of this.transports.values()) t.unblock();
+    await Promise.allSettled(
+      this.links.map(([a, b]) => this.transports.get(a)!.dial(this.transports.get(b)!.addresses[0]!)),
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const m of this.members.values()) m.stop();
+    await Promise.allSettled([...this.transports.values()].map((t) => t.close()));
+    for (const s of this.stores.values()) s.close();
+  }
+}

@@ -1,0 +1,139 @@
+// What every group of member processes shares, on the simulator or on libp2p: member options, the chat
+// log that delivery checks read, and views of the members' states.
+import type { GroupParams } from "../group/params.ts";
+import type { Clock, Rng, Transport } from "../net/transport.ts";
+import type { KeyPackageService } from "../store/keypackage-service.ts";
+import type { MemberStore } from "../store/sqlite.ts";
+import type { SyncEffect, SyncParams } from "../sync/core.ts";
+import { toHex } from "../util/bytes.ts";
+import { Member, type MemberOptions } from "./member.ts";
+
+/** Chats as each member saw them: sender name + body text. */
+export interface ChatLog {
+  /** body → sender, time, and the members (in a group at that time) expected to receive it. */
+  readonly sent: Map<string, { from: string; at: number; to: string[] }>;
+  /** member name → chat bodies received, in order. */
+  readonly received: Map<string, string[]>;
+}
+
+/** Options every member of a set shares. */
+export interface MemberSetOptions {
+  readonly conversation?: string;
+  readonly groupParams?: GroupParams;
+  readonly syncParams?: SyncParams;
+  /** A storage service every member backs its KeyPackage store with. */
+  readonly keyPackageService?: KeyPackageService;
+  readonly onEvent?: (e: SyncEffect, m: Member) => void;
+}
+
+/** Members of one conversation, started and tracked together. */
+export abstract class MemberSet {
+  readonly members = new Map<string, Member>();
+  readonly chats: ChatLog = { sent: new Map(), received: new Map() };
+  protected readonly base: MemberSetOptions;
+
+  constructor(base: MemberSetOptions) {
+    this.base = base;
+  }
+
+  /** Current time of the set's clock. */
+  abstract get now(): number;
+
+  /** Options for a member on `transport`; records its chats. */
+  protected memberOptions(
+    name: string,
+    net: { transport: Transport; clock: Clock; rng: Rng },
+    store?: MemberStore,
+  ): MemberOptions {
+    const b = this.base;
+    return {
+      name,
+      conversation: b.conversation ?? "demo",
+      ...net,
+      ...(b.groupParams ? { groupParams: b.groupParams } : {}),
+      ...(b.syncParams ? { syncParams: b.syncParams } : {}),
+      ...(store ? { store } : {}),
+      ...(b.keyPackageService ? { keyPackageService: b.keyPackageService } : {}),
+      onEvent: (e: SyncEffect, m: Member) => {
+        if (e.type === "chat") {
+          const list = this.chats.received.get(m.name) ?? [];
+          list.push(new TextDecoder().decode(e.body));
+          this.chats.received.set(m.name, list);
+        }
+        b.onEvent?.(e, m);
+      },
+    };
+  }
+
+  /** Creates and starts a member. */
+  protected async start(opts: MemberOptions, role: "creator" | "joiner"): Promise<Member> {
+    const m = await Member.create({ ...opts, role });
+    this.members.set(opts.name, m);
+    m.start();
+    return m;
+  }
+
+  /** Sends a chat and records it for the delivery check. */
+  async chat(name: string, text: string): Promise<void> {
+    const to = [...this.members.values()].filter((m) => m.name !== name && m.group.group).map((m) => m.name);
+    this.chats.sent.set(text, { from: name, at: this.now, to });
+    await this.members.get(name)!.sendChat(text);
+  }
+
+  /** Stops a member that left or was removed, and stops tracking it (its received chats stay logged). */
+  retire(name: string): void {
+    this.members.get(name)?.stop();
+    this.members.delete(name);
+  }
+
+  epochOf(name: string): bigint {
+    return this.members.get(name)?.group.epoch ?? -1n;
+  }
+
+  /** Every member has a group and its sync key. */
+  converged(): boolean {
+    return [...this.members.values()].every(
+      (m) => m.group.group !== undefined && m.group.state.syncKey !== undefined,
+    );
+  }
+
+  /** Distinct (group, epoch, fingerprint) states → member names. */
+  distinctStates(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const m of this.members.values()) {
+      const g = m.group.group;
+      const k = g ? `${toHex(g.groupId).slice(0, 8)}/${g.epoch}:${toHex(g.fingerprint).slice(0, 8)}` : "none";
+      out.set(k, [...(out.get(k) ?? []), m.name]);
+    }
+    return out;
+  }
+
+  summary(): ReturnType<Member["summary"]>[] {
+    return [...this.members.values()].map((m) => m.summary());
+  }
+
+  /** Chats each member is missing (sent by others, not received). */
+  missingChats(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const [name] of this.members) {
+      const got = new Set(this.chats.received.get(name) ?? []);
+      const miss = [...this.chats.sent]
+        .filter(([t, s]) => s.to.includes(name) && !got.has(t))
+        .map(([t]) => t);
+      if (miss.length) out.set(name, miss);
+    }
+    return out;
+  }
+
+  /** Chats some member received more than once. */
+  duplicateChats(): number {
+    let d = 0;
+    for (const list of this.chats.received.values()) d += list.length - new Set(list).size;
+    return d;
+  }
+
+  /** `summary()` as JSON (bigints as strings), for error messages. */
+  protected describe(): string {
+    return JSON.stringify(this.summary(), (_, v) => (typeof v === "bigint" ? `${v}` : v));
+  }
+}
