@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// demls command line: `simulate` (default), `demo`, `bench`. `--help` on each.
+// demls command line: `simulate` (default), `node`, `net`, `demo`, `bench`. `--help` on each.
 import { spawnSync } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { runDemo } from "./demo.ts";
+import { runNet } from "./net.ts";
+import { NODE_COMMANDS, runNode } from "./node.ts";
 import { renderReport } from "./report.ts";
 import { runScenario, SCENARIOS, type ScenarioName } from "./scenarios.ts";
 
@@ -12,6 +14,8 @@ const HELP: Record<string, string> = {
 
 commands:
   simulate   run a partition-and-recovery scenario on the embedded simulator (default)
+  node       one real member over libp2p TCP, its state in a sqlite file
+  net        a partition-and-recovery run on real libp2p nodes (TCP on loopback) in this process
   demo       the MLS-layer fork-and-realign demo
   bench      run every benchmark under bench/ (tables + bench/results/*.json)
 
@@ -27,6 +31,26 @@ demls <command> --help for the options of a command.`,
   --report     write a self-contained HTML report with plots
 
 exit code 0 when every member ends in one state, in sync, with no application message lost.`,
+  node: `usage: demls node --name NAME [--listen MULTIADDR] [--peer MULTIADDR]... [--create] [--data FILE] [--conversation C]
+
+  --name          member name (its credential identity)
+  --listen        libp2p listen address (default /ip4/127.0.0.1/tcp/0)
+  --peer          a peer to dial (repeatable): the address another node printed after 'listening'
+  --create        create the group (the first node); the others join it through votes
+  --data          sqlite file of this member's state (default ./<name>.sqlite); restarts resume from it
+  --conversation  conversation name (default demo)
+
+${NODE_COMMANDS}`,
+  net: `usage: demls net [--members N] [--minority K] [--epochs E] [--transport tcp|memory] [--data DIR] [--json]
+
+  --members    group size, 3..30 (default 6)
+  --minority   members cut off, 1..members/2 (default 2)
+  --epochs     epochs the majority commits while they are cut off (default 2)
+  --transport  tcp (loopback sockets, default) or memory
+  --data       keep each member's sqlite file in DIR
+  --json       print one JSON object
+
+exit code 0 when every member ends in one state with no chat lost.`,
   demo: "usage: demls demo\n\n  ten members fork at the MLS layer and re-align by rewinding to a retained epoch.",
   bench:
     "usage: demls bench\n\n  runs every bench/*.ts (each prints a table and writes bench/results/<name>.json).",
@@ -127,13 +151,122 @@ async function simulate(argv: string[]): Promise<number> {
   return ok ? 0 : 1;
 }
 
+/** Runs every bench/*.ts, then merges their JSON into bench/results/all.json and all.md. */
 function bench(): number {
   const files = readdirSync("bench").filter((f) => f.endsWith(".ts") && f !== "report.ts");
   for (const b of files) {
     const r = spawnSync(process.execPath, [`bench/${b}`], { stdio: "inherit" });
     if (r.status !== 0) return r.status ?? 1;
   }
+  const results = files
+    .map((f) => `bench/results/${f.replace(/\.ts$/, "")}.json`)
+    .filter((f) => existsSync(f))
+    .map((f) => JSON.parse(readFileSync(f, "utf8")) as BenchResult);
+  writeFileSync("bench/results/all.json", `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync("bench/results/all.md", results.map(markdownTable).join("\n"));
+  console.log("\n-> bench/results/all.json, bench/results/all.md");
   return 0;
+}
+
+interface BenchResult {
+  bench: string;
+  node: string;
+  date: string;
+  rows: Record<string, string | number>[];
+  notes: string[];
+}
+
+function markdownTable(r: BenchResult): string {
+  const cols = Object.keys(r.rows[0] ?? {});
+  const cell = (v: string | number | undefined) =>
+    typeof v === "number" ? String(Math.round(v * 100) / 100) : (v ?? "");
+  return [
+    `## ${r.bench}`,
+    "",
+    `| ${cols.join(" | ")} |`,
+    `|${cols.map(() => "---").join("|")}|`,
+    ...r.rows.map((row) => `| ${cols.map((c) => cell(row[c])).join(" | ")} |`),
+    "",
+    ...r.notes.map((n) => `- ${n}`),
+    `- ${r.node}, ${r.date}`,
+    "",
+  ].join("\n");
+}
+
+async function node(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      name: { type: "string" },
+      listen: { type: "string" },
+      peer: { type: "string", multiple: true },
+      create: { type: "boolean" },
+      data: { type: "string" },
+      conversation: { type: "string" },
+    },
+  });
+  if (!values.name || !/^[\w.-]{1,64}$/.test(values.name))
+    throw new UsageError(
+      `--name: expected 1-64 letters, digits, '.', '-' or '_', got '${values.name ?? ""}'`,
+    );
+  const listen = values.listen ?? "/ip4/127.0.0.1/tcp/0";
+  if (!listen.startsWith("/"))
+    throw new UsageError(`--listen: expected a multiaddr like /ip4/127.0.0.1/tcp/9001, got '${listen}'`);
+  for (const p of values.peer ?? [])
+    if (!p.includes("/p2p/"))
+      throw new UsageError(
+        `--peer: expected a multiaddr ending in /p2p/<peer id> (as printed by 'listening'), got '${p}'`,
+      );
+  return runNode({
+    name: values.name,
+    listen,
+    peers: values.peer ?? [],
+    create: values.create ?? false,
+    dataFile: values.data ?? `${values.name}.sqlite`,
+    conversation: values.conversation ?? "demo",
+  });
+}
+
+async function net(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      members: { type: "string" },
+      minority: { type: "string" },
+      epochs: { type: "string" },
+      transport: { type: "string" },
+      data: { type: "string" },
+      json: { type: "boolean" },
+    },
+  });
+  const transport = values.transport ?? "tcp";
+  if (transport !== "tcp" && transport !== "memory")
+    throw new UsageError(`--transport: expected tcp or memory, got '${transport}'`);
+  const members = num("members", values.members, 6, 3, 30);
+  const r = await runNet({
+    transport,
+    members,
+    minority: num("minority", values.minority, 2, 1, Math.floor(members / 2)),
+    epochs: num("epochs", values.epochs, 2, 1, 20),
+    ...(values.data ? { dataDir: values.data } : {}),
+    ...(values.json ? {} : { onLine: (l: string) => console.log(`  ${l}`) }),
+  });
+  if (values.json) console.log(JSON.stringify(r));
+  else {
+    console.log(`\nnet (libp2p ${r.transport})`);
+    console.log(`  members                    ${r.members} (formed in ${(r.formMs / 1000).toFixed(1)} s)`);
+    console.log(`  partition plan             ${r.plan}`);
+    console.log(
+      `  detection                  ${r.detectedMs === null ? "-" : `${(r.detectedMs / 1000).toFixed(2)} s after heal`}`,
+    );
+    console.log(
+      `  recovery                   ${r.recoveredMs === null ? "NOT RECOVERED" : `${(r.recoveredMs / 1000).toFixed(2)} s after heal`}`,
+    );
+    console.log(`  app messages               ${r.appSent} sent, ${r.appLost} lost`);
+    for (const [k, v] of Object.entries(r.groups))
+      console.log(`  final state ${k.padEnd(15)} ${v.join(" ")}`);
+  }
+  return r.recoveredMs !== null && r.appLost === 0 ? 0 : 1;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -150,7 +283,9 @@ async function main(argv: string[]): Promise<number> {
   if (cmd.startsWith("--")) return simulate(argv);
   if (cmd === "demo") return (await runDemo()) ? 0 : 1;
   if (cmd === "bench") return bench();
-  throw new UsageError(`unknown command '${cmd}': expected simulate, demo or bench`);
+  if (cmd === "node") return node(rest);
+  if (cmd === "net") return net(rest);
+  throw new UsageError(`unknown command '${cmd}': expected simulate, node, net, demo or bench`);
 }
 
 try {

@@ -13,7 +13,8 @@ export class WakeTimer {
 
   /** Makes sure `fire` runs at `at` (or now, if `at` has passed) unless an earlier wake-up is armed. */
   arm(at: number, fire: () => void | Promise<void>): void {
-    const when = Math.max(at, this.clock.now());
+    const now = this.clock.now(); // read once: a wall clock moves between two reads
+    const when = Math.max(at, now);
     if (this.timer !== undefined && when >= this.at) return;
     this.cancel();
     this.at = when;
@@ -21,7 +22,7 @@ export class WakeTimer {
       this.timer = undefined;
       this.at = Number.POSITIVE_INFINITY;
       return fire();
-    }, when - this.clock.now());
+    }, when - now);
   }
 
   cancel(): void {

@@ -1,7 +1,15 @@
 // A group of members on the seeded simulator: what the scenario runner, the tests and the benchmarks
 // build on. Members join through the real protocol (KeyPackage, add proposal, votes, steward commit).
+import {
+  createGroup,
+  createIdentity,
+  generateKeyPackages,
+  joinFromWelcome,
+  commit as mlsCommit,
+} from "../mls/index.ts";
 import { type LinkModel, Simulator } from "../net/sim/simulator.ts";
 import { SqliteMemberStore } from "../store/sqlite.ts";
+import { utf8 } from "../util/bytes.ts";
 import { Member } from "./member.ts";
 import { MemberSet, type MemberSetOptions } from "./member-set.ts";
 
@@ -60,6 +68,28 @@ export class Cluster extends MemberSet {
       if (this.converged() && this.distinctStates().size === 1) return;
     }
     throw new Error(`group of ${n} did not form: ${this.describe()}`);
+  }
+
+  /**
+   * Sets up a group of `n` members in one MLS commit by m0 (no votes, no join rounds): the setup of large
+   * groups for benchmarks. Everything after it runs the real protocol.
+   */
+  async bootstrap(n: number): Promise<void> {
+    const ids = await Promise.all(Array.from({ length: n }, (_, i) => createIdentity(`m${i}`)));
+    const kps = await Promise.all(ids.map((id) => generateKeyPackages(id, 1, { lastResort: true })));
+    const conversation = this.base.conversation ?? "demo";
+    let group = await createGroup(ids[0]!, utf8(`${conversation}/0`), kps[0]![0]!);
+    const built = await mlsCommit(group, { adds: kps.slice(1).map((k) => k[0]!.publicBytes) });
+    group = built.group;
+    for (let i = 0; i < n; i++) {
+      const name = `m${i}`;
+      this.sim.addNode(name);
+      if (this.opts.persist) this.stores.set(name, new SqliteMemberStore());
+      const g = i === 0 ? group : (await joinFromWelcome(ids[i]!, built.welcome!, kps[i]!)).group;
+      const m = await Member.inGroup(this.optionsOf(name), ids[i]!, g, kps[i]!.slice(1));
+      this.members.set(name, m);
+      m.start();
+    }
   }
 
   /** Crashes a member (its store survives), and restarts it from the store at `restartAt`. */

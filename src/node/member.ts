@@ -11,6 +11,8 @@ import {
   createIdentity,
   generateKeyPackages,
   type Identity,
+  type KeyPackageBundle,
+  type MlsGroup,
   restoreGroup,
   restoreKeyPackage,
   serializeGroup,
@@ -94,6 +96,35 @@ export class Member {
       const effects = await core.startGroup(group, opts.clock.now());
       await m.perform([...effects, ...(await m.sync.onGroupEffects(effects, opts.clock.now()))]);
     }
+    m.persist();
+    return m;
+  }
+
+  /**
+   * A member already in `group` (joined out of band: a benchmark's or a test's setup of a large group
+   * without n join rounds). It starts the group's SDS channel and sync key as a creator does.
+   */
+  static async inGroup(
+    opts: MemberOptions,
+    identity: Identity,
+    group: MlsGroup,
+    keyPackages: KeyPackageBundle[],
+  ): Promise<Member> {
+    const core = new GroupMember(
+      identity,
+      GroupMember.newState(opts.conversation),
+      undefined,
+      keyPackages,
+      opts.rng,
+      opts.groupParams ?? FAST_GROUP_PARAMS,
+    );
+    const m = new Member(
+      opts,
+      core,
+      new SyncCore(core, newSyncState(), opts.rng, opts.syncParams ?? FAST_SYNC_PARAMS),
+    );
+    const effects = await core.startGroup(group, opts.clock.now());
+    await m.perform([...effects, ...(await m.sync.onGroupEffects(effects, opts.clock.now()))]);
     m.persist();
     return m;
   }
