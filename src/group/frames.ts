@@ -30,10 +30,17 @@ export const GroupPayloadSchema = {
   syncKey: [4, SyncKeyShareSchema],
   keyPackageSets: [5, KeyPackageSetSchema, "repeated"],
 } as const;
+export const RejoinRequestSchema = {
+  keyPackage: [1, "bytes"],
+  groupId: [2, "bytes"],
+  at: [3, "u64"],
+  signature: [15, "bytes"],
+} as const;
 export const WelcomeFrameSchema = {
   keyPackage: [1, "bytes"],
   welcome: [2, "bytes"],
   sdsLamport: [3, "u64"],
+  rejoin: [4, RejoinRequestSchema],
 } as const;
 
 export type GroupFrame = Decoded<typeof GroupFrameSchema>;
@@ -43,6 +50,7 @@ export type Proposal = Decoded<typeof ProposalSchema>;
 export type Vote = Decoded<typeof VoteSchema>;
 export type WelcomeFrame = Decoded<typeof WelcomeFrameSchema>;
 export type KeyPackageSet = Decoded<typeof KeyPackageSetSchema>;
+export type RejoinRequest = Decoded<typeof RejoinRequestSchema>;
 
 export const PROPOSAL_ADD = 1;
 export const PROPOSAL_REMOVE = 2;
@@ -59,3 +67,5 @@ export const encodeWelcomeFrame = (f: WelcomeFrame) => encode(WelcomeFrameSchema
 export const decodeWelcomeFrame = (b: Uint8Array) => decode(WelcomeFrameSchema, b, "WelcomeFrame");
 export const encodeKeyPackageSet = (s: KeyPackageSet) => encode(KeyPackageSetSchema, s);
 export const decodeKeyPackageSet = (b: Uint8Array) => decode(KeyPackageSetSchema, b, "KeyPackageSet");
+/** The signed part of a rejoin request: every field but the signature. */
+export const rejoinBody = (r: RejoinRequest) => encode(RejoinRequestSchema, { ...r, signature: undefined });

@@ -23,7 +23,7 @@ import {
 } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
 import { newSdsState, SdsChannel, type SdsEffect, type SdsState } from "../sds/index.ts";
-import { bytesEqual, concatBytes, toHex, utf8 } from "../util/bytes.ts";
+import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { decide } from "./consensus.ts";
 import {
@@ -41,6 +41,8 @@ import {
   PROPOSAL_REFRESH,
   PROPOSAL_REMOVE,
   type Proposal,
+  type RejoinRequest,
+  rejoinBody,
   type Vote,
 } from "./frames.ts";
 import {
@@ -170,10 +172,22 @@ export interface GroupCoreState {
   readonly keyPackageSets: KeyPackageSets;
   /** Group id (hex) our current set was announced in: a new group (a reset's) gets a new one. */
   keyPackageSetGroup: string | undefined;
+  /** Our rejoin request (an encoded WelcomeFrame), announced instead of a plain KeyPackage until welcomed. */
+  rejoinRequest: Uint8Array | undefined;
+  /** Roster members (hex) that asked to be re-added: their stale leaf is proposed for removal. */
+  readonly pendingRejoins: Map<string, { seenAt: number; epoch: bigint }>;
+  /** Members (hex) whose stale leaf was removed for a rejoin: when re-added, recent chats go out again. */
+  readonly rejoined: Set<string>;
+  /** Epoch at which each member (hex) was last added: removals proposed before it are stale. */
+  readonly addedAt: Map<string, bigint>;
+  /** Hashes of rejoin requests acted on: a replay is ignored. */
+  readonly seenRejoins: Set<string>;
   readonly counters: GroupCounters;
 }
 
 const HELD_LIMIT = 2048;
+/** Epochs of own chats re-sent when a member comes back through a rejoin (the dense ancestry span). */
+const REJOIN_RESEND_EPOCHS = 16;
 /** Own KeyPackages (private parts) kept: the current set, the previous ones, and the join KeyPackages. */
 const KEY_PACKAGES_KEPT = 12;
 /** Past epochs whose application keys ts-mls keeps (its `retainKeysForEpochs` default). */
@@ -243,6 +257,11 @@ export class GroupMember {
       nextKeyPackageAt: 0,
       keyPackageSets: new Map(),
       keyPackageSetGroup: undefined,
+      rejoinRequest: undefined,
+      pendingRejoins: new Map(),
+      addedAt: new Map(),
+      rejoined: new Set(),
+      seenRejoins: new Set(),
       counters: {},
     };
   }
@@ -303,12 +322,8 @@ export class GroupMember {
       if (now >= this.state.nextKeyPackageAt) {
         this.state.nextKeyPackageAt = now + this.params.keyPackageResendMs;
         const kp = this.keyPackages.find((k) => !k.lastResort) ?? this.keyPackages[0];
-        if (kp !== undefined)
-          out.push({
-            type: "publish",
-            topic: this.topics.welcome,
-            bytes: encodeWelcomeFrame({ keyPackage: kp.publicBytes }),
-          });
+        const bytes = this.state.rejoinRequest ?? (kp && encodeWelcomeFrame({ keyPackage: kp.publicBytes }));
+        if (bytes !== undefined) out.push({ type: "publish", topic: this.topics.welcome, bytes });
       }
       return out;
     }
@@ -440,6 +455,23 @@ export class GroupMember {
   }
 
   /**
+   * Forked beyond the retained epochs: leaves the branch and asks the group to re-add us with a fresh
+   * KeyPackage (signed request; members remove our stale leaf by vote, then add us as a joiner).
+   */
+  async requestRejoin(keyPackages: KeyPackageBundle[], now: number): Promise<void> {
+    const group = this.requireGroup();
+    const kp = keyPackages.find((k) => !k.lastResort) ?? keyPackages[0]!;
+    const req: RejoinRequest = {
+      keyPackage: kp.publicBytes,
+      groupId: group.groupId,
+      at: BigInt(Math.floor(now)),
+    };
+    const signature = await sign(this.identity, "rejoin", rejoinBody(req));
+    this.becomeJoiner(keyPackages, now);
+    this.state.rejoinRequest = encodeWelcomeFrame({ rejoin: { ...req, signature } });
+  }
+
+  /**
    * Re-sends chats that went out at states no longer in this member's history (an abandoned branch), at
    * epochs from `sinceEpoch` on (sent while lagging: peers may no longer hold those epochs' keys), or all.
    */
@@ -473,7 +505,10 @@ export class GroupMember {
       this.state.freezeUntil = undefined;
       this.state.proposals.clear();
       this.state.approvedSince = undefined;
+      // Requests seen on a branch we left are that branch's business.
+      this.state.pendingRejoins.clear();
     }
+    this.state.rejoinRequest = undefined;
     this.group = group;
     this.state.retry = 0;
     this.updateParticipants();
@@ -515,8 +550,7 @@ export class GroupMember {
     if (frame.application === undefined) return [this.reject("MALFORMED", "empty frame")];
     const h = peek(frame.application);
     if (h.epoch !== undefined && h.epoch > group.epoch) {
-      this.state.heldApplications.push({ epoch: h.epoch, frame: content });
-      if (this.state.heldApplications.length > HELD_LIMIT) this.state.heldApplications.shift();
+      this.hold(h.epoch, content);
       return [];
     }
     if (h.epoch !== undefined && h.epoch < group.epoch - BigInt(RETAINED_KEY_EPOCHS)) {
@@ -528,13 +562,28 @@ export class GroupMember {
     try {
       p = await processMessage(group, frame.application);
     } catch (e) {
-      if (!(e instanceof MlsProtocolError) || e.code !== "WRONG_EPOCH") throw e;
-      this.state.counters.STALE_EPOCH = (this.state.counters.STALE_EPOCH ?? 0) + 1;
+      if (!(e instanceof MlsProtocolError)) throw e;
+      if (e.code === "WRONG_EPOCH") {
+        this.state.counters.STALE_EPOCH = (this.state.counters.STALE_EPOCH ?? 0) + 1;
+        return [];
+      }
+      // Unreadable at our state: perhaps sent on the other branch of a fork we have not noticed yet. SDS
+      // counts it as received, so dropping it would lose it for good: hold it and try again after the
+      // next epoch change (a re-alignment); it ages out with the retained keys.
+      if (h.epoch === undefined) throw e;
+      this.state.counters.UNREADABLE_HELD = (this.state.counters.UNREADABLE_HELD ?? 0) + 1;
+      this.hold(h.epoch, content);
       return [];
     }
     if (p.kind !== "application") return [this.reject("MALFORMED", "expected an application message")];
     this.group = p.group;
     return this.onPayload(decodePayload(p.plaintext), p.sender, p.epoch, now);
+  }
+
+  /** Keeps an application frame for a later epoch change (bounded: the oldest goes first). */
+  private hold(epoch: bigint, frame: Uint8Array): void {
+    this.state.heldApplications.push({ epoch, frame });
+    if (this.state.heldApplications.length > HELD_LIMIT) this.state.heldApplications.shift();
   }
 
   private observe(epoch: bigint, commit: Uint8Array): void {
@@ -609,7 +658,12 @@ export class GroupMember {
         return "BAD_KEY_PACKAGE";
       }
     }
-    if (p.kind === PROPOSAL_REMOVE) return inRoster(p.target) ? {} : "NOT_MEMBER";
+    if (p.kind === PROPOSAL_REMOVE) {
+      if (!inRoster(p.target)) return "NOT_MEMBER";
+      // Made before the target was (re-)added: it meant the leaf the target had then.
+      const added = this.state.addedAt.get(toHex(p.target));
+      return added !== undefined && (p.epoch ?? 0n) < added ? "STALE_PROPOSAL" : {};
+    }
     if (p.kind === PROPOSAL_LEAVE) return bytesEqual(p.target, sender) ? {} : "LEAVE_FOR_OTHER";
     if (p.kind === PROPOSAL_REFRESH) return p.target.length <= 64 ? {} : "MALFORMED";
     return "UNKNOWN_PROPOSAL";
@@ -737,6 +791,18 @@ export class GroupMember {
       if (!fallback && !bytesEqual(this.stewards(0)[0]!, this.memberId)) continue;
       if (this.state.proposals.has(proposalId(PROPOSAL_ADD, kp.bytes))) continue;
       out.push(...(await this.propose(PROPOSAL_ADD, kp.bytes, now)));
+    }
+    // Members asking to be re-added: their stale leaf goes first (the steward proposes; anyone after a timeout).
+    const ids = new Set(this.rosterIds().map(toHex));
+    for (const [k, r] of this.state.pendingRejoins) {
+      if (!ids.has(k) || r.epoch + BigInt(this.params.keyPackageEpochs) < group.epoch) {
+        this.state.pendingRejoins.delete(k);
+        continue;
+      }
+      const fallback = now >= r.seenAt + this.params.consensusTimeoutMs;
+      if (!fallback && !bytesEqual(this.stewards(0)[0]!, this.memberId)) continue;
+      if (this.state.proposals.has(proposalId(PROPOSAL_REMOVE, fromHex(k)))) continue;
+      out.push(...(await this.propose(PROPOSAL_REMOVE, fromHex(k), now)));
     }
     return out;
   }
@@ -921,6 +987,14 @@ export class GroupMember {
     // Proposals the new roster settles are done; the rest stay pending for a later commit.
     const ids = this.rosterIds();
     const has = (id: Uint8Array) => ids.some((m) => bytesEqual(m, id));
+    for (const id of p.added) s.addedAt.set(toHex(id), group.epoch);
+    for (const id of s.addedAt.keys()) if (!has(fromHex(id))) s.addedAt.delete(id);
+    // A rejoin is settled once the stale leaf is gone (the member comes back as a joiner).
+    for (const id of s.pendingRejoins.keys())
+      if (!has(fromHex(id))) {
+        s.pendingRejoins.delete(id);
+        s.rejoined.add(id);
+      }
     for (const [id, r] of s.proposals) {
       const t = r.proposal.target!;
       let done = false;
@@ -928,7 +1002,7 @@ export class GroupMember {
         done = r.joiner === undefined || has(r.joiner);
         if (r.joiner) s.pendingKeyPackages.delete(toHex(r.joiner));
       } else if (r.proposal.kind === PROPOSAL_REFRESH) done = r.status === "approved";
-      else done = !has(t);
+      else done = !has(t) || (s.addedAt.get(toHex(t)) ?? -1n) > (r.proposal.epoch ?? 0n);
       if (done) s.proposals.delete(id);
     }
     s.approvedSince = [...s.proposals.values()].some((r) => r.status === "approved") ? now : undefined;
@@ -976,6 +1050,13 @@ export class GroupMember {
     // (receivers dedupe by chat id).
     if (ids.length > roster(before).length && group.epoch <= 4n)
       out.push(...(await this.resendAbandoned(now, true)));
+    else {
+      // A member back from a fork could not read what we sent on our branch since it forked: send our
+      // recent chats again (receivers dedupe by id).
+      const back = p.added.map(toHex).filter((id) => s.rejoined.delete(id));
+      if (back.length > 0)
+        out.push(...(await this.resendAbandoned(now, false, group.epoch - BigInt(REJOIN_RESEND_EPOCHS))));
+    }
     // Messages that waited for this epoch, and candidates already seen for it.
     const held = s.heldApplications.filter((h) => h.epoch <= group.epoch);
     s.heldApplications = s.heldApplications.filter((h) => h.epoch > group.epoch);
@@ -993,6 +1074,7 @@ export class GroupMember {
 
   private async receiveWelcomeTopic(bytes: Uint8Array, now: number): Promise<GroupEffect[]> {
     const f = decodeWelcomeFrame(bytes);
+    if (f.rejoin !== undefined) return this.onRejoinRequest(f.rejoin, now);
     if (f.keyPackage !== undefined) {
       if (this.group === undefined) return [];
       const kp = await readKeyPackage(f.keyPackage);
@@ -1060,6 +1142,45 @@ export class GroupMember {
       { type: "keyPackageSet", set },
       ...(await this.sendPayload({ keyPackageSets: [toWire(set)] }, now)),
     ];
+  }
+
+  /**
+   * A rejoin request: from a roster member, signed with its roster key, recent, not seen before; its stale
+   * leaf goes to a removal vote. From a non-member (already removed), its KeyPackage is a joiner's.
+   */
+  private async onRejoinRequest(r: RejoinRequest, now: number): Promise<GroupEffect[]> {
+    const group = this.group;
+    if (group === undefined) return [];
+    if (!r.keyPackage || !r.groupId || r.at === undefined || !r.signature)
+      return [this.reject("MALFORMED", "rejoin")];
+    if (!bytesEqual(r.groupId, group.groupId)) return [];
+    const kp = await readKeyPackage(r.keyPackage).catch(() => undefined);
+    if (kp === undefined) return [this.reject("BAD_KEY_PACKAGE", "rejoin KeyPackage")];
+    const leaf = roster(group).find((m) => bytesEqual(m.memberId, kp.memberId));
+    if (leaf === undefined) {
+      const key = toHex(kp.memberId);
+      const seenAt = this.state.pendingKeyPackages.get(key)?.seenAt ?? now;
+      this.state.pendingKeyPackages.set(key, { bytes: r.keyPackage, epoch: group.epoch, seenAt });
+      return [];
+    }
+    // Just (re-)added: a request still in flight from before is stale (forking beyond the retained epochs
+    // takes more epochs than this).
+    const added = this.state.addedAt.get(toHex(kp.memberId));
+    if (added !== undefined && group.epoch < added + BigInt(this.params.keyPackageEpochs)) return [];
+    const tag = toHex(sha256(r.signature));
+    if (this.state.seenRejoins.has(tag) || this.state.pendingRejoins.has(toHex(kp.memberId))) return [];
+    if (
+      !bytesEqual(kp.signaturePublicKey, leaf.signaturePublicKey) ||
+      !(await verify(leaf.signaturePublicKey, "rejoin", rejoinBody(r), r.signature))
+    )
+      return [this.reject("INVALID_SIGNATURE", "rejoin request")];
+    if (Math.abs(now - Number(r.at)) > this.params.proposalExpiryMs)
+      return [this.reject("STALE_REJOIN", "rejoin request")];
+    this.state.seenRejoins.add(tag);
+    if (this.state.seenRejoins.size > 256)
+      this.state.seenRejoins.delete(this.state.seenRejoins.values().next().value!);
+    this.state.pendingRejoins.set(toHex(kp.memberId), { seenAt: now, epoch: group.epoch });
+    return [];
   }
 
   /** When a Welcome was last re-sent to a joiner (hex id): at most once per KeyPackage resend interval. */

@@ -75,34 +75,18 @@ export class Member {
   static async create(opts: MemberOptions & { role: "creator" | "joiner" }): Promise<Member> {
     const identity = await createIdentity(opts.name);
     const kps = await generateKeyPackages(identity, 3, { lastResort: true });
-    const params = opts.groupParams ?? FAST_GROUP_PARAMS;
-    const core = new GroupMember(
-      identity,
-      GroupMember.newState(opts.conversation),
-      undefined,
-      kps,
-      opts.rng,
-      params,
-    );
-    const m = new Member(
-      opts,
-      core,
-      new SyncCore(core, newSyncState(), opts.rng, opts.syncParams ?? FAST_SYNC_PARAMS),
-    );
     if (opts.role === "creator") {
-      const groupId = utf8(`${opts.conversation}/0`);
-      const group = await createGroup(identity, groupId, kps[0]!);
-      core.keyPackages = kps.slice(1);
-      const effects = await core.startGroup(group, opts.clock.now());
-      await m.perform([...effects, ...(await m.sync.onGroupEffects(effects, opts.clock.now()))]);
+      const group = await createGroup(identity, utf8(`${opts.conversation}/0`), kps[0]!);
+      return Member.inGroup(opts, identity, group, kps.slice(1));
     }
+    const m = Member.fresh(opts, identity, kps);
     m.persist();
     return m;
   }
 
   /**
-   * A member already in `group` (joined out of band: a benchmark's or a test's setup of a large group
-   * without n join rounds). It starts the group's SDS channel and sync key as a creator does.
+   * A member already in `group`: the creator, or one joined out of band (a benchmark's setup of a large
+   * group without n join rounds). It starts the group's SDS channel and sync key.
    */
   static async inGroup(
     opts: MemberOptions,
@@ -110,6 +94,16 @@ export class Member {
     group: MlsGroup,
     keyPackages: KeyPackageBundle[],
   ): Promise<Member> {
+    const m = Member.fresh(opts, identity, keyPackages);
+    const now = opts.clock.now();
+    const effects = await m.group.startGroup(group, now);
+    await m.perform([...effects, ...(await m.sync.onGroupEffects(effects, now))]);
+    m.persist();
+    return m;
+  }
+
+  /** A member with new core states and no group yet. */
+  private static fresh(opts: MemberOptions, identity: Identity, keyPackages: KeyPackageBundle[]): Member {
     const core = new GroupMember(
       identity,
       GroupMember.newState(opts.conversation),
@@ -118,15 +112,11 @@ export class Member {
       opts.rng,
       opts.groupParams ?? FAST_GROUP_PARAMS,
     );
-    const m = new Member(
+    return new Member(
       opts,
       core,
       new SyncCore(core, newSyncState(), opts.rng, opts.syncParams ?? FAST_SYNC_PARAMS),
     );
-    const effects = await core.startGroup(group, opts.clock.now());
-    await m.perform([...effects, ...(await m.sync.onGroupEffects(effects, opts.clock.now()))]);
-    m.persist();
-    return m;
   }
 
   /** Restarts a member from its store (after a crash). */

@@ -92,7 +92,11 @@ export interface StatusEvent {
 export type SyncEffect =
   | GroupEffect
   | StatusEvent
-  | { readonly type: "recovered"; readonly how: "catch-up" | "realign" | "reset"; readonly epochs: number }
+  | {
+      readonly type: "recovered";
+      readonly how: "catch-up" | "realign" | "reset" | "rejoin";
+      readonly epochs: number;
+    }
   | { readonly type: "reset"; readonly groupId: Uint8Array; readonly operator: Uint8Array };
 
 interface ResetRound {
@@ -122,6 +126,8 @@ export interface SyncState {
   catchUp: { nonce: Uint8Array; sentAt: number; target: string } | undefined;
   reset: ResetRound | undefined;
   resetCounter: bigint;
+  /** We asked to be re-added (forked beyond the retained epochs) and wait for the Welcome. */
+  rejoining: boolean;
   readonly counters: Record<string, number>;
 }
 
@@ -139,6 +145,7 @@ export function newSyncState(): SyncState {
     catchUp: undefined,
     reset: undefined,
     resetCounter: 0n,
+    rejoining: false,
     counters: {},
   };
 }
@@ -174,13 +181,37 @@ export class SyncCore {
     this.state.counters[code] = (this.state.counters[code] ?? 0) + 1;
   }
 
+  /**
+   * The majority's branch forked from ours before our retained epochs: we cannot rewind, so we leave the
+   * branch and ask to be re-added (DESIGN section 6). Our chats of the abandoned branch go out again once
+   * we are back.
+   */
+  private async rejoin(now: number): Promise<SyncEffect[]> {
+    this.count("FORK_BEYOND_RETAINED");
+    await this.member.requestRejoin(
+      await generateKeyPackages(this.member.identity, 1, { lastResort: true }),
+      now,
+    );
+    this.state.rejoining = true;
+    this.state.catchUp = undefined;
+    this.state.views.clear();
+    this.state.lastSeq.clear();
+    return [];
+  }
+
   /** Call with every group effect: epoch changes trigger an immediate gossip. */
   async onGroupEffects(effects: readonly GroupEffect[], now: number): Promise<SyncEffect[]> {
     if (!effects.some((e) => e.type === "epoch" || e.type === "joined")) return [];
+    const out: SyncEffect[] = [];
+    if (this.state.rejoining && effects.some((e) => e.type === "joined")) {
+      this.state.rejoining = false;
+      out.push({ type: "recovered", how: "rejoin", epochs: 0 });
+    }
     // One announcement of where we ended up, however many epochs the effects moved us.
     this.state.lastEpochChangeAt = now;
     this.learnRoster();
-    return this.gossip(now);
+    out.push(...(await this.gossip(now)));
+    return out;
   }
 
   private learnRoster(): void {
@@ -447,12 +478,11 @@ export class SyncCore {
       // Only to a state the batch shows we share: beyond our retained epochs we cannot re-align.
       const theirs = afterOf.get(forkPoint);
       const ours = mineAt(forkPoint);
-      if (!theirs || !ours || !bytesEqual(theirs, ours)) return this.drop("FORK_BEYOND_RETAINED");
+      if (!theirs || !ours || !bytesEqual(theirs, ours)) return this.rejoin(now);
       try {
         g = rewind(g, forkPoint);
       } catch (e) {
-        if (e instanceof MlsProtocolError && e.code === "NOT_RETAINED")
-          return this.drop("FORK_BEYOND_RETAINED");
+        if (e instanceof MlsProtocolError && e.code === "NOT_RETAINED") return this.rejoin(now);
         throw e;
       }
       this.member.replaceGroup(g, now);

@@ -4,8 +4,8 @@ import { describe, it } from "node:test";
 import { runScenario, type ScenarioName } from "../../src/cli/scenarios.ts";
 
 /** Runs a scenario and checks the outcome a user relies on; `how` lists acceptable recovery paths. */
-export async function expectRecovery(scenario: ScenarioName, how: string[], seed = 1, loss = 0) {
-  const r = await runScenario({ scenario, members: 10, seed, loss, epochs: 3 });
+export async function expectRecovery(scenario: ScenarioName, how: string[], seed = 1, loss = 0, epochs = 3) {
+  const r = await runScenario({ scenario, members: 10, seed, loss, epochs });
   const summary = JSON.stringify({ ...r, timeline: undefined }, (_k, v) =>
     typeof v === "bigint" ? String(v) : v,
   );
