@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { runDemo } from "./demo.ts";
-import { runNet } from "./net.ts";
+import { NET_PLANS, type NetPlan, runNet } from "./net.ts";
 import { NODE_COMMANDS, runNode } from "./node.ts";
 import { renderReport } from "./report.ts";
 import { runScenario, SCENARIOS, type ScenarioName } from "./scenarios.ts";
@@ -41,11 +41,12 @@ exit code 0 when every member ends in one state, in sync, with no application me
   --conversation  conversation name (default demo)
 
 ${NODE_COMMANDS}`,
-  net: `usage: demls net [--members N] [--minority K] [--epochs E] [--transport tcp|memory] [--data DIR] [--json]
+  net: `usage: demls net [--plan P] [--members N] [--minority K] [--epochs E] [--transport tcp|memory] [--data DIR] [--json]
 
+  --plan       ${NET_PLANS.join(" | ")} (default minority-lag)
   --members    group size, 3..30 (default 6)
-  --minority   members cut off, 1..members/2 (default 2)
-  --epochs     epochs the majority commits while they are cut off (default 2)
+  --minority   members cut off in the minority plans, 1..members/2 (default 2)
+  --epochs     epochs each committing side commits while split (default 2)
   --transport  tcp (loopback sockets, default) or memory
   --data       keep each member's sqlite file in DIR
   --json       print one JSON object
@@ -231,6 +232,7 @@ async function net(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      plan: { type: "string" },
       members: { type: "string" },
       minority: { type: "string" },
       epochs: { type: "string" },
@@ -243,8 +245,12 @@ async function net(argv: string[]): Promise<number> {
   if (transport !== "tcp" && transport !== "memory")
     throw new UsageError(`--transport: expected tcp or memory, got '${transport}'`);
   const members = num("members", values.members, 6, 3, 30);
+  const plan = (values.plan ?? "minority-lag") as NetPlan;
+  if (!NET_PLANS.includes(plan))
+    throw new UsageError(`--plan: expected one of ${NET_PLANS.join(", ")}, got '${values.plan}'`);
   const r = await runNet({
     transport,
+    plan,
     members,
     minority: num("minority", values.minority, 2, 1, Math.floor(members / 2)),
     epochs: num("epochs", values.epochs, 2, 1, 20),
@@ -261,6 +267,13 @@ async function net(argv: string[]): Promise<number> {
     );
     console.log(
       `  recovery                   ${r.recoveredMs === null ? "NOT RECOVERED" : `${(r.recoveredMs / 1000).toFixed(2)} s after heal`}`,
+    );
+    console.log(
+      `  recoveries                 ${
+        Object.entries(r.recoveries)
+          .map(([k, v]) => `${k} x${v}`)
+          .join(", ") || "-"
+      }`,
     );
     console.log(`  app messages               ${r.appSent} sent, ${r.appLost} lost`);
     for (const [k, v] of Object.entries(r.groups))

@@ -5,12 +5,18 @@ import { FAST_GROUP_PARAMS } from "../group/params.ts";
 import { LiveCluster } from "../node/live-cluster.ts";
 import type { SyncEffect } from "../sync/core.ts";
 
+/** What the cut looks like: who is cut off, and which sides commit while split. */
+export const NET_PLANS = ["minority-lag", "minority-fork", "three-way-split"] as const;
+export type NetPlan = (typeof NET_PLANS)[number];
+
 export interface NetOptions {
   readonly transport: "tcp" | "memory";
   readonly members: number;
-  /** Members cut off (the last ones). */
+  /** `minority-lag` (default): the minority is cut off while the majority commits. */
+  readonly plan?: NetPlan;
+  /** Members cut off (the last ones; minority plans only). */
   readonly minority: number;
-  /** Epochs the majority commits while the minority is cut off. */
+  /** Epochs each committing side commits while split. */
   readonly epochs: number;
   /** Per-member sqlite files go here; in memory when absent. */
   readonly dataDir?: string;
@@ -27,6 +33,8 @@ export interface NetResult {
   /** Wall milliseconds from heal to one state with every chat delivered (null: not within the timeout). */
   recoveredMs: number | null;
   groups: Record<string, string[]>;
+  /** Recovery paths taken, by kind (catch-up, realign, rejoin, reset). */
+  recoveries: Record<string, number>;
   appSent: number;
   appLost: number;
   formMs: number;
@@ -36,7 +44,16 @@ export async function runNet(o: NetOptions): Promise<NetResult> {
   const log = o.onLine ?? (() => {});
   let healedAt = Number.POSITIVE_INFINITY;
   let detectedAt: number | undefined;
-  const minority = Array.from({ length: o.minority }, (_, i) => `m${o.members - o.minority + i}`);
+  const recoveries: Record<string, number> = {};
+  const names = Array.from({ length: o.members }, (_, i) => `m${i}`);
+  const plan = o.plan ?? "minority-lag";
+  let sides: string[][];
+  if (plan === "three-way-split") {
+    const a = Math.ceil(o.members * 0.4);
+    const b = Math.floor((o.members - a) / 2);
+    sides = [names.slice(0, a), names.slice(a, a + b), names.slice(a + b)];
+  } else sides = [names.slice(0, o.members - o.minority), names.slice(o.members - o.minority)];
+  const committing = plan === "minority-lag" ? [sides[0]!] : sides;
   const c: LiveCluster = new LiveCluster({
     transport: o.transport,
     groupParams: FAST_GROUP_PARAMS,
@@ -46,7 +63,10 @@ export async function runNet(o: NetOptions): Promise<NetResult> {
         log(`${m.name}: ${e.previous} -> ${e.status}`);
         if (detectedAt === undefined && Date.now() >= healedAt && e.status !== "IN_SYNC")
           detectedAt = Date.now();
-      } else if (e.type === "recovered") log(`${m.name}: recovered by ${e.how} (${e.epochs} epochs)`);
+      } else if (e.type === "recovered") {
+        recoveries[e.how] = (recoveries[e.how] ?? 0) + 1;
+        log(`${m.name}: recovered by ${e.how} (${e.epochs} epochs)`);
+      }
     },
   });
   try {
@@ -54,16 +74,20 @@ export async function runNet(o: NetOptions): Promise<NetResult> {
     await c.form(o.members);
     const formMs = Date.now() - t0;
     log(`formed: ${o.members} members in ${formMs} ms over libp2p ${o.transport}`);
-    const majority = [...c.members.keys()].filter((n) => !minority.includes(n));
-    await c.partition([majority, minority]);
-    log(`cut off ${minority.join(" ")}`);
+    await c.partition(sides);
+    log(`split ${sides.map((s) => s.join(" ")).join(" | ")}`);
     for (let e = 0; e < o.epochs; e++) {
-      const before = c.epochOf(majority[0]!);
-      await c.chat(majority[e % majority.length]!, `majority ${e}`);
-      await c.chat(minority[e % minority.length]!, `minority ${e}`);
-      await c.members.get(majority[e % majority.length]!)!.proposeRefresh();
-      const ok = await c.waitFor(() => majority.every((n) => c.epochOf(n) > before), 20_000);
-      log(`majority epoch ${c.epochOf(majority[0]!)}${ok ? "" : " (not every majority member)"}`);
+      const before = committing.map((side) => c.epochOf(side[0]!));
+      for (const [k, side] of sides.entries()) await c.chat(side[e % side.length]!, `side ${k} chat ${e}`);
+      // A side smaller than the vote quorum decides at the consensus timeout (silent members count YES).
+      for (const side of committing) await c.members.get(side[e % side.length]!)!.proposeRefresh();
+      const ok = await c.waitFor(
+        () => committing.every((side, i) => side.every((n) => c.epochOf(n) > before[i]!)),
+        20_000,
+      );
+      log(
+        `epochs ${committing.map((side) => c.epochOf(side[0]!)).join(", ")}${ok ? "" : " (not every member)"}`,
+      );
     }
     await c.heal();
     healedAt = Date.now();
@@ -76,10 +100,11 @@ export async function runNet(o: NetOptions): Promise<NetResult> {
     return {
       transport: o.transport,
       members: o.members,
-      plan: `${majority.length} | ${minority.length} cut off for ${o.epochs} epochs`,
+      plan: `${plan}: ${sides.map((s) => s.length).join("/")}, ${committing.length === 1 ? "the first side commits" : "every side commits"} ${o.epochs} epochs`,
       detectedMs: detectedAt === undefined ? null : detectedAt - healedAt,
       recoveredMs: recovered ? Date.now() - healedAt : null,
       groups: Object.fromEntries(c.distinctStates()),
+      recoveries,
       appSent: c.chats.sent.size,
       appLost: missing,
       formMs,
