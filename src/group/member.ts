@@ -792,10 +792,10 @@ export class GroupMember {
       if (this.state.proposals.has(proposalId(PROPOSAL_ADD, kp.bytes))) continue;
       out.push(...(await this.propose(PROPOSAL_ADD, kp.bytes, now)));
     }
-    // Members asking to be re-added: their stale leaf goes first (the steward proposes; anyone after a timeout).
-    const ids = new Set(this.rosterIds().map(toHex));
+    // Members asking to be re-added: their stale leaf goes first (the steward proposes; anyone after a
+    // timeout). An entry ends when the leaf is gone (onEpochChange) or after `keyPackageEpochs`.
     for (const [k, r] of this.state.pendingRejoins) {
-      if (!ids.has(k) || r.epoch + BigInt(this.params.keyPackageEpochs) < group.epoch) {
+      if (r.epoch + BigInt(this.params.keyPackageEpochs) < group.epoch) {
         this.state.pendingRejoins.delete(k);
         continue;
       }
