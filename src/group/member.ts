@@ -780,31 +780,37 @@ export class GroupMember {
    * proposals made twice are one.
    */
   private async proposeJoiners(now: number): Promise<GroupEffect[]> {
-    const group = this.requireGroup();
+    const s = this.state;
     const out: GroupEffect[] = [];
-    for (const [k, kp] of this.state.pendingKeyPackages) {
-      if (kp.epoch + BigInt(this.params.keyPackageEpochs) < group.epoch) {
-        this.state.pendingKeyPackages.delete(k);
-        continue;
-      }
-      const fallback = now >= kp.seenAt + this.params.consensusTimeoutMs;
-      if (!fallback && !bytesEqual(this.stewards(0)[0]!, this.memberId)) continue;
-      if (this.state.proposals.has(proposalId(PROPOSAL_ADD, kp.bytes))) continue;
-      out.push(...(await this.propose(PROPOSAL_ADD, kp.bytes, now)));
-    }
-    // Members asking to be re-added: their stale leaf goes first (the steward proposes; anyone after a
-    // timeout). An entry ends when the leaf is gone (onEpochChange) or after `keyPackageEpochs`.
-    for (const [k, r] of this.state.pendingRejoins) {
-      if (r.epoch + BigInt(this.params.keyPackageEpochs) < group.epoch) {
-        this.state.pendingRejoins.delete(k);
-        continue;
-      }
-      const fallback = now >= r.seenAt + this.params.consensusTimeoutMs;
-      if (!fallback && !bytesEqual(this.stewards(0)[0]!, this.memberId)) continue;
-      if (this.state.proposals.has(proposalId(PROPOSAL_REMOVE, fromHex(k)))) continue;
-      out.push(...(await this.propose(PROPOSAL_REMOVE, fromHex(k), now)));
-    }
+    for (const [k, kp] of s.pendingKeyPackages)
+      out.push(...(await this.proposePending(s.pendingKeyPackages, k, kp, PROPOSAL_ADD, kp.bytes, now)));
+    // Members asking to be re-added: their stale leaf goes first. An entry also ends when the leaf is gone
+    // (onEpochChange).
+    for (const [k, r] of s.pendingRejoins)
+      out.push(...(await this.proposePending(s.pendingRejoins, k, r, PROPOSAL_REMOVE, fromHex(k), now)));
     return out;
+  }
+
+  /**
+   * One pending request (a joiner's KeyPackage, a rejoin): dropped after `keyPackageEpochs`; proposed by
+   * the epoch steward at once, by anyone after a consensus timeout (the steward may be unreachable).
+   */
+  private async proposePending<T extends { epoch: bigint; seenAt: number }>(
+    pending: Map<string, T>,
+    key: string,
+    entry: T,
+    kind: number,
+    target: Uint8Array,
+    now: number,
+  ): Promise<GroupEffect[]> {
+    if (entry.epoch + BigInt(this.params.keyPackageEpochs) < this.requireGroup().epoch) {
+      pending.delete(key);
+      return [];
+    }
+    const fallback = now >= entry.seenAt + this.params.consensusTimeoutMs;
+    if (!fallback && !bytesEqual(this.stewards(0)[0]!, this.memberId)) return [];
+    if (this.state.proposals.has(proposalId(kind, target))) return [];
+    return this.propose(kind, target, now);
   }
 
   /** The steward (or, after its window, a backup) commits approved proposals. */
