@@ -4,6 +4,7 @@
 import { FAST_GROUP_PARAMS } from "../group/params.ts";
 import { LiveCluster } from "../node/live-cluster.ts";
 import type { SyncEffect } from "../sync/core.ts";
+import { threeWaySplit } from "./scenarios.ts";
 
 /** What the cut looks like: who is cut off, and which sides commit while split. */
 export const NET_PLANS = ["minority-lag", "minority-fork", "three-way-split"] as const;
@@ -47,12 +48,10 @@ export async function runNet(o: NetOptions): Promise<NetResult> {
   const recoveries: Record<string, number> = {};
   const names = Array.from({ length: o.members }, (_, i) => `m${i}`);
   const plan = o.plan ?? "minority-lag";
-  let sides: string[][];
-  if (plan === "three-way-split") {
-    const a = Math.ceil(o.members * 0.4);
-    const b = Math.floor((o.members - a) / 2);
-    sides = [names.slice(0, a), names.slice(a, a + b), names.slice(a + b)];
-  } else sides = [names.slice(0, o.members - o.minority), names.slice(o.members - o.minority)];
+  const sides =
+    plan === "three-way-split"
+      ? threeWaySplit(names)
+      : [names.slice(0, o.members - o.minority), names.slice(o.members - o.minority)];
   const committing = plan === "minority-lag" ? [sides[0]!] : sides;
   const c: LiveCluster = new LiveCluster({
     transport: o.transport,

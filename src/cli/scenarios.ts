@@ -71,6 +71,13 @@ export interface ScenarioResult {
 const names = (prefix: string, from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => `${prefix}${from + i}`);
 
+/** The three sides of a split with no majority: 40% / 30% / 30% (4/3/3 at 10 members). */
+export function threeWaySplit(names: readonly string[]): string[][] {
+  const a = Math.ceil(names.length * 0.4);
+  const b = Math.floor((names.length - a) / 2);
+  return [names.slice(0, a), names.slice(a, a + b), names.slice(a + b)];
+}
+
 /** Runs one scenario to the end; deterministic in event order for a seed. */
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const n = o.members;
@@ -122,9 +129,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   let sides: string[][];
   let plan: string;
   if (o.scenario === "three-way-split") {
-    const a = Math.ceil(n * 0.4);
-    const b = Math.floor((n - a) / 2);
-    sides = [all.slice(0, a), all.slice(a, a + b), all.slice(a + b)];
+    sides = threeWaySplit(all);
     plan = `split ${sides.map((s) => s.length).join("/")}, each side commits ${o.epochs} epochs, heal`;
   } else if (o.scenario === "minority-fork") {
     const k = Math.max(1, Math.floor(n * 0.4));

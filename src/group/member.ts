@@ -992,12 +992,13 @@ export class GroupMember {
     s.retry = 0;
     // Proposals the new roster settles are done; the rest stay pending for a later commit.
     const ids = this.rosterIds();
-    const has = (id: Uint8Array) => ids.some((m) => bytesEqual(m, id));
+    const inRoster = new Set(ids.map(toHex));
+    const has = (id: Uint8Array) => inRoster.has(toHex(id));
     for (const id of p.added) s.addedAt.set(toHex(id), group.epoch);
-    for (const id of s.addedAt.keys()) if (!has(fromHex(id))) s.addedAt.delete(id);
+    for (const id of s.addedAt.keys()) if (!inRoster.has(id)) s.addedAt.delete(id);
     // A rejoin is settled once the stale leaf is gone (the member comes back as a joiner).
     for (const id of s.pendingRejoins.keys())
-      if (!has(fromHex(id))) {
+      if (!inRoster.has(id)) {
         s.pendingRejoins.delete(id);
         s.rejoined.add(id);
       }
