@@ -1,7 +1,8 @@
 // Member identity, KeyPackages, and signatures by the member's MLS signature key.
 import {
+  type Capabilities,
   type Credential,
-  defaultCapabilities,
+  ciphersuites,
   defaultLifetime,
   encodeMlsMessage,
   generateKeyPackageWithKey,
@@ -9,8 +10,10 @@ import {
   type PrivateKeyPackage,
 } from "ts-mls";
 import { signWithLabel, verifyWithLabel } from "ts-mls/crypto/signature.js";
+import { greaseValues } from "ts-mls/grease.js";
 import { makeKeyPackageRef, verifyKeyPackage } from "ts-mls/keyPackage.js";
-import { utf8 } from "../util/bytes.ts";
+import { toHex, utf8 } from "../util/bytes.ts";
+import { randomBytes } from "./crypto.ts";
 import { MlsProtocolError } from "./errors.ts";
 import { decodeMessage, suite, toProtocolError } from "./suite.ts";
 
@@ -63,6 +66,21 @@ function credentialOf(identity: Identity): Credential {
 }
 
 /**
+ * ts-mls's default capabilities, GREASE included (RFC 9420 section 13.5: each reserved value with
+ * probability 1/10), but drawn from the MLS randomness instead of `Math.random`, so seeded runs replay.
+ */
+function capabilities(): Capabilities {
+  const grease = () => greaseValues.filter(() => randomBytes(1)[0]! < 26);
+  return {
+    versions: ["mls10"],
+    ciphersuites: [...Object.keys(ciphersuites), ...grease().map(String)] as Capabilities["ciphersuites"],
+    extensions: grease(),
+    proposals: grease(),
+    credentials: ["basic", "x509", ...grease().map(String)] as Capabilities["credentials"],
+  };
+}
+
+/**
  * Generates `count` single-use KeyPackages, plus one last-resort KeyPackage when `lastResort` is set
  * (it comes last in the result). All are bound to the identity's signature key.
  */
@@ -77,7 +95,7 @@ export async function generateKeyPackages(
   for (let i = 0; i < total; i++) {
     const { publicPackage, privatePackage } = await generateKeyPackageWithKey(
       credentialOf(identity),
-      defaultCapabilities(),
+      capabilities(),
       defaultLifetime,
       [],
       { signKey: identity.signaturePrivateKey, publicKey: identity.signaturePublicKey },
@@ -112,6 +130,34 @@ export async function bundleOf(
  * @throws {MlsProtocolError} `MALFORMED` or `INVALID_SIGNATURE`; never anything else.
  */
 export async function readKeyPackage(bytes: Uint8Array): Promise<KeyPackageInfo> {
+  // Joiners re-announce the same KeyPackage until welcomed and every member checks it again on each
+  // proposal, vote and store sync: remember the verdict for bytes already read (values are immutable).
+  const cs = await suite();
+  const key = toHex(await cs.hash.digest(bytes));
+  const known = readKeyPackages.get(key);
+  if (known !== undefined) {
+    if (known instanceof MlsProtocolError) throw known;
+    return known;
+  }
+  let result: KeyPackageInfo | MlsProtocolError;
+  try {
+    result = await verifyKeyPackageBytes(bytes);
+  } catch (e) {
+    if (!(e instanceof MlsProtocolError)) throw e;
+    result = e;
+  }
+  if (readKeyPackages.size >= READ_KEY_PACKAGES_LIMIT)
+    readKeyPackages.delete(readKeyPackages.keys().next().value!);
+  readKeyPackages.set(key, result);
+  if (result instanceof MlsProtocolError) throw result;
+  return result;
+}
+
+const READ_KEY_PACKAGES_LIMIT = 4096;
+/** Verdicts of {@link readKeyPackage} by SHA-256 of the bytes (oldest dropped first). */
+const readKeyPackages = new Map<string, KeyPackageInfo | MlsProtocolError>();
+
+async function verifyKeyPackageBytes(bytes: Uint8Array): Promise<KeyPackageInfo> {
   const cs = await suite();
   const msg = decodeMessage(bytes, "KeyPackage");
   if (msg.wireformat !== "mls_key_package")

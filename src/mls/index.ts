@@ -4,7 +4,9 @@
  * retained epochs for rewinding, and serialization for the store.
  * @module
  */
+
 export { restoreGroup, restoreKeyPackage, serializeGroup, serializeKeyPackage } from "./codec.ts";
+export { seedMlsRandomness } from "./crypto.ts";
 export { isFutureEpoch, type MlsErrorCode, MlsProtocolError } from "./errors.ts";
 export {
   ancestry,

@@ -4,8 +4,6 @@ import {
   type ClientConfig,
   decodeMlsMessage,
   defaultKeyRetentionConfig,
-  getCiphersuiteFromName,
-  getCiphersuiteImpl,
   type MLSMessage,
 } from "ts-mls";
 import { defaultClientConfig } from "ts-mls/clientConfig.js";
@@ -17,6 +15,7 @@ import {
   UsageError,
   ValidationError,
 } from "ts-mls/mlsError.js";
+import { makeSuite1 } from "./crypto.ts";
 import { MlsProtocolError } from "./errors.ts";
 
 /** The ciphersuite every demls group uses: MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 (RFC 9420 suite 1). */
@@ -24,9 +23,9 @@ export const CIPHERSUITE = "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519" as con
 
 let cached: Promise<CiphersuiteImpl> | undefined;
 
-/** The ciphersuite implementation, created once per process. */
+/** The ciphersuite implementation (`crypto.ts`), created once per process. */
 export function suite(): Promise<CiphersuiteImpl> {
-  cached ??= getCiphersuiteImpl(getCiphersuiteFromName(CIPHERSUITE));
+  cached ??= makeSuite1();
   return cached;
 }
 

@@ -6,6 +6,7 @@ import {
   generateKeyPackages,
   joinFromWelcome,
   commit as mlsCommit,
+  seedMlsRandomness,
 } from "../mls/index.ts";
 import { type LinkModel, Simulator } from "../net/sim/simulator.ts";
 import { SqliteMemberStore } from "../store/sqlite.ts";
@@ -34,6 +35,8 @@ export class Cluster extends MemberSet {
       seed: opts.seed,
       link: { latencyMs: 40, jitterMs: 30, loss: 0, ...opts.link },
     });
+    // MLS key material from the seed too: the run replays byte for byte, not only in event order.
+    seedMlsRandomness(`demls simulation ${opts.seed}`);
   }
 
   get now(): number {
