@@ -81,6 +81,21 @@ describe("simulator", () => {
     }
   });
 
+  it("partition() and heal() without a time act at once: the next publication already sees them", async () => {
+    const sim = new Simulator({ seed: 9 });
+    const [a, b] = [sim.addNode("a"), sim.addNode("b")];
+    const got: number[] = [];
+    b.transport.subscribe(TOPIC, (d) => void got.push(d.data[0]!));
+    sim.partition([["a"], ["b"]]);
+    await a.transport.publish(TOPIC, new Uint8Array([1]));
+    await sim.runFor(500);
+    sim.heal();
+    await a.transport.publish(TOPIC, new Uint8Array([2]));
+    await sim.runFor(500);
+    assert.deepEqual(got, [2]);
+    assert.equal(sim.drops.partition, 1);
+  });
+
   it("a crashed node loses its timers and subscriptions; a restart gives fresh handles", async () => {
     const sim = new Simulator({ seed: 9 });
     const a = sim.addNode("a");

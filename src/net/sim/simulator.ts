@@ -174,13 +174,22 @@ export class Simulator {
    * Takes effect at `at` (default now). Transmissions across sides are dropped.
    */
   partition(sides: readonly (readonly string[])[], at = this.#now): void {
-    this.at(at, () => {
+    this.#atOrNow(at, () => {
       for (const n of this.#nodes.values()) n.group = 0;
       sides.forEach((side, i) => {
         for (const id of side) this.#rec(id).group = i + 1;
       });
       this.#mix(1, sides.length, 0, 0);
     });
+  }
+
+  /**
+   * Runs `fn` at `time`; at once if that is now, so what the caller publishes next already sees the
+   * change (a queued event would run only after those publications were sent).
+   */
+  #atOrNow(time: number, fn: () => void): void {
+    if (time <= this.#now) fn();
+    else this.at(time, fn);
   }
 
   /** Changes the loss rate of every link from now on. */
@@ -190,7 +199,7 @@ export class Simulator {
 
   /** Joins all sides again at `at` (default now). */
   heal(at = this.#now): void {
-    this.at(at, () => {
+    this.#atOrNow(at, () => {
       for (const n of this.#nodes.values()) n.group = 0;
       this.#mix(2, 0, 0, 0);
     });
