@@ -29,7 +29,7 @@ export interface NetResult {
   transport: string;
   members: number;
   plan: string;
-  /** Wall milliseconds from heal to the first minority member leaving IN_SYNC (null: never seen). */
+  /** Wall milliseconds from heal to every out-of-sync member knowing its status (null: not all did). */
   detectedMs: number | null;
   /** Wall milliseconds from heal to one state with every chat delivered (null: not within the timeout). */
   recoveredMs: number | null;
@@ -43,8 +43,7 @@ export interface NetResult {
 
 export async function runNet(o: NetOptions): Promise<NetResult> {
   const log = o.onLine ?? (() => {});
-  let healedAt = Number.POSITIVE_INFINITY;
-  let detectedAt: number | undefined;
+
   const recoveries: Record<string, number> = {};
   const names = Array.from({ length: o.members }, (_, i) => `m${i}`);
   const plan = o.plan ?? "minority-lag";
@@ -58,11 +57,8 @@ export async function runNet(o: NetOptions): Promise<NetResult> {
     groupParams: FAST_GROUP_PARAMS,
     ...(o.dataDir ? { dataDir: o.dataDir } : {}),
     onEvent: (e: SyncEffect, m) => {
-      if (e.type === "status") {
-        log(`${m.name}: ${e.previous} -> ${e.status}`);
-        if (detectedAt === undefined && Date.now() >= healedAt && e.status !== "IN_SYNC")
-          detectedAt = Date.now();
-      } else if (e.type === "recovered") {
+      if (e.type === "status") log(`${m.name}: ${e.previous} -> ${e.status}`);
+      else if (e.type === "recovered") {
         recoveries[e.how] = (recoveries[e.how] ?? 0) + 1;
         log(`${m.name}: recovered by ${e.how} (${e.epochs} epochs)`);
       }
@@ -88,8 +84,10 @@ export async function runNet(o: NetOptions): Promise<NetResult> {
         `epochs ${committing.map((side) => c.epochOf(side[0]!)).join(", ")}${ok ? "" : " (not every member)"}`,
       );
     }
+    // Measured from the moment the cut is lifted, before the redials complete.
+    c.markHealed();
+    const healedAt = Date.now();
     await c.heal();
-    healedAt = Date.now();
     log("healed");
     const recovered = await c.waitFor(
       () => c.distinctStates().size === 1 && c.missingChats().size === 0,
@@ -100,7 +98,7 @@ export async function runNet(o: NetOptions): Promise<NetResult> {
       transport: o.transport,
       members: o.members,
       plan: `${plan}: ${sides.map((s) => s.length).join("/")}, ${committing.length === 1 ? "the first side commits" : "every side commits"} ${o.epochs} epochs`,
-      detectedMs: detectedAt === undefined ? null : detectedAt - healedAt,
+      detectedMs: c.detectionMs(),
       recoveredMs: recovered ? Date.now() - healedAt : null,
       groups: Object.fromEntries(c.distinctStates()),
       recoveries,

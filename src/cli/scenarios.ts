@@ -4,7 +4,6 @@
 import { FAST_GROUP_PARAMS } from "../group/params.ts";
 import { sign } from "../mls/index.ts";
 import { Cluster } from "../node/cluster.ts";
-import type { Member } from "../node/member.ts";
 import type { SyncStatus } from "../sync/classify.ts";
 import type { SyncEffect } from "../sync/core.ts";
 import { seal } from "../sync/seal.ts";
@@ -82,17 +81,12 @@ export function threeWaySplit(names: readonly string[]): string[][] {
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const n = o.members;
   const loss = o.scenario === "lossy" ? Math.max(o.loss, 0.2) : o.loss;
-  const statusAt = new Map<string, { status: SyncStatus; at: number }[]>();
   const recoveries: Record<string, number> = {};
   const cluster = new Cluster({
     seed: o.seed,
     groupParams: FAST_GROUP_PARAMS,
-    onEvent: (e: SyncEffect, m: Member) => {
-      if (e.type === "status") {
-        const list = statusAt.get(m.name) ?? [];
-        list.push({ status: e.status, at: cluster.sim.now });
-        statusAt.set(m.name, list);
-      } else if (e.type === "recovered") recoveries[e.how] = (recoveries[e.how] ?? 0) + 1;
+    onEvent: (e: SyncEffect) => {
+      if (e.type === "recovered") recoveries[e.how] = (recoveries[e.how] ?? 0) + 1;
     },
   });
   const timeline: Sample[] = [];
@@ -160,14 +154,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   phase = "healed";
   const healAt = cluster.sim.now;
   cluster.sim.heal();
+  cluster.markHealed();
   for (const name of [all[0]!, all[n - 1]!]) await cluster.chat(name, `${name} after heal`);
-  const outOfSync = new Set<string>();
-  {
-    const states = cluster.distinctStates();
-    const biggest = [...states.values()].sort((a, b) => b.length - a.length)[0] ?? [];
-    for (const list of states.values())
-      if (list !== biggest || states.size > 2) for (const m of list) outOfSync.add(m);
-  }
   let recoveredAt: number | null = null;
   const deadline = healAt + 120_000 + n * 1_000;
   while (cluster.sim.now < deadline) {
@@ -181,12 +169,6 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   liarTimer?.();
   phase = "done";
   await run(1000);
-  let detected: number | null = null;
-  for (const m of outOfSync) {
-    const first = (statusAt.get(m) ?? []).find((s) => s.at >= healAt && s.status !== "UNKNOWN");
-    if (first === undefined) continue;
-    detected = Math.max(detected ?? 0, first.at - healAt);
-  }
   const missing = cluster.missingChats();
   const expected = [...cluster.chats.sent.values()].reduce((a, s) => a + s.to.length, 0);
   const lost = [...missing.values()].reduce((a, l) => a + l.length, 0);
@@ -200,7 +182,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     seed: o.seed,
     loss,
     plan,
-    detectedMs: detected,
+    detectedMs: cluster.detectionMs(),
     recoveredMs: recoveredAt === null ? null : recoveredAt - healAt,
     allInSync: recoveredAt !== null,
     groups: Object.fromEntries(cluster.distinctStates()),

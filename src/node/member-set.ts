@@ -55,6 +55,7 @@ export abstract class MemberSet {
       ...(store ? { store } : {}),
       ...(b.keyPackageService ? { keyPackageService: b.keyPackageService } : {}),
       onEvent: (e: SyncEffect, m: Member) => {
+        this.watchDetection(e, m.name);
         if (e.type === "chat") {
           const list = this.chats.received.get(m.name) ?? [];
           list.push(new TextDecoder().decode(e.body));
@@ -63,6 +64,36 @@ export abstract class MemberSet {
         b.onEvent?.(e, m);
       },
     };
+  }
+
+  /** Since the last {@link markHealed}: members out of sync then that have not shown they know it yet. */
+  private healWatch: { at: number; unaware: Set<string>; detectedMs: number } | undefined;
+
+  /**
+   * Call when a partition heals. Every member outside the largest state (every member, when there are more
+   * than two states) is out of sync; {@link detectionMs} then tells when the last of them knew.
+   */
+  markHealed(): void {
+    const states = [...this.distinctStates().values()].sort((a, b) => b.length - a.length);
+    const outOfSync = states.length > 2 ? states.flat() : states.slice(1).flat();
+    this.healWatch = { at: this.now, unaware: new Set(outOfSync), detectedMs: 0 };
+  }
+
+  /**
+   * Heal → every out-of-sync member knows its status (DESIGN section 9): a member knows once it takes a
+   * verdict other than UNKNOWN, or once it moves to another epoch (it caught up on commits before its
+   * classification ran). Null while one of them does not know yet.
+   */
+  detectionMs(): number | null {
+    const h = this.healWatch;
+    return h === undefined || h.unaware.size > 0 ? null : h.detectedMs;
+  }
+
+  private watchDetection(e: SyncEffect, name: string): void {
+    const h = this.healWatch;
+    const knows = (e.type === "status" && e.status !== "UNKNOWN") || e.type === "epoch";
+    if (h === undefined || !knows || !h.unaware.delete(name)) return;
+    h.detectedMs = Math.max(h.detectedMs, this.now - h.at);
   }
 
   /** Creates and starts a member. */
