@@ -762,8 +762,19 @@ export class GroupMember {
   /** The steward list (member ids, epoch steward first) of the current epoch in retry round `retry`. */
   stewards(retry = 0): Uint8Array[] {
     const group = this.requireGroup();
-    return stewardList(group.epoch, retry, this.rosterIds(), group.groupId, this.params.stewardListSize);
+    // Asked on every reschedule; the list only changes with the epoch (the roster with it) and the round.
+    const key = `${toHex(group.groupId)}/${group.epoch}/${retry}`;
+    let list = this.stewardCache.get(key);
+    if (list === undefined) {
+      list = stewardList(group.epoch, retry, this.rosterIds(), group.groupId, this.params.stewardListSize);
+      if (this.stewardCache.size >= 8) this.stewardCache.delete(this.stewardCache.keys().next().value!);
+      this.stewardCache.set(key, list);
+    }
+    return list;
   }
+
+  /** Steward lists by group, epoch and retry round (derived, not state). */
+  private readonly stewardCache = new Map<string, Uint8Array[]>();
 
   /** When the whole steward list has had its turn: the next retry round starts. */
   private retryDue(): number {
