@@ -21,7 +21,7 @@ import {
   verify,
 } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
-import { bytesEqual, compareBytes, concatBytes, fromHex, toHex, u64be } from "../util/bytes.ts";
+import { bytesEqual, compareBytes, concatBytes, fromHex, toHex, u64be, utf8 } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { agreedRoster, classify, type SyncStatus, type Verdict, type View } from "./classify.ts";
 import { open, seal } from "./seal.ts";
@@ -422,10 +422,11 @@ export class SyncCore {
     for (const [who, v] of this.state.views)
       if (v.groupId === gid && fingerprintAt(g.history, v.epoch) !== undefined && v.epoch >= r.targetEpoch!)
         if (bytesEqual(fingerprintAt(g.history, v.epoch)!, v.fingerprint)) holders.push(who);
-    const rank = (who: string) =>
-      sha256(concatBytes(new TextEncoder().encode(who), r.nonce ?? new Uint8Array()));
-    holders.sort((a, b) => compareBytes(rank(a), rank(b)));
-    if (holders.indexOf(toHex(this.member.memberId)) >= this.params.catchUpResponders) return [];
+    const ranked = holders
+      .map((who) => ({ who, rank: sha256(concatBytes(utf8(who), r.nonce ?? new Uint8Array())) }))
+      .sort((a, b) => compareBytes(a.rank, b.rank));
+    const me = toHex(this.member.memberId);
+    if (ranked.findIndex((h) => h.who === me) >= this.params.catchUpResponders) return [];
     const commits = this.member.state.commitLog
       .filter((c) => c.epoch >= r.fromEpoch! && c.epoch < r.targetEpoch!)
       .map((c) => ({ epoch: c.epoch, commit: c.commit, fingerprintAfter: c.fingerprintAfter }));
