@@ -123,6 +123,8 @@ export interface SyncState {
   lastEpochChangeAt: number;
   status: SyncStatus;
   hardSince: number | undefined;
+  /** Since when we are AHEAD of the majority on a state no other member holds. */
+  aloneAheadSince?: number | undefined;
   catchUp: { nonce: Uint8Array; sentAt: number; target: string } | undefined;
   reset: ResetRound | undefined;
   resetCounter: bigint;
@@ -356,12 +358,46 @@ export class SyncCore {
     else this.state.hardSince = undefined;
     if ((verdict.status === "BEHIND" || verdict.status === "FORKED") && verdict.majority)
       out.push(...this.requestCatchUp(verdict, now));
+    out.push(...(await this.stepBackIfAloneAhead(verdict, now)));
     if (
       verdict.status === "HARD" &&
       this.state.reset === undefined &&
       now - this.state.hardSince! >= this.params.hardAfterMs
     )
       out.push(...(await this.proposeReset(verdict, now)));
+    return out;
+  }
+
+  /**
+   * AHEAD on a state nobody else holds, for longer than the others need to apply a commit: our commit lost
+   * selection everywhere else (a restarted or slow steward). The majority state is in our retained history:
+   * rewind to it and re-send what we sent since.
+   */
+  private async stepBackIfAloneAhead(verdict: Verdict, now: number): Promise<SyncEffect[]> {
+    const g = this.member.group;
+    const mine =
+      g && verdict.states.find((x) => x.epoch === g.epoch && bytesEqual(x.fingerprint, g.fingerprint));
+    if (verdict.status !== "AHEAD" || !g || !verdict.majority || (mine?.members.length ?? 0) > 1) {
+      this.state.aloneAheadSince = undefined;
+      return [];
+    }
+    this.state.aloneAheadSince ??= now;
+    if (now - this.state.aloneAheadSince < this.params.hardAfterMs + this.params.gossipIntervalMs) return [];
+    this.state.aloneAheadSince = undefined;
+    let back: typeof g;
+    try {
+      back = rewind(g, verdict.majority.epoch);
+    } catch (e) {
+      if (e instanceof MlsProtocolError && e.code === "NOT_RETAINED")
+        return this.drop("AHEAD_BEYOND_RETAINED");
+      throw e;
+    }
+    if (!bytesEqual(back.fingerprint, verdict.majority.fingerprint)) return this.drop("AHEAD_NOT_ANCESTOR");
+    this.count("STEPPED_BACK");
+    this.member.replaceGroup(back, now);
+    const out: SyncEffect[] = [{ type: "recovered", how: "realign", epochs: Number(g.epoch - back.epoch) }];
+    out.push(...(await this.member.resendAbandoned(now)));
+    out.push(...(await this.gossip(now)));
     return out;
   }
 
