@@ -41,7 +41,8 @@ function statusPlot(r: ScenarioResult): string {
   const W = 760;
   const row = 14;
   const H = members.length * row + 30;
-  const x1 = Math.max(1, ...r.timeline.map((s) => s.timeMs));
+  // The last sample's cell lasts one more second: the time axis ends there, not at the sample.
+  const x1 = Math.max(1, ...r.timeline.map((s) => s.timeMs)) + 1000;
   const sx = (x: number) => 60 + (x / x1) * (W - 80);
   const cells: string[] = [];
   members.forEach((m, i) => {
