@@ -434,6 +434,14 @@ export class GroupMember {
     return this.onEpochChange(p, bytes, undefined, now, via);
   }
 
+  /**
+   * After the sync layer moved us past epochs we missed: the SDS history of those epochs is no longer
+   * waited for (what we can still read is delivered now; chats we cannot are re-sent by their senders).
+   */
+  async skipMissedHistory(now: number): Promise<GroupEffect[]> {
+    return this.sds ? this.onSds(this.sds.skipMissedHistory(), now) : [];
+  }
+
   /** Replaces the group value (rewind, reset); keeps the SDS channel unless the group id changed. */
   replaceGroup(group: MlsGroup, now: number, sdsHorizon = 0n): void {
     this.adopt(group, now, sdsHorizon);
@@ -473,7 +481,8 @@ export class GroupMember {
 
   /**
    * Re-sends chats that went out at states no longer in this member's history (an abandoned branch), at
-   * epochs from `sinceEpoch` on (sent while lagging: peers may no longer hold those epochs' keys), or all.
+   * epochs from `sinceEpoch` on (sent while we or a peer lagged: the other side may no longer hold those
+   * epochs' keys), or all.
    */
   async resendAbandoned(now: number, all = false, sinceEpoch?: bigint): Promise<GroupEffect[]> {
     const group = this.requireGroup();
@@ -665,7 +674,12 @@ export class GroupMember {
       return added !== undefined && (p.epoch ?? 0n) < added ? "STALE_PROPOSAL" : {};
     }
     if (p.kind === PROPOSAL_LEAVE) return bytesEqual(p.target, sender) ? {} : "LEAVE_FOR_OTHER";
-    if (p.kind === PROPOSAL_REFRESH) return p.target.length <= 64 ? {} : "MALFORMED";
+    if (p.kind === PROPOSAL_REFRESH) {
+      if (p.target.length > 64) return "MALFORMED";
+      // A refresh asks for a new epoch: one made before the current epoch already has it (a late copy,
+      // such as SDS delivers after a catch-up, must not start another round).
+      return (p.epoch ?? 0n) < this.requireGroup().epoch ? "STALE_PROPOSAL" : {};
+    }
     return "UNKNOWN_PROPOSAL";
   }
 
@@ -1019,8 +1033,9 @@ export class GroupMember {
       if (r.proposal.kind === PROPOSAL_ADD) {
         done = r.joiner === undefined || has(r.joiner);
         if (r.joiner) s.pendingKeyPackages.delete(toHex(r.joiner));
-      } else if (r.proposal.kind === PROPOSAL_REFRESH) done = r.status === "approved";
-      else done = !has(t) || (s.addedAt.get(toHex(t)) ?? -1n) > (r.proposal.epoch ?? 0n);
+      } else if (r.proposal.kind === PROPOSAL_REFRESH) {
+        done = true; // any new epoch is the refresh it asked for
+      } else done = !has(t) || (s.addedAt.get(toHex(t)) ?? -1n) > (r.proposal.epoch ?? 0n);
       if (done) s.proposals.delete(id);
     }
     s.approvedSince = [...s.proposals.values()].some((r) => r.status === "approved") ? now : undefined;

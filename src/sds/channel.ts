@@ -291,6 +291,21 @@ export class SdsChannel {
     return effects;
   }
 
+  /**
+   * Stops waiting for the history missed so far: buffered messages no longer wait for their dependencies,
+   * those that arrive later with an older timestamp neither, and pending repair requests are dropped
+   * (what still arrives is delivered; senders keep resending what we do not acknowledge). For a member the
+   * layer above caught up by other means, so the missed messages are no longer needed in causal order.
+   */
+  skipMissedHistory(): SdsEffect[] {
+    const s = this.state;
+    s.horizon = bigMax(s.horizon, s.lamport + 1n);
+    s.repairRequests.clear();
+    const effects: SdsEffect[] = [];
+    this.deliverReady(effects);
+    return effects;
+  }
+
   /** Runs every sweep that is due: repair responses and requests, lost deps, resends, sync. */
   tick(now: number): SdsEffect[] {
     const effects: SdsEffect[] = [];

@@ -446,13 +446,19 @@ export class SyncCore {
     ];
   }
 
-  /** Holders of the target answer if they rank among the first `catchUpResponders` by hash. */
-  private async onCatchUp(r: CatchUpRequest, _now: number): Promise<SyncEffect[]> {
+  /**
+   * Every holder of the target re-sends its own chats from the requester's epoch on: once caught up, the
+   * requester keeps the keys of only its last few epochs, so what it missed before those it cannot read
+   * (receivers dedupe by chat id; a chat re-sent at our epoch is not re-sent again until the epoch moves).
+   * Holders that rank among the first `catchUpResponders` by hash also answer with the commits.
+   */
+  private async onCatchUp(r: CatchUpRequest, now: number): Promise<SyncEffect[]> {
     const g = this.member.group;
     if (!g || !r.groupId || !bytesEqual(r.groupId, g.groupId) || r.fromEpoch === undefined || !r.target)
       return [];
     const have = fingerprintAt(g.history, r.targetEpoch ?? -1n);
     if (have === undefined || !bytesEqual(have, r.target)) return [];
+    const out: SyncEffect[] = await this.member.resendAbandoned(now, false, r.fromEpoch);
     const gid = toHex(g.groupId);
     const holders = [toHex(this.member.memberId)];
     for (const [who, v] of this.state.views)
@@ -462,14 +468,15 @@ export class SyncCore {
       .map((who) => ({ who, rank: sha256(concatBytes(utf8(who), r.nonce ?? new Uint8Array())) }))
       .sort((a, b) => compareBytes(a.rank, b.rank));
     const me = toHex(this.member.memberId);
-    if (ranked.findIndex((h) => h.who === me) >= this.params.catchUpResponders) return [];
+    if (ranked.findIndex((h) => h.who === me) >= this.params.catchUpResponders) return out;
     const commits = this.member.state.commitLog
       .filter((c) => c.epoch >= r.fromEpoch! && c.epoch < r.targetEpoch!)
       .map((c) => ({ epoch: c.epoch, commit: c.commit, fingerprintAfter: c.fingerprintAfter }));
-    if (commits.length === 0) return [];
+    if (commits.length === 0) return out;
     this.count("CATCH_UP_SERVED");
     const base = fingerprintAt(g.history, commits[0]!.epoch);
     return [
+      ...out,
       this.publish({
         commits: {
           groupId: g.groupId,
@@ -536,6 +543,7 @@ export class SyncCore {
     if (applied > 0) {
       this.state.catchUp = undefined;
       out.push({ type: "recovered", how, epochs: applied });
+      out.push(...(await this.member.skipMissedHistory(now)));
       // Chats sent on an abandoned branch, or at epochs the others may no longer decrypt: send again
       // (receivers dedupe by chat id).
       out.push(...(await this.member.resendAbandoned(now, false, startEpoch)));
