@@ -7,7 +7,7 @@ import { runDemo } from "./demo.ts";
 import { NET_PLANS, type NetPlan, runNet } from "./net.ts";
 import { NODE_COMMANDS, runNode } from "./node.ts";
 import { renderReport } from "./report.ts";
-import { runScenario, SCENARIOS, type ScenarioName } from "./scenarios.ts";
+import { JOIN_FORMATION_LIMIT, runScenario, SCENARIOS, type ScenarioName } from "./scenarios.ts";
 
 const HELP: Record<string, string> = {
   main: `usage: demls <command> [options]
@@ -23,10 +23,11 @@ demls <command> --help for the options of a command.`,
   simulate: `usage: demls simulate [--scenario NAME] [--members N] [--seed S] [--loss P] [--epochs E] [--json] [--report FILE.html]
 
   --scenario   ${SCENARIOS.join(" | ")} (default minority-lag)
-  --members    group size, >= 4 (default 10; 'large' defaults to 100)
+  --members    group size, >= 4 (default 10; 'large' defaults to 100); a group of more than
+               ${JOIN_FORMATION_LIMIT} starts from one commit instead of a voted join per member
   --seed       simulator seed (default 1)
   --loss       message loss on every link, 0..0.5 (default 0; 'lossy' uses at least 0.2)
-  --epochs     epochs committed while split (default 3)
+  --epochs     epochs committed while split (default 3; 'large' defaults to 20)
   --json       print one JSON object instead of the progress and table
   --report     write a self-contained HTML report with plots
 
@@ -95,7 +96,7 @@ async function simulate(argv: string[]): Promise<number> {
     members: num("members", values.members, scenario === "large" ? 100 : 10, 4, 1000),
     seed: num("seed", values.seed, 1, 0, 2 ** 31),
     loss: num("loss", values.loss, 0, 0, 0.5, false),
-    epochs: num("epochs", values.epochs, 3, 1, 100),
+    epochs: num("epochs", values.epochs, scenario === "large" ? 20 : 3, 1, 100),
   };
   const tty = !values.json && process.stdout.isTTY;
   const r = await runScenario({

@@ -1,6 +1,6 @@
 // Recovery scenarios 2 and 3 of the recovery issue on the simulator (10 members).
 import { describe, it } from "node:test";
-import { expectRecovery } from "./scenarios-weak.test.ts";
+import { expectRecovery } from "./expect.ts";
 
 describe("fork and hard-reset scenarios", () => {
   it("2. minority-fork: a 4-member side commits its own epochs; it re-aligns to the 6", async () => {
