@@ -157,7 +157,8 @@ async function simulate(argv: string[]): Promise<number> {
 function bench(): number {
   const files = readdirSync("bench").filter((f) => f.endsWith(".ts") && f !== "report.ts");
   for (const b of files) {
-    const r = spawnSync(process.execPath, [`bench/${b}`], { stdio: "inherit" });
+    // Large groups keep every member's MLS state (with retained epochs) in one process.
+    const r = spawnSync(process.execPath, ["--max-old-space-size=16384", `bench/${b}`], { stdio: "inherit" });
     if (r.status !== 0) return r.status ?? 1;
   }
   const results = files

@@ -5,7 +5,7 @@ import { FAST_GROUP_PARAMS } from "../group/params.ts";
 import { sign } from "../mls/index.ts";
 import { Cluster } from "../node/cluster.ts";
 import type { SyncStatus } from "../sync/classify.ts";
-import type { SyncEffect } from "../sync/core.ts";
+import { FAST_SYNC_PARAMS, gossipTiming, type SyncEffect } from "../sync/core.ts";
 import { seal } from "../sync/seal.ts";
 import { encodeSyncPayload, infoBody } from "../sync/wire.ts";
 import { utf8 } from "../util/bytes.ts";
@@ -62,6 +62,8 @@ export interface ScenarioResult {
   appDuplicates: number;
   bytes: number;
   bytesByKind: { app: number; sync: number; welcome: number };
+  /** Bytes of SyncStateInfo gossip alone (part of `sync`), and the heartbeat interval at this size. */
+  gossip: { bytes: number; intervalMs: number };
   recoveries: Record<string, number>;
   rejected: Record<string, number>;
   timeline: Sample[];
@@ -88,6 +90,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const cluster = new Cluster({
     seed: o.seed,
     groupParams: FAST_GROUP_PARAMS,
+    syncParams: FAST_SYNC_PARAMS,
     onEvent: (e: SyncEffect) => {
       if (e.type === "recovered") recoveries[e.how] = (recoveries[e.how] ?? 0) + 1;
     },
@@ -211,6 +214,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       }),
       { app: 0, sync: 0, welcome: 0 },
     ),
+    gossip: {
+      bytes: [...cluster.members.values()].reduce((a, m) => a + m.sync.gossipBytes, 0),
+      intervalMs: gossipTiming(FAST_SYNC_PARAMS, n).intervalMs,
+    },
     recoveries,
     rejected,
     timeline,

@@ -14,6 +14,7 @@ import {
   MlsProtocolError,
   commit as mlsCommit,
   readKeyPackage,
+  relation,
   retainedEpochs,
   rewind,
   roster,
@@ -41,10 +42,19 @@ import {
 
 /** Tunables of the sync layer. Times in milliseconds. */
 export interface SyncParams {
-  /** Mean gossip interval; each send is jittered by ±25%. */
+  /** Mean gossip interval (heartbeat); each send is jittered by ±25%. */
   readonly gossipIntervalMs: number;
   /** Views older than this are ignored (`W`). */
   readonly viewWindowMs: number;
+  /**
+   * Groups up to this size gossip every `gossipIntervalMs`; in larger ones the interval and the view window
+   * grow by `n / gossipFullRateMembers`, so a member receives about this many SyncStateInfo per interval
+   * whatever the group size (each costs it a signature check). Detection does not slow down with it: a
+   * member answers a state behind or beside its own within `responseDelayMs`.
+   */
+  readonly gossipFullRateMembers: number;
+  /** A member that sees a peer behind it or on another branch sends its own info within this (random). */
+  readonly responseDelayMs: number;
   /** No verdict this long after an epoch change (commits still spreading). */
   readonly settleMs: number;
   /** A catch-up request not answered within this is repeated. */
@@ -62,6 +72,8 @@ export interface SyncParams {
 export const DEFAULT_SYNC_PARAMS: SyncParams = {
   gossipIntervalMs: 30_000,
   viewWindowMs: 120_000,
+  gossipFullRateMembers: 20,
+  responseDelayMs: 5_000,
   settleMs: 10_000,
   catchUpRetryMs: 20_000,
   catchUpResponders: 2,
@@ -73,6 +85,8 @@ export const DEFAULT_SYNC_PARAMS: SyncParams = {
 export const FAST_SYNC_PARAMS: SyncParams = {
   gossipIntervalMs: 1_000,
   viewWindowMs: 4_000,
+  gossipFullRateMembers: 20,
+  responseDelayMs: 250,
   settleMs: 1_000,
   catchUpRetryMs: 1_500,
   catchUpResponders: 2,
@@ -80,6 +94,12 @@ export const FAST_SYNC_PARAMS: SyncParams = {
   resetVoteTimeoutMs: 2_000,
   resetOperatorTimeoutMs: 3_000,
 };
+
+/** The heartbeat interval and view window for a group of `members` (see `gossipFullRateMembers`). */
+export function gossipTiming(p: SyncParams, members: number): { intervalMs: number; windowMs: number } {
+  const f = Math.max(1, members / p.gossipFullRateMembers);
+  return { intervalMs: p.gossipIntervalMs * f, windowMs: p.viewWindowMs * f };
+}
 
 /** A status change with its evidence, for the application. */
 export interface StatusEvent {
@@ -120,6 +140,7 @@ export interface SyncState {
   /** Roster (hex member ids) of each of our recent states, by fingerprint: for the agreed roster. */
   readonly rosters: Map<string, string[]>;
   nextGossipAt: number;
+  lastGossipAt: number;
   lastEpochChangeAt: number;
   status: SyncStatus;
   hardSince: number | undefined;
@@ -141,6 +162,7 @@ export function newSyncState(): SyncState {
     directory: new Map(),
     rosters: new Map(),
     nextGossipAt: 0,
+    lastGossipAt: Number.NEGATIVE_INFINITY,
     lastEpochChangeAt: 0,
     status: "UNKNOWN",
     hardSince: undefined,
@@ -165,6 +187,9 @@ export class SyncCore {
   private readonly rng: Rng;
   private readonly topic: string;
   private verdict: Verdict | undefined;
+  /** SyncStateInfo messages and bytes this core sent since it was created (for overhead figures). */
+  gossipSent = 0;
+  gossipBytes = 0;
 
   constructor(member: GroupMember, state: SyncState, rng: Rng, params: SyncParams) {
     this.member = member;
@@ -234,7 +259,7 @@ export class SyncCore {
     return [...(s.syncKey ? [s.syncKey.key] : []), ...s.previousSyncKeys];
   }
 
-  private publish(payload: SyncPayload): SyncEffect {
+  private publish(payload: SyncPayload): Extract<SyncEffect, { type: "publish" }> {
     const key = this.member.state.syncKey!.key;
     return {
       type: "publish",
@@ -246,8 +271,9 @@ export class SyncCore {
   /** Sends our SyncStateInfo now. */
   async gossip(now: number): Promise<SyncEffect[]> {
     const g = this.member.group;
-    this.state.nextGossipAt = now + this.params.gossipIntervalMs * (0.75 + 0.5 * this.rng.next());
+    this.state.nextGossipAt = now + this.timing().intervalMs * (0.75 + 0.5 * this.rng.next());
     if (g === undefined || this.member.state.syncKey === undefined) return [];
+    this.state.lastGossipAt = now;
     this.state.seqnum++;
     const info: SyncStateInfo = {
       groupId: g.groupId,
@@ -258,7 +284,10 @@ export class SyncCore {
       ancestry: ancestry(g.history),
     };
     const signature = await sign(this.member.identity, "sync-state", infoBody(info));
-    return [this.publish({ info: { ...info, signature } })];
+    const effect = this.publish({ info: { ...info, signature } });
+    this.gossipSent++;
+    this.gossipBytes += effect.bytes.length;
+    return [effect];
   }
 
   /** A message on the sync topic. Bad input is counted and dropped. */
@@ -303,7 +332,7 @@ export class SyncCore {
     const last = this.state.lastSeq.get(who);
     if (last !== undefined && i.seqnum <= last) return this.drop("REPLAY");
     this.state.lastSeq.set(who, i.seqnum);
-    this.state.views.set(who, {
+    const view = {
       epoch: i.epoch,
       fingerprint: i.fingerprint,
       ancestry: i.ancestry.map((a) => ({
@@ -312,8 +341,33 @@ export class SyncCore {
       })),
       receivedAt: now,
       groupId: toHex(i.groupId),
-    });
+    };
+    this.state.views.set(who, view);
+    this.answer(view, now);
     return [];
+  }
+
+  /** Heartbeat interval and view window at the current group size. */
+  private timing(): { intervalMs: number; windowMs: number } {
+    const g = this.member.group;
+    return gossipTiming(this.params, g ? roster(g).length : 1);
+  }
+
+  /**
+   * A peer behind us or on another branch (just back from a partition, say) learns where we are within
+   * `responseDelayMs` instead of at our next heartbeat: our next gossip is brought forward. At most one
+   * answer per half base interval, so a member flooding claims cannot make us flood.
+   */
+  private answer(v: View & { groupId: string }, now: number): void {
+    const g = this.member.group;
+    if (g === undefined || v.groupId !== toHex(g.groupId)) return;
+    if (now - this.state.lastGossipAt < this.params.gossipIntervalMs / 2) return;
+    const rel = relation(g.history, v.epoch, v.fingerprint, v.ancestry);
+    if (rel === "SAME" || rel === "I_AM_BEHIND") return;
+    this.state.nextGossipAt = Math.min(
+      this.state.nextGossipAt,
+      now + this.params.responseDelayMs * this.rng.next(),
+    );
   }
 
   private drop(code: string): SyncEffect[] {
@@ -332,6 +386,7 @@ export class SyncCore {
     if (inFlight || now - this.state.lastEpochChangeAt < this.params.settleMs) return out;
     const gid = toHex(g.groupId);
     const views = new Map([...this.state.views].filter(([, v]) => v.groupId === gid));
+    const windowMs = this.timing().windowMs;
     const verdict = classify({
       self: toHex(this.member.memberId),
       history: g.history,
@@ -342,11 +397,11 @@ export class SyncCore {
         (fp) => this.state.rosters.get(fp),
         views,
         now,
-        this.params.viewWindowMs,
+        windowMs,
       ),
       views,
       now,
-      windowMs: this.params.viewWindowMs,
+      windowMs,
     });
     this.verdict = verdict;
     const previous = this.state.status;
@@ -382,7 +437,7 @@ export class SyncCore {
       return [];
     }
     this.state.aloneAheadSince ??= now;
-    if (now - this.state.aloneAheadSince < this.params.hardAfterMs + this.params.gossipIntervalMs) return [];
+    if (now - this.state.aloneAheadSince < this.params.hardAfterMs + this.timing().intervalMs) return [];
     this.state.aloneAheadSince = undefined;
     let back: typeof g;
     try {

@@ -20,6 +20,7 @@ const result: ScenarioResult = {
   appDuplicates: 0,
   bytes: 4096,
   bytesByKind: { app: 3000, sync: 1000, welcome: 96 },
+  gossip: { bytes: 600, intervalMs: 1000 },
   recoveries: { "catch-up": 1 },
   rejected: {},
   timeline: [0, 1000, 2000].map((t, i) => ({

@@ -1,0 +1,36 @@
+// SyncStateInfo rate and detection: in a group larger than `gossipFullRateMembers` the heartbeat slows down
+// with the group, yet a member back from a partition is placed within the response delay, not a heartbeat.
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { Cluster } from "../../src/node/cluster.ts";
+import { FAST_SYNC_PARAMS, gossipTiming } from "../../src/sync/core.ts";
+
+it("heartbeats stretch with the group size; a returning member is still placed within the response delay", async () => {
+  // 6 members at full rate for 2: heartbeats every 3 s (window 12 s) instead of every second.
+  const syncParams = { ...FAST_SYNC_PARAMS, gossipFullRateMembers: 2 };
+  assert.deepEqual(gossipTiming(syncParams, 6), { intervalMs: 3_000, windowMs: 12_000 });
+  assert.deepEqual(gossipTiming(syncParams, 2), { intervalMs: 1_000, windowMs: 4_000 });
+  const c = new Cluster({ seed: 51, syncParams });
+  await c.form(6);
+  await c.sim.runFor(5_000);
+
+  // A quiet stretch: every member sends about one info per 3 s.
+  const sent = () => [...c.members.values()].reduce((a, m) => a + m.sync.gossipSent, 0);
+  const before = sent();
+  await c.sim.runFor(30_000);
+  const perMember = (sent() - before) / 6;
+  assert.ok(perMember > 6 && perMember < 14, `about 10 infos per member in 30 s, not 30: ${perMember}`);
+
+  // m5 misses an epoch; after the heal it knows long before the next 3 s heartbeat could tell it.
+  c.sim.partition([["m5"]]);
+  const epoch = c.epochOf("m0");
+  await c.members.get("m0")!.proposeRefresh();
+  while (c.epochOf("m0") === epoch) await c.sim.runFor(500);
+  await c.sim.runFor(15_000); // m5's views of the others are long stale
+  c.sim.heal();
+  c.markHealed();
+  for (let t = 0; t < 40 && c.distinctStates().size > 1; t++) await c.sim.runFor(250);
+  assert.equal(c.distinctStates().size, 1);
+  const detected = c.detectionMs();
+  assert.ok(detected !== null && detected < 1_500, `m5 placed ${detected} ms after the heal`);
+});
