@@ -350,8 +350,14 @@ export class SyncCore {
   /** Heartbeat interval and view window at the current group size. */
   private timing(): { intervalMs: number; windowMs: number } {
     const g = this.member.group;
-    return gossipTiming(this.params, g ? roster(g).length : 1);
+    if (g === undefined) return gossipTiming(this.params, 1);
+    // Asked on every tick; the roster changes only with the state (its fingerprint).
+    const key = toHex(g.fingerprint);
+    if (this.rosterSize?.key !== key) this.rosterSize = { key, n: roster(g).length };
+    return gossipTiming(this.params, this.rosterSize.n);
   }
+
+  private rosterSize: { key: string; n: number } | undefined;
 
   /**
    * A peer behind us or on another branch (just back from a partition, say) learns where we are within
