@@ -776,8 +776,9 @@ export class GroupMember {
   /** The steward list (member ids, epoch steward first) of the current epoch in retry round `retry`. */
   stewards(retry = 0): Uint8Array[] {
     const group = this.requireGroup();
-    // Asked on every reschedule; the list only changes with the epoch (the roster with it) and the round.
-    const key = `${toHex(group.groupId)}/${group.epoch}/${retry}`;
+    // Asked on every reschedule; the list changes only with the state (epoch and roster: one fingerprint
+    // names both, also across branches) and the round.
+    const key = `${toHex(group.fingerprint)}/${retry}`;
     let list = this.stewardCache.get(key);
     if (list === undefined) {
       list = stewardList(group.epoch, retry, this.rosterIds(), group.groupId, this.params.stewardListSize);
@@ -787,7 +788,7 @@ export class GroupMember {
     return list;
   }
 
-  /** Steward lists by group, epoch and retry round (derived, not state). */
+  /** Steward lists by state and retry round (derived, not state). */
   private readonly stewardCache = new Map<string, Uint8Array[]>();
 
   /** When the whole steward list has had its turn: the next retry round starts. */
