@@ -2,18 +2,12 @@
 // member's GroupMember: catch-up applies missed commits, re-alignment rewinds to the fork point, and a
 // voted hard reset rebuilds the group. Sans-I/O like the cores below it.
 import { sha256 } from "@noble/hashes/sha2.js";
-import { decide } from "../group/consensus.ts";
 import { type GroupEffect, type GroupMember, topicsOf } from "../group/member.ts";
 import {
   ancestry,
-  createGroup,
   fingerprintAt,
   generateKeyPackages,
-  joinFromWelcome,
-  type KeyPackageBundle,
   MlsProtocolError,
-  commit as mlsCommit,
-  readKeyPackage,
   relation,
   retainedEpochs,
   rewind,
@@ -22,9 +16,10 @@ import {
   verify,
 } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
-import { bytesEqual, compareBytes, concatBytes, fromHex, toHex, u64be, utf8 } from "../util/bytes.ts";
+import { bytesEqual, compareBytes, concatBytes, toHex, utf8 } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { agreedRoster, classify, type SyncStatus, type Verdict, type View } from "./classify.ts";
+import { HardReset, type ResetRound } from "./reset.ts";
 import { open, seal } from "./seal.ts";
 import {
   type CatchUpRequest,
@@ -32,10 +27,6 @@ import {
   decodeSyncPayload,
   encodeSyncPayload,
   infoBody,
-  type ResetProposal,
-  type ResetVote,
-  resetBody,
-  resetVoteBody,
   type SyncPayload,
   type SyncStateInfo,
 } from "./wire.ts";
@@ -119,18 +110,6 @@ export type SyncEffect =
     }
   | { readonly type: "reset"; readonly groupId: Uint8Array; readonly operator: Uint8Array };
 
-interface ResetRound {
-  readonly proposal: ResetProposal;
-  readonly id: Uint8Array;
-  readonly startedAt: number;
-  readonly votes: Map<string, { yes: boolean; keyPackage?: Uint8Array }>;
-  myKeyPackages: KeyPackageBundle[];
-  decidedAt?: number;
-  done: boolean;
-  /** Operator (hex id) of the new group we are in; a better-ranked operator's Welcome replaces it. */
-  joinedVia?: string;
-}
-
 export interface SyncState {
   seqnum: bigint;
   readonly lastSeq: Map<string, bigint>;
@@ -174,11 +153,6 @@ export function newSyncState(): SyncState {
   };
 }
 
-/** The id of the group a reset creates: SHA-256(old group id ‖ counter). Members check it on join. */
-export function resetGroupId(oldGroupId: Uint8Array, counter: bigint): Uint8Array {
-  return sha256(concatBytes(oldGroupId, u64be(counter))).subarray(0, 16);
-}
-
 /** The sync core of one member. */
 export class SyncCore {
   readonly member: GroupMember;
@@ -191,12 +165,15 @@ export class SyncCore {
   gossipSent = 0;
   gossipBytes = 0;
 
+  private readonly reset: HardReset;
+
   constructor(member: GroupMember, state: SyncState, rng: Rng, params: SyncParams) {
     this.member = member;
     this.state = state;
     this.rng = rng;
     this.params = params;
     this.topic = topicsOf(member.state.conversation).sync;
+    this.reset = new HardReset(this);
   }
 
   /** The last verdict (undefined before the first). */
@@ -204,7 +181,8 @@ export class SyncCore {
     return this.verdict;
   }
 
-  private count(code: string): void {
+  /** Counts a rejected or notable input by code. */
+  count(code: string): void {
     this.state.counters[code] = (this.state.counters[code] ?? 0) + 1;
   }
 
@@ -259,7 +237,8 @@ export class SyncCore {
     return [...(s.syncKey ? [s.syncKey.key] : []), ...s.previousSyncKeys];
   }
 
-  private publish(payload: SyncPayload): Extract<SyncEffect, { type: "publish" }> {
+  /** Seals a payload under the current sync key for the sync channel. */
+  publish(payload: SyncPayload): Extract<SyncEffect, { type: "publish" }> {
     const key = this.member.state.syncKey!.key;
     return {
       type: "publish",
@@ -303,9 +282,9 @@ export class SyncCore {
       if (payload.info) return await this.onInfo(payload.info, now);
       if (payload.catchUp) return await this.onCatchUp(payload.catchUp, now);
       if (payload.commits) return await this.onCommits(payload.commits, now);
-      if (payload.reset) return await this.onReset(payload.reset, now);
-      if (payload.resetVote) return await this.onResetVote(payload.resetVote, now);
-      if (payload.resetWelcome) return await this.onResetWelcome(payload.resetWelcome, now);
+      if (payload.reset) return await this.reset.onProposal(payload.reset, now);
+      if (payload.resetVote) return await this.reset.onVote(payload.resetVote, now);
+      if (payload.resetWelcome) return await this.reset.onWelcome(payload.resetWelcome, now);
     } catch (e) {
       if (!(e instanceof DemlsError)) throw e;
       this.count(e.code);
@@ -385,7 +364,7 @@ export class SyncCore {
   async tick(now: number): Promise<SyncEffect[]> {
     const out: SyncEffect[] = [];
     if (now >= this.state.nextGossipAt) out.push(...(await this.gossip(now)));
-    out.push(...(await this.resetTick(now)));
+    out.push(...(await this.reset.tick(now)));
     const g = this.member.group;
     if (g === undefined) return out;
     const inFlight = this.member.state.freezeUntil !== undefined;
@@ -425,7 +404,7 @@ export class SyncCore {
       this.state.reset === undefined &&
       now - this.state.hardSince! >= this.params.hardAfterMs
     )
-      out.push(...(await this.proposeReset(verdict, now)));
+      out.push(...(await this.reset.propose(verdict, now)));
     return out;
   }
 
@@ -463,17 +442,7 @@ export class SyncCore {
   }
 
   nextWake(): number {
-    let t = this.state.nextGossipAt;
-    const r = this.state.reset;
-    if (r && !r.done) {
-      const closes = r.startedAt + this.params.resetVoteTimeoutMs;
-      const turns =
-        r.decidedAt === undefined
-          ? 0
-          : Math.max(0, Math.floor((r.decidedAt - closes) / this.params.resetOperatorTimeoutMs) + 1);
-      t = Math.min(t, closes + turns * this.params.resetOperatorTimeoutMs);
-    }
-    return t;
+    return Math.min(this.state.nextGossipAt, this.reset.nextWake());
   }
 
   // ---- weak recovery ---------------------------------------------------------------------------------
@@ -617,204 +586,4 @@ export class SyncCore {
     }
     return out;
   }
-
-  // ---- hard reset ------------------------------------------------------------------------------------
-
-  private async proposeReset(v: Verdict, now: number): Promise<SyncEffect[]> {
-    const g = this.member.group!;
-    const counter = this.state.resetCounter + 1n;
-    const proposal: ResetProposal = {
-      oldGroupId: g.groupId,
-      counter,
-      proposer: this.member.memberId,
-      roster: [...new Set(v.states.flatMap((s) => s.members))].sort().map(fromHex),
-    };
-    const signed = { ...proposal, signature: await sign(this.member.identity, "reset", resetBody(proposal)) };
-    const out: SyncEffect[] = [this.publish({ reset: signed })];
-    out.push(...(await this.onReset(signed, now)));
-    return out;
-  }
-
-  private async onReset(p: ResetProposal, now: number): Promise<SyncEffect[]> {
-    const g = this.member.group;
-    if (!g || !p.oldGroupId || !p.proposer || !p.signature || p.counter === undefined)
-      return this.drop("MALFORMED");
-    if (!bytesEqual(p.oldGroupId, g.groupId)) return [];
-    const key = this.state.directory.get(toHex(p.proposer));
-    if (key === undefined) return this.drop("UNKNOWN_MEMBER");
-    if (!(await verify(key, "reset", resetBody(p), p.signature))) return this.drop("INVALID_SIGNATURE");
-    const id = resetGroupId(p.oldGroupId, p.counter);
-    if (this.state.reset && bytesEqual(this.state.reset.id, id)) return [];
-    if (this.state.reset && !this.state.reset.done) return [];
-    // Vote YES unless we are in sync with a majority ourselves; attach a fresh KeyPackage for the group.
-    const yes = this.state.status !== "IN_SYNC";
-    const kps = await generateKeyPackages(this.member.identity, 1);
-    this.state.reset = { proposal: p, id, startedAt: now, votes: new Map(), myKeyPackages: kps, done: false };
-    const vote: ResetVote = {
-      proposalId: id,
-      voter: this.member.memberId,
-      yes,
-      keyPackage: kps[0]!.publicBytes,
-    };
-    const signed = {
-      ...vote,
-      signature: await sign(this.member.identity, "reset-vote", resetVoteBody(vote)),
-    };
-    this.state.reset.votes.set(toHex(this.member.memberId), { yes, keyPackage: kps[0]!.publicBytes });
-    return [this.publish({ resetVote: signed })];
-  }
-
-  private async onResetVote(v: ResetVote, now: number): Promise<SyncEffect[]> {
-    const r = this.state.reset;
-    if (!v.proposalId || !v.voter || !v.signature) return this.drop("MALFORMED");
-    if (!r || !bytesEqual(r.id, v.proposalId)) return [];
-    const who = toHex(v.voter);
-    const key = this.state.directory.get(who);
-    if (key === undefined) return this.drop("UNKNOWN_MEMBER");
-    if (!(await verify(key, "reset-vote", resetVoteBody(v), v.signature)))
-      return this.drop("INVALID_SIGNATURE");
-    if (r.votes.has(who)) return this.drop("DOUBLE_VOTE");
-    if (v.keyPackage) {
-      const kp = await readKeyPackage(v.keyPackage).catch(() => undefined);
-      if (!kp || !bytesEqual(kp.memberId, v.voter)) return this.drop("BAD_KEY_PACKAGE");
-    }
-    r.votes.set(who, { yes: v.yes ?? false, ...(v.keyPackage ? { keyPackage: v.keyPackage } : {}) });
-    return this.resetTick(now);
-  }
-
-  /** YES voters ordered by SHA-256(member id ‖ proposal id): the first is the operator, then fail-over. */
-  private operators(r: ResetRound): string[] {
-    return [...r.votes]
-      .filter(([, v]) => v.yes)
-      .map(([w]) => w)
-      .sort((a, b) => compareBytes(this.rank(a, r), this.rank(b, r)));
-  }
-
-  private rank(who: string, r: ResetRound): Uint8Array {
-    return sha256(concatBytes(fromHex(who), r.id));
-  }
-
-  private async resetTick(now: number): Promise<SyncEffect[]> {
-    const r = this.state.reset;
-    if (!r || r.done) return [];
-    const n = r.proposal.roster.length;
-    const yes = [...r.votes.values()].filter((v) => v.yes).length;
-    if (r.decidedAt === undefined) {
-      const d = decide(
-        n,
-        yes,
-        r.votes.size - yes,
-        now >= r.startedAt + this.params.resetVoteTimeoutMs,
-        false,
-      );
-      if (d === "PENDING") return [];
-      if (d === "NO") {
-        r.done = true;
-        return [];
-      }
-      r.decidedAt = now;
-    }
-    // The operator acts once the vote window has closed, so every member ranks the same YES set.
-    const closesAt = r.startedAt + this.params.resetVoteTimeoutMs;
-    if (now < closesAt) return [];
-    const ops = this.operators(r);
-    const turn = Math.floor((now - closesAt) / this.params.resetOperatorTimeoutMs);
-    const me = toHex(this.member.memberId);
-    if (ops[turn % Math.max(1, ops.length)] !== me || r.done) return [];
-    return this.operate(r, now);
-  }
-
-  /**
-   * As operator: a new group with every voter, from the KeyPackages their votes carry, and every other
-   * member of the last common roster from the KeyPackage store (its last-resort KeyPackage: competing
-   * operators may both use it).
-   */
-  private async operate(r: ResetRound, now: number): Promise<SyncEffect[]> {
-    const old = this.member.group!;
-    const me = toHex(this.member.memberId);
-    const [mine] = await generateKeyPackages(this.member.identity, 1);
-    let group = await createGroup(this.member.identity, r.id, mine!);
-    // Everyone who voted comes along (a NO voter is bound by the decision too): no member is orphaned.
-    const adds = [...r.votes].filter(([w, v]) => w !== me && v.keyPackage).map(([, v]) => v.keyPackage!);
-    for (const id of r.proposal.roster.map(toHex)) {
-      if (id === me || r.votes.get(id)?.keyPackage) continue;
-      const stored = this.member.keyPackageSet(id);
-      if (stored) adds.push(stored.lastResort);
-    }
-    const built = await mlsCommit(group, { adds });
-    group = built.group;
-    r.done = true;
-    r.joinedVia = me;
-    this.state.resetCounter = r.proposal.counter!;
-    const out: SyncEffect[] = [];
-    if (built.welcome)
-      out.push(
-        this.publish({
-          resetWelcome: { proposalId: r.id, operator: this.member.memberId, welcome: built.welcome },
-        }),
-      );
-    out.push(...(await this.afterReset(group, old.groupId, now)));
-    return out;
-  }
-
-  private async onResetWelcome(
-    w: { proposalId?: Uint8Array; welcome?: Uint8Array; operator?: Uint8Array },
-    now: number,
-  ): Promise<SyncEffect[]> {
-    const r = this.state.reset;
-    if (!r || !w.proposalId || !w.welcome || !w.operator || !bytesEqual(w.proposalId, r.id)) return [];
-
-    // Two operators that ranked different YES sets both built a group: everyone settles on the one whose
-    // operator ranks first.
-    const op = toHex(w.operator);
-    if (
-      r.done &&
-      (r.joinedVia === undefined || compareBytes(this.rank(op, r), this.rank(r.joinedVia, r)) >= 0)
-    )
-      return [];
-    const old = this.member.group!;
-    let joined: Awaited<ReturnType<typeof joinFromWelcome>>;
-    try {
-      // Our vote's KeyPackage, or (when the operator used the store) one of our published sets.
-      joined = await joinFromWelcome(this.member.identity, w.welcome, [
-        ...r.myKeyPackages,
-        ...this.member.keyPackages,
-      ]);
-    } catch (e) {
-      if (!(e instanceof DemlsError)) throw e;
-      if (e.code === "NO_MATCHING_KEY_PACKAGE") {
-        // The operator did not have our vote: join the new group the ordinary way.
-        r.done = true;
-        this.state.resetCounter = r.proposal.counter!;
-        this.member.becomeJoiner(
-          await generateKeyPackages(this.member.identity, 2, { lastResort: true }),
-          now,
-        );
-        this.state.views.clear();
-        this.state.lastSeq.clear();
-      }
-      return this.drop(`RESET_${e.code}`);
-    }
-    // The link to the old group: the new group id must be the one the voted proposal derives.
-    if (!bytesEqual(joined.group.groupId, resetGroupId(r.proposal.oldGroupId!, r.proposal.counter!)))
-      return this.drop("RESET_LINK_MISMATCH");
-    r.done = true;
-    r.joinedVia = op;
-    this.state.resetCounter = r.proposal.counter!;
-    return this.afterReset(joined.group, old.groupId, now);
-  }
-
-  private async afterReset(group: MlsGroupLike, oldGroupId: Uint8Array, now: number): Promise<SyncEffect[]> {
-    const out: SyncEffect[] = [];
-    out.push(...(await this.member.startGroup(group, now)));
-    this.state.views.clear();
-    this.state.lastSeq.clear();
-    out.push({ type: "reset", groupId: group.groupId, operator: oldGroupId });
-    out.push({ type: "recovered", how: "reset", epochs: 0 });
-    out.push(...(await this.member.resendAbandoned(now, true)));
-    out.push(...(await this.onGroupEffects([{ type: "joined", epoch: group.epoch }], now)));
-    return out;
-  }
 }
-
-type MlsGroupLike = NonNullable<GroupMember["group"]>;
