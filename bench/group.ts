@@ -73,12 +73,13 @@ const timerSets = (["scaled", "spec"] as const).filter(
   (t) => !args.includes(t === "spec" ? "--scaled" : "--spec"),
 );
 const rows: Row[] = [];
-for (const n of sizes.length ? sizes : [10, 100])
+const runSizes = sizes.length ? sizes : [10, 100];
+for (const n of runSizes)
   for (const timers of timerSets) {
     rows.push(await run(n, timers));
     console.error(JSON.stringify(rows.at(-1)));
   }
-report("group", rows, [
+report(`group-${runSizes.join("-")}${timerSets.length === 1 ? `-${timerSets[0]}` : ""}`, rows, [
   "commit: key-refresh proposal to every member in the new epoch; admit: joiner's KeyPackage to joined, one state.",
   "KB: bytes every member put on the wire (SDS app channel, sync gossip, welcome topic) during that step.",
   "Simulated links 50 + 0-50 ms; times are virtual, wall seconds are this machine's.",

@@ -52,14 +52,15 @@ const plan = (n: number): [ScenarioName, number][] =>
         ["minority-fork", 6],
         ["three-way-split", 1],
       ];
-for (const n of sizes.length ? sizes : [10, 100])
+const runSizes = sizes.length ? sizes : [10, 100];
+for (const n of runSizes)
   for (const [scenario, epochs] of plan(n)) {
     rows.push(await run(scenario, n, epochs));
     console.error(JSON.stringify(rows.at(-1)));
   }
-report("recovery", rows, [
+report(`recovery-${runSizes.join("-")}`, rows, [
   "minority-lag: 30% cut off while the rest commit; minority-fork: 40% commit their own epochs (6 > 4 retained: rejoin);",
   "three-way-split: 40/30/30, every side commits, no majority: voted hard reset.",
-  "Times are virtual (scaled timers: gossip every 1 s, every n/100 s above 100 members); KB heal→sync counts",
+  "Times are virtual (scaled timers: gossip every 1 s, every n/20 s above 20 members); KB heal→sync counts",
   "every member's traffic. Groups above 20 members start from one commit.",
 ]);

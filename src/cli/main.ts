@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // demls command line: `simulate` (default), `node`, `net`, `demo`, `bench`. `--help` on each.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { runDemo } from "./demo.ts";
 import { NET_PLANS, type NetPlan, runNet } from "./net.ts";
@@ -156,14 +156,18 @@ async function simulate(argv: string[]): Promise<number> {
 /** Runs every bench/*.ts, then merges their JSON into bench/results/all.json and all.md. */
 function bench(): number {
   const files = readdirSync("bench").filter((f) => f.endsWith(".ts") && f !== "report.ts");
+  const started = Date.now();
   for (const b of files) {
     // Large groups keep every member's MLS state (with retained epochs) in one process.
     const r = spawnSync(process.execPath, ["--max-old-space-size=16384", `bench/${b}`], { stdio: "inherit" });
     if (r.status !== 0) return r.status ?? 1;
   }
-  const results = files
-    .map((f) => `bench/results/${f.replace(/\.ts$/, "")}.json`)
-    .filter((f) => existsSync(f))
+  // Result files are named by what ran (`group-10-100.json`): merge the ones this invocation wrote.
+  const results = readdirSync("bench/results")
+    .filter((f) => f.endsWith(".json") && f !== "all.json")
+    .map((f) => `bench/results/${f}`)
+    .filter((f) => statSync(f).mtimeMs >= started)
+    .sort()
     .map((f) => JSON.parse(readFileSync(f, "utf8")) as BenchResult);
   writeFileSync("bench/results/all.json", `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync("bench/results/all.md", results.map(markdownTable).join("\n"));

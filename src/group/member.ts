@@ -516,6 +516,12 @@ export class GroupMember {
       this.state.approvedSince = undefined;
       // Requests seen on a branch we left are that branch's business.
       this.state.pendingRejoins.clear();
+      // The log serves catch-up: only commits of the chain we are on (its epochs start anew).
+      this.state.commitLog = [];
+    } else {
+      const log = this.state.commitLog;
+      // Rewound (re-aligned, stepped back): the commits we leave are no chain anyone should follow.
+      while (log.length > 0 && log.at(-1)!.epoch >= group.epoch) log.pop();
     }
     this.state.rejoinRequest = undefined;
     this.group = group;

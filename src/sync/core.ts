@@ -52,6 +52,11 @@ export interface SyncParams {
   readonly catchUpRetryMs: number;
   /** Members that answer a catch-up request (lowest hashes among holders of the target). */
   readonly catchUpResponders: number;
+  /**
+   * A catch-up answer carries commits up to about this many bytes (at least one); the requester asks for
+   * the rest as soon as it has applied them. Waku relay refuses messages over 150 KiB.
+   */
+  readonly catchUpMaxBytes: number;
   /** `W_hard`: HARD must persist this long before a reset is proposed. */
   readonly hardAfterMs: number;
   /** Reset vote closes after this (silent = YES). */
@@ -68,6 +73,7 @@ export const DEFAULT_SYNC_PARAMS: SyncParams = {
   settleMs: 10_000,
   catchUpRetryMs: 20_000,
   catchUpResponders: 2,
+  catchUpMaxBytes: 128 * 1024,
   hardAfterMs: 60_000,
   resetVoteTimeoutMs: 30_000,
   resetOperatorTimeoutMs: 30_000,
@@ -81,6 +87,7 @@ export const FAST_SYNC_PARAMS: SyncParams = {
   settleMs: 1_000,
   catchUpRetryMs: 1_500,
   catchUpResponders: 2,
+  catchUpMaxBytes: 128 * 1024,
   hardAfterMs: 2_000,
   resetVoteTimeoutMs: 2_000,
   resetOperatorTimeoutMs: 3_000,
@@ -125,7 +132,9 @@ export interface SyncState {
   hardSince: number | undefined;
   /** Since when we are AHEAD of the majority on a state no other member holds. */
   aloneAheadSince?: number | undefined;
-  catchUp: { nonce: Uint8Array; sentAt: number; target: string } | undefined;
+  catchUp:
+    | { nonce: Uint8Array; sentAt: number; target: string; epoch: bigint; fingerprint: Uint8Array }
+    | undefined;
   reset: ResetRound | undefined;
   resetCounter: bigint;
   /** We asked to be re-added (forked beyond the retained epochs) and wait for the Welcome. */
@@ -458,22 +467,25 @@ export class SyncCore {
     // Forked: from just below our oldest retained state, so the batch shows which retained state we share.
     const oldest = retained[0] ?? g.epoch;
     const from = v.status === "BEHIND" ? g.epoch : oldest > 0n ? oldest - 1n : 0n;
+    return [this.sendCatchUp(from, m.epoch, m.fingerprint, now)];
+  }
+
+  private sendCatchUp(from: bigint, epoch: bigint, fingerprint: Uint8Array, now: number): SyncEffect {
+    const g = this.member.group!;
     const nonce = new Uint8Array(8);
     for (let i = 0; i < 8; i++) nonce[i] = this.rng.int(256);
-    this.state.catchUp = { nonce, sentAt: now, target };
+    this.state.catchUp = { nonce, sentAt: now, target: `${epoch}:${toHex(fingerprint)}`, epoch, fingerprint };
     this.count("CATCH_UP_SENT");
-    return [
-      this.publish({
-        catchUp: {
-          groupId: g.groupId,
-          memberId: this.member.memberId,
-          fromEpoch: from,
-          targetEpoch: m.epoch,
-          target: m.fingerprint,
-          nonce,
-        },
-      }),
-    ];
+    return this.publish({
+      catchUp: {
+        groupId: g.groupId,
+        memberId: this.member.memberId,
+        fromEpoch: from,
+        targetEpoch: epoch,
+        target: fingerprint,
+        nonce,
+      },
+    });
   }
 
   /**
@@ -499,9 +511,14 @@ export class SyncCore {
       .sort((a, b) => compareBytes(a.rank, b.rank));
     const me = toHex(this.member.memberId);
     if (ranked.findIndex((h) => h.who === me) >= this.params.catchUpResponders) return out;
-    const commits = this.member.state.commitLog
-      .filter((c) => c.epoch >= r.fromEpoch! && c.epoch < r.targetEpoch!)
-      .map((c) => ({ epoch: c.epoch, commit: c.commit, fingerprintAfter: c.fingerprintAfter }));
+    const commits: { epoch: bigint; commit: Uint8Array; fingerprintAfter: Uint8Array }[] = [];
+    let bytes = 0;
+    for (const c of this.member.state.commitLog) {
+      if (c.epoch < r.fromEpoch || c.epoch >= r.targetEpoch!) continue;
+      bytes += c.commit.length + c.fingerprintAfter.length + 16;
+      if (commits.length > 0 && bytes > this.params.catchUpMaxBytes) break;
+      commits.push({ epoch: c.epoch, commit: c.commit, fingerprintAfter: c.fingerprintAfter });
+    }
     if (commits.length === 0) return out;
     this.count("CATCH_UP_SERVED");
     const base = fingerprintAt(g.history, commits[0]!.epoch);
@@ -573,6 +590,10 @@ export class SyncCore {
     if (applied > 0) {
       this.state.catchUp = undefined;
       out.push({ type: "recovered", how, epochs: applied });
+      // A batch cut at `catchUpMaxBytes`: ask for the rest at once, without waiting for a verdict.
+      const at = this.member.group!;
+      if (applied === batch.length && c.epoch !== undefined && at.epoch < c.epoch)
+        out.push(this.sendCatchUp(at.epoch, c.epoch, c.fingerprint, now));
       out.push(...(await this.member.skipMissedHistory(now)));
       // Chats sent on an abandoned branch, or at epochs the others may no longer decrypt: send again
       // (receivers dedupe by chat id).

@@ -1,0 +1,85 @@
+// Catch-up answers are bounded in size, and what a member serves is the chain it is on.
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { Cluster } from "../../src/node/cluster.ts";
+import { FAST_SYNC_PARAMS } from "../../src/sync/core.ts";
+
+/** Splits `c` into `sides`, lets each listed side commit `epochs` key refreshes, chats, then heals. */
+async function splitCommitHeal(c: Cluster, sides: string[][], committing: string[][], epochs: number) {
+  c.sim.partition(sides);
+  for (const side of sides) await c.chat(side[0]!, `${side[0]} during split`);
+  for (let e = 0; e < epochs; e++) {
+    const before = committing.map((side) => c.epochOf(side[0]!));
+    for (const side of committing) await c.members.get(side[e % side.length]!)!.proposeRefresh();
+    for (let t = 0; t < 40 && committing.some((side, i) => c.epochOf(side[0]!) <= before[i]!); t++)
+      await c.sim.runFor(500);
+  }
+  await c.sim.runFor(2000);
+  c.sim.heal();
+}
+
+async function untilConverged(c: Cluster, maxMs = 60_000): Promise<void> {
+  for (let t = 0; t < maxMs / 500; t++) {
+    await c.sim.runFor(500);
+    if (c.distinctStates().size === 1 && c.missingChats().size === 0) return;
+  }
+}
+
+it("a catch-up bigger than catchUpMaxBytes comes in several answers, asked for one after another", async () => {
+  const recovered: number[] = [];
+  const c = new Cluster({
+    seed: 7,
+    // One commit per answer.
+    syncParams: { ...FAST_SYNC_PARAMS, catchUpMaxBytes: 1 },
+    onEvent: (e, m) => {
+      if (e.type === "recovered" && m.name === "m4") recovered.push(e.epochs);
+    },
+  });
+  await c.form(5);
+  const from = c.epochOf("m4");
+  const four = ["m0", "m1", "m2", "m3"];
+  await splitCommitHeal(c, [four, ["m4"]], [four], 6);
+  await untilConverged(c);
+  assert.deepEqual([...c.distinctStates().values()], [[...four, "m4"]]);
+  assert.deepEqual([...c.missingChats()], [], "nothing lost");
+  const missed = Number(c.epochOf("m0") - from);
+  assert.ok(missed >= 6);
+  assert.ok(recovered.length >= 2, `several answers: ${recovered}`);
+  assert.ok(
+    recovered.every((n) => n === 1),
+    `each answer held one commit: ${recovered}`,
+  );
+  const sent = c.members.get("m4")!.sync.state.counters.CATCH_UP_SENT ?? 0;
+  assert.ok(
+    sent >= recovered.length,
+    `one request per answer: ${sent} requests, ${recovered.length} answers`,
+  );
+});
+
+it("after re-aligning, a member's commit log holds only the majority's chain (what it serves to others)", async () => {
+  const c = new Cluster({ seed: 11 });
+  await c.form(5);
+  const three = ["m0", "m1", "m2"];
+  const two = ["m3", "m4"];
+  await splitCommitHeal(c, [three, two], [three, two], 2);
+  await untilConverged(c);
+  assert.equal(c.distinctStates().size, 1, "one state");
+  for (const name of two) {
+    const m = c.members.get(name)!;
+    assert.ok((m.sync.state.counters.CATCH_UP_SENT ?? 0) > 0, `${name} re-aligned by catch-up`);
+    const epochs = m.group.state.commitLog.map((e) => e.epoch);
+    assert.deepEqual(
+      epochs,
+      [...new Set(epochs)].sort((a, b) => (a < b ? -1 : 1)),
+      `${name}: one commit per epoch`,
+    );
+  }
+  // Every member's log is the same chain: the same commit bytes at every epoch they share.
+  const byEpoch = new Map<bigint, string>();
+  for (const m of c.members.values())
+    for (const e of m.group.state.commitLog) {
+      const hex = Buffer.from(e.commit).toString("hex");
+      assert.equal(byEpoch.get(e.epoch) ?? hex, hex, `${m.name}: epoch ${e.epoch} is the majority's commit`);
+      byEpoch.set(e.epoch, hex);
+    }
+});
