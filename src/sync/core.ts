@@ -346,6 +346,8 @@ export class SyncCore {
   }
 
   private rosterSize: { key: string; n: number } | undefined;
+  /** The last catch-up request we acted on, per requester (a repeat is answered once per half retry). */
+  private readonly served = new Map<string, { at: number; from: bigint }>();
 
   /**
    * A peer behind us or on another branch (just back from a partition, say) learns where we are within
@@ -500,6 +502,13 @@ export class SyncCore {
       return [];
     const have = fingerprintAt(g.history, r.targetEpoch ?? -1n);
     if (have === undefined || !bytesEqual(have, r.target)) return [];
+    // Requests are sealed, not signed: bound what one claimed requester can make us send.
+    const requester = toHex(r.memberId ?? new Uint8Array());
+    if (!this.state.directory.has(requester)) return this.drop("UNKNOWN_MEMBER");
+    const last = this.served.get(requester);
+    if (last && r.fromEpoch <= last.from && now - last.at < this.params.catchUpRetryMs / 2)
+      return this.drop("CATCH_UP_THROTTLED");
+    this.served.set(requester, { at: now, from: r.fromEpoch });
     const out: SyncEffect[] = await this.member.resendAbandoned(now, false, r.fromEpoch);
     const gid = toHex(g.groupId);
     const holders = [toHex(this.member.memberId)];

@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import { Cluster } from "../../src/node/cluster.ts";
 import { FAST_SYNC_PARAMS } from "../../src/sync/core.ts";
+import { seal } from "../../src/sync/seal.ts";
+import { encodeSyncPayload } from "../../src/sync/wire.ts";
+import { utf8 } from "../../src/util/bytes.ts";
 
 /** Splits `c` into `sides`, lets each listed side commit `epochs` key refreshes, chats, then heals. */
 async function splitCommitHeal(c: Cluster, sides: string[][], committing: string[][], epochs: number) {
@@ -82,4 +85,44 @@ it("after re-aligning, a member's commit log holds only the majority's chain (wh
       assert.equal(byEpoch.get(e.epoch) ?? hex, hex, `${m.name}: epoch ${e.epoch} is the majority's commit`);
       byEpoch.set(e.epoch, hex);
     }
+});
+
+it("a flood of catch-up requests gets one answer per requester per half retry; unknown requesters none", async () => {
+  const c = new Cluster({ seed: 5 });
+  await c.form(5);
+  const four = ["m0", "m1", "m2", "m3"];
+  await splitCommitHeal(c, [four, ["m4"]], [four], 3);
+  await untilConverged(c);
+  const m4 = c.members.get("m4")!;
+  const g = m4.group.group!;
+  const key = m4.group.state.syncKey!.key;
+  const node = c.sim.node("m4");
+  const topic = m4.group.topics.sync;
+  const served = () =>
+    four.reduce((a, n) => a + (c.members.get(n)!.sync.state.counters.CATCH_UP_SERVED ?? 0), 0);
+  const dropped = (code: string) =>
+    four.reduce((a, n) => a + (c.members.get(n)!.sync.state.counters[code] ?? 0), 0);
+  const before = served();
+  // 20 requests for the last 3 epochs in 1 s, fresh nonces, as m4 and as a member nobody knows.
+  for (let i = 0; i < 20; i++) {
+    for (const memberId of [m4.group.memberId, utf8("mallory")]) {
+      const catchUp = {
+        groupId: g.groupId,
+        memberId,
+        fromEpoch: g.epoch - 3n,
+        targetEpoch: g.epoch,
+        target: g.fingerprint,
+        nonce: new Uint8Array(8).fill(i),
+      };
+      await node.transport.publish(topic, seal(key, encodeSyncPayload({ catchUp }), node.rng, utf8(topic)));
+    }
+    await c.sim.runFor(50);
+  }
+  await c.sim.runFor(1000);
+  const answers = served() - before;
+  // Half the retry interval is 750 ms: at most two windows in the 1 s of requests, two responders each.
+  assert.ok(answers >= 1 && answers <= 4, `answers: ${answers}`);
+  assert.ok(dropped("CATCH_UP_THROTTLED") >= 4 * 20 - 8, `throttled: ${dropped("CATCH_UP_THROTTLED")}`);
+  assert.ok(dropped("UNKNOWN_MEMBER") >= 4 * 20, "a requester outside the directory is not answered");
+  assert.equal(c.distinctStates().size, 1, "nobody moved");
 });
