@@ -70,12 +70,14 @@ export abstract class MemberSet {
   private healWatch: { at: number; unaware: Set<string>; detectedMs: number } | undefined;
 
   /**
-   * Call when a partition heals. Every member outside the largest state (every member, when there are more
-   * than two states) is out of sync; {@link detectionMs} then tells when the last of them knew.
+   * Call when a partition heals. Every member outside the majority state (every member, when no state has
+   * more than half) is out of sync; {@link detectionMs} then tells when the last of them knew.
    */
   markHealed(): void {
     const states = [...this.distinctStates().values()].sort((a, b) => b.length - a.length);
-    const outOfSync = states.length > 2 ? states.flat() : states.slice(1).flat();
+    const total = states.reduce((a, s) => a + s.length, 0);
+    // A majority member a lost commit left one epoch behind is out of sync; the rest of the majority is not.
+    const outOfSync = (states[0]?.length ?? 0) * 2 > total ? states.slice(1).flat() : states.flat();
     this.healWatch = { at: this.now, unaware: new Set(outOfSync), detectedMs: 0 };
   }
 

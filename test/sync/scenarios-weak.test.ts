@@ -4,8 +4,8 @@ import { describe, it } from "node:test";
 import { expectRecovery } from "./expect.ts";
 
 describe("weak recovery scenarios", () => {
-  it("1. minority-lag: 3 of 10 cut off while 7 commit; they catch up, nothing lost", async () => {
-    await expectRecovery("minority-lag", ["catch-up", "realign"]);
+  it("1. minority-lag: 3 of 10 cut off while 7 commit 5 epochs; they catch up, nothing lost", async () => {
+    await expectRecovery("minority-lag", ["catch-up", "realign"], 1, 0, 5);
   });
   it("1b. minority-lag for 12 epochs, past the 4 whose keys a member keeps: one catch-up, nothing lost", async () => {
     // The chats the minority missed can no longer be decrypted once it is caught up: their senders send
@@ -13,8 +13,8 @@ describe("weak recovery scenarios", () => {
     const r = await expectRecovery("minority-lag", ["catch-up"], 1, 0, 12);
     assert.ok(r.recoveredMs! <= 10_000, `in sync with every chat within 10 s of heal: ${r.recoveredMs} ms`);
   });
-  it("4. minority-lag with 20% message loss throughout", async () => {
-    await expectRecovery("lossy", ["catch-up", "realign"], 2, 0.2);
+  it("4. scenario 1 with 20% message loss throughout", async () => {
+    await expectRecovery("lossy", ["catch-up", "realign"], 2, 0.2, 5);
   });
   it("5. a liar (forged fingerprints, replays, impersonation) is ignored", async () => {
     const r = await expectRecovery("liar", ["catch-up", "realign"], 3);
