@@ -65,7 +65,11 @@ export interface ScenarioResult {
   /** Bytes of SyncStateInfo gossip alone (part of `sync`), and the heartbeat interval at this size. */
   gossip: { bytes: number; intervalMs: number };
   recoveries: Record<string, number>;
-  rejected: Record<string, number>;
+  /**
+   * Every member's counters summed: dropped input by error code (`INVALID_SIGNATURE`, `REPLAY`, ...) and
+   * protocol events (`CATCH_UP_SENT`, `STEPPED_BACK`, ...).
+   */
+  counters: Record<string, number>;
   timeline: Sample[];
 }
 
@@ -187,10 +191,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const missing = cluster.missingChats();
   const expected = [...cluster.chats.sent.values()].reduce((a, s) => a + s.to.length, 0);
   const lost = [...missing.values()].reduce((a, l) => a + l.length, 0);
-  const rejected: Record<string, number> = {};
+  const counters: Record<string, number> = {};
   for (const m of cluster.members.values())
     for (const [k, v] of Object.entries({ ...m.group.state.counters, ...m.sync.state.counters }))
-      rejected[k] = (rejected[k] ?? 0) + v;
+      counters[k] = (counters[k] ?? 0) + v;
   return {
     scenario: o.scenario,
     members: n,
@@ -219,7 +223,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       intervalMs: gossipTiming(FAST_SYNC_PARAMS, n).intervalMs,
     },
     recoveries,
-    rejected,
+    counters,
     timeline,
   };
 }

@@ -22,7 +22,7 @@ const result: ScenarioResult = {
   bytesByKind: { app: 3000, sync: 1000, welcome: 96 },
   gossip: { bytes: 600, intervalMs: 1000 },
   recoveries: { "catch-up": 1 },
-  rejected: {},
+  counters: {},
   timeline: [0, 1000, 2000].map((t, i) => ({
     timeMs: t,
     phase: i === 0 ? "split" : "healed",

@@ -19,7 +19,7 @@ describe("weak recovery scenarios", () => {
   it("5. a liar (forged fingerprints, replays, impersonation) is ignored", async () => {
     const r = await expectRecovery("liar", ["catch-up", "realign"], 3);
     assert.ok(
-      (r.rejected.INVALID_SIGNATURE ?? 0) + (r.rejected.REPLAY ?? 0) > 0,
+      (r.counters.INVALID_SIGNATURE ?? 0) + (r.counters.REPLAY ?? 0) > 0,
       "its lies were counted and dropped",
     );
   });
