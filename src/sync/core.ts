@@ -132,9 +132,7 @@ export interface SyncState {
   hardSince: number | undefined;
   /** Since when we are AHEAD of the majority on a state no other member holds. */
   aloneAheadSince?: number | undefined;
-  catchUp:
-    | { nonce: Uint8Array; sentAt: number; target: string; epoch: bigint; fingerprint: Uint8Array }
-    | undefined;
+  catchUp: { nonce: Uint8Array; sentAt: number; epoch: bigint; fingerprint: Uint8Array } | undefined;
   reset: ResetRound | undefined;
   resetCounter: bigint;
   /** We asked to be re-added (forked beyond the retained epochs) and wait for the Welcome. */
@@ -462,9 +460,9 @@ export class SyncCore {
   private requestCatchUp(v: Verdict, now: number): SyncEffect[] {
     const g = this.member.group!;
     const m = v.majority!;
-    const target = `${m.epoch}:${toHex(m.fingerprint)}`;
     const c = this.state.catchUp;
-    if (c && c.target === target && now - c.sentAt < this.params.catchUpRetryMs) return [];
+    const same = c && c.epoch === m.epoch && bytesEqual(c.fingerprint, m.fingerprint);
+    if (same && now - c.sentAt < this.params.catchUpRetryMs) return [];
     const retained = retainedEpochs(g);
     // Forked: from just below our oldest retained state, so the batch shows which retained state we share.
     const oldest = retained[0] ?? g.epoch;
@@ -476,7 +474,7 @@ export class SyncCore {
     const g = this.member.group!;
     const nonce = new Uint8Array(8);
     for (let i = 0; i < 8; i++) nonce[i] = this.rng.int(256);
-    this.state.catchUp = { nonce, sentAt: now, target: `${epoch}:${toHex(fingerprint)}`, epoch, fingerprint };
+    this.state.catchUp = { nonce, sentAt: now, epoch, fingerprint };
     this.count("CATCH_UP_SENT");
     return this.publish({
       catchUp: {
@@ -601,7 +599,7 @@ export class SyncCore {
       out.push({ type: "recovered", how, epochs: applied });
       // A batch cut at `catchUpMaxBytes`: ask for the rest at once, without waiting for a verdict.
       const at = this.member.group!;
-      if (applied === batch.length && c.epoch !== undefined && at.epoch < c.epoch)
+      if (applied === batch.length && at.epoch < c.epoch)
         out.push(this.sendCatchUp(at.epoch, c.epoch, c.fingerprint, now));
       out.push(...(await this.member.skipMissedHistory(now)));
       // Chats sent on an abandoned branch, or at epochs the others may no longer decrypt: send again
