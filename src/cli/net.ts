@@ -43,7 +43,6 @@ export interface NetResult {
 
 export async function runNet(o: NetOptions): Promise<NetResult> {
   const log = o.onLine ?? (() => {});
-
   const recoveries: Record<string, number> = {};
   const names = Array.from({ length: o.members }, (_, i) => `m${i}`);
   const plan = o.plan ?? "minority-lag";

@@ -76,7 +76,10 @@ export interface ScenarioResult {
 const names = (prefix: string, from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => `${prefix}${from + i}`);
 
-/** Groups up to this size form through the join path (KeyPackage, vote, commit, Welcome); larger ones start from one commit. */
+/**
+ * Groups up to this size form through the join path (KeyPackage, vote, commit, Welcome); larger ones start
+ * from one commit.
+ */
 export const JOIN_FORMATION_LIMIT = 20;
 
 /** The three sides of a split with no majority: 40% / 30% / 30% (4/3/3 at 10 members). */
@@ -192,9 +195,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const expected = [...cluster.chats.sent.values()].reduce((a, s) => a + s.to.length, 0);
   const lost = [...missing.values()].reduce((a, l) => a + l.length, 0);
   const counters: Record<string, number> = {};
+  // Both layers count some of the same codes (UNKNOWN_MEMBER, MALFORMED): add, do not overwrite.
   for (const m of cluster.members.values())
-    for (const [k, v] of Object.entries({ ...m.group.state.counters, ...m.sync.state.counters }))
-      counters[k] = (counters[k] ?? 0) + v;
+    for (const layer of [m.group.state.counters, m.sync.state.counters])
+      for (const [k, v] of Object.entries(layer)) counters[k] = (counters[k] ?? 0) + v;
   return {
     scenario: o.scenario,
     members: n,
