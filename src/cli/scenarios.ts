@@ -82,6 +82,9 @@ const names = (prefix: string, from: number, to: number) =>
  */
 export const JOIN_FORMATION_LIMIT = 20;
 
+/** How long the recovered state must hold before a run counts it as recovered. */
+const HOLD_MS = 3_000;
+
 /** The three sides of a split with no majority: 40% / 30% / 30% (4/3/3 at 10 members). */
 export function threeWaySplit(names: readonly string[]): string[][] {
   const a = Math.ceil(names.length * 0.4);
@@ -177,20 +180,21 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   cluster.sim.heal();
   cluster.markHealed();
   for (const name of [all[0]!, all[n - 1]!]) await cluster.chat(name, `${name} after heal`);
-  let recoveredAt: number | null = null;
+  // Recovered = one state, everyone IN_SYNC, every chat delivered, and still so `HOLD_MS` later (a commit
+  // still in flight can split the group again); measured from the start of that stretch.
+  const settled = () =>
+    cluster.distinctStates().size === 1 &&
+    [...cluster.members.values()].every((m) => m.sync.state.status === "IN_SYNC") &&
+    cluster.missingChats().size === 0;
+  let since: number | null = null;
   const deadline = healAt + 120_000 + n * 1_000;
-  while (cluster.sim.now < deadline) {
+  while (cluster.sim.now < deadline && (since === null || cluster.sim.now - since < HOLD_MS)) {
     await run(1000);
-    const inSync = [...cluster.members.values()].every((m) => m.sync.state.status === "IN_SYNC");
-    if (cluster.distinctStates().size === 1 && inSync && cluster.missingChats().size === 0) {
-      recoveredAt = cluster.sim.now;
-      break;
-    }
+    since = settled() ? (since ?? cluster.sim.now) : null;
   }
+  const recoveredAt = since !== null && cluster.sim.now - since >= HOLD_MS ? since : null;
   liarTimer?.();
   phase = "done";
-  // A few more seconds: the final state must hold, not only be reached.
-  await run(3000);
   const missing = cluster.missingChats();
   const expected = [...cluster.chats.sent.values()].reduce((a, s) => a + s.to.length, 0);
   const lost = [...missing.values()].reduce((a, l) => a + l.length, 0);
