@@ -244,9 +244,14 @@ export class SyncCore {
     return [...(s.syncKey ? [s.syncKey.key] : []), ...s.previousSyncKeys];
   }
 
-  /** Seals a payload under the current sync key for the sync channel. */
-  publish(payload: SyncPayload): Extract<SyncEffect, { type: "publish" }> {
-    const key = this.member.state.syncKey!.key;
+  /**
+   * Seals a payload for the sync channel under the current sync key, or under `key`: the previous key a
+   * peer that missed a rotation still uses (it cannot read the current one).
+   */
+  publish(
+    payload: SyncPayload,
+    key = this.member.state.syncKey!.key,
+  ): Extract<SyncEffect, { type: "publish" }> {
     return {
       type: "publish",
       topic: this.topic,
@@ -270,24 +275,31 @@ export class SyncCore {
       ancestry: ancestry(g.history),
     };
     const signature = await sign(this.member.identity, "sync-state", infoBody(info));
-    const effect = this.publish({ info: { ...info, signature } });
-    this.gossipSent++;
-    this.gossipBytes += effect.bytes.length;
-    return [effect];
+    const current = this.member.state.syncKey.key;
+    // Our info also goes out under each older key a peer behind us used since the last gossip.
+    const keys = [current, ...[...this.answerKeys.values()].filter((k) => !bytesEqual(k, current))];
+    this.answerKeys.clear();
+    const effects = keys.map((k) => this.publish({ info: { ...info, signature } }, k));
+    this.gossipSent += effects.length;
+    for (const e of effects) this.gossipBytes += e.bytes.length;
+    return effects;
   }
 
   /** A message on the sync topic. Bad input is counted and dropped. */
   async receive(bytes: Uint8Array, now: number): Promise<SyncEffect[]> {
     let payload: SyncPayload;
+    let key: Uint8Array;
     try {
-      payload = decodeSyncPayload(open(this.keys(), bytes, new TextEncoder().encode(this.topic)));
+      const opened = open(this.keys(), bytes, new TextEncoder().encode(this.topic));
+      key = opened.key;
+      payload = decodeSyncPayload(opened.plaintext);
     } catch (e) {
       this.count(e instanceof DemlsError ? e.code : "MALFORMED");
       return [];
     }
     try {
-      if (payload.info) return await this.onInfo(payload.info, now);
-      if (payload.catchUp) return await this.onCatchUp(payload.catchUp, now);
+      if (payload.info) return await this.onInfo(payload.info, now, key);
+      if (payload.catchUp) return await this.onCatchUp(payload.catchUp, now, key);
       if (payload.commits) return await this.onCommits(payload.commits, now);
       if (payload.reset) return await this.reset.onProposal(payload.reset, now);
       if (payload.resetVote) return await this.reset.onVote(payload.resetVote, now);
@@ -299,7 +311,7 @@ export class SyncCore {
     return [];
   }
 
-  private async onInfo(i: SyncStateInfo, now: number): Promise<SyncEffect[]> {
+  private async onInfo(i: SyncStateInfo, now: number, key: Uint8Array): Promise<SyncEffect[]> {
     if (
       !i.memberId ||
       !i.groupId ||
@@ -312,9 +324,10 @@ export class SyncCore {
       return [];
     }
     const who = toHex(i.memberId);
-    const key = this.state.directory.get(who);
-    if (key === undefined) return this.drop("UNKNOWN_MEMBER");
-    if (!(await verify(key, "sync-state", infoBody(i), i.signature))) return this.drop("INVALID_SIGNATURE");
+    const signer = this.state.directory.get(who);
+    if (signer === undefined) return this.drop("UNKNOWN_MEMBER");
+    if (!(await verify(signer, "sync-state", infoBody(i), i.signature)))
+      return this.drop("INVALID_SIGNATURE");
     const last = this.state.lastSeq.get(who);
     if (last !== undefined && i.seqnum <= last) return this.drop("REPLAY");
     this.state.lastSeq.set(who, i.seqnum);
@@ -329,21 +342,29 @@ export class SyncCore {
       groupId: toHex(i.groupId),
     };
     this.state.views.set(who, view);
-    this.answer(view, now);
+    this.answer(who, view, now, key);
     return [];
   }
 
   /** Heartbeat interval and view window at the current group size. */
   private timing(): { intervalMs: number; windowMs: number } {
-    const g = this.member.group;
-    if (g === undefined) return gossipTiming(this.params, 1);
-    // Asked on every tick; the roster changes only with the state (its fingerprint).
-    const key = toHex(g.fingerprint);
-    if (this.rosterSize?.key !== key) this.rosterSize = { key, n: roster(g).length };
-    return gossipTiming(this.params, this.rosterSize.n);
+    const ids = this.rosterIds();
+    return gossipTiming(this.params, ids?.size ?? 1);
   }
 
-  private rosterSize: { key: string; n: number } | undefined;
+  /** Hex ids of our current roster; asked on every tick and info, it changes only with the state. */
+  private rosterIds(): Set<string> | undefined {
+    const g = this.member.group;
+    if (g === undefined) return undefined;
+    const key = toHex(g.fingerprint);
+    if (this.rosterCache?.key !== key)
+      this.rosterCache = { key, ids: new Set(roster(g).map((m) => toHex(m.memberId))) };
+    return this.rosterCache.ids;
+  }
+
+  private rosterCache: { key: string; ids: Set<string> } | undefined;
+  /** Older sync keys that peers behind us sent under since our last gossip (it goes out under them too). */
+  private readonly answerKeys = new Map<string, Uint8Array>();
   /** The last catch-up request we acted on, per requester (a repeat is answered once per half retry). */
   private readonly served = new Map<string, { at: number; from: bigint }>();
 
@@ -352,12 +373,17 @@ export class SyncCore {
    * `responseDelayMs` instead of at our next heartbeat: our next gossip is brought forward. At most one
    * answer per half base interval, so a member flooding claims cannot make us flood.
    */
-  private answer(v: View & { groupId: string }, now: number): void {
+  private answer(who: string, v: View & { groupId: string }, now: number, key: Uint8Array): void {
     const g = this.member.group;
     if (g === undefined || v.groupId !== toHex(g.groupId)) return;
-    if (now - this.state.lastGossipAt < this.params.gossipIntervalMs / 2) return;
+    // A member that missed a rotation of the sync key reads only the key it sent under (a removed member,
+    // which also still holds it, gets nothing under it: the rotation is there to shut it out).
+    const current = this.member.state.syncKey?.key;
+    if (current && !bytesEqual(key, current) && this.rosterIds()?.has(who))
+      this.answerKeys.set(toHex(key), key);
     const rel = relation(g.history, v.epoch, v.fingerprint, v.ancestry);
     if (rel === "SAME" || rel === "I_AM_BEHIND") return;
+    if (now - this.state.lastGossipAt < this.params.gossipIntervalMs / 2) return;
     this.state.nextGossipAt = Math.min(
       this.state.nextGossipAt,
       now + this.params.responseDelayMs * this.rng.next(),
@@ -494,7 +520,7 @@ export class SyncCore {
    * (receivers dedupe by chat id; a chat re-sent at our epoch is not re-sent again until the epoch moves).
    * Holders that rank among the first `catchUpResponders` by hash also answer with the commits.
    */
-  private async onCatchUp(r: CatchUpRequest, now: number): Promise<SyncEffect[]> {
+  private async onCatchUp(r: CatchUpRequest, now: number, key: Uint8Array): Promise<SyncEffect[]> {
     const g = this.member.group;
     if (!g || !r.groupId || !bytesEqual(r.groupId, g.groupId) || r.fromEpoch === undefined || !r.target)
       return [];
@@ -529,17 +555,21 @@ export class SyncCore {
     if (commits.length === 0) return out;
     this.count("CATCH_UP_SERVED");
     const base = fingerprintAt(g.history, commits[0]!.epoch);
+    // Under the key the request came in: a requester behind a rotation cannot read the current one.
     return [
       ...out,
-      this.publish({
-        commits: {
-          groupId: g.groupId,
-          responder: this.member.memberId,
-          nonce: r.nonce,
-          commits,
-          ...(base ? { baseEpoch: commits[0]!.epoch, baseFingerprint: base } : {}),
+      this.publish(
+        {
+          commits: {
+            groupId: g.groupId,
+            responder: this.member.memberId,
+            nonce: r.nonce,
+            commits,
+            ...(base ? { baseEpoch: commits[0]!.epoch, baseFingerprint: base } : {}),
+          },
         },
-      }),
+        key,
+      ),
     ];
   }
 

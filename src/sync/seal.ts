@@ -23,16 +23,20 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, rng: Rng, aad: Uint
 }
 
 /**
- * Opens an envelope with the first of `keys` whose id matches.
+ * Opens an envelope with the first of `keys` whose id matches; returns the plaintext and that key.
  * @throws {DemlsError} `MALFORMED`, `UNKNOWN_KEY`, `UNDECRYPTABLE`.
  */
-export function open(keys: readonly Uint8Array[], bytes: Uint8Array, aad: Uint8Array): Uint8Array {
+export function open(
+  keys: readonly Uint8Array[],
+  bytes: Uint8Array,
+  aad: Uint8Array,
+): { plaintext: Uint8Array; key: Uint8Array } {
   const env = decodeEnvelope(bytes);
   if (env.nonce!.length !== 24) throw new DemlsError("MALFORMED", "nonce must be 24 bytes");
   const key = keys.find((k) => bytesEqual(keyIdOf(k), env.keyId!));
   if (key === undefined) throw new DemlsError("UNKNOWN_KEY", "sealed under a key we do not hold");
   try {
-    return xchacha20poly1305(key, env.nonce!, aad).decrypt(env.ciphertext!);
+    return { plaintext: xchacha20poly1305(key, env.nonce!, aad).decrypt(env.ciphertext!), key };
   } catch {
     throw new DemlsError("UNDECRYPTABLE", "authentication failed");
   }

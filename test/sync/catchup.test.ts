@@ -126,3 +126,33 @@ it("a flood of catch-up requests gets one answer per requester per half retry; u
   assert.ok(dropped("UNKNOWN_MEMBER") >= 4 * 20, "a requester outside the directory is not answered");
   assert.equal(c.distinctStates().size, 1, "nobody moved");
 });
+
+it("a member that missed a rotation of the sync key still hears the others under its key and ends IN_SYNC", async () => {
+  const c = new Cluster({ seed: 13 });
+  await c.form(5);
+  const four = ["m0", "m1", "m2", "m3"];
+  c.sim.partition([four, ["m4"]]);
+  for (let t = 0; t < 20 && c.epochOf("m0") === c.epochOf("m4"); t++) {
+    if (t === 0) await c.members.get("m1")!.proposeRefresh();
+    await c.sim.runFor(500);
+  }
+  // The four rotate the sync key, as at a removal commit m4 did not get; m4 holds only the old key.
+  const rotated = new Uint8Array(32).fill(7);
+  for (const name of four) {
+    const s = c.members.get(name)!.group.state;
+    s.previousSyncKeys = [s.syncKey!.key, ...s.previousSyncKeys].slice(0, 3);
+    s.syncKey = { anchorEpoch: c.epochOf(name), key: rotated };
+  }
+  c.sim.heal();
+  await c.chat("m0", "after the rotation");
+  const m4 = c.members.get("m4")!;
+  await untilConverged(c);
+  await c.sim.runFor(10_000);
+  assert.ok(
+    (m4.sync.state.counters.UNKNOWN_KEY ?? 0) > 0,
+    "the others' gossip under the new key was unreadable",
+  );
+  assert.deepEqual([...c.distinctStates().values()], [[...four, "m4"]]);
+  assert.equal(m4.sync.state.status, "IN_SYNC", "m4 still reads the others' state (sent under its key too)");
+  assert.deepEqual([...c.missingChats()], []);
+});
