@@ -358,7 +358,7 @@ export class SyncCore {
     if (g === undefined) return undefined;
     const key = toHex(g.fingerprint);
     if (this.rosterCache?.key !== key)
-      this.rosterCache = { key, ids: new Set(roster(g).map((m) => toHex(m.memberId))) };
+      this.rosterCache = { key, ids: new Set(this.member.rosterIds().map(toHex)) };
     return this.rosterCache.ids;
   }
 
