@@ -24,6 +24,7 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { CiphersuiteImpl } from "ts-mls";
 import { makeGenericHpke } from "ts-mls/crypto/implementation/hpke.js";
+import { sharedVerdict } from "./share.ts";
 
 // ---- randomness --------------------------------------------------------------------------------------
 
@@ -110,11 +111,13 @@ const ed25519: CiphersuiteImpl["signature"] = {
   },
   async verify(publicKey, message, signature) {
     if (publicKey.length !== 32 || signature.length !== 64) return false;
-    try {
-      return nodeVerify(null, message, publicKeyOf(publicKey), signature);
-    } catch {
-      return false;
-    }
+    return sharedVerdict(publicKey, message, signature, () => {
+      try {
+        return nodeVerify(null, message, publicKeyOf(publicKey), signature);
+      } catch {
+        return false;
+      }
+    });
   },
   async keygen() {
     const signKey = randomBytes(32);

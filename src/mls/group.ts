@@ -21,6 +21,7 @@ import { DEFAULT_HISTORY, type FingerprintHistory, pushFingerprint } from "./fin
 import { type Identity, type KeyPackageBundle, readKeyPackage } from "./identity.ts";
 import { DEFAULT_RETAINED_EPOCHS, type RetainedEpoch, retire } from "./retention.ts";
 import { leafOf, memberIdAt, membersOf } from "./roster.ts";
+import { intern } from "./share.ts";
 import { clientConfig, decodeMessage, suite, toProtocolError } from "./suite.ts";
 
 /** Tunables of a member's MLS group value. */
@@ -65,7 +66,8 @@ async function fingerprintOf(state: ClientState): Promise<Uint8Array> {
 }
 
 /** Builds the group value for a fresh state (creation or join): empty retention, one-entry history. */
-async function fresh(identity: Identity, state: ClientState, options: GroupOptions): Promise<MlsGroup> {
+async function fresh(identity: Identity, joined: ClientState, options: GroupOptions): Promise<MlsGroup> {
+  const state = intern(joined);
   const fingerprint = await fingerprintOf(state);
   return {
     identity,
@@ -81,7 +83,8 @@ async function fresh(identity: Identity, state: ClientState, options: GroupOptio
 }
 
 /** Moves `group` into the epoch of `next`: the old state becomes a retained epoch. */
-async function advance(group: MlsGroup, next: ClientState, consumed: Uint8Array[]): Promise<MlsGroup> {
+async function advance(group: MlsGroup, entered: ClientState, consumed: Uint8Array[]): Promise<MlsGroup> {
+  const next = intern(entered);
   const fingerprint = await fingerprintOf(next);
   const leaving: RetainedEpoch = {
     epoch: group.epoch,

@@ -49,3 +49,4 @@ export {
 } from "./identity.ts";
 export { DEFAULT_RETAINED_EPOCHS, type RetainedEpoch, retainedEpochs, rewind } from "./retention.ts";
 export { type RosterMember, roster } from "./roster.ts";
+export { shareStateAcrossMembers } from "./share.ts";

@@ -10,6 +10,7 @@ import { zeroOutUint8Array } from "ts-mls";
 import { MlsProtocolError } from "./errors.ts";
 import type { FingerprintHistory } from "./fingerprint.ts";
 import type { MlsGroup } from "./group.ts";
+import { sharing } from "./share.ts";
 
 /** Default `K`. */
 export const DEFAULT_RETAINED_EPOCHS = 4;
@@ -25,10 +26,10 @@ export interface RetainedEpoch {
   readonly consumed: readonly Uint8Array[];
 }
 
-/** Keeps the newest `k` entries and zeroes what the dropped ones consumed. */
+/** Keeps the newest `k` entries and zeroes what the dropped ones consumed (not while members share state). */
 export function retire(entries: RetainedEpoch[], k: number): RetainedEpoch[] {
   const drop = Math.max(0, entries.length - k);
-  for (const e of entries.slice(0, drop)) for (const s of e.consumed) zeroOutUint8Array(s);
+  if (!sharing()) for (const e of entries.slice(0, drop)) for (const s of e.consumed) zeroOutUint8Array(s);
   return entries.slice(drop);
 }
 

@@ -1,0 +1,110 @@
+// FOR SIMULATIONS: one process hosting many members holds many copies of the same values. Every member
+// decodes its own copy of the public ratchet tree, and ts-mls derives every node of an epoch's secret tree
+// eagerly, for the current epoch and the `retainKeysForEpochs` before it. At 100 members this was 93 of
+// the 145 MB the members held; it grows with n per member, so n^2 in one process.
+//
+// With sharing on, `intern` swaps equal values for one instance that every member points to. This is
+// sound because ts-mls treats state as immutable (it copies an array and replaces the node it changes),
+// and because retired secrets are not zeroed while sharing is on (`sharing()`): a shared secret belongs to
+// every member of the epoch. That is why it is for simulations only; a real member holds one copy anyway.
+//
+// Signature checks are shared the same way: every simulated member verifies the same vote, commit and
+// SyncStateInfo, n^2 Ed25519 verifications of 95 µs each per round at n members. With sharing on, a
+// verdict is remembered under a hash of key, signature and message, so each distinct message is verified
+// once; a changed byte anywhere is a different entry.
+import { sha256 } from "@noble/hashes/sha2.js";
+import type { ClientState } from "ts-mls";
+
+type Tree = ClientState["ratchetTree"];
+type TreeNode = NonNullable<Tree[number]>;
+type SecretTree = ClientState["secretTree"];
+
+interface Tables {
+  readonly nodes: Map<string, WeakRef<TreeNode>>;
+  readonly secretTrees: Map<string, WeakRef<SecretTree>>;
+  pruneAt: number;
+  readonly verified: Map<string, boolean>;
+}
+
+/** Signature verdicts remembered while sharing (oldest dropped first). */
+const VERIFIED_LIMIT = 1 << 18;
+
+let tables: Tables | undefined;
+
+/**
+ * FOR SIMULATIONS AND BENCHMARKS ONLY: makes members of this process share equal public tree nodes and
+ * the secret tree of each epoch, and stops zeroing retired secrets (they are shared). Off by default.
+ */
+export function shareStateAcrossMembers(on: boolean): void {
+  tables = on
+    ? { nodes: new Map(), secretTrees: new Map(), pruneAt: 1 << 16, verified: new Map() }
+    : undefined;
+}
+
+/** True while {@link shareStateAcrossMembers} is on. */
+export function sharing(): boolean {
+  return tables !== undefined;
+}
+
+/** `verify()`, or its remembered verdict for the same key, signature and message while sharing. */
+export function sharedVerdict(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+  verify: () => boolean,
+): boolean {
+  const memo = tables?.verified;
+  if (memo === undefined) return verify();
+  const k = key(sha256.create().update(publicKey).update(signature).update(message).digest());
+  let v = memo.get(k);
+  if (v === undefined) {
+    v = verify();
+    if (memo.size >= VERIFIED_LIMIT) memo.delete(memo.keys().next().value!);
+    memo.set(k, v);
+  }
+  return v;
+}
+
+const key = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
+
+function canonical<T extends object>(map: Map<string, WeakRef<T>>, k: string, value: T): T {
+  const hit = map.get(k)?.deref();
+  if (hit !== undefined) return hit;
+  map.set(k, new WeakRef(value));
+  return value;
+}
+
+// A leaf's signature covers all of its content, so equal signatures mean equal leaves; a parent node is
+// its public key, parent hash and unmerged leaves.
+function nodeKey(n: TreeNode): string {
+  if (n.nodeType === "leaf") return `L${key(n.leaf.signature)}`;
+  const p = n.parent;
+  return `P${key(p.hpkePublicKey)}${key(p.parentHash)}${p.unmergedLeaves.join(",")}`;
+}
+
+// An untouched secret tree (every ratchet at generation 0, nothing skipped) is a function of the epoch's
+// encryption secret, which any one of its node secrets stands for.
+function freshSecretTreeKey(t: SecretTree): string | undefined {
+  for (const n of t)
+    for (const r of [n.application, n.handshake])
+      if (r.generation !== 0 || Object.keys(r.unusedGenerations).length !== 0) return undefined;
+  const first = t[0];
+  return first === undefined ? undefined : `${t.length}:${key(first.application.secret)}`;
+}
+
+function prune(t: Tables): void {
+  for (const map of [t.nodes, t.secretTrees] as Map<string, WeakRef<object>>[])
+    for (const [k, ref] of map) if (ref.deref() === undefined) map.delete(k);
+  t.pruneAt = Math.max(1 << 16, 2 * (t.nodes.size + t.secretTrees.size));
+}
+
+/** `state` with its tree nodes and fresh secret tree replaced by shared equal ones (unchanged if off). */
+export function intern(state: ClientState): ClientState {
+  const t = tables;
+  if (t === undefined) return state;
+  const ratchetTree = state.ratchetTree.map((n) => (n === undefined ? n : canonical(t.nodes, nodeKey(n), n)));
+  const k = freshSecretTreeKey(state.secretTree);
+  const secretTree = k === undefined ? state.secretTree : canonical(t.secretTrees, k, state.secretTree);
+  if (t.nodes.size + t.secretTrees.size > t.pruneAt) prune(t);
+  return { ...state, ratchetTree, secretTree };
+}

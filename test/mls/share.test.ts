@@ -1,0 +1,107 @@
+// Simulations share equal MLS state between members of one process (src/mls/share.ts): the sharing must
+// not change what any member computes, and must be off (with secrets zeroed on retirement) by default.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as mls from "../../src/mls/index.ts";
+import { shareStateAcrossMembers } from "../../src/mls/index.ts";
+import { assertAgree, buildGroup, deliver, type TestMember } from "./helpers.ts";
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+/** Counts tree nodes of `b` that are the very same objects as `a`'s. */
+function sameNodes(a: TestMember, b: TestMember): number {
+  const x = a.group!.state.ratchetTree;
+  const y = b.group!.state.ratchetTree;
+  return x.filter((n, i) => n !== undefined && n === y[i]).length;
+}
+
+async function chat(from: TestMember, to: TestMember[], text: string): Promise<void> {
+  const sent = await mls.encrypt(from.group!, utf8(text));
+  from.group = sent.group;
+  for (const m of to) {
+    const r = await mls.processMessage(m.group!, sent.message);
+    assert.equal(r.kind, "application");
+    assert.equal(new TextDecoder().decode(r.kind === "application" ? r.plaintext : undefined), text);
+    m.group = r.group;
+  }
+}
+
+test("off by default: every member holds its own copy of the tree", async () => {
+  const [, b, c] = await buildGroup(3);
+  assert.equal(sameNodes(b!, c!), 0);
+  assert.notEqual(b!.group!.state.secretTree, c!.group!.state.secretTree);
+});
+
+test("shared: members point to one tree and one secret tree, and still compute the same as alone", async () => {
+  shareStateAcrossMembers(true);
+  try {
+    const members = await buildGroup(4);
+    const [a, b, c, d] = members as [TestMember, TestMember, TestMember, TestMember];
+    const leaves = b.group!.state.ratchetTree.filter((n) => n?.nodeType === "leaf").length;
+    assert.equal(leaves, 4);
+    assert.ok(sameNodes(b, c) >= leaves, "joiners share every leaf");
+    assert.equal(b.group!.state.secretTree, c.group!.state.secretTree);
+    // Sending and reading ratchet each member's own copy: the shared tree stays as it was.
+    const before = c.group!.state.secretTree;
+    await chat(b, [a, c, d], "hello");
+    await chat(c, [a, b, d], "again");
+    assert.notEqual(d.group!.state.secretTree, before);
+    assert.ok(before.every((n) => n.application.generation === 0 && n.handshake.generation === 0));
+    assert.equal(d.group!.state.secretTree[0], before[0], "nodes nobody ratcheted stay shared");
+    // Epochs on: path commits by different members, every member agrees and reads the others.
+    for (const committer of [a, c, d, b, a, c]) {
+      const out = await mls.commit(committer.group!, {});
+      committer.group = out.group;
+      await deliver(
+        out.commit,
+        members.filter((m) => m !== committer),
+      );
+      assertAgree(members);
+      await chat(
+        committer,
+        members.filter((m) => m !== committer),
+        `epoch ${committer.group!.epoch}`,
+      );
+    }
+    assert.ok(sameNodes(a, d) >= leaves);
+  } finally {
+    shareStateAcrossMembers(false);
+  }
+});
+
+test("retired secrets are zeroed, but not while shared (another member may still use them)", async () => {
+  for (const shared of [false, true]) {
+    shareStateAcrossMembers(shared);
+    try {
+      const [a] = await buildGroup(1);
+      a!.group = (await mls.commit(a!.group!, {})).group;
+      const oldest = a!.group!.retained[0]!;
+      assert.ok(oldest.consumed.length > 0);
+      for (let i = 0; i < 5; i++) a!.group = (await mls.commit(a!.group!, {})).group;
+      assert.ok(!a!.group!.retained.includes(oldest), "the entry left the retention window");
+      const zeroed = oldest.consumed.every((s) => s.every((x) => x === 0));
+      assert.equal(zeroed, !shared);
+    } finally {
+      shareStateAcrossMembers(false);
+    }
+  }
+});
+
+test("shared signature verdicts: a changed message, signature or key is checked again", async () => {
+  shareStateAcrossMembers(true);
+  try {
+    const alice = await mls.createIdentity("alice");
+    const mallory = await mls.createIdentity("mallory");
+    const body = utf8("vote yes");
+    const sig = await mls.sign(alice, "vote", body);
+    for (let i = 0; i < 2; i++) assert.ok(await mls.verify(alice.signaturePublicKey, "vote", body, sig));
+    const forged = sig.slice();
+    forged[0]! ^= 1;
+    assert.ok(!(await mls.verify(alice.signaturePublicKey, "vote", body, forged)));
+    assert.ok(!(await mls.verify(alice.signaturePublicKey, "vote", utf8("vote no"), sig)));
+    assert.ok(!(await mls.verify(mallory.signaturePublicKey, "vote", body, sig)));
+    assert.ok(await mls.verify(alice.signaturePublicKey, "vote", body, sig));
+  } finally {
+    shareStateAcrossMembers(false);
+  }
+});
