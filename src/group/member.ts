@@ -1203,6 +1203,9 @@ export class GroupMember {
       this.state.pendingKeyPackages.set(key, { bytes: r.keyPackage, epoch: group.epoch, seenAt });
       return [];
     }
+    // Re-added from this very request and still asking: its Welcome has not reached it. Acting on the
+    // request would remove the new leaf (members welcomed in the same commit know no `addedAt` for it).
+    if (bytesEqual(leaf.encryptionKey, kp.encryptionKey)) return this.resendWelcome(kp.memberId, now);
     // Just (re-)added: a request still in flight from before is stale (forking beyond the retained epochs
     // takes more epochs than this).
     const added = this.state.addedAt.get(toHex(kp.memberId));

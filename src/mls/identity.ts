@@ -46,6 +46,8 @@ export interface KeyPackageInfo {
   /** Credential identity of the owner. */
   readonly memberId: Uint8Array;
   readonly signaturePublicKey: Uint8Array;
+  /** HPKE key of the leaf the KeyPackage becomes when added (see {@link RosterMember.encryptionKey}). */
+  readonly encryptionKey: Uint8Array;
   /** @internal */
   readonly inner: KeyPackage;
 }
@@ -178,6 +180,7 @@ async function verifyKeyPackageBytes(bytes: Uint8Array): Promise<KeyPackageInfo>
     ref: await makeKeyPackageRef(kp, cs.hash),
     memberId: cred.identity,
     signaturePublicKey: kp.leafNode.signaturePublicKey,
+    encryptionKey: kp.leafNode.hpkePublicKey,
     inner: kp,
   };
 }

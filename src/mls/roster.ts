@@ -9,6 +9,11 @@ export interface RosterMember {
   /** Credential identity. */
   readonly memberId: Uint8Array;
   readonly signaturePublicKey: Uint8Array;
+  /**
+   * HPKE key of the leaf: the added KeyPackage's until the member commits or updates. Tells which of a
+   * member's leaves this is (a member re-added from a fresh KeyPackage keeps its identity and keys).
+   */
+  readonly encryptionKey: Uint8Array;
 }
 
 type WithTree = Pick<ClientState, "ratchetTree">;
@@ -22,7 +27,12 @@ export function membersOf(state: WithTree): RosterMember[] {
     if (node?.nodeType !== "leaf") continue;
     const cred = node.leaf.credential;
     if (cred.credentialType !== "basic") continue;
-    out.push({ leafIndex: n / 2, memberId: cred.identity, signaturePublicKey: node.leaf.signaturePublicKey });
+    out.push({
+      leafIndex: n / 2,
+      memberId: cred.identity,
+      signaturePublicKey: node.leaf.signaturePublicKey,
+      encryptionKey: node.leaf.hpkePublicKey,
+    });
   }
   return out;
 }

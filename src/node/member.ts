@@ -195,6 +195,15 @@ export class Member {
     return this.enqueue((now) => this.group.leave(now));
   }
 
+  /**
+   * Abandons the current state and asks the group to re-add this member with a fresh KeyPackage: what the
+   * sync layer does for a fork older than the retained epochs, and what an application can do when its
+   * state is damaged. The members vote the stale leaf out and the member back in.
+   */
+  requestRejoin(): Promise<void> {
+    return this.enqueue((now) => this.sync.rejoin(now));
+  }
+
   /** Runs `step` after every earlier input, then saves and performs its effects. */
   private enqueue(step: (now: number) => Promise<SyncEffect[]>): Promise<void> {
     const run = async () => {

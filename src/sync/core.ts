@@ -196,9 +196,9 @@ export class SyncCore {
   /**
    * The majority's branch forked from ours before our retained epochs: we cannot rewind, so we leave the
    * branch and ask to be re-added (DESIGN section 6). Our chats of the abandoned branch go out again once
-   * we are back.
+   * we are back. Also `Member.requestRejoin`, for an application whose state is damaged.
    */
-  private async rejoin(now: number): Promise<SyncEffect[]> {
+  async rejoin(now: number): Promise<SyncEffect[]> {
     this.count("FORK_BEYOND_RETAINED");
     await this.member.requestRejoin(
       await generateKeyPackages(this.member.identity, 1, { lastResort: true }),
