@@ -4,7 +4,9 @@ import {
   createGroup,
   createIdentity,
   generateKeyPackages,
+  type Identity,
   joinFromWelcome,
+  type KeyPackageBundle,
   commit as mlsCommit,
   seedMlsRandomness,
   shareStateAcrossMembers,
@@ -82,8 +84,14 @@ export class Cluster extends MemberSet {
    * groups for benchmarks. Everything after it runs the real protocol.
    */
   async bootstrap(n: number): Promise<void> {
-    const ids = await Promise.all(Array.from({ length: n }, (_, i) => createIdentity(`m${i}`)));
-    const kps = await Promise.all(ids.map((id) => generateKeyPackages(id, 1, { lastResort: true })));
+    // One after another: concurrent key generation would draw from the seeded randomness in the order the
+    // thread pool finishes WebCrypto calls, and a run would not replay.
+    const ids: Identity[] = [];
+    const kps: KeyPackageBundle[][] = [];
+    for (let i = 0; i < n; i++) {
+      ids.push(await createIdentity(`m${i}`));
+      kps.push(await generateKeyPackages(ids[i]!, 1, { lastResort: true }));
+    }
     const conversation = this.base.conversation ?? "demo";
     let group = await createGroup(ids[0]!, utf8(`${conversation}/0`), kps[0]![0]!);
     const built = await mlsCommit(group, { adds: kps.slice(1).map((k) => k[0]!.publicBytes) });
