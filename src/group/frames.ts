@@ -29,6 +29,7 @@ export const GroupPayloadSchema = {
   vote: [3, VoteSchema],
   syncKey: [4, SyncKeyShareSchema],
   keyPackageSets: [5, KeyPackageSetSchema, "repeated"],
+  votes: [6, VoteSchema, "repeated"],
 } as const;
 export const RejoinRequestSchema = {
   keyPackage: [1, "bytes"],

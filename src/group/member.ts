@@ -186,6 +186,9 @@ export interface GroupCoreState {
 }
 
 const HELD_LIMIT = 2048;
+/** Votes carried by one message at most (a larger batch is `OVERSIZED_BATCH`). */
+export const VOTES_PER_MESSAGE = 64;
+
 /** Epochs of own chats re-sent when a member comes back through a rejoin (the dense ancestry span). */
 const REJOIN_RESEND_EPOCHS = 16;
 /** Own KeyPackages (private parts) kept: the current set, the previous ones, and the join KeyPackages. */
@@ -627,6 +630,14 @@ export class GroupMember {
     if (p.keyPackageSets.length > 0) return this.importKeyPackageSets(p.keyPackageSets);
     if (p.proposal !== undefined) return this.onProposal(p.proposal, sender, now);
     if (p.vote !== undefined) return this.onVote(p.vote, sender, now);
+    if (p.votes.length > VOTES_PER_MESSAGE)
+      return [this.reject("OVERSIZED_BATCH", "too many votes in one message")];
+    if (p.votes.length > 0) {
+      // In order: each vote's `prev` names the one before it.
+      const out: GroupEffect[] = [];
+      for (const v of p.votes) out.push(...(await this.onVote(v, sender, now)));
+      return out;
+    }
     if (p.syncKey !== undefined && p.syncKey.key === undefined) {
       // A member that joined without the sync key asks for it; members that hold it answer (the epoch
       // steward may be one that lacks it).
@@ -706,11 +717,17 @@ export class GroupMember {
   }
 
   private async vote(id: string, yes: boolean, now: number): Promise<GroupEffect[]> {
+    const vote = await this.signVote(id, yes);
+    return vote ? this.sendPayload({ vote }, now) : [];
+  }
+
+  /** Our vote on proposal `id`, signed and chained, and counted in our own tally; none if we voted. */
+  private async signVote(id: string, yes: boolean): Promise<Vote | undefined> {
     const rec = this.state.proposals.get(id);
-    if (rec === undefined) return [];
+    if (rec === undefined) return undefined;
     rec.voteAt = undefined;
     const me = toHex(this.memberId);
-    if (rec.votes.has(me)) return [];
+    if (rec.votes.has(me)) return undefined;
     const unsigned: Vote = {
       proposalId: utf8(id),
       voter: this.memberId,
@@ -723,7 +740,7 @@ export class GroupMember {
     };
     rec.votes.set(me, yes);
     this.state.voteChain.set(me, sha256(encodeVote(vote)));
-    return this.sendPayload({ vote }, now);
+    return vote;
   }
 
   private async onVote(v: Vote, sender: Uint8Array, _now: number): Promise<GroupEffect[]> {
@@ -747,12 +764,26 @@ export class GroupMember {
     return [];
   }
 
+  /**
+   * Once a vote is due, votes on it and on every proposal received up to half a voting delay after it, in
+   * one message per `VOTES_PER_MESSAGE`. A steward proposing many changes at once (the stale leaves of 40
+   * forked members) would otherwise cost every member one message per vote: n^2 deliveries per proposal.
+   */
   private async castVotes(now: number): Promise<GroupEffect[]> {
-    const out: GroupEffect[] = [];
+    const recs = [...this.state.proposals.values()];
+    if (!recs.some((r) => r.voteAt !== undefined && r.voteAt <= now)) return [];
+    const until = now + this.params.votingDelayMs / 2;
+    const votes: Vote[] = [];
     for (const [id, rec] of this.state.proposals) {
-      if (rec.voteAt === undefined || rec.voteAt > now) continue;
-      if (rec.status === "pending") out.push(...(await this.vote(id, true, now)));
+      if (rec.voteAt === undefined || rec.voteAt > until) continue;
+      const v = rec.status === "pending" ? await this.signVote(id, true) : undefined;
+      if (v) votes.push(v);
       rec.voteAt = undefined;
+    }
+    const out: GroupEffect[] = [];
+    for (let i = 0; i < votes.length; i += VOTES_PER_MESSAGE) {
+      const batch = votes.slice(i, i + VOTES_PER_MESSAGE);
+      out.push(...(await this.sendPayload(batch.length === 1 ? { vote: batch[0]! } : { votes: batch }, now)));
     }
     return out;
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decide } from "../../src/group/consensus.ts";
 import type { Vote } from "../../src/group/frames.ts";
+import { VOTES_PER_MESSAGE } from "../../src/group/member.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { utf8 } from "../../src/util/bytes.ts";
 import { injectPayload } from "./inject.ts";
@@ -84,5 +85,40 @@ describe("de-MLS group", () => {
     assert.ok((m0.state.counters.INVALID_SIGNATURE ?? 0) >= 1);
     await settle(c);
     assert.equal(c.distinctStates().size, 1);
+  });
+
+  it("proposals made together are voted in one message; an oversized vote batch is refused", async () => {
+    const c = new Cluster({ seed: 9 });
+    await c.form(4);
+    const m0 = c.members.get("m0")!.group;
+    const m1 = c.members.get("m1")!.group;
+    const sentBefore = m1.channel!.state.stats.sent;
+    const before = c.epochOf("m0");
+    // Three proposals in a row, as a steward proposing the removal of several stale leaves makes them.
+    for (let i = 0; i < 3; i++) {
+      await c.members.get("m0")!.proposeRefresh();
+      await c.sim.runFor(1);
+    }
+    for (let t = 0; t < 40 && m1.state.proposals.size < 3; t++) await c.sim.runFor(25);
+    await c.sim.runFor(300);
+    assert.equal(m1.channel!.state.stats.sent - sentBefore, 1, "m1 voted on three proposals in one message");
+    assert.ok(
+      [...m0.state.proposals.values()].every((r) => r.votes.size === 4),
+      "m0 counted every vote",
+    );
+    await settle(c, before + 1n);
+    assert.equal(c.distinctStates().size, 1);
+    // 65 votes in one message: refused and counted, nothing tallied.
+    const id = [...m0.state.proposals.keys()][0];
+    const vote: Vote = {
+      proposalId: utf8(id ?? "x"),
+      voter: utf8("m1"),
+      yes: true,
+      signature: new Uint8Array(64),
+    };
+    await injectPayload(c, "m1", { votes: Array.from({ length: VOTES_PER_MESSAGE + 1 }, () => vote) });
+    await c.sim.runFor(1000);
+    assert.ok((m0.state.counters.OVERSIZED_BATCH ?? 0) >= 1);
+    assert.equal(m0.state.counters.INVALID_SIGNATURE ?? 0, 0, "no vote of the batch was looked at");
   });
 });
