@@ -41,7 +41,7 @@ export class Cluster extends MemberSet {
     // MLS key material from the seed too: the run replays byte for byte, not only in event order.
     seedMlsRandomness(`demls simulation ${opts.seed}`);
     // All members live in this process: equal tree nodes and each epoch's secret tree are held once, not
-    // n times (at 500 members the copies were most of a 2.9 GB heap).
+    // n times (heap after 3 epochs at 200 members: 617 MB without, 264 MB with).
     shareStateAcrossMembers(true);
   }
 
