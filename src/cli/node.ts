@@ -24,6 +24,7 @@ export const NODE_COMMANDS = `stdin commands:
   /refresh          propose a key refresh (a new epoch)
   /remove NAME      propose removing a member
   /leave            propose leaving the group
+  /rejoin           drop this state and ask to be re-added (a fresh KeyPackage, voted like a join)
   /block PEERID...  cut this node off from peers (a partition); /unblock lifts every cut
   /dial MULTIADDR   connect to a peer
   /quit             stop (the state stays in the sqlite file)`;
@@ -97,6 +98,7 @@ export async function runNode(o: NodeOptions, print: (line: string) => void = co
       else if (cmd === "/refresh") await member.proposeRefresh();
       else if (cmd === "/remove" && args[0]) await member.proposeRemove(args[0]);
       else if (cmd === "/leave") await member.leave();
+      else if (cmd === "/rejoin") await member.requestRejoin();
       else if (cmd === "/block") await transport.block(args);
       else if (cmd === "/unblock") transport.unblock();
       else if (cmd === "/dial" && args[0]) await transport.dial(args[0]);
