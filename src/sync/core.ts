@@ -196,10 +196,18 @@ export class SyncCore {
   /**
    * The majority's branch forked from ours before our retained epochs: we cannot rewind, so we leave the
    * branch and ask to be re-added (DESIGN section 6). Our chats of the abandoned branch go out again once
-   * we are back. Also `Member.requestRejoin`, for an application whose state is damaged.
+   * we are back.
+   */
+  private forkedBeyondRetained(now: number): Promise<SyncEffect[]> {
+    this.count("FORK_BEYOND_RETAINED");
+    return this.rejoin(now);
+  }
+
+  /**
+   * Leaves the current state and asks to be re-added with a fresh KeyPackage: after a fork older than the
+   * retained epochs, or through `Member.requestRejoin` when an application finds its state damaged.
    */
   async rejoin(now: number): Promise<SyncEffect[]> {
-    this.count("FORK_BEYOND_RETAINED");
     await this.member.requestRejoin(
       await generateKeyPackages(this.member.identity, 1, { lastResort: true }),
       now,
@@ -606,11 +614,11 @@ export class SyncCore {
       // Only to a state the batch shows we share: beyond our retained epochs we cannot re-align.
       const theirs = afterOf.get(forkPoint);
       const ours = mineAt(forkPoint);
-      if (!theirs || !ours || !bytesEqual(theirs, ours)) return this.rejoin(now);
+      if (!theirs || !ours || !bytesEqual(theirs, ours)) return this.forkedBeyondRetained(now);
       try {
         g = rewind(g, forkPoint);
       } catch (e) {
-        if (e instanceof MlsProtocolError && e.code === "NOT_RETAINED") return this.rejoin(now);
+        if (e instanceof MlsProtocolError && e.code === "NOT_RETAINED") return this.forkedBeyondRetained(now);
         throw e;
       }
       this.member.replaceGroup(g, now);

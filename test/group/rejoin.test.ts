@@ -24,6 +24,7 @@ it("a rejoin request seen after the member is back (by a member who never saw it
   for (let t = 0; t < 60 && !(c.epochOf("m0") >= start + 2n && c.distinctStates().size === 1); t++)
     await c.sim.runFor(500);
   assert.equal(c.distinctStates().size, 1, "m3 is back");
+  assert.equal(c.members.get("m3")!.sync.state.counters.FORK_BEYOND_RETAINED, undefined, "asked, not forked");
   assert.ok(requests.length > 0, "m3 announced a rejoin request");
   // m4 joins afterwards: it has seen none of this.
   await c.add("m4", "joiner");
