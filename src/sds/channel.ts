@@ -323,10 +323,7 @@ export class SdsChannel {
     let t = s.nextSyncAt;
     for (const at of s.repairResponses.values()) t = Math.min(t, at);
     for (const r of s.repairRequests.values())
-      t = Math.min(
-        t,
-        r.attempts < this.config.maxRepairAttempts ? r.dueAt : r.missingSince + this.config.lostAfterMs,
-      );
+      t = Math.min(t, r.dueAt, r.missingSince + this.config.lostAfterMs);
     for (const o of s.outgoing.values()) t = Math.min(t, o.nextResendAt);
     for (const b of s.incoming.values()) t = Math.min(t, b.receivedAt + this.config.lostAfterMs);
     return t;
@@ -368,10 +365,11 @@ export class SdsChannel {
     const out: HistoryEntry[] = [];
     for (const r of this.state.repairRequests.values()) {
       if (out.length >= this.config.maxRepairEntriesPerMessage) break;
-      if (r.dueAt > now || r.attempts >= this.config.maxRepairAttempts) continue;
+      if (r.dueAt > now) continue;
       out.push(r.entry);
       r.attempts++;
-      r.dueAt = now + this.config.repairTMaxMs * 2 ** (r.attempts - 1);
+      r.dueAt =
+        now + this.config.repairTMaxMs * 2 ** (Math.min(r.attempts, this.config.repairBackoffSteps) - 1);
       this.state.stats.repairRequestsSent++;
     }
     return out;
@@ -588,9 +586,7 @@ export class SdsChannel {
     if (syncDue) s.nextSyncAt = now + this.config.syncIntervalMs + this.rng.int(this.config.syncJitterMs + 1);
     let sentSync = false;
     for (;;) {
-      const due = [...s.repairRequests.values()].some(
-        (r) => r.dueAt <= now && r.attempts < this.config.maxRepairAttempts,
-      );
+      const due = [...s.repairRequests.values()].some((r) => r.dueAt <= now);
       if (!due) break;
       this.publishSync(now, effects);
       sentSync = true;

@@ -33,8 +33,13 @@ export interface SdsConfig {
   readonly repairTMaxMs: number;
   /** Repair requests carried by one outgoing message (spec: 3). */
   readonly maxRepairEntriesPerMessage: number;
-  /** Times one missing message is requested; each retry waits `T_max * 2^(attempt-1)`. */
-  readonly maxRepairAttempts: number;
+  /**
+   * A missing message is requested again after `T_max`, then after doubling waits, `repairBackoffSteps`
+   * times; from then on at that longest wait, until it arrives or `lostAfterMs` gives it up. Stopping
+   * earlier left a message that every request and every resend of its sender had missed (30% loss)
+   * buffered with nothing asking for it; the SDS property test found that.
+   */
+  readonly repairBackoffSteps: number;
   /** A missing dependency not repaired within this after it was first missed is irretrievably lost. */
   readonly lostAfterMs: number;
   /**
@@ -59,7 +64,7 @@ export const DEFAULT_SDS_CONFIG: SdsConfig = {
   repairTMinMs: 30_000,
   repairTMaxMs: 120_000,
   maxRepairEntriesPerMessage: 3,
-  maxRepairAttempts: 4,
+  repairBackoffSteps: 4,
   lostAfterMs: 30 * 60_000,
   repairCacheSize: 512,
   logLimit: 10_000,
