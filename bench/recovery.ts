@@ -4,13 +4,25 @@
 // Usage: node bench/recovery.ts [members...]   (default: 10 100)
 //   Above 100 members: only the 1-epoch lag and the hard reset (a simulated epoch there costs minutes: every
 //   member verifies every vote and processes every commit, 83 KB at 1000), so pass 500 or 1000 explicitly.
-import { runScenario, type ScenarioName } from "../src/cli/scenarios.ts";
+import { type Progress, runScenario, type ScenarioName } from "../src/cli/scenarios.ts";
 import { DEFAULT_SYNC_PARAMS } from "../src/sync/core.ts";
 import { type Row, report } from "./report.ts";
 
 async function run(scenario: ScenarioName, members: number, epochs: number): Promise<Row> {
   const wall = performance.now();
-  const r = await runScenario({ scenario, members, seed: 1, loss: 0, epochs });
+  // Large runs take an hour: a line on stderr at each phase change and every 10 virtual seconds.
+  let lastPhase = "";
+  let lastAt = 0;
+  const onProgress = (p: Progress) => {
+    if (members <= 100 || (p.phase === lastPhase && p.timeMs < lastAt + 10_000)) return;
+    const states = new Set(Object.values(p.statuses));
+    console.error(
+      `  ${scenario} ${members}: ${p.phase} at ${p.timeMs / 1000} s virtual, ${((performance.now() - wall) / 1000).toFixed(0)} s wall, statuses ${[...states].join("/")}`,
+    );
+    lastPhase = p.phase;
+    lastAt = p.timeMs;
+  };
+  const r = await runScenario({ scenario, members, seed: 1, loss: 0, epochs, onProgress });
   const healed = r.timeline.find((s) => s.phase === "healed");
   const last = r.timeline.at(-1)!;
   const intervals = last.timeMs / r.gossip.intervalMs;
