@@ -27,12 +27,12 @@ export type KeyPackageSetError = "MALFORMED" | "NOT_A_MEMBER" | "STALE_KEY_PACKA
  */
 export async function checkKeyPackageSet(
   set: KeyPackageSet,
-  roster: readonly RosterMember[],
+  memberOf: (memberId: Uint8Array) => RosterMember | undefined,
   store: KeyPackageSets,
 ): Promise<StoredKeyPackageSet | KeyPackageSetError> {
   const { member, version, lastResort } = set;
   if (member === undefined || version === undefined || lastResort === undefined) return "MALFORMED";
-  const leaf = roster.find((m) => bytesEqual(m.memberId, member));
+  const leaf = memberOf(member);
   if (leaf === undefined) return "NOT_A_MEMBER";
   const stored = store.get(toHex(member));
   if (stored !== undefined && stored.version >= version) return "STALE_KEY_PACKAGES";

@@ -18,6 +18,7 @@ import {
   processMessage,
   readKeyPackage,
   roster,
+  rosterMember,
   sign,
   verify,
 } from "../mls/index.ts";
@@ -747,7 +748,7 @@ export class GroupMember {
     if (v.proposalId === undefined || v.voter === undefined || v.signature === undefined)
       return [this.reject("MALFORMED", "vote without fields")];
     if (!bytesEqual(v.voter, sender)) return [this.reject("VOTER_MISMATCH", "vote sent by another member")];
-    const member = roster(this.requireGroup()).find((m) => bytesEqual(m.memberId, v.voter!));
+    const member = rosterMember(this.requireGroup(), v.voter);
     if (member === undefined) return [this.reject("NOT_MEMBER", "vote from a non-member")];
     if (!(await verify(member.signaturePublicKey, "vote", GroupMember.voteBody(v), v.signature)))
       return [this.reject("INVALID_SIGNATURE", "bad vote signature")];
@@ -1179,9 +1180,9 @@ export class GroupMember {
   async importKeyPackageSets(sets: readonly KeyPackageSet[]): Promise<GroupEffect[]> {
     if (this.group === undefined) return [];
     const out: GroupEffect[] = [];
-    const members = roster(this.group);
+    const group = this.group;
     for (const set of sets) {
-      const r = await checkKeyPackageSet(set, members, this.state.keyPackageSets);
+      const r = await checkKeyPackageSet(set, (id) => rosterMember(group, id), this.state.keyPackageSets);
       if (r === "STALE_KEY_PACKAGES") continue;
       if (typeof r === "string") out.push(this.reject(r, "KeyPackage set refused"));
       else this.state.keyPackageSets.set(toHex(r.member), r);
@@ -1227,7 +1228,7 @@ export class GroupMember {
     if (!bytesEqual(r.groupId, group.groupId)) return [];
     const kp = await readKeyPackage(r.keyPackage).catch(() => undefined);
     if (kp === undefined) return [this.reject("BAD_KEY_PACKAGE", "rejoin KeyPackage")];
-    const leaf = roster(group).find((m) => bytesEqual(m.memberId, kp.memberId));
+    const leaf = rosterMember(group, kp.memberId);
     if (leaf === undefined) {
       const key = toHex(kp.memberId);
       const seenAt = this.state.pendingKeyPackages.get(key)?.seenAt ?? now;

@@ -48,5 +48,5 @@ export {
   verify,
 } from "./identity.ts";
 export { DEFAULT_RETAINED_EPOCHS, type RetainedEpoch, retainedEpochs, rewind } from "./retention.ts";
-export { type RosterMember, roster } from "./roster.ts";
+export { type RosterMember, roster, rosterMember } from "./roster.ts";
 export { shareStateAcrossMembers } from "./share.ts";

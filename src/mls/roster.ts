@@ -1,6 +1,6 @@
 // Reading members out of a ratchet tree: leaf index <-> credential identity.
 import type { ClientState } from "ts-mls";
-import { bytesEqual } from "../util/bytes.ts";
+import { toHex } from "../util/bytes.ts";
 import type { MlsGroup } from "./group.ts";
 
 /** One current member of a group. Leaf indices are local to one branch of the group; `memberId` is not. */
@@ -18,23 +18,60 @@ export interface RosterMember {
 
 type WithTree = Pick<ClientState, "ratchetTree">;
 
-/** Members in leaf order. */
-export function membersOf(state: WithTree): RosterMember[] {
-  const out: RosterMember[] = [];
+interface RosterCache {
+  /** The leaf nodes the members were read from, by leaf index (identity-compared to revalidate). */
+  readonly leaves: unknown[];
+  readonly members: readonly RosterMember[];
+  byId?: Map<string, RosterMember>;
+}
+
+// Every vote, KeyPackage set and gossip message asks for the roster: building 1000 member objects each time
+// was a large share of a 1000-member run's allocations. Cached per tree array, revalidated leaf by leaf
+// (a reference compare each), so a tree changed in place is read again.
+const rosterCache = new WeakMap<object, RosterCache>();
+
+function cachedRoster(state: WithTree): RosterCache {
   const tree = state.ratchetTree;
+  const c = rosterCache.get(tree);
+  if (c !== undefined && c.leaves.length === (tree.length + 1) >> 1) {
+    let same = true;
+    for (let n = 0; n < tree.length && same; n += 2) same = tree[n] === c.leaves[n / 2];
+    if (same) return c;
+  }
+  const leaves: unknown[] = [];
+  const members: RosterMember[] = [];
   for (let n = 0; n < tree.length; n += 2) {
     const node = tree[n];
+    leaves.push(node);
     if (node?.nodeType !== "leaf") continue;
     const cred = node.leaf.credential;
     if (cred.credentialType !== "basic") continue;
-    out.push({
+    members.push({
       leafIndex: n / 2,
       memberId: cred.identity,
       signaturePublicKey: node.leaf.signaturePublicKey,
       encryptionKey: node.leaf.hpkePublicKey,
     });
   }
-  return out;
+  const fresh = { leaves, members };
+  rosterCache.set(tree, fresh);
+  return fresh;
+}
+
+/** Members in leaf order (shared: do not modify). */
+export function membersOf(state: WithTree): readonly RosterMember[] {
+  return cachedRoster(state).members;
+}
+
+/** The member with credential identity `memberId`, if it is in the tree. */
+export function memberById(state: WithTree, memberId: Uint8Array): RosterMember | undefined {
+  const c = cachedRoster(state);
+  if (c.byId === undefined) {
+    c.byId = new Map();
+    // First leaf wins, as a search in leaf order would.
+    for (const m of c.members) if (!c.byId.has(toHex(m.memberId))) c.byId.set(toHex(m.memberId), m);
+  }
+  return c.byId.get(toHex(memberId));
 }
 
 /** Credential identity at a leaf, if that leaf is occupied. */
@@ -46,10 +83,15 @@ export function memberIdAt(state: WithTree, leafIndex: number): Uint8Array | und
 
 /** Leaf index of a member by credential identity. */
 export function leafOf(state: WithTree, memberId: Uint8Array): number | undefined {
-  return membersOf(state).find((m) => bytesEqual(m.memberId, memberId))?.leafIndex;
+  return memberById(state, memberId)?.leafIndex;
 }
 
-/** The group's current members in leaf order. */
-export function roster(group: MlsGroup): RosterMember[] {
+/** The group's current members in leaf order (shared: do not modify). */
+export function roster(group: MlsGroup): readonly RosterMember[] {
   return membersOf(group.state);
+}
+
+/** The group's member with credential identity `memberId`, if any. */
+export function rosterMember(group: MlsGroup, memberId: Uint8Array): RosterMember | undefined {
+  return memberById(group.state, memberId);
 }

@@ -64,7 +64,15 @@ async function churn(target: number, epochs: number, seed: number): Promise<void
     const fp = assertAgree(members);
     assert.ok(!seen.has(fp), "a new epoch has a new fingerprint");
     seen.add(fp);
-    assert.equal(mls.roster(committer.group!).length, members.length);
+    for (const m of members) {
+      const r = mls.roster(m.group!);
+      assert.deepEqual(
+        r.map((x) => toHex(x.memberId)).sort(),
+        members.map((x) => toHex(x.identity.id)).sort(),
+      );
+      for (const x of r) assert.equal(mls.rosterMember(m.group!, x.memberId), x);
+      if (removed) assert.equal(mls.rosterMember(m.group!, removed.identity.id), undefined);
+    }
 
     const sender = pick(members);
     const text = `epoch ${committer.group!.epoch} from ${sender.identity.id}`;
@@ -89,6 +97,19 @@ describe("mls group lifecycle", () => {
 
   it("20 members: adds, removes and updates over 30 epochs stay in agreement", async () => {
     await churn(20, 30, 2);
+  });
+
+  it("the roster follows a tree changed in place (it is cached per tree)", async () => {
+    const [a, b] = await buildGroup(3);
+    const tree = a!.group!.state.ratchetTree as unknown[];
+    assert.equal(mls.roster(a!.group!).length, 3);
+    const leafB = mls.rosterMember(a!.group!, b!.identity.id)!.leafIndex;
+    const saved = tree[2 * leafB];
+    tree[2 * leafB] = undefined;
+    assert.equal(mls.roster(a!.group!).length, 2);
+    assert.equal(mls.rosterMember(a!.group!, b!.identity.id), undefined);
+    tree[2 * leafB] = saved;
+    assert.equal(mls.rosterMember(a!.group!, b!.identity.id)?.leafIndex, leafB);
   });
 
   it("keeps a fingerprint history of H epochs and a retained window of K", async () => {
