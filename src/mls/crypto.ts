@@ -7,8 +7,8 @@
 // half of the time waiting for them. Here hashes, HMAC and HKDF are @noble (synchronous); AES-GCM and
 // Ed25519 are node:crypto's synchronous OpenSSL binding (noble's Ed25519 verify measured 1.3 ms against
 // 95 µs), and HPKE stays @hpke/core (ts-mls's own choice) with its ephemeral and generated keys drawn
-// from our randomness. Every random byte MLS uses comes from `randomBytes` below, so a simulator run that seeds
-// it replays byte for byte.
+// from our randomness. Every random byte MLS uses comes from `randomBytes` below, so a simulator run that
+// seeds it replays byte for byte.
 import {
   createCipheriv,
   createDecipheriv,

@@ -69,7 +69,10 @@ export function memberById(state: WithTree, memberId: Uint8Array): RosterMember 
   if (c.byId === undefined) {
     c.byId = new Map();
     // First leaf wins, as a search in leaf order would.
-    for (const m of c.members) if (!c.byId.has(toHex(m.memberId))) c.byId.set(toHex(m.memberId), m);
+    for (const m of c.members) {
+      const id = toHex(m.memberId);
+      if (!c.byId.has(id)) c.byId.set(id, m);
+    }
   }
   return c.byId.get(toHex(memberId));
 }

@@ -480,14 +480,11 @@ export class SdsChannel {
     const queued = new Set<string>();
     const enqueue = (b: Buffered) => {
       queued.add(b.message.messageId);
-      let lo = 0;
-      let hi = ready.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (compareMessages(ready[mid]!.message, b.message) > 0) lo = mid + 1;
-        else hi = mid;
-      }
-      ready.splice(lo, 0, b);
+      ready.splice(
+        upperBound(ready, (x) => compareMessages(x.message, b.message) < 0),
+        0,
+        b,
+      );
     };
     for (const b of arrived && this.waiting ? [arrived] : s.incoming.values()) {
       const deps = missing(b);
@@ -524,14 +521,11 @@ export class SdsChannel {
     if (e.senderId !== s.selfId) s.unackedDeliveries = true;
     // Binary search: in a large group a message often lands far from the end (hundreds of members
     // sending at once), and scanning back with bigint compares was most of a 600-member run's SDS time.
-    let lo = 0;
-    let hi = s.log.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareEntry(s.log[mid]!, e) > 0) hi = mid;
-      else lo = mid + 1;
-    }
-    s.log.splice(lo, 0, e);
+    s.log.splice(
+      upperBound(s.log, (x) => compareEntry(x, e) > 0),
+      0,
+      e,
+    );
     if (s.log.length > this.config.logLimit) {
       const dropped = s.log.splice(0, s.log.length - this.config.logLimit);
       for (const d of dropped) s.known.delete(d.messageId);
@@ -633,6 +627,18 @@ export class SdsChannel {
 
 function entryOf(m: SdsMessage): LogEntry {
   return { messageId: m.messageId, senderId: m.senderId, lamport: m.lamportTimestamp! };
+}
+
+/** The first index of a list ordered so that `after` is false, then true, where `after` holds. */
+function upperBound<T>(list: readonly T[], after: (x: T) => boolean): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (after(list[mid]!)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** Log order: by Lamport timestamp, ties by message id. */
