@@ -25,6 +25,7 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { CiphersuiteImpl } from "ts-mls";
 import { makeGenericHpke } from "ts-mls/crypto/implementation/hpke.js";
+import { concatBytes } from "../util/bytes.ts";
 import { sharedVerdict } from "./share.ts";
 
 // ---- randomness --------------------------------------------------------------------------------------
@@ -157,11 +158,7 @@ const aes128gcm = {
     c.setAAD(aad);
     const head = c.update(plaintext);
     const tail = c.final();
-    const out = new Uint8Array(head.length + tail.length + GCM_TAG);
-    out.set(head);
-    out.set(tail, head.length);
-    out.set(c.getAuthTag(), head.length + tail.length);
-    return out;
+    return concatBytes(head, tail, c.getAuthTag());
   },
   async decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array) {
     if (ciphertext.length < GCM_TAG) throw new Error("aes-128-gcm: ciphertext shorter than its tag");
@@ -170,11 +167,7 @@ const aes128gcm = {
     d.setAAD(aad);
     d.setAuthTag(ciphertext.subarray(ciphertext.length - GCM_TAG));
     const head = d.update(body);
-    const tail = d.final(); // throws when the tag does not verify
-    const out = new Uint8Array(head.length + tail.length);
-    out.set(head);
-    out.set(tail, head.length);
-    return out;
+    return concatBytes(head, d.final()); // final() throws when the tag does not verify
   },
 };
 
