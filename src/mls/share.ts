@@ -11,9 +11,12 @@
 // Signature checks are shared the same way: every simulated member verifies the same vote, commit and
 // SyncStateInfo, n^2 Ed25519 verifications of 95 µs each per round at n members. With sharing on, a
 // verdict is remembered under a hash of key, signature and message, so each distinct message is verified
-// once; a changed byte anywhere is a different entry.
+// once; a changed byte anywhere is a different entry. Secret-tree derivation and tree hashing are shared
+// through the memo hooks our ts-mls patch adds (below).
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { ClientState } from "ts-mls";
+import { type SecretTreeMemo, setSecretTreeMemo } from "ts-mls/secretTree.js";
+import { setTreeHashMemo, type TreeHashMemo } from "ts-mls/treeHash.js";
 
 type Tree = ClientState["ratchetTree"];
 type TreeNode = NonNullable<Tree[number]>;
@@ -39,6 +42,46 @@ export function shareStateAcrossMembers(on: boolean): void {
   tables = on
     ? { nodes: new Map(), secretTrees: new Map(), pruneAt: 1 << 16, verified: new Map() }
     : undefined;
+  setSecretTreeMemo(on ? secretTreeMemo : undefined);
+  setTreeHashMemo(on ? treeHashMemo() : undefined);
+}
+
+// Every member of an epoch derives the same fresh secret tree (2n-1 nodes, four HKDF steps each) from the
+// same encryption secret: the first derivation is handed to the rest (the patched `createSecretTree`).
+const secretTreeMemo: SecretTreeMemo = {
+  key: (leafWidth, encryptionSecret) => `E${leafWidth}:${key(encryptionSecret)}`,
+  get: (k) => tables?.secretTrees.get(k)?.deref(),
+  set: (k, tree) => {
+    if (tables !== undefined) tables.secretTrees.set(k, new WeakRef(tree));
+  },
+};
+
+/** Per-node cache entries before a node's map is cleared (a node rarely sees more than one child pair). */
+const NODE_HASHES_LIMIT = 16;
+/** Blank-node hashes remembered (oldest dropped first). */
+const BLANK_HASHES_LIMIT = 1 << 16;
+
+// Every member hashes its whole tree several times per commit (new tree hash, parent-hash checks): n nodes
+// per member, n^2 per commit. Non-blank nodes are shared objects (`intern`), so their hashes hang off the
+// node; blank ones are keyed by position and children alone.
+function treeHashMemo(): TreeHashMemo {
+  const byNode = new WeakMap<object, Map<string, Uint8Array>>();
+  const blank = new Map<string, Uint8Array>();
+  const sub = (i: number, l?: Uint8Array, r?: Uint8Array) =>
+    l === undefined || r === undefined ? `${i}` : `${i}:${key(l)}${key(r)}`;
+  return {
+    get: (node, i, l, r) => (node === undefined ? blank : byNode.get(node))?.get(sub(i, l, r)),
+    set: (node, i, l, r, hash) => {
+      let m = node === undefined ? blank : byNode.get(node);
+      if (m === undefined) {
+        m = new Map();
+        byNode.set(node!, m);
+      }
+      if (m.size >= (node === undefined ? BLANK_HASHES_LIMIT : NODE_HASHES_LIMIT))
+        m.delete(m.keys().next().value!);
+      m.set(sub(i, l, r), hash);
+    },
+  };
 }
 
 /** True while {@link shareStateAcrossMembers} is on. */
