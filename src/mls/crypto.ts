@@ -27,7 +27,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import type { CiphersuiteImpl } from "ts-mls";
 import { makeGenericHpke } from "ts-mls/crypto/implementation/hpke.js";
 import { concatBytes } from "../util/bytes.ts";
-import { sharedVerdict } from "./share.ts";
+import { sharedExpand, sharedOpen, sharedVerdict } from "./share.ts";
 
 // ---- randomness --------------------------------------------------------------------------------------
 
@@ -163,12 +163,14 @@ const aes128gcm = {
   },
   async decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array) {
     if (ciphertext.length < GCM_TAG) throw new Error("aes-128-gcm: ciphertext shorter than its tag");
-    const body = ciphertext.subarray(0, ciphertext.length - GCM_TAG);
-    const d = createDecipheriv("aes-128-gcm", key, nonce);
-    d.setAAD(aad);
-    d.setAuthTag(ciphertext.subarray(ciphertext.length - GCM_TAG));
-    const head = d.update(body);
-    return concatBytes(head, d.final()); // final() throws when the tag does not verify
+    return sharedOpen([key, nonce, aad, ciphertext], () => {
+      const body = ciphertext.subarray(0, ciphertext.length - GCM_TAG);
+      const d = createDecipheriv("aes-128-gcm", key, nonce);
+      d.setAAD(aad);
+      d.setAuthTag(ciphertext.subarray(ciphertext.length - GCM_TAG));
+      const head = d.update(body);
+      return concatBytes(head, d.final()); // final() throws when the tag does not verify
+    });
   },
 };
 
@@ -213,7 +215,7 @@ export async function makeSuite1(): Promise<CiphersuiteImpl> {
         return extract(sha256, ikm, salt);
       },
       async expand(prk, info, len) {
-        return expand(sha256, prk, info, len);
+        return sharedExpand(prk, info, len, () => expand(sha256, prk, info, len));
       },
       size: 32,
     },

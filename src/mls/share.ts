@@ -11,9 +11,10 @@
 // Signature checks are shared the same way: every simulated member verifies the same vote, commit and
 // SyncStateInfo, n^2 Ed25519 verifications of 95 µs each per round at n members. With sharing on, a
 // verdict is remembered under a hash of key, signature and message, so each distinct message is verified
-// once; a changed byte anywhere is a different entry. Secret-tree derivation and tree hashing are shared
-// through the memo hooks our ts-mls patch adds (below).
-import { sha256 } from "@noble/hashes/sha2.js";
+// once; a changed byte anywhere is a different entry. HKDF-Expand outputs and AEAD plaintexts are shared
+// the same way (each member ratchets its own copy of a sender's chain to decrypt the same message), and
+// secret-tree derivation and tree hashing through the memo hooks our ts-mls patch adds (below).
+import { hash as nodeHash } from "node:crypto";
 import type { ClientState } from "ts-mls";
 import { type SecretTreeMemo, setSecretTreeMemo } from "ts-mls/secretTree.js";
 import { setTreeHashMemo, type TreeHashMemo } from "ts-mls/treeHash.js";
@@ -27,6 +28,8 @@ interface Tables {
   readonly secretTrees: Map<string, WeakRef<SecretTree>>;
   pruneAt: number;
   readonly verified: Map<string, boolean>;
+  readonly derived: Map<string, Uint8Array>;
+  readonly opened: BoundedBytes;
 }
 
 /** Signature verdicts remembered while sharing (oldest dropped first). */
@@ -40,7 +43,14 @@ let tables: Tables | undefined;
  */
 export function shareStateAcrossMembers(on: boolean): void {
   tables = on
-    ? { nodes: new Map(), secretTrees: new Map(), pruneAt: 1 << 16, verified: new Map() }
+    ? {
+        nodes: new Map(),
+        secretTrees: new Map(),
+        pruneAt: 1 << 16,
+        verified: new Map(),
+        derived: new Map(),
+        opened: new BoundedBytes(OPENED_BYTES_LIMIT),
+      }
     : undefined;
   setSecretTreeMemo(on ? secretTreeMemo : undefined);
   setTreeHashMemo(on ? treeHashMemo() : undefined);
@@ -98,7 +108,7 @@ export function sharedVerdict(
 ): boolean {
   const memo = tables?.verified;
   if (memo === undefined) return verify();
-  const k = key(sha256.create().update(publicKey).update(signature).update(message).digest());
+  const k = key(sha256Parts([publicKey, signature, message]));
   let v = memo.get(k);
   if (v === undefined) {
     v = verify();
@@ -106,6 +116,87 @@ export function sharedVerdict(
     memo.set(k, v);
   }
   return v;
+}
+
+/** HKDF-Expand outputs remembered while sharing (oldest dropped first). */
+const DERIVED_LIMIT = 1 << 17;
+/** Bytes of AEAD plaintexts remembered while sharing. */
+const OPENED_BYTES_LIMIT = 64 << 20;
+
+/**
+ * `expand()`, or while sharing the output it gave for the same secret, label and length. Each member
+ * ratchets its own copy of every sender's chain, so n members repeat each HKDF step of each message.
+ */
+export function sharedExpand(
+  prk: Uint8Array,
+  info: Uint8Array,
+  length: number,
+  expand: () => Uint8Array,
+): Uint8Array {
+  const memo = tables?.derived;
+  if (memo === undefined) return expand();
+  const k = `${prk.length}:${length}:${key(prk)}${key(info)}`;
+  let out = memo.get(k);
+  if (out === undefined) {
+    out = expand();
+    if (memo.size >= DERIVED_LIMIT) memo.delete(memo.keys().next().value!);
+    memo.set(k, out);
+  }
+  return out.slice(); // callers may zero or change what they get
+}
+
+/**
+ * `open()`, or while sharing the plaintext it gave for the same key, nonce, associated data and ciphertext
+ * (every member decrypts the same group message under the same key). Failures are not remembered.
+ */
+export function sharedOpen(parts: readonly Uint8Array[], open: () => Uint8Array): Uint8Array {
+  const memo = tables?.opened;
+  if (memo === undefined) return open();
+  const k = key(sha256Parts(parts));
+  let out = memo.get(k);
+  if (out === undefined) {
+    out = open();
+    memo.set(k, out);
+  }
+  return out.slice();
+}
+
+/** SHA-256 over length-prefixed parts, so no two different part lists collide by concatenation. */
+function sha256Parts(parts: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += 4 + p.length;
+  const buf = new Uint8Array(total);
+  const view = new DataView(buf.buffer);
+  let at = 0;
+  for (const p of parts) {
+    view.setUint32(at, p.length);
+    buf.set(p, at + 4);
+    at += 4 + p.length;
+  }
+  return nodeHash("sha256", buf, "buffer");
+}
+
+/** A map of byte strings bounded by their total size, oldest dropped first. */
+class BoundedBytes {
+  private readonly map = new Map<string, Uint8Array>();
+  private bytes = 0;
+  private readonly limit: number;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+  get(k: string): Uint8Array | undefined {
+    return this.map.get(k);
+  }
+  set(k: string, v: Uint8Array): void {
+    if (v.length > this.limit / 16) return;
+    for (const [old, ov] of this.map) {
+      if (this.bytes + v.length <= this.limit) break;
+      this.map.delete(old);
+      this.bytes -= ov.length;
+    }
+    this.map.set(k, v);
+    this.bytes += v.length;
+  }
 }
 
 const key = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");

@@ -115,12 +115,29 @@ async function scripted(shared: boolean): Promise<string[]> {
   }
 }
 
-test("shared tree hashes and secret trees: every commit, ciphertext and fingerprint is byte for byte the unshared one", async () => {
+test("shared tree hashes, secret trees, key derivations and decryptions: every commit, ciphertext and fingerprint is byte for byte the unshared one", async () => {
   const alone = await scripted(false);
   assert.deepEqual(await scripted(true), alone);
   // The script is deterministic (so the comparison means something) and ran every step.
   assert.deepEqual(await scripted(false), alone);
   assert.equal(alone.length, 17);
+});
+
+test("shared decryptions: a tampered copy of a message another member read is still rejected", async () => {
+  shareStateAcrossMembers(true);
+  try {
+    const [a, b, c] = (await buildGroup(3)) as [TestMember, TestMember, TestMember];
+    const sent = await mls.encrypt(a.group!, utf8("once"));
+    a.group = sent.group;
+    b.group = (await mls.processMessage(b.group!, sent.message)).group;
+    const tampered = sent.message.slice();
+    tampered[tampered.length - 1]! ^= 1;
+    await assert.rejects(mls.processMessage(c.group!, tampered), mls.MlsProtocolError);
+    const r = await mls.processMessage(c.group!, sent.message);
+    assert.equal(new TextDecoder().decode(r.kind === "application" ? r.plaintext : undefined), "once");
+  } finally {
+    shareStateAcrossMembers(false);
+  }
 });
 
 test("retired secrets are zeroed, but not while shared (another member may still use them)", async () => {
