@@ -163,7 +163,7 @@ const aes128gcm = {
   },
   async decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array) {
     if (ciphertext.length < GCM_TAG) throw new Error("aes-128-gcm: ciphertext shorter than its tag");
-    return sharedOpen([key, nonce, aad, ciphertext], () => {
+    return sharedOpen("aes-128-gcm", [key, nonce, aad, ciphertext], () => {
       const body = ciphertext.subarray(0, ciphertext.length - GCM_TAG);
       const d = createDecipheriv("aes-128-gcm", key, nonce);
       d.setAAD(aad);

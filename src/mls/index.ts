@@ -49,4 +49,4 @@ export {
 } from "./identity.ts";
 export { DEFAULT_RETAINED_EPOCHS, type RetainedEpoch, retainedEpochs, rewind } from "./retention.ts";
 export { type RosterMember, roster, rosterMember } from "./roster.ts";
-export { shareStateAcrossMembers } from "./share.ts";
+export { sharedOpen, shareStateAcrossMembers } from "./share.ts";

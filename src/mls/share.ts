@@ -146,13 +146,14 @@ export function sharedExpand(
 }
 
 /**
- * `open()`, or while sharing the plaintext it gave for the same key, nonce, associated data and ciphertext
- * (every member decrypts the same group message under the same key). Failures are not remembered.
+ * `open()`, or while sharing the plaintext it gave for the same AEAD, key, nonce, associated data and
+ * ciphertext (every member decrypts the same group message under the same key). Failures are not
+ * remembered.
  */
-export function sharedOpen(parts: readonly Uint8Array[], open: () => Uint8Array): Uint8Array {
+export function sharedOpen(aead: string, parts: readonly Uint8Array[], open: () => Uint8Array): Uint8Array {
   const memo = tables?.opened;
   if (memo === undefined) return open();
-  const k = key(sha256Parts(parts));
+  const k = `${aead}:${key(sha256Parts(parts))}`;
   let out = memo.get(k);
   if (out === undefined) {
     out = open();

@@ -220,6 +220,7 @@ export class SdsChannel {
       resends: 0,
       holders: new Set(),
     });
+    this.lowerWake(now + this.config.resendAfterMs);
     s.stats.sent++;
     return { messageId, effects: [{ type: "publish", bytes, message }] };
   }
@@ -287,6 +288,7 @@ export class SdsChannel {
     }
     const buffered = { message: m, receivedAt: now };
     s.incoming.set(m.messageId, buffered);
+    this.lowerWake(now + this.config.lostAfterMs);
     if (m.lamportTimestamp >= s.horizon) this.requestMissing(m.causalHistory, now);
     this.deliverReady(effects, buffered);
     return effects;
@@ -309,6 +311,7 @@ export class SdsChannel {
 
   /** Runs every sweep that is due: repair responses and requests, lost deps, resends, sync. */
   tick(now: number): SdsEffect[] {
+    this.wakeBound = undefined;
     const effects: SdsEffect[] = [];
     this.sweepResponses(now, effects);
     this.sweepLost(now, effects);
@@ -317,8 +320,24 @@ export class SdsChannel {
     return effects;
   }
 
-  /** The earliest time `tick` has something to do. */
+  /**
+   * A lower bound of `nextWake()` (derived, not state), lowered in O(1) when an entry is added and
+   * recomputed only after a tick: it was a walk over every buffer after each message, 13% of a
+   * 1000-member run. Removals leave it early, which costs one tick that finds nothing due.
+   */
+  private wakeBound: number | undefined;
+
+  private lowerWake(at: number): void {
+    if (this.wakeBound !== undefined && at < this.wakeBound) this.wakeBound = at;
+  }
+
+  /** The earliest time `tick` has something to do (possibly earlier: then `tick` does nothing). */
   nextWake(): number {
+    this.wakeBound ??= this.computeWake();
+    return this.wakeBound;
+  }
+
+  private computeWake(): number {
     const s = this.state;
     let t = s.nextSyncAt;
     for (const at of s.repairResponses.values()) t = Math.min(t, at);
@@ -417,10 +436,9 @@ export class SdsChannel {
       if (!s.cache.has(r.messageId) || s.repairResponses.has(r.messageId)) continue;
       const sender = r.senderId ?? "";
       if (sender !== s.selfId && !inResponseGroup(s.selfId, sender, r.messageId, s.participants)) continue;
-      s.repairResponses.set(
-        r.messageId,
-        responseTime(s.selfId, sender, r.messageId, now, this.config.repairTMaxMs),
-      );
+      const at = responseTime(s.selfId, sender, r.messageId, now, this.config.repairTMaxMs);
+      s.repairResponses.set(r.messageId, at);
+      this.lowerWake(at);
     }
   }
 
@@ -439,12 +457,14 @@ export class SdsChannel {
     for (const e of history) {
       const id = e.messageId;
       if (s.known.has(id) || s.incoming.has(id) || s.repairRequests.has(id)) continue;
+      const dueAt = requestTime(s.selfId, id, now, this.config.repairTMinMs, this.config.repairTMaxMs);
       s.repairRequests.set(id, {
         entry: { messageId: id, ...(e.senderId !== undefined ? { senderId: e.senderId } : {}) },
         missingSince: now,
-        dueAt: requestTime(s.selfId, id, now, this.config.repairTMinMs, this.config.repairTMaxMs),
+        dueAt,
         attempts: 0,
       });
+      this.lowerWake(Math.min(dueAt, now + this.config.lostAfterMs));
     }
   }
 

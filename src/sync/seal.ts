@@ -2,6 +2,7 @@
 // nonce; the key id (8 bytes of SHA-256 of the key) lets receivers pick among current and previous keys.
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { sharedOpen } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
 import { bytesEqual } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
@@ -36,7 +37,11 @@ export function open(
   const key = keys.find((k) => bytesEqual(keyIdOf(k), env.keyId!));
   if (key === undefined) throw new DemlsError("UNKNOWN_KEY", "sealed under a key we do not hold");
   try {
-    return { plaintext: xchacha20poly1305(key, env.nonce!, aad).decrypt(env.ciphertext!), key };
+    // Every simulated member opens the same gossip under the same key: shared (simulations only).
+    const plaintext = sharedOpen("xchacha20-poly1305", [key, env.nonce!, aad, env.ciphertext!], () =>
+      xchacha20poly1305(key, env.nonce!, aad).decrypt(env.ciphertext!),
+    );
+    return { plaintext, key };
   } catch {
     throw new DemlsError("UNDECRYPTABLE", "authentication failed");
   }

@@ -2,6 +2,7 @@
 // SDS tests and bench/sds.ts.
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { SeededRng } from "../../src/net/sim/prng.ts";
 import { type LinkModel, Simulator } from "../../src/net/sim/simulator.ts";
 import {
   FAST_SDS_CONFIG,
@@ -99,7 +100,8 @@ export const sdsDeliveryProperty = fc.asyncProperty(
   fc.double({ min: 0, max: 0.3, noNaN: true }),
   fc.integer({ min: 3, max: 8 }),
   async (seed, loss, n) => {
-    const run = sdsRun(n, { ...FAST_SDS_CONFIG, lostAfterMs: 1e9 }, seed, { loss, jitterMs: 300 });
+    const config = { ...FAST_SDS_CONFIG, lostAfterMs: 1e9 };
+    const run = sdsRun(n, config, seed, { loss, jitterMs: 300 });
     const ids = run.participants.map((p) => p.id);
     const cut = 1 + (seed % (n - 1));
     run.sim.partition([ids.slice(0, cut), ids.slice(cut)], 1000);
@@ -108,6 +110,14 @@ export const sdsDeliveryProperty = fc.asyncProperty(
       const p = run.participants[(seed + i * 7) % n]!;
       run.sim.at(i * 200, () => void run.send(p));
     }
+    // A channel's cached wake-up may be early, never late: compare it with one computed afresh.
+    for (let t = 0; t < 60_000; t += 250)
+      run.sim.at(t, () => {
+        for (const p of run.participants) {
+          const exact = new SdsChannel(p.endpoint.channel.state, new SeededRng(0), config).nextWake();
+          assert.ok(p.endpoint.channel.nextWake() <= exact, `${p.id} would wake late at ${t}`);
+        }
+      });
     await run.sim.runUntil(60_000);
     for (const p of run.participants) {
       const expected = [...run.sent].filter(([, s]) => s.sender !== p.id).map(([id]) => id);
