@@ -2,9 +2,11 @@
 // heal, time and bytes from heal to one state IN_SYNC against the epochs a minority missed, fork re-alignment
 // and rejoin, hard-reset time, and SyncStateInfo gossip bytes per member.
 // Usage: node bench/recovery.ts [members...] [scenario...]   (default: 10 100, every row of the plan)
-//   Scenario names keep only those rows, e.g. `node bench/recovery.ts 1000 three-way-split`.
-//   Above 100 members: only the 1-epoch lag and the hard reset (a simulated epoch there costs minutes: every
-//   member verifies every vote and processes every commit, 83 KB at 1000), so pass 500 or 1000 explicitly.
+//   Scenario names keep only those rows, e.g. `node bench/recovery.ts 1000 three-way-split`;
+//   `scenario:epochs` runs that row whatever the plan, e.g. `node bench/recovery.ts 1000 minority-lag:10`.
+//   Above 100 members the plan is the 1-epoch lag and the hard reset (a simulated epoch there costs minutes:
+//   every member verifies every vote and processes every commit, 83 KB at 1000), so pass 500 or 1000
+//   explicitly.
 import { type Progress, runScenario, SCENARIOS, type ScenarioName } from "../src/cli/scenarios.ts";
 import { DEFAULT_SYNC_PARAMS } from "../src/sync/core.ts";
 import { type Row, report } from "./report.ts";
@@ -50,16 +52,22 @@ const sizes = process.argv
   .slice(2)
   .map(Number)
   .filter((x) => x > 0);
-const only = process.argv
+// Row selectors: `scenario` keeps that scenario's rows of the plan, `scenario:epochs` asks for that row.
+const selectors = process.argv
   .slice(2)
-  .filter((a): a is ScenarioName => (SCENARIOS as readonly string[]).includes(a));
-const unknown = process.argv.slice(2).filter((a) => !(Number(a) > 0) && !only.includes(a as ScenarioName));
-if (unknown.length) {
-  console.error(
-    `unknown argument ${unknown[0]}: expected group sizes and scenarios (${SCENARIOS.join(", ")})`,
-  );
-  process.exit(2);
-}
+  .filter((a) => !(Number(a) > 0))
+  .map((a) => {
+    const [name, epochs] = a.split(":");
+    const known = (SCENARIOS as readonly string[]).includes(name!);
+    const e = epochs === undefined ? undefined : Number(epochs);
+    if (!known || (e !== undefined && !(Number.isInteger(e) && e > 0))) {
+      console.error(
+        `unknown argument ${a}: expected group sizes and scenarios (${SCENARIOS.join(", ")}), optionally scenario:epochs`,
+      );
+      process.exit(2);
+    }
+    return { scenario: name as ScenarioName, epochs: e };
+  });
 const rows: Row[] = [];
 const fullPlan = (n: number): [ScenarioName, number][] =>
   n > 100
@@ -75,16 +83,27 @@ const fullPlan = (n: number): [ScenarioName, number][] =>
         ["minority-fork", 6],
         ["three-way-split", 1],
       ];
-const plan = (n: number) => fullPlan(n).filter(([s]) => only.length === 0 || only.includes(s));
+const plan = (n: number): [ScenarioName, number][] =>
+  selectors.length === 0
+    ? fullPlan(n)
+    : selectors.flatMap(({ scenario, epochs }) =>
+        epochs !== undefined
+          ? [[scenario, epochs] as [ScenarioName, number]]
+          : fullPlan(n).filter(([s]) => s === scenario),
+      );
 const runSizes = sizes.length ? sizes : [10, 100];
 for (const n of runSizes)
   for (const [scenario, epochs] of plan(n)) {
     rows.push(await run(scenario, n, epochs));
     console.error(JSON.stringify(rows.at(-1)));
   }
-report(`recovery-${[...runSizes, ...only].join("-")}`, rows, [
-  "minority-lag: 30% cut off while the rest commit; minority-fork: 40% commit their own epochs (6 > 4 retained: rejoin);",
-  "three-way-split: 40/30/30, every side commits, no majority: voted hard reset.",
-  "Times are virtual (scaled timers: gossip every 1 s, every n/20 s above 20 members); KB heal→sync counts",
-  "every member's traffic. Groups above 20 members start from one commit.",
-]);
+report(
+  `recovery-${[...runSizes, ...process.argv.slice(2).filter((a) => !(Number(a) > 0))].join("-").replaceAll(":", "x")}`,
+  rows,
+  [
+    "minority-lag: 30% cut off while the rest commit; minority-fork: 40% commit their own epochs (6 > 4 retained: rejoin);",
+    "three-way-split: 40/30/30, every side commits, no majority: voted hard reset.",
+    "Times are virtual (scaled timers: gossip every 1 s, every n/20 s above 20 members); KB heal→sync counts",
+    "every member's traffic. Groups above 20 members start from one commit.",
+  ],
+);
