@@ -26,3 +26,13 @@ export function decide(n: number, yes: number, no: number, timedOut: boolean, li
   const y = yes + (livenessYes ? silent : 0);
   return y >= need && y > no ? "YES" : "NO";
 }
+
+/**
+ * Whether a tally that just reached `votes` of `n` expected voters may be decidable before the timeout:
+ * at ⌈2n/3⌉ votes (the first count a YES can pass at) and when every vote is in. O(1), so a member can
+ * ask on every vote and decide at once instead of at its next timer; a decision these miss (NO votes in
+ * between) still comes at the timeout.
+ */
+export function mayDecideEarly(n: number, votes: number): boolean {
+  return votes === n || (n > 2 && votes === Math.ceil((2 * n) / 3));
+}

@@ -26,7 +26,7 @@ import type { Rng } from "../net/transport.ts";
 import { newSdsState, SdsChannel, type SdsEffect, type SdsState } from "../sds/index.ts";
 import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
-import { decide } from "./consensus.ts";
+import { decide, mayDecideEarly } from "./consensus.ts";
 import {
   decodeGroupFrame,
   decodePayload,
@@ -356,6 +356,15 @@ export class GroupMember {
     if (s.syncKey === undefined)
       return Math.min(s.nextKeyPackageAt, this.sds?.nextWake() ?? Number.POSITIVE_INFINITY);
     let t = this.sds?.nextWake() ?? Number.POSITIVE_INFINITY;
+    if (this.decisionDue) return Number.NEGATIVE_INFINITY;
+    t = Math.min(
+      t,
+      this.pendingDue(s.pendingKeyPackages, PROPOSAL_ADD, (_, kp) => kp.bytes),
+    );
+    t = Math.min(
+      t,
+      this.pendingDue(s.pendingRejoins, PROPOSAL_REMOVE, (k) => fromHex(k)),
+    );
     if (s.freezeUntil !== undefined) t = Math.min(t, s.freezeUntil);
     for (const p of s.proposals.values()) {
       if (p.voteAt !== undefined) t = Math.min(t, p.voteAt);
@@ -762,6 +771,7 @@ export class GroupMember {
     if (rec.votes.has(voter)) return [this.reject("DOUBLE_VOTE", "second vote of one member")];
     rec.votes.set(voter, v.yes ?? false);
     this.state.voteChain.set(voter, sha256(encodeVote(v)));
+    if (mayDecideEarly(rec.voters, rec.votes.size)) this.decisionDue = true;
     return [];
   }
 
@@ -790,6 +800,7 @@ export class GroupMember {
   }
 
   private decideAll(now: number, out: GroupEffect[]): void {
+    this.decisionDue = false;
     for (const [id, rec] of this.state.proposals) {
       if (rec.status !== "pending") {
         if (now - rec.receivedAt > this.params.proposalExpiryMs && rec.status !== "approved")
@@ -837,6 +848,30 @@ export class GroupMember {
 
   /** Time of the last tick: a commit slot already passed is not a reason to wake again. */
   private lastTick = Number.NEGATIVE_INFINITY;
+  /** A vote reached a count at which a proposal may be decided: tick now rather than at the timeout. */
+  private decisionDue = false;
+
+  /**
+   * When `proposePending` would next act on a pending request not yet proposed: at once on the epoch
+   * steward, after the consensus timeout elsewhere. A time already ticked at is not reported again, so
+   * a request that cannot be proposed does not keep the member ticking.
+   */
+  private pendingDue<T extends { seenAt: number }>(
+    pending: ReadonlyMap<string, T>,
+    kind: number,
+    target: (key: string, entry: T) => Uint8Array,
+  ): number {
+    let t = Number.POSITIVE_INFINITY;
+    if (pending.size === 0) return t;
+    const steward = bytesEqual(this.stewards(0)[0]!, this.memberId);
+    for (const [k, entry] of pending) {
+      if (this.state.proposals.has(proposalId(kind, target(k, entry)))) continue;
+      const fallback = entry.seenAt + this.params.consensusTimeoutMs;
+      const at = steward && entry.seenAt >= this.lastTick ? entry.seenAt : fallback;
+      if (at >= this.lastTick) t = Math.min(t, at);
+    }
+    return t;
+  }
 
   /**
    * The epoch steward turns pending KeyPackages into add proposals; any member does after a consensus
@@ -940,8 +975,13 @@ export class GroupMember {
       if (typeof r === "string") return [this.reject(r, "commit candidate rejected")];
       staged = r;
     }
+    // Retry rounds advance as members tick, so a member that has not ticked since a round began is behind
+    // the sender: accept the rounds that have begun by the clock as well as the next one.
+    const roundMs = Math.max(1, this.params.backupDelayMs * this.params.stewardListSize);
+    const begun =
+      s.approvedSince === undefined ? 0 : Math.max(0, Math.floor((now - this.retryDue()) / roundMs) + 1);
     let rank = -1;
-    for (let retry = 0; retry <= s.retry + 1 && rank < 0; retry++)
+    for (let retry = 0; retry <= s.retry + 1 + begun && rank < 0; retry++)
       rank = this.stewards(retry).findIndex((m) => bytesEqual(m, staged.sender));
     if (rank < 0) return [this.reject("NOT_STEWARD", "commit from a member not on the steward list")];
     s.candidates.push({

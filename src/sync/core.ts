@@ -258,8 +258,11 @@ export class SyncCore {
    */
   publish(
     payload: SyncPayload,
-    key = this.member.state.syncKey!.key,
+    key = this.member.state.syncKey?.key ?? this.member.state.previousSyncKeys[0],
   ): Extract<SyncEffect, { type: "publish" }> {
+    // Between a rejoin's Welcome and its key share a member has only previous keys (or, before any
+    // share, none: then nothing reaches it on this channel and its tick does not act).
+    if (key === undefined) throw new DemlsError("NO_SYNC_KEY", "no sync key to seal under");
     return {
       type: "publish",
       topic: this.topic,
@@ -409,7 +412,8 @@ export class SyncCore {
     if (now >= this.state.nextGossipAt) out.push(...(await this.gossip(now)));
     out.push(...(await this.reset.tick(now)));
     const g = this.member.group;
-    if (g === undefined) return out;
+    // Without the sync key (a rejoin's Welcome came before its key share) there is nothing to act with.
+    if (g === undefined || this.member.state.syncKey === undefined) return out;
     const inFlight = this.member.state.freezeUntil !== undefined;
     if (inFlight || now - this.state.lastEpochChangeAt < this.params.settleMs) return out;
     const gid = toHex(g.groupId);

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decide } from "../../src/group/consensus.ts";
+import { decide, mayDecideEarly } from "../../src/group/consensus.ts";
 import type { Vote } from "../../src/group/frames.ts";
 import { VOTES_PER_MESSAGE } from "../../src/group/member.ts";
+import { DEFAULT_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
+import { DEFAULT_SYNC_PARAMS } from "../../src/sync/core.ts";
 import { utf8 } from "../../src/util/bytes.ts";
 import { injectPayload } from "./inject.ts";
 
@@ -24,6 +26,12 @@ describe("de-MLS group", () => {
     assert.equal(decide(9, 3, 4, false), "NO"); // 3 + 2 silent < 6
     assert.equal(decide(2, 1, 0, false), "PENDING");
     assert.equal(decide(2, 1, 1, true), "NO");
+    // The vote counts at which a member looks again before the timeout: the quorum, and all votes in.
+    assert.deepEqual(
+      [5, 6, 7, 8, 9].map((v) => mayDecideEarly(9, v)),
+      [false, true, false, false, true],
+    );
+    assert.deepEqual([mayDecideEarly(2, 1), mayDecideEarly(2, 2)], [false, true]);
   });
 
   it("1 creator + 9 joiners through votes; key refreshes and a removal; one state, every chat delivered", async () => {
@@ -85,6 +93,34 @@ describe("de-MLS group", () => {
     assert.ok((m0.state.counters.INVALID_SIGNATURE ?? 0) >= 1);
     await settle(c);
     assert.equal(c.distinctStates().size, 1);
+  });
+
+  it("spec timers: a vote is decided once 2n/3 votes are in, not at the timeout; the steward proposes a joiner at once", async () => {
+    const p = DEFAULT_GROUP_PARAMS;
+    const c = new Cluster({ seed: 4, groupParams: p, syncParams: DEFAULT_SYNC_PARAMS });
+    await c.bootstrap(6);
+    await c.sim.runFor(60_000);
+    const e0 = c.epochOf("m0");
+    const t0 = c.sim.now;
+    await c.members.get("m1")!.proposeRefresh();
+    while (c.epochOf("m0") === e0 && c.sim.now < t0 + 300_000) await c.sim.runFor(1_000);
+    // Voting delay + commit delay + freeze, plus latency: no 30 s wait for the consensus timeout.
+    const epochMs = c.sim.now - t0;
+    assert.ok(epochMs <= p.votingDelayMs + p.commitDelayMs + p.freezeMs + 5_000, `epoch took ${epochMs} ms`);
+    for (const [, m] of c.members)
+      for (const rec of m.group.state.proposals.values())
+        assert.ok(rec.decidedAt! - rec.receivedAt < p.consensusTimeoutMs, "decided before the timeout");
+
+    const t1 = c.sim.now;
+    await c.add("joiner", "joiner");
+    while (c.members.get("m0")!.group.state.proposals.size === 0 && c.sim.now < t1 + 120_000)
+      await c.sim.runFor(250);
+    const proposed = [...c.members.get("m0")!.group.state.proposals.values()][0]!;
+    // The joiner announces at once; the steward proposes on receipt, not at its next timer (up to 30 s).
+    assert.ok(
+      proposed.receivedAt - t1 < 2_000,
+      `proposed ${proposed.receivedAt - t1} ms after the joiner started`,
+    );
   });
 
   it("proposals made together are voted in one message; an oversized vote batch is refused", async () => {

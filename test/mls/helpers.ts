@@ -16,7 +16,10 @@ export async function newMember(name: string): Promise<TestMember> {
 
 /** A group of `n` members created by members[0] and joined by the others from one Welcome. */
 export async function buildGroup(n: number, groupId = "test-group"): Promise<TestMember[]> {
-  const members = await Promise.all(Array.from({ length: n }, (_, i) => newMember(`m${i}`)));
+  // One after another: with seeded randomness, concurrent key generation would draw in the order the
+  // thread pool finishes WebCrypto calls, and a seeded script would not replay under load.
+  const members: TestMember[] = [];
+  for (let i = 0; i < n; i++) members.push(await newMember(`m${i}`));
   const creator = members[0]!;
   creator.group = await mls.createGroup(
     creator.identity,
