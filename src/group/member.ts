@@ -23,7 +23,7 @@ import {
   verify,
 } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
-import { newSdsState, SdsChannel, type SdsEffect, type SdsState } from "../sds/index.ts";
+import { decodeSdsMessage, newSdsState, SdsChannel, type SdsEffect, type SdsState } from "../sds/index.ts";
 import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { decide, mayDecideEarly } from "./consensus.ts";
@@ -189,6 +189,9 @@ export interface GroupCoreState {
 const HELD_LIMIT = 2048;
 /** Votes carried by one message at most (a larger batch is `OVERSIZED_BATCH`). */
 export const VOTES_PER_MESSAGE = 64;
+/** Messages (and bytes) kept from before a Welcome; a message above its share of the bytes is not kept. */
+const EARLY_LIMIT = 64;
+const EARLY_BYTES_LIMIT = 8 << 20;
 
 /** Epochs of own chats re-sent when a member comes back through a rejoin (the dense ancestry span). */
 const REJOIN_RESEND_EPOCHS = 16;
@@ -305,7 +308,11 @@ export class GroupMember {
   async receive(topic: string, bytes: Uint8Array, now: number): Promise<GroupEffect[]> {
     try {
       if (topic === this.topics.welcome) return await this.receiveWelcomeTopic(bytes, now);
-      if (topic !== this.topics.app || this.sds === undefined) return [];
+      if (topic !== this.topics.app) return [];
+      if (this.sds === undefined) {
+        this.keepEarly(bytes);
+        return [];
+      }
       let sdsEffects: SdsEffect[];
       try {
         sdsEffects = this.sds.receive(bytes, now);
@@ -353,6 +360,8 @@ export class GroupMember {
   nextWake(): number {
     const s = this.state;
     if (this.group === undefined) return s.nextKeyPackageAt;
+    // A group we have not published our KeyPackage set in yet (just joined): at once.
+    if (s.keyPackageSetGroup !== toHex(this.group.groupId)) return Number.NEGATIVE_INFINITY;
     if (s.syncKey === undefined)
       return Math.min(s.nextKeyPackageAt, this.sds?.nextWake() ?? Number.POSITIVE_INFINITY);
     let t = this.sds?.nextWake() ?? Number.POSITIVE_INFINITY;
@@ -1209,8 +1218,36 @@ export class GroupMember {
       (k) => k.lastResort || !bytesEqual(k.ref, joined.usedKeyPackage),
     );
     this.adopt(joined.group, now, f.sdsLamport ?? 0n);
+    const out: GroupEffect[] = [{ type: "joined", epoch: joined.group.epoch }];
+    // What the group sent with the Welcome (the sync key share) can arrive before it: read it now.
+    const early = this.early;
+    this.early = [];
+    const horizon = f.sdsLamport ?? 0n;
+    for (const bytes of early)
+      try {
+        // Only what was sent after the Welcome was built; older traffic was never meant for us.
+        if ((decodeSdsMessage(bytes).lamportTimestamp ?? -1n) < horizon) continue;
+        out.push(...(await this.onSds(this.sds!.receive(bytes, now), now)));
+      } catch (e) {
+        if (!(e instanceof DemlsError)) throw e; // another group's traffic, or garbage: never ours to read
+      }
+    // Their causal history is the group's life before we joined, which we neither need nor can read.
+    if (early.length > 0) out.push(...(await this.onSds(this.sds!.skipMissedHistory(), now)));
     // Chats sent before (in a group we left or lost) go out again; receivers dedupe by id.
-    return [{ type: "joined", epoch: joined.group.epoch }, ...(await this.resendAbandoned(now, true))];
+    out.push(...(await this.resendAbandoned(now, true)));
+    return out;
+  }
+
+  /**
+   * Group traffic that arrived while we had no group (bounded, newest kept): a joiner's Welcome and the
+   * messages sent with it race, and a share lost that way cost a resend interval (30 s) per admission.
+   */
+  private early: Uint8Array[] = [];
+
+  private keepEarly(bytes: Uint8Array): void {
+    if (this.group !== undefined || bytes.length > EARLY_BYTES_LIMIT / EARLY_LIMIT) return;
+    this.early.push(bytes);
+    if (this.early.length > EARLY_LIMIT) this.early.shift();
   }
 
   /**
