@@ -26,7 +26,12 @@ async function run(scenario: ScenarioName, members: number, epochs: number): Pro
     lastAt = p.timeMs;
   };
   const r = await runScenario({ scenario, members, seed: 1, loss: 0, epochs, onProgress });
+  // Bytes from the heal to the moment every member was in one state IN_SYNC (samples every virtual second).
   const healed = r.timeline.find((s) => s.phase === "healed");
+  const synced =
+    healed && r.recoveredMs !== null
+      ? r.timeline.find((s) => s.timeMs >= healed.timeMs + r.recoveredMs!)
+      : undefined;
   const last = r.timeline.at(-1)!;
   const intervals = last.timeMs / r.gossip.intervalMs;
   const perInterval = r.gossip.bytes / members / intervals;
@@ -36,7 +41,7 @@ async function run(scenario: ScenarioName, members: number, epochs: number): Pro
     "epochs split": epochs,
     "detect s": r.detectedMs === null ? "-" : r.detectedMs / 1000,
     "in sync s": r.recoveredMs === null ? "NOT" : r.recoveredMs / 1000,
-    "KB heal→sync": healed ? (last.bytes - healed.bytes) / 1024 : "-",
+    "KB heal→sync": healed && synced ? (synced.bytes - healed.bytes) / 1024 : "-",
     "gossip B/member/interval": perInterval,
     // At the spec's 30 s interval (120 s window) a member sends two per minute plus one per epoch change.
     "gossip B/member/min @30s": (perInterval * 60_000) / DEFAULT_SYNC_PARAMS.gossipIntervalMs,

@@ -179,6 +179,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const healAt = cluster.sim.now;
   cluster.sim.heal();
   cluster.markHealed();
+  sample(); // the traffic counters at the heal itself: what follows is the recovery's cost
   for (const name of [all[0]!, all[n - 1]!]) await cluster.chat(name, `${name} after heal`);
   // Recovered = one state, everyone IN_SYNC, every chat delivered, and still so `HOLD_MS` later (a commit
   // still in flight can split the group again); measured from the start of that stretch.
