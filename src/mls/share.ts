@@ -108,11 +108,15 @@ export function sharedVerdict(
 ): boolean {
   const memo = tables?.verified;
   if (memo === undefined) return verify();
-  const k = key(sha256Parts([publicKey, signature, message]));
+  return remembered(memo, VERIFIED_LIMIT, key(sha256Parts([publicKey, signature, message])), verify);
+}
+
+/** `memo`'s value for `k`, computed and stored (oldest entry dropped beyond `limit`) if absent. */
+function remembered<V>(memo: Map<string, V>, limit: number, k: string, compute: () => V): V {
   let v = memo.get(k);
   if (v === undefined) {
-    v = verify();
-    if (memo.size >= VERIFIED_LIMIT) memo.delete(memo.keys().next().value!);
+    v = compute();
+    if (memo.size >= limit) memo.delete(memo.keys().next().value!);
     memo.set(k, v);
   }
   return v;
@@ -136,13 +140,7 @@ export function sharedExpand(
   const memo = tables?.derived;
   if (memo === undefined) return expand();
   const k = `${prk.length}:${length}:${key(prk)}${key(info)}`;
-  let out = memo.get(k);
-  if (out === undefined) {
-    out = expand();
-    if (memo.size >= DERIVED_LIMIT) memo.delete(memo.keys().next().value!);
-    memo.set(k, out);
-  }
-  return out.slice(); // callers may zero or change what they get
+  return remembered(memo, DERIVED_LIMIT, k, expand).slice(); // callers may zero or change what they get
 }
 
 /**
