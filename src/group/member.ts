@@ -364,8 +364,8 @@ export class GroupMember {
     if (s.keyPackageSetGroup !== toHex(this.group.groupId)) return Number.NEGATIVE_INFINITY;
     if (s.syncKey === undefined)
       return Math.min(s.nextKeyPackageAt, this.sds?.nextWake() ?? Number.POSITIVE_INFINITY);
-    let t = this.sds?.nextWake() ?? Number.POSITIVE_INFINITY;
     if (this.decisionDue) return Number.NEGATIVE_INFINITY;
+    let t = this.sds?.nextWake() ?? Number.POSITIVE_INFINITY;
     t = Math.min(
       t,
       this.pendingDue(s.pendingKeyPackages, PROPOSAL_ADD, (_, kp) => kp.bytes),
