@@ -129,7 +129,7 @@ export function restoreGroup(bytes: Uint8Array): MlsGroup {
       fingerprint: last.fingerprint,
       history,
       retained,
-      consumed: [],
+      consumed: undefined,
       options: { historySize, retainedEpochs },
       state,
     };

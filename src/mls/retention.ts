@@ -58,7 +58,7 @@ export function rewind(group: MlsGroup, epoch: bigint): MlsGroup {
     fingerprint: r.fingerprint,
     history: r.history,
     retained: group.retained.slice(0, i),
-    consumed: [],
+    consumed: undefined,
     state: r.state,
   };
 }

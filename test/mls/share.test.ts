@@ -140,6 +140,18 @@ test("shared decryptions: a tampered copy of a message another member read is st
   }
 });
 
+test("secrets consumed by the messages of an epoch go with it into retention", async () => {
+  const consumedBy = async (messages: number) => {
+    const [a] = await buildGroup(1);
+    for (let i = 0; i < messages; i++) a!.group = (await mls.encrypt(a!.group!, utf8(`m${i}`))).group;
+    a!.group = (await mls.commit(a!.group!, {})).group;
+    return a!.group!.retained[0]!.consumed.length;
+  };
+  const none = await consumedBy(0);
+  // Each message consumes its ratchet secret and its key (ts-mls), in this epoch's entry.
+  assert.equal(await consumedBy(3), none + 6);
+});
+
 test("retired secrets are zeroed, but not while shared (another member may still use them)", async () => {
   for (const shared of [false, true]) {
     shareStateAcrossMembers(shared);
