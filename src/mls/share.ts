@@ -27,9 +27,9 @@ interface Tables {
   readonly nodes: Map<string, WeakRef<TreeNode>>;
   readonly secretTrees: Map<string, WeakRef<SecretTree>>;
   pruneAt: number;
-  readonly verified: Map<string, boolean>;
-  readonly derived: Map<string, Uint8Array>;
-  readonly opened: BoundedBytes;
+  readonly verified: Bounded<boolean>;
+  readonly derived: Bounded<Uint8Array>;
+  readonly opened: Bounded<Uint8Array>;
 }
 
 /** Signature verdicts remembered while sharing (oldest dropped first). */
@@ -47,9 +47,9 @@ export function shareStateAcrossMembers(on: boolean): void {
         nodes: new Map(),
         secretTrees: new Map(),
         pruneAt: 1 << 16,
-        verified: new Map(),
-        derived: new Map(),
-        opened: new BoundedBytes(OPENED_BYTES_LIMIT),
+        verified: new Bounded(VERIFIED_LIMIT, () => 1),
+        derived: new Bounded(DERIVED_LIMIT, () => 1),
+        opened: new Bounded(OPENED_BYTES_LIMIT, (v) => v.length),
       }
     : undefined;
   setSecretTreeMemo(on ? secretTreeMemo : undefined);
@@ -108,15 +108,14 @@ export function sharedVerdict(
 ): boolean {
   const memo = tables?.verified;
   if (memo === undefined) return verify();
-  return remembered(memo, VERIFIED_LIMIT, key(sha256Parts([publicKey, signature, message])), verify);
+  return remembered(memo, key(sha256Parts([publicKey, signature, message])), verify);
 }
 
-/** `memo`'s value for `k`, computed and stored (oldest entry dropped beyond `limit`) if absent. */
-function remembered<V>(memo: Map<string, V>, limit: number, k: string, compute: () => V): V {
+/** `memo`'s value for `k`, computed and stored if absent (a `compute` that throws stores nothing). */
+function remembered<V>(memo: Bounded<V>, k: string, compute: () => V): V {
   let v = memo.get(k);
   if (v === undefined) {
     v = compute();
-    if (memo.size >= limit) memo.delete(memo.keys().next().value!);
     memo.set(k, v);
   }
   return v;
@@ -140,7 +139,7 @@ export function sharedExpand(
   const memo = tables?.derived;
   if (memo === undefined) return expand();
   const k = `${prk.length}:${length}:${key(prk)}${key(info)}`;
-  return remembered(memo, DERIVED_LIMIT, k, expand).slice(); // callers may zero or change what they get
+  return remembered(memo, k, expand).slice(); // callers may zero or change what they get
 }
 
 /**
@@ -151,13 +150,7 @@ export function sharedExpand(
 export function sharedOpen(aead: string, parts: readonly Uint8Array[], open: () => Uint8Array): Uint8Array {
   const memo = tables?.opened;
   if (memo === undefined) return open();
-  const k = `${aead}:${key(sha256Parts(parts))}`;
-  let out = memo.get(k);
-  if (out === undefined) {
-    out = open();
-    memo.set(k, out);
-  }
-  return out.slice();
+  return remembered(memo, `${aead}:${key(sha256Parts(parts))}`, open).slice();
 }
 
 /** SHA-256 over length-prefixed parts, so no two different part lists collide by concatenation. */
@@ -175,26 +168,32 @@ function sha256Parts(parts: readonly Uint8Array[]): Uint8Array {
   return nodeHash("sha256", buf, "buffer");
 }
 
-/** A map of byte strings bounded by their total size, oldest dropped first. */
-class BoundedBytes {
-  private readonly map = new Map<string, Uint8Array>();
-  private bytes = 0;
+/**
+ * A map bounded by the total `size` of its values (1 each: a count), oldest dropped first; a value above a
+ * sixteenth of the bound is not kept.
+ */
+class Bounded<V> {
+  private readonly map = new Map<string, V>();
+  private total = 0;
   private readonly limit: number;
-  constructor(limit: number) {
+  private readonly size: (v: V) => number;
+  constructor(limit: number, size: (v: V) => number) {
     this.limit = limit;
+    this.size = size;
   }
-  get(k: string): Uint8Array | undefined {
+  get(k: string): V | undefined {
     return this.map.get(k);
   }
-  set(k: string, v: Uint8Array): void {
-    if (v.length > this.limit / 16) return;
+  set(k: string, v: V): void {
+    const n = this.size(v);
+    if (n > this.limit / 16) return;
     for (const [old, ov] of this.map) {
-      if (this.bytes + v.length <= this.limit) break;
+      if (this.total + n <= this.limit) break;
       this.map.delete(old);
-      this.bytes -= ov.length;
+      this.total -= this.size(ov);
     }
     this.map.set(k, v);
-    this.bytes += v.length;
+    this.total += n;
   }
 }
 
