@@ -58,21 +58,19 @@ const sizes = process.argv
   .map(Number)
   .filter((x) => x > 0);
 // Row selectors: `scenario` keeps that scenario's rows of the plan, `scenario:epochs` asks for that row.
-const selectors = process.argv
-  .slice(2)
-  .filter((a) => !(Number(a) > 0))
-  .map((a) => {
-    const [name, epochs] = a.split(":");
-    const known = (SCENARIOS as readonly string[]).includes(name!);
-    const e = epochs === undefined ? undefined : Number(epochs);
-    if (!known || (e !== undefined && !(Number.isInteger(e) && e > 0))) {
-      console.error(
-        `unknown argument ${a}: expected group sizes and scenarios (${SCENARIOS.join(", ")}), optionally scenario:epochs`,
-      );
-      process.exit(2);
-    }
-    return { scenario: name as ScenarioName, epochs: e };
-  });
+const selectorArgs = process.argv.slice(2).filter((a) => !(Number(a) > 0));
+const selectors = selectorArgs.map((a) => {
+  const [name, epochs] = a.split(":");
+  const known = (SCENARIOS as readonly string[]).includes(name!);
+  const e = epochs === undefined ? undefined : Number(epochs);
+  if (!known || (e !== undefined && !(Number.isInteger(e) && e > 0))) {
+    console.error(
+      `unknown argument ${a}: expected group sizes and scenarios (${SCENARIOS.join(", ")}), optionally scenario:epochs`,
+    );
+    process.exit(2);
+  }
+  return { scenario: name as ScenarioName, epochs: e };
+});
 const rows: Row[] = [];
 const fullPlan = (n: number): [ScenarioName, number][] =>
   n > 100
@@ -102,13 +100,9 @@ for (const n of runSizes)
     rows.push(await run(scenario, n, epochs));
     console.error(JSON.stringify(rows.at(-1)));
   }
-report(
-  `recovery-${[...runSizes, ...process.argv.slice(2).filter((a) => !(Number(a) > 0))].join("-").replaceAll(":", "x")}`,
-  rows,
-  [
-    "minority-lag: 30% cut off while the rest commit; minority-fork: 40% commit their own epochs (6 > 4 retained: rejoin);",
-    "three-way-split: 40/30/30, every side commits, no majority: voted hard reset.",
-    "Times are virtual (scaled timers: gossip every 1 s, every n/20 s above 20 members); KB heal→sync counts",
-    "every member's traffic. Groups above 20 members start from one commit.",
-  ],
-);
+report(`recovery-${[...runSizes, ...selectorArgs].join("-").replaceAll(":", "x")}`, rows, [
+  "minority-lag: 30% cut off while the rest commit; minority-fork: 40% commit their own epochs (6 > 4 retained: rejoin);",
+  "three-way-split: 40/30/30, every side commits, no majority: voted hard reset.",
+  "Times are virtual (scaled timers: gossip every 1 s, every n/20 s above 20 members); KB heal→sync counts",
+  "every member's traffic. Groups above 20 members start from one commit.",
+]);
