@@ -19,6 +19,10 @@ async function until(c: Cluster, done: () => boolean, limitMs: number, stepMs: n
   return c.sim.now - t0;
 }
 
+/** One stderr line per phase: a 1000-member run takes over an hour and the table comes at the end. */
+const progress = (n: number, timers: string, phase: string, wallMs: number) =>
+  console.error(`[${n} ${timers}] ${phase}, ${(wallMs / 1000).toFixed(0)} s wall`);
+
 async function run(n: number, timers: "spec" | "scaled"): Promise<Row> {
   const spec = timers === "spec";
   const c = new Cluster({
@@ -33,6 +37,7 @@ async function run(n: number, timers: "spec" | "scaled"): Promise<Row> {
   // Let KeyPackage sets and the first gossip settle before measuring.
   await c.sim.runFor(spec ? 120_000 : 5_000);
   const setupWall = performance.now() - wall;
+  progress(n, timers, "set up", setupWall);
   const all = () => [...c.members.keys()];
   const oneState = () => c.distinctStates().size === 1;
 
@@ -43,6 +48,7 @@ async function run(n: number, timers: "spec" | "scaled"): Promise<Row> {
   const commitMs = await until(c, () => all().every((m) => c.epochOf(m) > e0) && oneState(), 600_000, step);
   const commitBytes = bytesOnWire(c) - bytes;
   const commitWall = performance.now() - wall;
+  progress(n, timers, `committed in ${commitMs / 1000} s virtual`, commitWall);
 
   wall = performance.now();
   bytes = bytesOnWire(c);
