@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { SeededRng } from "../../src/net/sim/prng.ts";
+import { SeenCache } from "../../src/net/sim/seen-cache.ts";
 import { type DeliveryModel, Simulator } from "../../src/net/sim/simulator.ts";
 
 const TOPIC = "t";
@@ -149,5 +150,40 @@ describe("simulator", () => {
     );
     const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
     assert.ok(Math.abs(mean - 0.5) < 0.02 && xs.every((x) => x >= 0 && x < 1));
+  });
+});
+
+describe("seen cache", () => {
+  it("remembers an id for at least its time-to-live and forgets it within twice that", () => {
+    const seen = new SeenCache(1000);
+    seen.add(1, 0);
+    seen.add(2, 900);
+    assert.ok(seen.has(1) && seen.has(2));
+    seen.add(3, 1000); // rotation: 1 and 2 move to the older generation
+    assert.ok(seen.has(1) && seen.has(2) && seen.has(3));
+    seen.add(4, 1999);
+    assert.ok(seen.has(1), "1 is 1999 ms old, under twice the TTL");
+    seen.add(5, 2000); // second rotation: the generation holding 1 and 2 is dropped
+    assert.ok(!seen.has(1) && !seen.has(2));
+    assert.ok(seen.has(3) && seen.has(4) && seen.has(5));
+    assert.equal(seen.size, 3);
+  });
+
+  it("keeps memory bounded over a long run: a node holds ids of the last few minutes only", async () => {
+    const sim = new Simulator({ seed: 3, delivery: "gossip" });
+    const nodes = ["a", "b", "c"].map((id) => sim.addNode(id));
+    let received = 0;
+    for (const n of nodes) n.transport.subscribe(TOPIC, () => void received++);
+    // One publication a second for 20 virtual minutes: 1200 ids, each reaching both other nodes once.
+    let sent = 0;
+    const tick = () => {
+      void nodes[0]!.transport.publish(TOPIC, new Uint8Array([1]));
+      if (++sent < 1200) nodes[0]!.clock.setTimeout(tick, 1000);
+    };
+    tick();
+    await sim.runUntil(1_201_000);
+    assert.equal(received, 2 * 1200);
+    assert.equal(sim.drops.handlerErrors, 0);
+    assert.ok(sim.seenSize("b") <= 241, `b remembers ${sim.seenSize("b")} ids, not all 1200`);
   });
 });

@@ -3,6 +3,7 @@
 import { type Clock, dispatch, type Handler, type Rng, type TimerId, type Transport } from "../transport.ts";
 import { SeededRng } from "./prng.ts";
 import { EventQueue, type SimEvent } from "./queue.ts";
+import { SeenCache } from "./seen-cache.ts";
 
 /** Per-link behaviour. */
 export interface LinkModel {
@@ -69,7 +70,7 @@ interface NodeRec {
   group: number;
   readonly timers: Map<TimerId, SimEvent>;
   readonly subs: Map<string, Set<Handler>>;
-  readonly seen: Set<number>;
+  readonly seen: SeenCache;
   readonly counters: Counters;
   readonly rng: SeededRng;
 }
@@ -86,6 +87,12 @@ interface SimMessage {
   readonly topic: string;
   readonly data: Uint8Array;
 }
+
+/**
+ * How long a node remembers a message id to drop duplicates, as gossipsub's seen cache (2 min). A copy
+ * arrives within the gossip window plus a few latencies, far inside it.
+ */
+const SEEN_TTL_MS = 120_000;
 
 const zero = (): Counters => ({ msgsOut: 0, bytesOut: 0, msgsIn: 0, bytesIn: 0 });
 
@@ -137,7 +144,7 @@ export class Simulator {
       group: 0,
       timers: new Map(),
       subs: new Map(),
-      seen: new Set(),
+      seen: new SeenCache(SEEN_TTL_MS),
       counters: zero(),
       rng: this.rng.fork(),
     };
@@ -158,6 +165,11 @@ export class Simulator {
   /** Traffic counters of one node. */
   counters(id: string): Readonly<Counters> {
     return this.#rec(id).counters;
+  }
+
+  /** Message ids a node remembers for de-duplication (bounded by the seen cache's time-to-live). */
+  seenSize(id: string): number {
+    return this.#rec(id).seen.size;
   }
 
   isUp(id: string): boolean {
@@ -325,7 +337,7 @@ export class Simulator {
 
   #publish(from: NodeRec, topic: string, data: Uint8Array): void {
     const msg: SimMessage = { id: this.#nextMsg++, topic, data };
-    from.seen.add(msg.id);
+    from.seen.add(msg.id, this.#now);
     if (this.options.delivery === "broadcast") {
       for (const to of this.#nodes.values()) {
         if (to !== from && to.subs.has(topic)) this.#transmit(from, to, msg, 0);
@@ -369,7 +381,7 @@ export class Simulator {
       this.drops.duplicate++;
       return;
     }
-    to.seen.add(msg.id);
+    to.seen.add(msg.id, this.#now);
     to.counters.msgsIn++;
     to.counters.bytesIn += msg.data.length;
     const t = this.#topic(msg.topic);
