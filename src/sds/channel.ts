@@ -197,9 +197,20 @@ export class SdsChannel {
       throw new RangeError("SDS state was created with another bloom configuration");
   }
 
-  /** Number of participants, for SDS-R response groups. */
+  /** Number of participants, for SDS-R response groups, the ack quorum and the sync period. */
   setParticipants(n: number): void {
     this.state.participants = Math.max(1, n);
+  }
+
+  /** Time between own periodic syncs at the current size (see `syncFullRateParticipants`). */
+  syncPeriod(): number {
+    const c = this.config;
+    return c.syncIntervalMs * Math.max(1, this.state.participants / c.syncFullRateParticipants);
+  }
+
+  /** Wait before resend number `resends + 1`: a full sync round for the acks, then the doubling margin. */
+  private resendDelay(resends: number): number {
+    return this.syncPeriod() + this.config.syncJitterMs + this.config.resendAfterMs * 2 ** resends;
   }
 
   /** Sends `content` as a new message with causal history; returns its id and the effects. */
@@ -216,11 +227,11 @@ export class SdsChannel {
     this.cachePut(messageId, bytes);
     s.outgoing.set(messageId, {
       bytes,
-      nextResendAt: now + this.config.resendAfterMs,
+      nextResendAt: now + this.resendDelay(0),
       resends: 0,
       holders: new Set(),
     });
-    this.lowerWake(now + this.config.resendAfterMs);
+    this.lowerWake(now + this.resendDelay(0));
     s.stats.sent++;
     return { messageId, effects: [{ type: "publish", bytes, message }] };
   }
@@ -601,7 +612,7 @@ export class SdsChannel {
         continue;
       }
       o.resends++;
-      o.nextResendAt = now + this.config.resendAfterMs * 2 ** o.resends;
+      o.nextResendAt = now + this.resendDelay(o.resends);
       s.stats.resent++;
       effects.push({ type: "publish", bytes: o.bytes, message: decodeSdsMessage(o.bytes) });
     }
@@ -615,7 +626,7 @@ export class SdsChannel {
   private sweepRequestsAndSync(now: number, effects: SdsEffect[]): void {
     const s = this.state;
     const syncDue = now >= s.nextSyncAt;
-    if (syncDue) s.nextSyncAt = now + this.config.syncIntervalMs + this.rng.int(this.config.syncJitterMs + 1);
+    if (syncDue) s.nextSyncAt = now + this.syncPeriod() + this.rng.int(this.config.syncJitterMs + 1);
     let sentSync = false;
     for (;;) {
       const due = [...s.repairRequests.values()].some((r) => r.dueAt <= now);

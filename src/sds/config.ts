@@ -19,7 +19,12 @@ export interface SdsConfig {
    * still miss it and nothing ever names it to them; the SDS property test found that.
    */
   readonly ackQuorum: number;
-  /** First resend of an unacknowledged message after this; doubles with each resend. */
+  /**
+   * An unacknowledged message is resent this long after every participant had a sync period to speak
+   * (one `syncPeriod` plus `syncJitterMs`: an ack needs each of them to send something after receiving
+   * it); the margin doubles with each resend. Counting from the send alone resent every message of a
+   * 100- or 300-member group once, before the acks could arrive.
+   */
   readonly resendAfterMs: number;
   /** Resends before a message is given up (`unacknowledged` effect). */
   readonly maxResends: number;
@@ -27,6 +32,13 @@ export interface SdsConfig {
   readonly syncIntervalMs: number;
   /** Random backoff added to each sync period; a sync is skipped if another participant spoke within it. */
   readonly syncJitterMs: number;
+  /**
+   * Up to this many participants a member's sync period is `syncIntervalMs`; above, it stretches by
+   * participants / this. Every sync is read by every participant, so the channel carries about this many
+   * syncs per interval whatever its size, not n (n² deliveries: at 1000 members and 1 s, a million a
+   * second). As the fingerprint gossip's heartbeat (sync/ `gossipFullRateMembers`).
+   */
+  readonly syncFullRateParticipants: number;
   /** SDS-R `T_min` (spec: at least 30 s). */
   readonly repairTMinMs: number;
   /** SDS-R `T_max` (spec: 120-600 s). */
@@ -61,6 +73,7 @@ export const DEFAULT_SDS_CONFIG: SdsConfig = {
   maxResends: 5,
   syncIntervalMs: 30_000,
   syncJitterMs: 5_000,
+  syncFullRateParticipants: 20,
   repairTMinMs: 30_000,
   repairTMaxMs: 120_000,
   maxRepairEntriesPerMessage: 3,

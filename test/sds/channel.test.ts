@@ -105,21 +105,45 @@ describe("SDS channel", () => {
     assert.equal(a!.state.outgoing.size, 0);
   });
 
-  it("resends unacknowledged messages with backoff, then gives up", () => {
-    const cfg = { ...DEFAULT_SDS_CONFIG, resendAfterMs: 100, maxResends: 2, syncIntervalMs: 1e9 };
-    const a = channel("a", cfg);
-    const { messageId } = a.send(text("x"), 0);
-    const times: number[] = [];
-    const events: SdsEffect["type"][] = [];
-    for (let t = 0; t <= 1000; t += 10) {
-      for (const e of a.tick(t)) {
-        if (e.type === "publish") times.push(t);
-        else events.push(e.type);
-      }
-    }
-    assert.deepEqual(times, [100, 300]);
-    assert.deepEqual(events, ["unacknowledged"]);
-    assert.ok(a.state.cache.has(messageId), "still served from the repair cache");
+  it("resends an unacknowledged message after a sync round plus a doubling margin, then gives up", () => {
+    const cfg = {
+      ...DEFAULT_SDS_CONFIG,
+      resendAfterMs: 100,
+      maxResends: 2,
+      syncIntervalMs: 1000,
+      syncJitterMs: 0,
+    };
+    const resends = (participants: number) => {
+      const a = channel("a", cfg);
+      a.setParticipants(participants);
+      const { messageId } = a.send(text("x"), 1000);
+      const times: number[] = [];
+      const events: SdsEffect["type"][] = [];
+      for (let t = 1000; t <= 10_000; t += 10)
+        for (const e of a.tick(t)) {
+          if (e.type !== "publish") events.push(e.type);
+          else if (e.message.messageId === messageId) times.push(t);
+        }
+      assert.ok(a.state.cache.has(messageId), "still served from the repair cache");
+      return { times, events };
+    };
+    // Every participant gets a sync period (1 s) to ack it; then 100 ms, then 200 ms more.
+    assert.deepEqual(resends(2), { times: [2100, 3300], events: ["unacknowledged"] });
+    // 40 participants: the sync period, and so each wait, stretches by 40 / 20.
+    assert.deepEqual(resends(40), { times: [3100, 5300], events: ["unacknowledged"] });
+  });
+
+  it("stretches the sync period with the group above syncFullRateParticipants", () => {
+    const cfg = { ...DEFAULT_SDS_CONFIG, syncIntervalMs: 1000, syncJitterMs: 0 };
+    const syncTimes = (participants: number) => {
+      const a = channel("a", cfg);
+      a.setParticipants(participants);
+      const times: number[] = [];
+      for (let t = 1000; t <= 9000; t += 10) if (published(a.tick(t)).length > 0) times.push(t);
+      return times;
+    };
+    assert.deepEqual(syncTimes(20), [2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000]);
+    assert.deepEqual(syncTimes(100), [2000, 7000], "every 5 s at 100 participants (the first was set at 1)");
   });
 
   it("sends sync messages only when nobody else spoke during the backoff", () => {
