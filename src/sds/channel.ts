@@ -208,9 +208,13 @@ export class SdsChannel {
     return c.syncIntervalMs * Math.max(1, this.state.participants / c.syncFullRateParticipants);
   }
 
-  /** Wait before resend number `resends + 1`: a full sync round for the acks, then the doubling margin. */
+  /**
+   * Wait before resend number `resends + 1`: `resendAfterMs`, doubling, plus what the sync period is
+   * stretched by (an ack needs every participant to speak after receiving the message, and a quiet one
+   * speaks once per sync period).
+   */
   private resendDelay(resends: number): number {
-    return this.syncPeriod() + this.config.syncJitterMs + this.config.resendAfterMs * 2 ** resends;
+    return this.syncPeriod() - this.config.syncIntervalMs + this.config.resendAfterMs * 2 ** resends;
   }
 
   /** Sends `content` as a new message with causal history; returns its id and the effects. */

@@ -20,10 +20,10 @@ export interface SdsConfig {
    */
   readonly ackQuorum: number;
   /**
-   * An unacknowledged message is resent this long after every participant had a sync period to speak
-   * (one `syncPeriod` plus `syncJitterMs`: an ack needs each of them to send something after receiving
-   * it); the margin doubles with each resend. Counting from the send alone resent every message of a
-   * 100- or 300-member group once, before the acks could arrive.
+   * First resend of an unacknowledged message after this; doubles with each resend. Above
+   * `syncFullRateParticipants` every wait also grows by what the sync period is stretched by: an ack needs
+   * each participant to speak after receiving the message (counted from the send alone, every message of a
+   * 100- or 300-member group was resent once before its acks could arrive).
    */
   readonly resendAfterMs: number;
   /** Resends before a message is given up (`unacknowledged` effect). */

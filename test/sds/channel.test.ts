@@ -105,7 +105,7 @@ describe("SDS channel", () => {
     assert.equal(a!.state.outgoing.size, 0);
   });
 
-  it("resends an unacknowledged message after a sync round plus a doubling margin, then gives up", () => {
+  it("resends unacknowledged messages with backoff, later as the sync period stretches, then gives up", () => {
     const cfg = {
       ...DEFAULT_SDS_CONFIG,
       resendAfterMs: 100,
@@ -127,10 +127,10 @@ describe("SDS channel", () => {
       assert.ok(a.state.cache.has(messageId), "still served from the repair cache");
       return { times, events };
     };
-    // Every participant gets a sync period (1 s) to ack it; then 100 ms, then 200 ms more.
-    assert.deepEqual(resends(2), { times: [2100, 3300], events: ["unacknowledged"] });
-    // 40 participants: the sync period, and so each wait, stretches by 40 / 20.
-    assert.deepEqual(resends(40), { times: [3100, 5300], events: ["unacknowledged"] });
+    // 100 ms, then 200 ms; given up 400 ms later.
+    assert.deepEqual(resends(2), { times: [1100, 1300], events: ["unacknowledged"] });
+    // 40 participants: the sync period stretches from 1 s to 2 s, and each wait by that second.
+    assert.deepEqual(resends(40), { times: [2100, 3300], events: ["unacknowledged"] });
   });
 
   it("stretches the sync period with the group above syncFullRateParticipants", () => {
