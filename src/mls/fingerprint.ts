@@ -36,14 +36,21 @@ export function pushFingerprint(
   return kept.length > h ? kept.slice(kept.length - h) : kept;
 }
 
+/**
+ * Fingerprint by epoch of each history (derived, not state; histories are immutable arrays). Every
+ * SyncStateInfo a member reads is placed against its history, one look-up per ancestry entry: a backward
+ * scan each was O(H) with bigint compares, H = 64 once a group has run that many epochs.
+ */
+const indexes = new WeakMap<FingerprintHistory, Map<bigint, Uint8Array>>();
+
 /** The fingerprint this history holds for `epoch`, if any. */
 export function fingerprintAt(history: FingerprintHistory, epoch: bigint): Uint8Array | undefined {
-  for (let i = history.length - 1; i >= 0; i--) {
-    const e = history[i] as EpochFingerprint;
-    if (e.epoch === epoch) return e.fingerprint;
-    if (e.epoch < epoch) return undefined;
+  let index = indexes.get(history);
+  if (index === undefined) {
+    index = new Map(history.map((e) => [e.epoch, e.fingerprint]));
+    indexes.set(history, index);
   }
-  return undefined;
+  return index.get(epoch);
 }
 
 /** Epochs right below the current one that {@link ancestry} lists one by one. */

@@ -47,17 +47,26 @@ export interface ClassifyInput {
 
 const keyOf = (epoch: bigint, fp: Uint8Array) => `${epoch}:${toHex(fp)}`;
 
-/** Whether a member's view shows it at, or past, our state `(epoch, fp)`. */
-function confirms(v: View, epoch: bigint, fp: Uint8Array): boolean {
-  const k = keyOf(epoch, fp);
-  return keyOf(v.epoch, v.fingerprint) === k || v.ancestry.some((a) => keyOf(a.epoch, a.fingerprint) === k);
+/**
+ * The states each view shows its member at or past: its own and its ancestry's (derived, not state; a
+ * view is never changed once made). Asked for every roster member and every history entry on each tick.
+ */
+const confirmed = new WeakMap<View, Set<string>>();
+
+function confirmedBy(v: View): Set<string> {
+  let keys = confirmed.get(v);
+  if (keys === undefined) {
+    keys = new Set([keyOf(v.epoch, v.fingerprint), ...v.ancestry.map((a) => keyOf(a.epoch, a.fingerprint))]);
+    confirmed.set(v, keys);
+  }
+  return keys;
 }
 
 /**
  * The last agreed roster (DESIGN section 4): walking our history forward from its oldest known roster, a
  * state counts as agreed when more than half of the previously agreed roster is at it or past it; the
  * roster of the newest agreed state is returned. Members that only one branch added never decide
- * whether that branch is the majority.
+ * whether that branch is the majority. `rosterAt` should return one array for equal rosters (faster).
  */
 export function agreedRoster(
   self: string,
@@ -71,10 +80,13 @@ export function agreedRoster(
   for (const h of history) {
     const r = rosterAt(toHex(h.fingerprint));
     if (r === undefined) continue;
-    if (agreed === undefined) {
+    // The same roster (the caller hands out one array for equal rosters): agreed or not, it stays. Epochs
+    // without membership changes, the common case, cost no count.
+    if (agreed === undefined || r === agreed) {
       agreed = r;
       continue;
     }
+    const k = keyOf(h.epoch, h.fingerprint);
     let yes = 0;
     for (const m of agreed) {
       if (m === self) {
@@ -82,7 +94,7 @@ export function agreedRoster(
         continue;
       }
       const v = views.get(m);
-      if (v && now - v.receivedAt <= windowMs && confirms(v, h.epoch, h.fingerprint)) yes++;
+      if (v && now - v.receivedAt <= windowMs && confirmedBy(v).has(k)) yes++;
     }
     if (yes * 2 > agreed.length) agreed = r;
   }

@@ -242,7 +242,11 @@ export class SyncCore {
       this.state.directory.set(toHex(m.memberId), m.signaturePublicKey);
       ids.push(toHex(m.memberId));
     }
-    this.state.rosters.set(toHex(g.fingerprint), ids.sort());
+    ids.sort();
+    // One array for equal rosters, so classification can skip epochs that changed no membership.
+    const last = [...this.state.rosters.values()].at(-1);
+    const same = last !== undefined && last.length === ids.length && last.every((id, i) => id === ids[i]);
+    this.state.rosters.set(toHex(g.fingerprint), same ? last : ids);
     while (this.state.rosters.size > g.options.historySize)
       this.state.rosters.delete(this.state.rosters.keys().next().value!);
   }

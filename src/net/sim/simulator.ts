@@ -337,12 +337,13 @@ export class Simulator {
 
   #publish(from: NodeRec, topic: string, data: Uint8Array): void {
     const msg: SimMessage = { id: this.#nextMsg++, topic, data };
-    from.seen.add(msg.id, this.#now);
+    // Broadcast sends one copy per subscriber: only relaying (gossip) can bring a message twice.
     if (this.options.delivery === "broadcast") {
       for (const to of this.#nodes.values()) {
         if (to !== from && to.subs.has(topic)) this.#transmit(from, to, msg, 0);
       }
     } else {
+      from.seen.add(msg.id, this.#now);
       this.#relay(from, msg, undefined);
     }
   }
@@ -377,11 +378,13 @@ export class Simulator {
   }
 
   #arrive(from: NodeRec, to: NodeRec, msg: SimMessage): Promise<void> | undefined {
-    if (to.seen.has(msg.id)) {
-      this.drops.duplicate++;
-      return;
+    if (this.options.delivery === "gossip") {
+      if (to.seen.has(msg.id)) {
+        this.drops.duplicate++;
+        return;
+      }
+      to.seen.add(msg.id, this.#now);
     }
-    to.seen.add(msg.id, this.#now);
     to.counters.msgsIn++;
     to.counters.bytesIn += msg.data.length;
     const t = this.#topic(msg.topic);
