@@ -108,7 +108,7 @@ export function sharedVerdict(
 ): boolean {
   const memo = tables?.verified;
   if (memo === undefined) return verify();
-  return remembered(memo, key(sha256Parts([publicKey, signature, message])), verify);
+  return remembered(memo, digestKey([publicKey, signature, message]), verify);
 }
 
 /** `memo`'s value for `k`, computed and stored if absent (a `compute` that throws stores nothing). */
@@ -150,11 +150,16 @@ export function sharedExpand(
 export function sharedOpen(aead: string, parts: readonly Uint8Array[], open: () => Uint8Array): Uint8Array {
   const memo = tables?.opened;
   if (memo === undefined) return open();
-  return remembered(memo, `${aead}:${key(sha256Parts(parts))}`, open).slice();
+  return remembered(memo, `${aead}:${digestKey(parts)}`, open).slice();
 }
 
-/** SHA-256 over length-prefixed parts, so no two different part lists collide by concatenation. */
-function sha256Parts(parts: readonly Uint8Array[]): Uint8Array {
+/**
+ * SHA-256 over length-prefixed parts (no two different part lists collide by concatenation), as a
+ * latin1 string key. Asking `hash` for the string directly: a Buffer digest turned into a key cost 12 µs
+ * against 0.5 (Buffers made in C++ are slow to create and to collect), and this runs for every group
+ * message every member opens: 16% of a 1000-member run's split phase.
+ */
+function digestKey(parts: readonly Uint8Array[]): string {
   let total = 0;
   for (const p of parts) total += 4 + p.length;
   const buf = new Uint8Array(total);
@@ -165,7 +170,7 @@ function sha256Parts(parts: readonly Uint8Array[]): Uint8Array {
     buf.set(p, at + 4);
     at += 4 + p.length;
   }
-  return nodeHash("sha256", buf, "buffer");
+  return nodeHash("sha256", buf, "binary"); // "binary" is latin1
 }
 
 /**
