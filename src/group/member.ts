@@ -648,13 +648,13 @@ export class GroupMember {
     }
     if (p.keyPackageSets.length > 0) return this.importKeyPackageSets(p.keyPackageSets);
     if (p.proposal !== undefined) return this.onProposal(p.proposal, sender, now);
-    if (p.vote !== undefined) return this.onVote(p.vote, sender, now);
+    if (p.vote !== undefined) return this.onVote(p.vote, sender, epoch);
     if (p.votes.length > VOTES_PER_MESSAGE)
       return [this.reject("OVERSIZED_BATCH", "too many votes in one message")];
     if (p.votes.length > 0) {
       // In order: each vote's `prev` names the one before it.
       const out: GroupEffect[] = [];
-      for (const v of p.votes) out.push(...(await this.onVote(v, sender, now)));
+      for (const v of p.votes) out.push(...(await this.onVote(v, sender, epoch)));
       return out;
     }
     if (p.syncKey !== undefined && p.syncKey.key === undefined) {
@@ -762,7 +762,8 @@ export class GroupMember {
     return vote;
   }
 
-  private async onVote(v: Vote, sender: Uint8Array, _now: number): Promise<GroupEffect[]> {
+  /** A vote, sent in MLS epoch `sentIn`. */
+  private async onVote(v: Vote, sender: Uint8Array, sentIn: bigint): Promise<GroupEffect[]> {
     if (v.proposalId === undefined || v.voter === undefined || v.signature === undefined)
       return [this.reject("MALFORMED", "vote without fields")];
     if (!bytesEqual(v.voter, sender)) return [this.reject("VOTER_MISMATCH", "vote sent by another member")];
@@ -772,10 +773,20 @@ export class GroupMember {
       return [this.reject("INVALID_SIGNATURE", "bad vote signature")];
     const voter = toHex(v.voter);
     const prev = this.state.voteChain.get(voter);
-    if (prev !== undefined && v.prev !== undefined && v.prev.length > 0 && !bytesEqual(prev, v.prev))
-      this.state.counters.VOTE_CHAIN_GAP = (this.state.counters.VOTE_CHAIN_GAP ?? 0) + 1;
+    const follows = prev !== undefined && v.prev !== undefined && bytesEqual(prev, v.prev);
     const id = new TextDecoder().decode(v.proposalId);
     const rec = this.state.proposals.get(id);
+    if (rec === undefined && sentIn < this.requireGroup().epoch) {
+      // Sent in an earlier epoch on a proposal we no longer (or never) held: it lost the race with the
+      // commit that carried the proposal (2n/3 votes suffice), or we caught up past that epoch without
+      // seeing it. Valid, only late. It may come after the voter's newer votes (SDS repairs history after a
+      // catch-up), so it extends the chain only as its next link, and is no evidence of a gap.
+      if (follows) this.state.voteChain.set(voter, sha256(encodeVote(v)));
+      this.state.counters.LATE_VOTE = (this.state.counters.LATE_VOTE ?? 0) + 1;
+      return [];
+    }
+    if (prev !== undefined && v.prev !== undefined && v.prev.length > 0 && !follows)
+      this.state.counters.VOTE_CHAIN_GAP = (this.state.counters.VOTE_CHAIN_GAP ?? 0) + 1;
     if (rec === undefined) return [this.reject("UNKNOWN_PROPOSAL", "vote for an unknown proposal")];
     if (rec.votes.has(voter)) return [this.reject("DOUBLE_VOTE", "second vote of one member")];
     rec.votes.set(voter, v.yes ?? false);

@@ -95,6 +95,38 @@ describe("de-MLS group", () => {
     assert.equal(c.distinctStates().size, 1);
   });
 
+  it("a vote that arrives after the commit it voted for is late, not rejected, and keeps the voter's chain", async () => {
+    const c = new Cluster({ seed: 5 });
+    await c.form(7);
+    const others = ["m0", "m1", "m2", "m3", "m4", "m5"];
+    const group = (id: string) => c.members.get(id)!.group;
+    const sum = (code: string) => others.reduce((n, id) => n + (group(id).state.counters[code] ?? 0), 0);
+    // One round everyone votes in, so every member holds m6's vote chain.
+    let before = c.epochOf("m0");
+    await c.members.get("m0")!.proposeRefresh();
+    await settle(c, before + 1n);
+    // m6 receives the next proposal, then is cut off before it votes: the six reach 2n/3 and commit alone.
+    before = c.epochOf("m0");
+    await c.members.get("m1")!.proposeRefresh();
+    for (let t = 0; t < 200 && group("m6").state.proposals.size === 0; t++) await c.sim.runFor(1);
+    assert.equal(group("m6").state.proposals.size, 1);
+    c.sim.partition([others, ["m6"]]);
+    for (let t = 0; t < 100 && c.epochOf("m0") === before; t++) await c.sim.runFor(100);
+    assert.ok(c.epochOf("m0") > before, "the six committed without m6");
+    await c.sim.runFor(1_000);
+    // Healed: SDS brings m6's vote (made in the old epoch) to the six after their commit.
+    c.sim.heal();
+    await settle(c, before + 1n);
+    assert.ok(sum("LATE_VOTE") >= 1, JSON.stringify(group("m0").state.counters));
+    assert.equal(sum("UNKNOWN_PROPOSAL"), 0);
+    // m6's next vote names its late one as `prev`: no gap in its chain.
+    before = c.epochOf("m0");
+    await c.members.get("m2")!.proposeRefresh();
+    await settle(c, before + 1n);
+    assert.equal(c.distinctStates().size, 1);
+    assert.equal(sum("VOTE_CHAIN_GAP"), 0);
+  });
+
   it("spec timers: a vote is decided once 2n/3 votes are in, not at the timeout; the joiner is proposed at once and admitted with the sync key", async () => {
     const p = DEFAULT_GROUP_PARAMS;
     const c = new Cluster({ seed: 4, groupParams: p, syncParams: DEFAULT_SYNC_PARAMS });
