@@ -1,7 +1,6 @@
 // Fingerprint gossip, classification and recovery for one member (DESIGN sections 3-7). Drives the
 // member's GroupMember: catch-up applies missed commits, re-alignment rewinds to the fork point, and a
 // voted hard reset rebuilds the group. Sans-I/O like the cores below it.
-import { sha256 } from "@noble/hashes/sha2.js";
 import { type GroupEffect, type GroupMember, topicsOf } from "../group/member.ts";
 import {
   ancestry,
@@ -16,10 +15,11 @@ import {
   verify,
 } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
-import { bytesEqual, compareBytes, concatBytes, toHex, utf8 } from "../util/bytes.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { agreedRoster, classify, type SyncStatus, type Verdict, type View } from "./classify.ts";
 import { HardReset, type ResetRound } from "./reset.ts";
+import { ranksAmongFirst } from "./responders.ts";
 import { open, seal } from "./seal.ts";
 import {
   type CatchUpRequest,
@@ -551,15 +551,19 @@ export class SyncCore {
     this.served.set(requester, { at: now, from: r.fromEpoch });
     const out: SyncEffect[] = await this.member.resendAbandoned(now, false, r.fromEpoch);
     const gid = toHex(g.groupId);
-    const holders = [toHex(this.member.memberId)];
-    for (const [who, v] of this.state.views)
-      if (v.groupId === gid && fingerprintAt(g.history, v.epoch) !== undefined && v.epoch >= r.targetEpoch!)
-        if (bytesEqual(fingerprintAt(g.history, v.epoch)!, v.fingerprint)) holders.push(who);
-    const ranked = holders
-      .map((who) => ({ who, rank: sha256(concatBytes(utf8(who), r.nonce ?? new Uint8Array())) }))
-      .sort((a, b) => compareBytes(a.rank, b.rank));
+    const target = r.targetEpoch!;
+    // Members whose view shows them on our chain at the target or later: they hold the commits too.
+    const history = g.history;
+    function* holders(views: ReadonlyMap<string, View & { groupId: string }>) {
+      for (const [who, v] of views) {
+        if (v.groupId !== gid || v.epoch < target) continue;
+        const f = fingerprintAt(history, v.epoch);
+        if (f !== undefined && bytesEqual(f, v.fingerprint)) yield who;
+      }
+    }
     const me = toHex(this.member.memberId);
-    if (ranked.findIndex((h) => h.who === me) >= this.params.catchUpResponders) return out;
+    const nonce = r.nonce ?? new Uint8Array();
+    if (!ranksAmongFirst(me, holders(this.state.views), nonce, this.params.catchUpResponders)) return out;
     const commits: { epoch: bigint; commit: Uint8Array; fingerprintAfter: Uint8Array }[] = [];
     let bytes = 0;
     for (const c of this.member.state.commitLog) {
