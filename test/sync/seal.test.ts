@@ -31,6 +31,17 @@ for (const shared of [false, true])
       rejects(() => open([oldKey], sealed, aad), "UNKNOWN_KEY");
       rejects(() => open([key], utf8("not an envelope"), aad), "MALFORMED");
       assert.equal(new TextDecoder().decode(open([key], sealed, aad).plaintext), "state");
+      // A large message (a catch-up answer) is remembered by its bytes' region: a tampered copy of it, or
+      // a tampered byte in the middle, still fails after the original was opened.
+      const big = new Uint8Array(64 * 1024).fill(7);
+      const sealedBig = seal(key, big, new SeededRng(2), aad);
+      assert.deepEqual(open([key], sealedBig, aad).plaintext, big);
+      for (const at of [sealedBig.length - 1, sealedBig.length >> 1]) {
+        const t = sealedBig.slice();
+        t[at]! ^= 1;
+        rejects(() => open([key], t, aad), "UNDECRYPTABLE");
+      }
+      assert.deepEqual(open([key], sealedBig, aad).plaintext, big);
     } finally {
       shareStateAcrossMembers(false);
     }
