@@ -253,6 +253,19 @@ describe("SDS channel", () => {
     assert.ok(stale < 10, `${stale} of 100 rolled-out ids still match`);
   });
 
+  it("an id's bit positions depend on the filter's shape only, also once many ids were seen", () => {
+    const small = bloomShape(10, 0.1);
+    const large = bloomShape(1000, 0.001);
+    const first = [...bloomIndices("m1", small)];
+    const inLarge = bloomIndices("m1", large);
+    assert.equal(inLarge.length, large.hashes);
+    assert.ok(inLarge.every((i) => i < large.bits));
+    assert.notDeepEqual([...inLarge], first);
+    for (let i = 0; i < 40_000; i++) bloomIndices(`other${i}`, small); // past the memo's bound
+    assert.deepEqual([...bloomIndices("m1", small)], first);
+    assert.equal(first.length, small.hashes);
+  });
+
   it("sizes the bloom filter for its window, not 150,000 bits", () => {
     const a = channel("a");
     const bytes = published(a.send(text("x"), 2000).effects)[0]!;
