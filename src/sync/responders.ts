@@ -1,9 +1,10 @@
 // Which holders answer a catch-up request (DESIGN section 5): the first `k` by SHA-256(id ‖ nonce), so
 // every holder picks the same few and a new nonce (a retry) picks others.
+import { hash } from "node:crypto";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { compareBytes, concatBytes, utf8 } from "../util/bytes.ts";
+import { concatBytes, utf8 } from "../util/bytes.ts";
 
-/** A holder's rank for one request: smaller answers first. */
+/** A holder's rank for one request: smaller answers first. The definition; {@link ranksAmongFirst} agrees. */
 export function responderRank(who: string, nonce: Uint8Array): Uint8Array {
   return sha256(concatBytes(utf8(who), nonce));
 }
@@ -15,9 +16,22 @@ export function responderRank(who: string, nonce: Uint8Array): Uint8Array {
  */
 export function ranksAmongFirst(me: string, others: Iterable<string>, nonce: Uint8Array, k: number): boolean {
   if (k <= 0) return false;
-  const mine = responderRank(me, nonce);
+  const mine = rankKey(me, nonce);
   let ahead = 0;
-  for (const who of others)
-    if (who !== me && compareBytes(responderRank(who, nonce), mine) < 0 && ++ahead >= k) return false;
+  for (const who of others) if (who !== me && rankKey(who, nonce) < mine && ++ahead >= k) return false;
   return true;
+}
+
+// The same digest as responderRank, as a latin1 string (which orders like the bytes), hashed by node
+// from one reused buffer: 1.3 µs a rank against 12 µs through noble with a fresh encoder and concatenation,
+// and a 1000-member heal ranks about 2·n·ln n holders per request (60% of a profile before this).
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(256);
+
+function rankKey(who: string, nonce: Uint8Array): string {
+  const room = who.length * 3 + nonce.length; // UTF-8 takes at most 3 bytes per UTF-16 unit
+  if (scratch.length < room) scratch = new Uint8Array(room);
+  const { written } = encoder.encodeInto(who, scratch);
+  scratch.set(nonce, written);
+  return hash("sha256", scratch.subarray(0, written + nonce.length), "binary"); // "binary" is latin1
 }

@@ -45,9 +45,11 @@ export function u64be(v: bigint): Uint8Array {
   return out;
 }
 
+const encoder = new TextEncoder();
+
 /** UTF-8 encoding of `s`. */
 export function utf8(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
+  return encoder.encode(s);
 }
 
 /** Lexicographic order of byte strings (shorter prefix first). */

@@ -7,7 +7,10 @@ import { compareBytes } from "../../src/util/bytes.ts";
 it("catch-up responders: the early-exit test agrees with a full ranking; k of the holders answer", () => {
   fc.assert(
     fc.property(
-      fc.uniqueArray(fc.string({ minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 40 }),
+      fc.uniqueArray(fc.string({ minLength: 1, maxLength: 8, unit: "binary" }), {
+        minLength: 1,
+        maxLength: 40,
+      }),
       fc.uint8Array({ minLength: 0, maxLength: 16 }),
       fc.integer({ min: 0, max: 5 }),
       (ids, nonce, k) => {
