@@ -1,6 +1,6 @@
 // SDS wire format (proto/sds.proto), hand-written over protobuf wire primitives. Field numbers and
 // encodings match the spec and @waku/sds, which the tests check both ways.
-import { BinaryWriter, DecodeError, readFields, WireType, writeBytes } from "../util/proto.ts";
+import { BinaryWriter, DecodeError, readFields, WireType, writeBytes, writeUint64 } from "../util/proto.ts";
 
 /** An entry of a causal history or of a repair request. */
 export interface HistoryEntry {
@@ -56,7 +56,7 @@ export function encodeSdsMessage(m: SdsMessage): Uint8Array {
   writeString(w, 1, m.senderId);
   writeString(w, 2, m.messageId);
   writeString(w, 3, m.channelId);
-  if (m.lamportTimestamp !== undefined) w.tag(10, WireType.Varint).uint64(m.lamportTimestamp);
+  writeUint64(w, 10, m.lamportTimestamp);
   for (const e of m.causalHistory) writeBytes(w, 11, encodeEntry(e));
   writeBytes(w, 12, m.bloomFilter);
   for (const e of m.repairRequest) writeBytes(w, 13, encodeEntry(e));

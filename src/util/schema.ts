@@ -1,7 +1,7 @@
 // Schema-driven protobuf codecs for the flat messages of proto/group.proto and proto/sync.proto: one
 // table per message mirrors its .proto (field number, type, repeated), and encode/decode follow it. Keeps
 // each codec a few lines and the field numbers in one place.
-import { BinaryWriter, DecodeError, type FieldReader, readFields, WireType } from "./proto.ts";
+import { BinaryWriter, DecodeError, type FieldReader, readFields, WireType, writeUint64 } from "./proto.ts";
 
 type Scalar = "bytes" | "u64" | "u32" | "bool" | "string";
 /** One field: `[number, type]` or `[number, type, "repeated"]`; a nested message is its own schema. */
@@ -36,14 +36,6 @@ export type Decoded<S extends Schema> = {
   [K in keyof S as S[K] extends readonly [number, unknown, "repeated"] ? never : K]?: FieldType<S[K]>;
 };
 
-// Below 2^32 (epochs, sequence numbers) the varint is the same as uint32's, without the BigInt
-// arithmetic of uint64(): every member re-encodes each SyncStateInfo it receives to check its signature
-// (about 20 u64 fields with the ancestry), which was a quarter of a profile of a 500-member heal.
-function writeU64(w: BinaryWriter, v: bigint): void {
-  if (v >= 0n && v <= 0xffff_ffffn) w.uint32(Number(v));
-  else w.uint64(v);
-}
-
 function writeOne(w: BinaryWriter, no: number, type: Scalar | Schema, v: unknown): void {
   if (typeof type === "object") {
     w.tag(no, WireType.LengthDelimited).bytes(encode(type, v as Decoded<Schema>));
@@ -51,7 +43,7 @@ function writeOne(w: BinaryWriter, no: number, type: Scalar | Schema, v: unknown
   }
   if (type === "bytes") w.tag(no, WireType.LengthDelimited).bytes(v as Uint8Array);
   else if (type === "string") w.tag(no, WireType.LengthDelimited).string(v as string);
-  else if (type === "u64") writeU64(w.tag(no, WireType.Varint), v as bigint);
+  else if (type === "u64") writeUint64(w, no, v as bigint);
   else if (type === "u32") w.tag(no, WireType.Varint).uint32(v as number);
   else w.tag(no, WireType.Varint).bool(v as boolean);
 }
