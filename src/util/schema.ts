@@ -70,6 +70,27 @@ function readOne(r: FieldReader, type: Scalar | Schema, what: string): unknown {
   return r.bool();
 }
 
+type Layout = { byNo: Map<number, readonly [string, Field]>; repeated: string[] };
+
+/**
+ * A schema's field-number index, built once per schema: rebuilt on every call it was half of a
+ * 1000-member heal's profile (every member decodes every SyncStateInfo and its ancestry entries).
+ */
+const layouts = new WeakMap<Schema, Layout>();
+
+function layoutOf(schema: Schema): Layout {
+  let l = layouts.get(schema);
+  if (l === undefined) {
+    const entries = Object.entries(schema);
+    l = {
+      byNo: new Map(entries.map(([name, f]) => [f[0], [name, f] as const])),
+      repeated: entries.filter(([, f]) => f[2] === "repeated").map(([name]) => name),
+    };
+    layouts.set(schema, l);
+  }
+  return l;
+}
+
 /**
  * Decodes `bytes` per `schema`, skipping unknown fields.
  * @throws {DecodeError} `MALFORMED` on any wire error, or when a field in `required` is absent.
@@ -80,9 +101,9 @@ export function decode<S extends Schema>(
   what: string,
   required: readonly (keyof S & string)[] = [],
 ): Decoded<S> {
-  const byNo = new Map(Object.entries(schema).map(([name, f]) => [f[0], [name, f] as const]));
+  const { byNo, repeated } = layoutOf(schema);
   const out: Record<string, unknown> = {};
-  for (const [name, f] of Object.entries(schema)) if (f[2] === "repeated") out[name] = [];
+  for (const name of repeated) out[name] = [];
   readFields(bytes, what, (no, r) => {
     const hit = byNo.get(no);
     if (hit === undefined) return false;
