@@ -48,11 +48,38 @@ function writeOne(w: BinaryWriter, no: number, type: Scalar | Schema, v: unknown
   else w.tag(no, WireType.Varint).bool(v as boolean);
 }
 
+type Layout = {
+  /** Fields in field-number order, as encode writes them. */
+  ordered: (readonly [string, Field])[];
+  byNo: Map<number, readonly [string, Field]>;
+  repeated: string[];
+};
+
+/**
+ * A schema's field order and field-number index, built once per schema: rebuilt on every decode it was
+ * half of a 1000-member heal's profile (every member decodes every SyncStateInfo and its ancestry
+ * entries, and re-encodes each to check its signature).
+ */
+const layouts = new WeakMap<Schema, Layout>();
+
+function layoutOf(schema: Schema): Layout {
+  let l = layouts.get(schema);
+  if (l === undefined) {
+    const entries = Object.entries(schema);
+    l = {
+      ordered: entries.sort((a, b) => a[1][0] - b[1][0]),
+      byNo: new Map(entries.map(([name, f]) => [f[0], [name, f] as const])),
+      repeated: entries.filter(([, f]) => f[2] === "repeated").map(([name]) => name),
+    };
+    layouts.set(schema, l);
+  }
+  return l;
+}
+
 /** Encodes `value` per `schema`; absent fields (a missing repeated one is empty) are left out. */
 export function encode<S extends Schema>(schema: S, value: Partial<Decoded<S>>): Uint8Array {
   const w = new BinaryWriter();
-  const fields = Object.entries(schema).sort((a, b) => a[1][0] - b[1][0]);
-  for (const [name, f] of fields) {
+  for (const [name, f] of layoutOf(schema).ordered) {
     const v = (value as Record<string, unknown>)[name];
     if (v === undefined) continue;
     if (f[2] === "repeated") for (const x of v as unknown[]) writeOne(w, f[0], f[1], x);
@@ -68,27 +95,6 @@ function readOne(r: FieldReader, type: Scalar | Schema, what: string): unknown {
   if (type === "u64") return r.uint64();
   if (type === "u32") return r.uint32();
   return r.bool();
-}
-
-type Layout = { byNo: Map<number, readonly [string, Field]>; repeated: string[] };
-
-/**
- * A schema's field-number index, built once per schema: rebuilt on every call it was half of a
- * 1000-member heal's profile (every member decodes every SyncStateInfo and its ancestry entries).
- */
-const layouts = new WeakMap<Schema, Layout>();
-
-function layoutOf(schema: Schema): Layout {
-  let l = layouts.get(schema);
-  if (l === undefined) {
-    const entries = Object.entries(schema);
-    l = {
-      byNo: new Map(entries.map(([name, f]) => [f[0], [name, f] as const])),
-      repeated: entries.filter(([, f]) => f[2] === "repeated").map(([name]) => name),
-    };
-    layouts.set(schema, l);
-  }
-  return l;
 }
 
 /**
