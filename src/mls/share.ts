@@ -145,12 +145,20 @@ export function sharedExpand(
 /**
  * `open()`, or while sharing the plaintext it gave for the same AEAD, key, nonce, associated data and
  * ciphertext (every member decrypts the same group message under the same key). Failures are not
- * remembered.
+ * remembered. Each caller gets its own copy, unless it passes `readOnly` because it never writes to the
+ * plaintext or to views of it: then all share one (the sync layer, where every member opened every
+ * 128 KiB catch-up answer to find whether it was its own, and copying each was most of a heal's garbage).
  */
-export function sharedOpen(aead: string, parts: readonly Uint8Array[], open: () => Uint8Array): Uint8Array {
+export function sharedOpen(
+  aead: string,
+  parts: readonly Uint8Array[],
+  open: () => Uint8Array,
+  readOnly = false,
+): Uint8Array {
   const memo = tables?.opened;
   if (memo === undefined) return open();
-  return remembered(memo, `${aead}:${digestKey(parts)}`, open).slice();
+  const plaintext = remembered(memo, `${aead}:${digestKey(parts)}`, open);
+  return readOnly ? plaintext : plaintext.slice();
 }
 
 /**

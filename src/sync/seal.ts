@@ -8,9 +8,21 @@ import { bytesEqual } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { decodeEnvelope, encodeEnvelope } from "./wire.ts";
 
+/**
+ * The 8-byte id of `key`. Remembered per key object: every member matches each received envelope against
+ * its current and previous keys (4-8% of a 500-member heal hashed them again each time). Sound while a
+ * key's bytes do not change in place, which no sync key's do.
+ */
 export function keyIdOf(key: Uint8Array): Uint8Array {
-  return sha256(key).subarray(0, 8);
+  let id = keyIds.get(key);
+  if (id === undefined) {
+    id = sha256(key).subarray(0, 8);
+    keyIds.set(key, id);
+  }
+  return id;
 }
+
+const keyIds = new WeakMap<Uint8Array, Uint8Array>();
 
 /** Seals `plaintext`; the nonce comes from the injected rng so simulator runs replay. */
 export function seal(key: Uint8Array, plaintext: Uint8Array, rng: Rng, aad: Uint8Array): Uint8Array {
@@ -37,9 +49,13 @@ export function open(
   const key = keys.find((k) => bytesEqual(keyIdOf(k), env.keyId!));
   if (key === undefined) throw new DemlsError("UNKNOWN_KEY", "sealed under a key we do not hold");
   try {
-    // Every simulated member opens the same gossip under the same key: shared (simulations only).
-    const plaintext = sharedOpen("xchacha20-poly1305", [key, env.nonce!, aad, env.ciphertext!], () =>
-      xchacha20poly1305(key, env.nonce!, aad).decrypt(env.ciphertext!),
+    // Every simulated member opens the same gossip under the same key: shared (simulations only), and
+    // not copied: sync payloads are only decoded and read, never written to (`readOnly`).
+    const plaintext = sharedOpen(
+      "xchacha20-poly1305",
+      [key, env.nonce!, aad, env.ciphertext!],
+      () => xchacha20poly1305(key, env.nonce!, aad).decrypt(env.ciphertext!),
+      true,
     );
     return { plaintext, key };
   } catch {

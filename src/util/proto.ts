@@ -34,25 +34,28 @@ export function readFields(
   onField: (field: number, r: FieldReader) => boolean,
 ): void {
   const reader = new BinaryReader(bytes);
+  // One reader object per call, not per field: the decoders run for every message every member
+  // receives, and a closure set per field was most of what they allocated.
+  let field = 0;
+  let wire: WireType = WireType.Varint;
+  // Checks the wire type of the field being read, then reads it.
+  const typed =
+    <T>(t: WireType, read: () => T) =>
+    (): T => {
+      if (wire !== t) throw new DecodeError(`${what}: field ${field} has wire type ${wire}, expected ${t}`);
+      return read();
+    };
+  const r: FieldReader = {
+    bytes: typed(WireType.LengthDelimited, () => reader.bytes()),
+    message: typed(WireType.LengthDelimited, () => reader.bytes()),
+    string: typed(WireType.LengthDelimited, () => reader.string()),
+    uint64: typed(WireType.Varint, () => BigInt.asUintN(64, BigInt(reader.uint64()))),
+    uint32: typed(WireType.Varint, () => reader.uint32()),
+    bool: typed(WireType.Varint, () => reader.bool()),
+  };
   try {
     while (reader.pos < reader.len) {
-      const [field, wire] = reader.tag();
-      // Checks the wire type of a known field, then reads it.
-      const typed =
-        <T>(t: WireType, read: () => T) =>
-        (): T => {
-          if (wire !== t)
-            throw new DecodeError(`${what}: field ${field} has wire type ${wire}, expected ${t}`);
-          return read();
-        };
-      const r: FieldReader = {
-        bytes: typed(WireType.LengthDelimited, () => reader.bytes()),
-        message: typed(WireType.LengthDelimited, () => reader.bytes()),
-        string: typed(WireType.LengthDelimited, () => reader.string()),
-        uint64: typed(WireType.Varint, () => BigInt.asUintN(64, BigInt(reader.uint64()))),
-        uint32: typed(WireType.Varint, () => reader.uint32()),
-        bool: typed(WireType.Varint, () => reader.bool()),
-      };
+      [field, wire] = reader.tag();
       const start = reader.pos;
       if (!onField(field, r)) {
         reader.pos = start;

@@ -38,7 +38,11 @@ export type Decoded<S extends Schema> = {
 
 function writeOne(w: BinaryWriter, no: number, type: Scalar | Schema, v: unknown): void {
   if (typeof type === "object") {
-    w.tag(no, WireType.LengthDelimited).bytes(encode(type, v as Decoded<Schema>));
+    // In the same writer (fork/join writes the length prefix): a writer per nested message was two
+    // buffers per ancestry entry of every SyncStateInfo every member re-encodes to check its signature.
+    w.tag(no, WireType.LengthDelimited).fork();
+    writeFields(w, type, v as Decoded<Schema>);
+    w.join();
     return;
   }
   if (type === "bytes") w.tag(no, WireType.LengthDelimited).bytes(v as Uint8Array);
@@ -79,13 +83,17 @@ function layoutOf(schema: Schema): Layout {
 /** Encodes `value` per `schema`; absent fields (a missing repeated one is empty) are left out. */
 export function encode<S extends Schema>(schema: S, value: Partial<Decoded<S>>): Uint8Array {
   const w = new BinaryWriter();
+  writeFields(w, schema, value);
+  return w.finish();
+}
+
+function writeFields(w: BinaryWriter, schema: Schema, value: Partial<Decoded<Schema>>): void {
   for (const [name, f] of layoutOf(schema).ordered) {
     const v = (value as Record<string, unknown>)[name];
     if (v === undefined) continue;
     if (f[2] === "repeated") for (const x of v as unknown[]) writeOne(w, f[0], f[1], x);
     else writeOne(w, f[0], f[1], v);
   }
-  return w.finish();
 }
 
 function readOne(r: FieldReader, type: Scalar | Schema, what: string): unknown {

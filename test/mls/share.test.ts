@@ -123,6 +123,25 @@ test("shared tree hashes, secret trees, key derivations and decryptions: every c
   assert.equal(alone.length, 17);
 });
 
+test("shared decryptions: each member gets its own copy of a plaintext, unless it only reads it", () => {
+  shareStateAcrossMembers(true);
+  try {
+    let opened = 0;
+    const open = () => {
+      opened++;
+      return utf8("plaintext");
+    };
+    const parts = [utf8("key"), utf8("nonce"), utf8("aad"), utf8("ciphertext")];
+    const mine = mls.sharedOpen("test", parts, open);
+    mine.fill(0); // a member may zero what it got
+    assert.deepEqual(mls.sharedOpen("test", parts, open), utf8("plaintext"));
+    assert.equal(mls.sharedOpen("test", parts, open, true), mls.sharedOpen("test", parts, open, true));
+    assert.equal(opened, 1);
+  } finally {
+    shareStateAcrossMembers(false);
+  }
+});
+
 test("shared decryptions: a tampered copy of a message another member read is still rejected", async () => {
   shareStateAcrossMembers(true);
   try {

@@ -16,6 +16,17 @@ describe("SDS-R timing", () => {
     const expected = d.slice(0, 8).reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
     assert.equal(repairHash("alice", "msg-1"), expected);
     assert.equal(repairHash("alice", "msg-1"), repairHash("alicemsg-1"));
+    // Any strings, non-ASCII and lone surrogates included (both encoders write U+FFFD for those).
+    const reference = (s: string) =>
+      sha256(new TextEncoder().encode(s))
+        .slice(0, 8)
+        .reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), (a, b) => {
+        assert.equal(repairHash(a, b), reference(a + b));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it("request times fall in [now + tMin, now + tMax) and differ between participants", () => {

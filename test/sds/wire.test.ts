@@ -96,6 +96,25 @@ describe("SDS wire format", () => {
     );
   });
 
+  it("a known field with the wrong wire type is MALFORMED, named by its field", () => {
+    const ok = encodeSdsMessage({
+      senderId: "a",
+      messageId: "m",
+      channelId: "c",
+      causalHistory: [],
+      repairRequest: [],
+    });
+    // Field 10 (lamport timestamp, a varint) sent length-delimited, after well-typed string fields.
+    const bad = new Uint8Array([...ok, (10 << 3) | 2, 1, 7]);
+    assert.throws(
+      () => decodeSdsMessage(bad),
+      (e: unknown) =>
+        e instanceof DecodeError && e.code === "MALFORMED" && /field 10 has wire type 2/.test(e.message),
+    );
+    // The same bytes as a varint decode.
+    assert.equal(decodeSdsMessage(new Uint8Array([...ok, (10 << 3) | 0, 7])).lamportTimestamp, 7n);
+  });
+
   it("garbage is a typed DecodeError", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {

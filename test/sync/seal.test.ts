@@ -42,6 +42,9 @@ for (const shared of [false, true])
         rejects(() => open([key], t, aad), "UNDECRYPTABLE");
       }
       assert.deepEqual(open([key], sealedBig, aad).plaintext, big);
+      // Sync payloads are only read: while sharing, every member gets the one plaintext, not a copy each.
+      const [a, b] = [open([key], sealedBig, aad).plaintext, open([key], sealedBig, aad).plaintext];
+      assert.equal(a === b, shared);
     } finally {
       shareStateAcrossMembers(false);
     }
