@@ -432,9 +432,15 @@ export class SdsChannel {
     );
     const bloom = m.bloomFilter;
     const bloomUsable = bloom !== undefined && bloom.length * 8 === this.shape.bits;
-    const named = new Set(m.causalHistory.map((e) => e.messageId));
+    const named = (id: string) => m.causalHistory.some((e) => e.messageId === id); // a few entries
     for (const [id, o] of s.outgoing) {
-      if (!named.has(id) && !(bloomUsable && bloomHasIndices(bloom, this.shape, this.indicesOf(id))))
+      // A sender already counted as a holder needs no second look at its filter (while a group is split
+      // nothing reaches the quorum, and this ran for every unacknowledged message on every one received).
+      if (
+        !o.holders.has(m.senderId) &&
+        !named(id) &&
+        !(bloomUsable && bloomHasIndices(bloom, this.shape, this.indicesOf(id)))
+      )
         continue;
       o.holders.add(m.senderId);
       if (o.holders.size >= quorum) {

@@ -105,6 +105,27 @@ describe("SDS channel", () => {
     assert.equal(a!.state.outgoing.size, 0);
   });
 
+  it("a message whose holders already reach a smaller quorum (a member left) is acknowledged by the next one heard", () => {
+    const [a, b, c] = ["a", "b", "c"].map((id) => channel(id));
+    a!.setParticipants(4);
+    const { messageId, effects } = a!.send(text("one"), 2000);
+    for (const [x, at] of [
+      [b!, 2010],
+      [c!, 2030],
+    ] as const) {
+      x.receive(published(effects)[0]!, at);
+      const reply = published(x.send(text(x.state.selfId), at + 1).effects)[0]!;
+      const acked = a!.receive(reply, at + 5).filter((e) => e.type === "acknowledged");
+      assert.deepEqual(acked, [], "3 holders needed");
+    }
+    a!.setParticipants(3); // d left: b and c are all the others
+    const ping = published(b!.sendEphemeral(text("typing"), 2100))[0]!; // carries no filter
+    assert.deepEqual(
+      a!.receive(ping, 2105).filter((e) => e.type === "acknowledged"),
+      [{ type: "acknowledged", messageId }],
+    );
+  });
+
   it("resends unacknowledged messages with backoff, later as the sync period stretches, then gives up", () => {
     const cfg = {
       ...DEFAULT_SDS_CONFIG,
