@@ -167,6 +167,8 @@ export class SyncCore {
   readonly params: SyncParams;
   private readonly rng: Rng;
   private readonly topic: string;
+  /** The topic's bytes: the associated data of every sealed sync message. */
+  private readonly topicAad: Uint8Array;
   private verdict: Verdict | undefined;
   /** SyncStateInfo messages and bytes this core sent since it was created (for overhead figures). */
   gossipSent = 0;
@@ -180,6 +182,7 @@ export class SyncCore {
     this.rng = rng;
     this.params = params;
     this.topic = topicsOf(member.state.conversation).sync;
+    this.topicAad = new TextEncoder().encode(this.topic);
     this.reset = new HardReset(this);
   }
 
@@ -270,7 +273,7 @@ export class SyncCore {
     return {
       type: "publish",
       topic: this.topic,
-      bytes: seal(key, encodeSyncPayload(payload), this.rng, new TextEncoder().encode(this.topic)),
+      bytes: seal(key, encodeSyncPayload(payload), this.rng, this.topicAad),
     };
   }
 
@@ -305,7 +308,7 @@ export class SyncCore {
     let payload: SyncPayload;
     let key: Uint8Array;
     try {
-      const opened = open(this.keys(), bytes, new TextEncoder().encode(this.topic));
+      const opened = open(this.keys(), bytes, this.topicAad);
       key = opened.key;
       payload = decodeSyncPayload(opened.plaintext);
     } catch (e) {
