@@ -96,8 +96,9 @@ function writeFields(w: BinaryWriter, schema: Schema, value: Partial<Decoded<Sch
   }
 }
 
-function readOne(r: FieldReader, type: Scalar | Schema, what: string): unknown {
-  if (typeof type === "object") return decode(type, r.message(), what);
+/** Reads one field; `what.name` names a nested message in its errors (built only for one: a hot path). */
+function readOne(r: FieldReader, type: Scalar | Schema, what: string, name: string): unknown {
+  if (typeof type === "object") return decode(type, r.message(), `${what}.${name}`);
   if (type === "bytes") return r.bytes();
   if (type === "string") return r.string();
   if (type === "u64") return r.uint64();
@@ -122,7 +123,7 @@ export function decode<S extends Schema>(
     const hit = byNo.get(no);
     if (hit === undefined) return false;
     const [name, f] = hit;
-    const v = readOne(r, f[1], `${what}.${name}`);
+    const v = readOne(r, f[1], what, name);
     if (f[2] === "repeated") (out[name] as unknown[]).push(v);
     else out[name] = v;
     return true;
