@@ -95,7 +95,13 @@ export type GroupEffect =
   /** This member published a new KeyPackage set (a storage service may keep it too). */
   | { readonly type: "keyPackageSet"; readonly set: StoredKeyPackageSet }
   | { readonly type: "decided"; readonly proposalId: string; readonly decision: "YES" | "NO" }
-  | { readonly type: "rejected"; readonly code: string; readonly detail: string };
+  | { readonly type: "rejected"; readonly code: string; readonly detail: string }
+  /**
+   * A group frame from another state than ours: its header (not authenticated) names another epoch, or it
+   * does not decrypt at ours. The sync layer announces our state early on it, so that two sides of a
+   * healed partition find each other without waiting for a heartbeat. Internal: not an application event.
+   */
+  | { readonly type: "stateHint"; readonly epoch: bigint };
 
 /** One proposal as a member tracks it. */
 export interface ProposalRecord {
@@ -559,6 +565,7 @@ export class GroupMember {
     const out: GroupEffect[] = [];
     for (const e of effects) {
       if (e.type === "publish") out.push({ type: "publish", topic: this.topics.app, bytes: e.bytes });
+      else if (e.type === "waiting") out.push(...this.hintOfWaiting(e.content));
       else if (e.type === "deliver") {
         try {
           out.push(...(await this.onFrame(e.content, now)));
@@ -571,6 +578,24 @@ export class GroupMember {
     return out;
   }
 
+  /**
+   * A frame SDS holds back for missing history (after a partition, everything from the other side): its
+   * header may already tell that the sender is at another epoch. Malformed ones are rejected on delivery.
+   */
+  private hintOfWaiting(content: Uint8Array): GroupEffect[] {
+    const group = this.group;
+    if (group === undefined) return [];
+    let epoch: bigint | undefined;
+    try {
+      const frame = decodeGroupFrame(content);
+      const mls = frame.commit ?? frame.application;
+      epoch = mls === undefined ? undefined : peek(mls).epoch;
+    } catch {
+      return [];
+    }
+    return epoch === undefined || epoch === group.epoch ? [] : [{ type: "stateHint", epoch }];
+  }
+
   private async onFrame(content: Uint8Array, now: number): Promise<GroupEffect[]> {
     const frame = decodeGroupFrame(content);
     const group = this.requireGroup();
@@ -580,7 +605,7 @@ export class GroupMember {
         return [this.reject("MALFORMED", "not a commit")];
       if (h.epoch !== group.epoch) {
         this.observe(h.epoch, frame.commit);
-        return [];
+        return [{ type: "stateHint", epoch: h.epoch }];
       }
       return this.addCandidate(frame.commit, now);
     }
@@ -588,12 +613,12 @@ export class GroupMember {
     const h = peek(frame.application);
     if (h.epoch !== undefined && h.epoch > group.epoch) {
       this.hold(h.epoch, content);
-      return [];
+      return [{ type: "stateHint", epoch: h.epoch }];
     }
     if (h.epoch !== undefined && h.epoch < group.epoch - BigInt(RETAINED_KEY_EPOCHS)) {
       // From before we joined, or too old to decrypt: not an attack, just history we cannot read.
       this.state.counters.STALE_EPOCH = (this.state.counters.STALE_EPOCH ?? 0) + 1;
-      return [];
+      return [{ type: "stateHint", epoch: h.epoch }];
     }
     let p: Processed;
     try {
@@ -602,7 +627,7 @@ export class GroupMember {
       if (!(e instanceof MlsProtocolError)) throw e;
       if (e.code === "WRONG_EPOCH") {
         this.state.counters.STALE_EPOCH = (this.state.counters.STALE_EPOCH ?? 0) + 1;
-        return [];
+        return h.epoch === undefined ? [] : [{ type: "stateHint", epoch: h.epoch }];
       }
       // Unreadable at our state: perhaps sent on the other branch of a fork we have not noticed yet. SDS
       // counts it as received, so dropping it would lose it for good: hold it and try again after the
@@ -610,11 +635,12 @@ export class GroupMember {
       if (h.epoch === undefined) throw e;
       this.state.counters.UNREADABLE_HELD = (this.state.counters.UNREADABLE_HELD ?? 0) + 1;
       this.hold(h.epoch, content);
-      return [];
+      return [{ type: "stateHint", epoch: h.epoch }];
     }
     if (p.kind !== "application") return [this.reject("MALFORMED", "expected an application message")];
     this.group = p.group;
-    return this.onPayload(decodePayload(p.plaintext), p.sender, p.epoch, now);
+    const out = await this.onPayload(decodePayload(p.plaintext), p.sender, p.epoch, now);
+    return p.epoch < group.epoch ? [{ type: "stateHint", epoch: p.epoch }, ...out] : out;
   }
 
   /** Keeps an application frame for a later epoch change (bounded: the oldest goes first). */

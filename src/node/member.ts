@@ -222,6 +222,7 @@ export class Member {
     const t = this.group.topics;
     for (const e of effects) {
       if (e.type === "keyPackageSet" || e.type === "joined") this.useKeyPackageService(e);
+      if (e.type === "stateHint") continue; // the sync layer's, handled
       if (e.type !== "publish") {
         this.opts.onEvent?.(e, this);
         continue;

@@ -40,7 +40,12 @@ export type SdsEffect =
   /** A message others depend on could not be obtained; dependents were delivered without it. */
   | { readonly type: "lost"; readonly messageId: string }
   /** A missing message arrived after it had been requested. */
-  | { readonly type: "repaired"; readonly messageId: string };
+  | { readonly type: "repaired"; readonly messageId: string }
+  /**
+   * A message arrived and is buffered until its missing dependencies are; delivered later. The layer above
+   * may look at the content early (to learn that its sender is somewhere we are not), not act on it.
+   */
+  | { readonly type: "waiting"; readonly senderId: string; readonly content: Uint8Array };
 
 interface LogEntry {
   readonly messageId: string;
@@ -306,6 +311,8 @@ export class SdsChannel {
     this.lowerWake(now + this.config.lostAfterMs);
     if (m.lamportTimestamp >= s.horizon) this.requestMissing(m.causalHistory, now);
     this.deliverReady(effects, buffered);
+    if (s.incoming.has(m.messageId))
+      effects.push({ type: "waiting", senderId: m.senderId, content: m.content });
     return effects;
   }
 

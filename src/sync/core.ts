@@ -222,8 +222,9 @@ export class SyncCore {
     return [];
   }
 
-  /** Call with every group effect: epoch changes trigger an immediate gossip. */
+  /** Call with every group effect: epoch changes trigger an immediate gossip, state hints an early one. */
   async onGroupEffects(effects: readonly GroupEffect[], now: number): Promise<SyncEffect[]> {
+    for (const e of effects) if (e.type === "stateHint") this.onStateHint(e.epoch, now);
     if (!effects.some((e) => e.type === "epoch" || e.type === "joined")) return [];
     const out: SyncEffect[] = [];
     if (this.state.rejoining && effects.some((e) => e.type === "joined")) {
@@ -235,6 +236,30 @@ export class SyncCore {
     this.learnRoster();
     out.push(...(await this.gossip(now)));
     return out;
+  }
+
+  /** Our state (hex fingerprint) that a state hint last brought our gossip forward in. */
+  private hinted: string | undefined;
+
+  /**
+   * A group frame from another epoch than ours, or unreadable at ours: someone is in another state. Our
+   * state goes out early, so that the other side answers or classifies us, instead of both sides waiting
+   * for a heartbeat: after a short partition every member last gossiped at its last epoch change, so all
+   * heartbeats fall in one window (at 1000 members, 50 s apart with the scaled timers, 16 minutes with
+   * the spec's). A later epoch may be a commit still spreading (our own epoch change then gossips first
+   * and puts the heartbeat back), an earlier one a member still applying it: hence the settle time. Once
+   * per state of ours, so that headers (not authenticated) cannot make us gossip more than our state
+   * changes.
+   */
+  private onStateHint(epoch: bigint, now: number): void {
+    const g = this.member.group;
+    if (g === undefined) return;
+    if (epoch < g.epoch && now - this.state.lastEpochChangeAt < this.params.settleMs) return;
+    const state = toHex(g.fingerprint);
+    if (this.hinted === state) return;
+    this.hinted = state;
+    const at = now + this.params.settleMs + this.params.responseDelayMs * this.rng.next();
+    this.state.nextGossipAt = Math.min(this.state.nextGossipAt, at);
   }
 
   private learnRoster(): void {
@@ -361,8 +386,17 @@ export class SyncCore {
     };
     this.state.views.set(who, view);
     this.answer(who, view, now, key);
+    // A state other than ours: classify soon, not at whatever wakes us next (a quiet member of a large
+    // group can sleep for a stretched SDS sync period). Within the response delay, so that the answers
+    // this may draw are in too, and so one verdict covers a burst of infos.
+    const g = this.member.group;
+    if (g !== undefined && (i.epoch !== g.epoch || !bytesEqual(i.fingerprint, g.fingerprint)))
+      this.classifyAt = Math.min(this.classifyAt, now + this.params.responseDelayMs);
     return [];
   }
+
+  /** When views of another state than ours ask for a verdict (none pending: infinity). */
+  private classifyAt = Number.POSITIVE_INFINITY;
 
   /** Heartbeat interval and view window at the current group size. */
   private timing(): { intervalMs: number; windowMs: number } {
@@ -416,6 +450,7 @@ export class SyncCore {
   /** Periodic: gossip, classify, act. */
   async tick(now: number): Promise<SyncEffect[]> {
     const out: SyncEffect[] = [];
+    if (now >= this.classifyAt) this.classifyAt = Number.POSITIVE_INFINITY;
     if (now >= this.state.nextGossipAt) out.push(...(await this.gossip(now)));
     out.push(...(await this.reset.tick(now)));
     const g = this.member.group;
@@ -496,7 +531,7 @@ export class SyncCore {
   }
 
   nextWake(): number {
-    return Math.min(this.state.nextGossipAt, this.reset.nextWake());
+    return Math.min(this.state.nextGossipAt, this.classifyAt, this.reset.nextWake());
   }
 
   // ---- weak recovery ---------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 // with the group, yet a member back from a partition is placed within the response delay, not a heartbeat.
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
+import { FAST_SDS_CONFIG } from "../../src/sds/config.ts";
 import { FAST_SYNC_PARAMS, gossipTiming } from "../../src/sync/core.ts";
 
 it("heartbeats stretch with the group size; a returning member is still placed within the response delay", async () => {
@@ -34,3 +36,33 @@ it("heartbeats stretch with the group size; a returning member is still placed w
   const detected = c.detectionMs();
   assert.ok(detected !== null && detected < 1_500, `m5 placed ${detected} ms after the heal`);
 });
+
+// After a short partition both sides last gossiped at the same epoch change, so their next heartbeats fall
+// together, a whole interval after the heal. A group message from the other state is enough to find each
+// other: from a later epoch (the majority speaks) or an earlier one (the cut-off member speaks).
+for (const speaker of ["m0", "m5"]) {
+  it(`after a short partition, a message from ${speaker} places the cut-off member before any heartbeat`, async () => {
+    // Heartbeats stretched 20-fold (every 20 s, as at 400 members) and SDS resends and repairs after 10 s
+    // (they stretch with the group too): detection must come from the message itself.
+    const syncParams = { ...FAST_SYNC_PARAMS, gossipFullRateMembers: 0.3 };
+    assert.equal(gossipTiming(syncParams, 6).intervalMs, 20_000);
+    const sds = { ...FAST_SDS_CONFIG, resendAfterMs: 10_000, repairTMinMs: 10_000, repairTMaxMs: 20_000 };
+    const c = new Cluster({ seed: 52, syncParams, groupParams: { ...FAST_GROUP_PARAMS, sds } });
+    await c.form(6);
+    await c.sim.runFor(3_000);
+    c.sim.partition([["m5"]]);
+    const epoch = c.epochOf("m0");
+    await c.members.get("m0")!.proposeRefresh();
+    while (c.epochOf("m0") === epoch) await c.sim.runFor(250);
+    await c.sim.runFor(1_500);
+    c.sim.heal();
+    c.markHealed();
+    await c.chat(speaker, "after the heal");
+    for (let t = 0; t < 40 && c.distinctStates().size > 1; t++) await c.sim.runFor(250);
+    assert.equal(c.distinctStates().size, 1);
+    const detected = c.detectionMs();
+    // Settle time (1 s), then the hinted info, the answers and the verdict within the response delay
+    // (250 ms) each, and the links; the heartbeats are 15-25 s away, SDS resends 10 s (8.4 s without).
+    assert.ok(detected !== null && detected < 2_500, `m5 placed ${detected} ms after the heal`);
+  });
+}
