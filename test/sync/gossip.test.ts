@@ -2,7 +2,9 @@
 // with the group, yet a member back from a partition is placed within the response delay, not a heartbeat.
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import { encodeGroupFrame, encodePayload } from "../../src/group/frames.ts";
 import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
+import { encrypt } from "../../src/mls/index.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { FAST_SDS_CONFIG } from "../../src/sds/config.ts";
 import { FAST_SYNC_PARAMS, gossipTiming } from "../../src/sync/core.ts";
@@ -66,3 +68,38 @@ for (const speaker of ["m0", "m5"]) {
     assert.ok(detected !== null && detected < 2_500, `m5 placed ${detected} ms after the heal`);
   });
 }
+
+it("forged epoch headers make a member gossip early once per state, not once per message", async () => {
+  const syncParams = { ...FAST_SYNC_PARAMS, gossipFullRateMembers: 0.2 }; // heartbeats every 15-25 s
+  const c = new Cluster({ seed: 53, syncParams });
+  await c.form(4);
+  await c.sim.runFor(3_000);
+  const epoch = c.epochOf("m0");
+  const sent = () => [...c.members.values()].map((m) => m.sync.gossipSent);
+  const before = sent();
+  // m3 sends 20 group messages whose (unauthenticated) MLS header claims an epoch 5 ahead.
+  const g = c.members.get("m3")!.group;
+  for (let i = 0; i < 20; i++) {
+    const r = await encrypt(
+      g.group!,
+      encodePayload({ chat: { id: new Uint8Array([i]), body: new Uint8Array() } }),
+    );
+    g.group = r.group;
+    const forged = r.message.slice();
+    // MLSMessage: version (2), wire format (2), group id (1-byte length + bytes), then the epoch (u64).
+    const at = 5 + g.group!.groupId.length;
+    new DataView(forged.buffer).setBigUint64(at, epoch + 5n);
+    const { effects } = g.channel!.send(encodeGroupFrame({ application: forged }), c.sim.now);
+    for (const e of effects)
+      if (e.type === "publish") await c.sim.node("m3").transport.publish(g.topics.app, e.bytes);
+    await c.sim.runFor(500);
+  }
+  const extra = sent().map((n, i) => n - before[i]!);
+  // In 10 s: at most one heartbeat and one early gossip each (one every settle time, about 1.1 s, without
+  // the once-per-state bound). The tests above show the early gossip itself.
+  assert.ok(
+    extra.every((n) => n <= 2),
+    `gossips in 10 s: ${extra}`,
+  );
+  assert.ok([...c.members.keys()].every((m) => c.epochOf(m) === epoch));
+});
