@@ -103,6 +103,8 @@ export type GroupEffect =
    */
   | { readonly type: "stateHint"; readonly epoch: bigint };
 
+const stateHint = (epoch: bigint): GroupEffect => ({ type: "stateHint", epoch });
+
 /** One proposal as a member tracks it. */
 export interface ProposalRecord {
   readonly proposal: Proposal;
@@ -593,7 +595,7 @@ export class GroupMember {
     } catch {
       return [];
     }
-    return epoch === undefined || epoch === group.epoch ? [] : [{ type: "stateHint", epoch }];
+    return epoch === undefined || epoch === group.epoch ? [] : [stateHint(epoch)];
   }
 
   private async onFrame(content: Uint8Array, now: number): Promise<GroupEffect[]> {
@@ -605,7 +607,7 @@ export class GroupMember {
         return [this.reject("MALFORMED", "not a commit")];
       if (h.epoch !== group.epoch) {
         this.observe(h.epoch, frame.commit);
-        return [{ type: "stateHint", epoch: h.epoch }];
+        return [stateHint(h.epoch)];
       }
       return this.addCandidate(frame.commit, now);
     }
@@ -613,12 +615,12 @@ export class GroupMember {
     const h = peek(frame.application);
     if (h.epoch !== undefined && h.epoch > group.epoch) {
       this.hold(h.epoch, content);
-      return [{ type: "stateHint", epoch: h.epoch }];
+      return [stateHint(h.epoch)];
     }
     if (h.epoch !== undefined && h.epoch < group.epoch - BigInt(RETAINED_KEY_EPOCHS)) {
       // From before we joined, or too old to decrypt: not an attack, just history we cannot read.
       this.state.counters.STALE_EPOCH = (this.state.counters.STALE_EPOCH ?? 0) + 1;
-      return [{ type: "stateHint", epoch: h.epoch }];
+      return [stateHint(h.epoch)];
     }
     let p: Processed;
     try {
@@ -627,7 +629,7 @@ export class GroupMember {
       if (!(e instanceof MlsProtocolError)) throw e;
       if (e.code === "WRONG_EPOCH") {
         this.state.counters.STALE_EPOCH = (this.state.counters.STALE_EPOCH ?? 0) + 1;
-        return h.epoch === undefined ? [] : [{ type: "stateHint", epoch: h.epoch }];
+        return h.epoch === undefined ? [] : [stateHint(h.epoch)];
       }
       // Unreadable at our state: perhaps sent on the other branch of a fork we have not noticed yet. SDS
       // counts it as received, so dropping it would lose it for good: hold it and try again after the
@@ -635,12 +637,12 @@ export class GroupMember {
       if (h.epoch === undefined) throw e;
       this.state.counters.UNREADABLE_HELD = (this.state.counters.UNREADABLE_HELD ?? 0) + 1;
       this.hold(h.epoch, content);
-      return [{ type: "stateHint", epoch: h.epoch }];
+      return [stateHint(h.epoch)];
     }
     if (p.kind !== "application") return [this.reject("MALFORMED", "expected an application message")];
     this.group = p.group;
     const out = await this.onPayload(decodePayload(p.plaintext), p.sender, p.epoch, now);
-    return p.epoch < group.epoch ? [{ type: "stateHint", epoch: p.epoch }, ...out] : out;
+    return p.epoch < group.epoch ? [stateHint(p.epoch), ...out] : out;
   }
 
   /** Keeps an application frame for a later epoch change (bounded: the oldest goes first). */

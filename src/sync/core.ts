@@ -450,14 +450,20 @@ export class SyncCore {
   /** Periodic: gossip, classify, act. */
   async tick(now: number): Promise<SyncEffect[]> {
     const out: SyncEffect[] = [];
-    if (now >= this.classifyAt) this.classifyAt = Number.POSITIVE_INFINITY;
+    const asked = now >= this.classifyAt;
+    if (asked) this.classifyAt = Number.POSITIVE_INFINITY;
     if (now >= this.state.nextGossipAt) out.push(...(await this.gossip(now)));
     out.push(...(await this.reset.tick(now)));
     const g = this.member.group;
     // Without the sync key (a rejoin's Welcome came before its key share) there is nothing to act with.
     if (g === undefined || this.member.state.syncKey === undefined) return out;
     const inFlight = this.member.state.freezeUntil !== undefined;
-    if (inFlight || now - this.state.lastEpochChangeAt < this.params.settleMs) return out;
+    const settled = this.state.lastEpochChangeAt + this.params.settleMs;
+    if (inFlight || now < settled) {
+      // A verdict asked for by views of another state waits for the commit in flight or the settle time.
+      if (asked) this.classifyAt = inFlight ? now + this.params.responseDelayMs : settled;
+      return out;
+    }
     const gid = toHex(g.groupId);
     const views = new Map([...this.state.views].filter(([, v]) => v.groupId === gid));
     const windowMs = this.timing().windowMs;
