@@ -3,11 +3,17 @@ import { encodeGroupFrame, encodePayload, type GroupPayload } from "../../src/gr
 import { encrypt } from "../../src/mls/index.ts";
 import type { Cluster } from "../../src/node/cluster.ts";
 
-export async function injectPayload(c: Cluster, from: string, payload: Partial<GroupPayload>): Promise<void> {
+// `tamper` may change the encrypted MLS message before it is framed (a forged header, say).
+export async function injectPayload(
+  c: Cluster,
+  from: string,
+  payload: Partial<GroupPayload>,
+  tamper: (message: Uint8Array) => Uint8Array = (m) => m,
+): Promise<void> {
   const g = c.members.get(from)!.group;
   const r = await encrypt(g.group!, encodePayload(payload));
   g.group = r.group;
-  const { effects } = g.channel!.send(encodeGroupFrame({ application: r.message }), c.sim.now);
+  const { effects } = g.channel!.send(encodeGroupFrame({ application: tamper(r.message) }), c.sim.now);
   for (const e of effects)
     if (e.type === "publish") await c.sim.node(from).transport.publish(g.topics.app, e.bytes);
 }

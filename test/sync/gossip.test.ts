@@ -2,12 +2,11 @@
 // with the group, yet a member back from a partition is placed within the response delay, not a heartbeat.
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { encodeGroupFrame, encodePayload } from "../../src/group/frames.ts";
 import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
-import { encrypt } from "../../src/mls/index.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { FAST_SDS_CONFIG } from "../../src/sds/config.ts";
 import { FAST_SYNC_PARAMS, gossipTiming } from "../../src/sync/core.ts";
+import { injectPayload } from "../group/inject.ts";
 
 it("heartbeats stretch with the group size; a returning member is still placed within the response delay", async () => {
   // 6 members at full rate for 2: heartbeats every 3 s (window 12 s) instead of every second.
@@ -78,20 +77,16 @@ it("forged epoch headers make a member gossip early once per state, not once per
   const sent = () => [...c.members.values()].map((m) => m.sync.gossipSent);
   const before = sent();
   // m3 sends 20 group messages whose (unauthenticated) MLS header claims an epoch 5 ahead.
-  const g = c.members.get("m3")!.group;
-  for (let i = 0; i < 20; i++) {
-    const r = await encrypt(
-      g.group!,
-      encodePayload({ chat: { id: new Uint8Array([i]), body: new Uint8Array() } }),
-    );
-    g.group = r.group;
-    const forged = r.message.slice();
+  const groupId = c.members.get("m3")!.group.group!.groupId;
+  const forgeEpoch = (message: Uint8Array) => {
+    const forged = message.slice();
     // MLSMessage: version (2), wire format (2), group id (1-byte length + bytes), then the epoch (u64).
-    const at = 5 + g.group!.groupId.length;
-    new DataView(forged.buffer).setBigUint64(at, epoch + 5n);
-    const { effects } = g.channel!.send(encodeGroupFrame({ application: forged }), c.sim.now);
-    for (const e of effects)
-      if (e.type === "publish") await c.sim.node("m3").transport.publish(g.topics.app, e.bytes);
+    new DataView(forged.buffer).setBigUint64(5 + groupId.length, epoch + 5n);
+    return forged;
+  };
+  for (let i = 0; i < 20; i++) {
+    const chat = { id: new Uint8Array([i]), body: new Uint8Array() };
+    await injectPayload(c, "m3", { chat }, forgeEpoch);
     await c.sim.runFor(500);
   }
   const extra = sent().map((n, i) => n - before[i]!);
