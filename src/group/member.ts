@@ -207,7 +207,6 @@ const REJOIN_RESEND_EPOCHS = 16;
 const KEY_PACKAGES_KEPT = 12;
 /** Past epochs whose application keys ts-mls keeps (its `retainKeysForEpochs` default). */
 const RETAINED_KEY_EPOCHS = 4;
-const SEEN_CHAT_LIMIT = 8192;
 
 /** SHA-256(kind ‖ target): the same change proposed twice is one proposal. */
 export function proposalId(kind: number, target: Uint8Array): string {
@@ -409,7 +408,7 @@ export class GroupMember {
     const chatId =
       id ?? sha256(concatBytes(this.memberId, utf8(`${now}/${this.rng.next()}`))).subarray(0, 16);
     if (this.group === undefined) throw new GroupError("NO_GROUP", "not in a group yet");
-    this.state.seenChats.add(toHex(chatId));
+    this.rememberChat(toHex(chatId));
     const existing = this.state.sentChats.findIndex((c) => bytesEqual(c.id, chatId));
     if (existing >= 0) this.state.sentChats.splice(existing, 1);
     this.state.sentChats.push({
@@ -660,6 +659,14 @@ export class GroupMember {
       if (this.group && e + keep < this.group.epoch) this.state.observedCommits.delete(e);
   }
 
+  /** Remembers a chat id, sent or received, forgetting the oldest beyond `seenChatLimit`. */
+  private rememberChat(key: string): void {
+    const seen = this.state.seenChats;
+    seen.delete(key);
+    seen.add(key);
+    while (seen.size > this.params.seenChatLimit) seen.delete(seen.values().next().value!);
+  }
+
   private async onPayload(
     p: GroupPayload,
     sender: Uint8Array,
@@ -669,9 +676,7 @@ export class GroupMember {
     if (p.chat?.id !== undefined && p.chat.body !== undefined) {
       const key = toHex(p.chat.id);
       if (this.state.seenChats.has(key)) return [];
-      this.state.seenChats.add(key);
-      if (this.state.seenChats.size > SEEN_CHAT_LIMIT)
-        this.state.seenChats.delete(this.state.seenChats.values().next().value!);
+      this.rememberChat(key);
       return [{ type: "chat", sender, id: p.chat.id, body: p.chat.body, epoch }];
     }
     if (p.keyPackageSets.length > 0) return this.importKeyPackageSets(p.keyPackageSets);

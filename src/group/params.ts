@@ -26,6 +26,8 @@ export interface GroupParams {
   readonly keyPackageResendMs: number;
   /** One-use KeyPackages in the set a member publishes to the KeyPackage store (plus one last-resort). */
   readonly keyPackageSetSize: number;
+  /** Chat ids remembered, sent and received, so a chat delivered twice (re-sent, repaired) shows once. */
+  readonly seenChatLimit: number;
   readonly sds: SdsConfig;
 }
 
@@ -43,6 +45,7 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   commitLogSize: 128,
   keyPackageResendMs: 30_000,
   keyPackageSetSize: 2,
+  seenChatLimit: 8192,
   sds: DEFAULT_SDS_CONFIG,
 };
 

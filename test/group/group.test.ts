@@ -3,10 +3,10 @@ import { describe, it } from "node:test";
 import { decide, mayDecideEarly } from "../../src/group/consensus.ts";
 import type { Vote } from "../../src/group/frames.ts";
 import { VOTES_PER_MESSAGE } from "../../src/group/member.ts";
-import { DEFAULT_GROUP_PARAMS } from "../../src/group/params.ts";
+import { DEFAULT_GROUP_PARAMS, FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { DEFAULT_SYNC_PARAMS } from "../../src/sync/core.ts";
-import { utf8 } from "../../src/util/bytes.ts";
+import { toHex, utf8 } from "../../src/util/bytes.ts";
 import { injectPayload } from "./inject.ts";
 
 /** Runs until every member is in one state at `minEpoch` or later with every chat delivered. */
@@ -73,6 +73,15 @@ describe("de-MLS group", () => {
       assert.deepEqual([...c.missingChats()], [], `seed ${seed}`);
       assert.equal(c.duplicateChats(), 0);
     }
+  });
+
+  it("chat ids are remembered within seenChatLimit, also by a member that only sends", async () => {
+    const c = new Cluster({ seed: 5, groupParams: { ...FAST_GROUP_PARAMS, seenChatLimit: 8 } });
+    await c.form(2);
+    const g = c.members.get("m0")!.group;
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push(toHex((await g.sendChat(utf8(`c${i}`), c.now)).id));
+    assert.deepEqual([...g.state.seenChats], ids.slice(-8));
   });
 
   it("forged and non-member votes are rejected, counted, and change nothing", async () => {
