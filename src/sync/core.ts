@@ -65,6 +65,9 @@ export interface SyncParams {
   readonly resetOperatorTimeoutMs: number;
 }
 
+/** Answers to other members' catch-up requests kept to try before asking (each at most `catchUpMaxBytes`). */
+const HEARD_BATCHES = 4;
+
 export const DEFAULT_SYNC_PARAMS: SyncParams = {
   gossipIntervalMs: 30_000,
   viewWindowMs: 120_000,
@@ -233,6 +236,10 @@ export class SyncCore {
     }
     // One announcement of where we ended up, however many epochs the effects moved us.
     this.state.lastEpochChangeAt = now;
+    // Not IN_SYNC before: judge the new state once it settles. Views of others' states may not ask for
+    // it: after a catch-up everyone else may already hold ours.
+    if (this.state.status !== "IN_SYNC")
+      this.classifyAt = Math.min(this.classifyAt, now + this.params.settleMs);
     this.learnRoster();
     out.push(...(await this.gossip(now)));
     return out;
@@ -492,7 +499,7 @@ export class SyncCore {
     if (verdict.status === "HARD") this.state.hardSince ??= now;
     else this.state.hardSince = undefined;
     if ((verdict.status === "BEHIND" || verdict.status === "FORKED") && verdict.majority)
-      out.push(...this.requestCatchUp(verdict, now));
+      out.push(...(await this.requestCatchUp(verdict, now)));
     out.push(...(await this.stepBackIfAloneAhead(verdict, now)));
     if (
       verdict.status === "HARD" &&
@@ -542,8 +549,16 @@ export class SyncCore {
 
   // ---- weak recovery ---------------------------------------------------------------------------------
 
-  /** One request for every missed epoch: from the newest state we share with the majority to its state. */
-  private requestCatchUp(v: Verdict, now: number): SyncEffect[] {
+  /**
+   * One request for every missed epoch: from the newest state we share with the majority to its state.
+   * Behind, an answer already heard to someone else's request is tried first.
+   */
+  private async requestCatchUp(v: Verdict, now: number): Promise<SyncEffect[]> {
+    if (v.status === "BEHIND") {
+      const before = this.member.group!.epoch;
+      const out = await this.applyHeard(now);
+      if (this.member.group!.epoch !== before) return out;
+    }
     const g = this.member.group!;
     const m = v.majority!;
     const c = this.state.catchUp;
@@ -637,10 +652,47 @@ export class SyncCore {
     ];
   }
 
-  /** Applies a batch: rewinds to the last shared epoch if we forked, then every commit in epoch order. */
+  /**
+   * Answers to other members' catch-up requests, oldest first. After a partition the cut-off members
+   * find themselves behind within a second of each other; each request drew its own answers (at 1000
+   * members, 300 requests and 600 answers of 83 KB). A member behind takes a heard answer that carries
+   * its epoch instead of asking. No weaker than its own answer: requests travel to every holder of the
+   * sync key, nonce included, and every commit is checked by MLS as it applies.
+   */
+  private readonly heard: CatchUpResponse[] = [];
+
   private async onCommits(r: CatchUpResponse, now: number): Promise<SyncEffect[]> {
     const c = this.state.catchUp;
-    if (!c || !r.nonce || !bytesEqual(r.nonce, c.nonce)) return [];
+    if (c && r.nonce && bytesEqual(r.nonce, c.nonce)) return this.applyBatch(r, now, c);
+    const g = this.member.group;
+    if (!g || !r.groupId || !bytesEqual(r.groupId, g.groupId)) return [];
+    this.heard.push(r);
+    if (this.heard.length > HEARD_BATCHES) this.heard.shift();
+    return this.state.status === "BEHIND" ? this.applyHeard(now) : [];
+  }
+
+  /** Moves forward through heard answers while one carries the commit of our epoch (no rewinds). */
+  private async applyHeard(now: number): Promise<SyncEffect[]> {
+    const out: SyncEffect[] = [];
+    for (let moved = true; moved; ) {
+      const epoch = this.member.group!.epoch;
+      const r = this.heard.findLast((b) => b.commits.some((e) => e.epoch === epoch));
+      if (r === undefined) break;
+      out.push(...(await this.applyBatch(r, now, undefined)));
+      moved = this.member.group!.epoch !== epoch;
+    }
+    return out;
+  }
+
+  /**
+   * Applies a batch: rewinds to the last shared epoch if we forked, then every commit in epoch order.
+   * `asked` is our request it answers; a heard answer (undefined) only moves us forward.
+   */
+  private async applyBatch(
+    r: CatchUpResponse,
+    now: number,
+    asked: SyncState["catchUp"],
+  ): Promise<SyncEffect[]> {
     let g = this.member.group!;
     const batch = [...r.commits].sort((a, b) => (a.epoch! < b.epoch! ? -1 : 1));
     // Fork point: the newest epoch where the batch's state equals ours.
@@ -666,6 +718,7 @@ export class SyncCore {
     }
     const out: SyncEffect[] = [];
     let how: "catch-up" | "realign" = "catch-up";
+    if (forkPoint < g.epoch && asked === undefined) return [];
     if (forkPoint < g.epoch) {
       // Only to a state the batch shows we share: beyond our retained epochs we cannot re-align.
       const theirs = afterOf.get(forkPoint);
@@ -689,12 +742,14 @@ export class SyncCore {
       out.push(...eff);
     }
     if (applied > 0) {
-      this.state.catchUp = undefined;
+      const at = this.member.group!;
+      const c = asked ?? this.state.catchUp;
+      // Our request is answered, or a heard batch took us as far as it asked.
+      if (asked !== undefined || (c !== undefined && at.epoch >= c.epoch)) this.state.catchUp = undefined;
       out.push({ type: "recovered", how, epochs: applied });
       // A batch cut at `catchUpMaxBytes`: ask for the rest at once, without waiting for a verdict.
-      const at = this.member.group!;
-      if (applied === batch.length && at.epoch < c.epoch)
-        out.push(this.sendCatchUp(at.epoch, c.epoch, c.fingerprint, now));
+      if (asked !== undefined && applied === batch.length && at.epoch < asked.epoch)
+        out.push(this.sendCatchUp(at.epoch, asked.epoch, asked.fingerprint, now));
       out.push(...(await this.member.skipMissedHistory(now)));
       // Chats sent on an abandoned branch, or at epochs the others may no longer decrypt: send again
       // (receivers dedupe by chat id).

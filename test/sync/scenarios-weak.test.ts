@@ -17,6 +17,14 @@ describe("weak recovery scenarios", () => {
     const r = await expectRecovery("minority-lag", ["catch-up"], 1, 0, 12);
     assert.ok(r.recoveredMs! <= 10_000, `in sync with every chat within 10 s of heal: ${r.recoveredMs} ms`);
   });
+  it("1c. 60 members, 18 behind: an answer one of them asked for serves the others that hear it", async () => {
+    const r = await expectRecovery("minority-lag", ["catch-up"], 1, 0, 2, 60);
+    const sent = r.counters.CATCH_UP_SENT ?? 0;
+    // Each request draws two answers of every missed commit, sent to the whole group.
+    assert.ok(sent > 0 && sent < 18, `fewer requests than members behind: ${sent}`);
+    assert.ok((r.counters.CATCH_UP_SERVED ?? 0) < 2 * 18, JSON.stringify(r.counters));
+    assert.ok(r.recoveredMs! <= 3_000, `in sync within 3 s of the heal: ${r.recoveredMs} ms`);
+  });
   it("4. scenario 1 with 20% message loss throughout", async () => {
     await expectRecovery("lossy", ["catch-up", "realign"], 2, 0.2, 5);
   });
