@@ -65,6 +65,13 @@ for (const speaker of ["m0", "m5"]) {
     // Settle time (1 s), then the hinted info, the answers and the verdict within the response delay
     // (250 ms) each, and the links; the heartbeats are 15-25 s away, SDS resends 10 s (8.4 s without).
     assert.ok(detected !== null && detected < 2_500, `m5 placed ${detected} ms after the heal`);
+    // Caught up, m5 judges its new state once it settles (1 s after its epoch change): nobody else is
+    // in another state any more to ask for a verdict.
+    const caughtUp = c.now;
+    const m5 = c.members.get("m5")!.sync;
+    while (m5.state.status !== "IN_SYNC" && c.now < caughtUp + 30_000) await c.sim.runFor(100);
+    // 800-1000 ms; 1500-1700 ms when nothing asked for a verdict after the epoch change.
+    assert.ok(c.now - caughtUp <= 1_200, `m5 IN_SYNC ${c.now - caughtUp} ms after it caught up`);
   });
 }
 
