@@ -675,8 +675,10 @@ export class SyncCore {
   private async applyHeard(now: number): Promise<SyncEffect[]> {
     const out: SyncEffect[] = [];
     for (let moved = true; moved; ) {
-      const epoch = this.member.group!.epoch;
-      const r = this.heard.findLast((b) => b.commits.some((e) => e.epoch === epoch));
+      const { epoch, groupId } = this.member.group!;
+      const r = this.heard.findLast(
+        (b) => bytesEqual(b.groupId!, groupId) && b.commits.some((e) => e.epoch === epoch),
+      );
       if (r === undefined) break;
       out.push(...(await this.applyBatch(r, now, undefined)));
       moved = this.member.group!.epoch !== epoch;
