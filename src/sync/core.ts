@@ -745,9 +745,10 @@ export class SyncCore {
     }
     if (applied > 0) {
       const at = this.member.group!;
-      const c = asked ?? this.state.catchUp;
+      const pending = this.state.catchUp;
       // Our request is answered, or a heard batch took us as far as it asked.
-      if (asked !== undefined || (c !== undefined && at.epoch >= c.epoch)) this.state.catchUp = undefined;
+      if (asked !== undefined || (pending !== undefined && at.epoch >= pending.epoch))
+        this.state.catchUp = undefined;
       out.push({ type: "recovered", how, epochs: applied });
       // A batch cut at `catchUpMaxBytes`: ask for the rest at once, without waiting for a verdict.
       if (asked !== undefined && applied === batch.length && at.epoch < asked.epoch)
