@@ -23,7 +23,14 @@ import {
   verify,
 } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
-import { decodeSdsMessage, newSdsState, SdsChannel, type SdsEffect, type SdsState } from "../sds/index.ts";
+import {
+  decodeSdsMessage,
+  newSdsState,
+  SdsChannel,
+  type SdsEffect,
+  type SdsState,
+  type SendOptions,
+} from "../sds/index.ts";
 import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { decide, mayDecideEarly } from "./consensus.ts";
@@ -418,7 +425,9 @@ export class GroupMember {
       fingerprint: this.group.fingerprint,
     });
     if (this.state.sentChats.length > 256) this.state.sentChats.shift();
-    return { id: chatId, effects: await this.sendPayload({ chat: { id: chatId, body } }, now) };
+    // A chat must reach every member: resent at once to one back from a partition without it.
+    const effects = await this.sendPayload({ chat: { id: chatId, body } }, now, { resendToReturning: true });
+    return { id: chatId, effects };
   }
 
   /** Proposes a change; the proposer votes YES at once. */
@@ -1396,14 +1405,18 @@ export class GroupMember {
     return [{ type: "publish", topic: this.topics.welcome, bytes }];
   }
 
-  private async sendPayload(payload: Partial<GroupPayload>, now: number): Promise<GroupEffect[]> {
+  private async sendPayload(
+    payload: Partial<GroupPayload>,
+    now: number,
+    options?: SendOptions,
+  ): Promise<GroupEffect[]> {
     const r = await encrypt(this.requireGroup(), encodePayload(payload));
     this.group = r.group;
-    return this.sendFrame(encodeGroupFrame({ application: r.message }), now);
+    return this.sendFrame(encodeGroupFrame({ application: r.message }), now, options);
   }
 
-  private async sendFrame(frame: Uint8Array, now: number): Promise<GroupEffect[]> {
+  private async sendFrame(frame: Uint8Array, now: number, options?: SendOptions): Promise<GroupEffect[]> {
     if (this.sds === undefined) throw new GroupError("NO_GROUP", "no channel");
-    return this.onSds(this.sds.send(frame, now).effects, now);
+    return this.onSds(this.sds.send(frame, now, options).effects, now);
   }
 }

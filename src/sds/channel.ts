@@ -55,6 +55,10 @@ interface LogEntry {
 
 interface Outgoing {
   readonly bytes: Uint8Array;
+  /** When it last went out (sent or resent). */
+  lastSentAt: number;
+  /** Resent early to a participant back from silence (see `SendOptions`). */
+  readonly toReturning: boolean;
   nextResendAt: number;
   resends: number;
   /** Participants seen holding it. */
@@ -122,8 +126,25 @@ export interface SdsState {
   horizon: bigint;
   nextSyncAt: number;
   lastHeardAt: number;
+  /** When each participant was last heard from, least recent first (bounded: see `HEARD_FROM_SLACK`). */
+  readonly heardFrom: Map<string, number>;
   readonly stats: SdsStats;
 }
+
+/** Per-message choices of {@link SdsChannel.send}. */
+export interface SendOptions {
+  /**
+   * Resend it at once to a participant that comes back from silence without it, instead of at its
+   * resend time. After a partition heals, SDS-R finds a missed message only through the causal history
+   * of what followed it, one step at a time, and the resend time grows with the sync period: a chat sent
+   * early in a split reached the cut-off side of 300 members 12 s after the heal (scaled timers). For
+   * messages that must reach everyone; not for ones a later message supersedes (votes, once committed).
+   */
+  readonly resendToReturning?: boolean;
+}
+
+/** Participants remembered in `heardFrom` beyond the channel's size (members that left, renamed ids). */
+const HEARD_FROM_SLACK = 64;
 
 /** A fresh channel state for `selfId` on `channelId`. */
 export function newSdsState(selfId: string, channelId: string, now: number, config: SdsConfig): SdsState {
@@ -146,6 +167,7 @@ export function newSdsState(selfId: string, channelId: string, now: number, conf
     horizon: 0n,
     nextSyncAt: now + config.syncIntervalMs,
     lastHeardAt: Number.NEGATIVE_INFINITY,
+    heardFrom: new Map(),
     stats: {
       sent: 0,
       resent: 0,
@@ -223,7 +245,11 @@ export class SdsChannel {
   }
 
   /** Sends `content` as a new message with causal history; returns its id and the effects. */
-  send(content: Uint8Array, now: number): { messageId: string; effects: SdsEffect[] } {
+  send(
+    content: Uint8Array,
+    now: number,
+    options: SendOptions = {},
+  ): { messageId: string; effects: SdsEffect[] } {
     if (content.length === 0)
       throw new SdsError("EMPTY", "content must not be empty (that is a sync message)");
     const s = this.state;
@@ -236,6 +262,8 @@ export class SdsChannel {
     this.cachePut(messageId, bytes);
     s.outgoing.set(messageId, {
       bytes,
+      lastSentAt: now,
+      toReturning: options.resendToReturning ?? false,
       nextResendAt: now + this.resendDelay(0),
       resends: 0,
       holders: new Set(),
@@ -283,6 +311,7 @@ export class SdsChannel {
     s.stats.received++;
     s.lastHeardAt = now;
     this.takeAcks(m, effects);
+    this.resendToReturning(m.senderId, now);
     this.scheduleResponses(m.repairRequest, now);
     if (m.lamportTimestamp === undefined) {
       this.receiveEphemeral(m, effects);
@@ -458,6 +487,37 @@ export class SdsChannel {
     }
   }
 
+  /**
+   * A participant speaking for the first time since we sent a `resendToReturning` message, at least
+   * `resendAfterMs` later, without holding it, most likely never got it (cut off, or lost): the message
+   * is resent within `syncJitterMs` instead of at its resend time, which grows with the sync period (at
+   * 300 participants 15 s scaled, 7.5 min at spec timers). A participant that keeps talking does not
+   * qualify again, so one resend serves every participant back at once; it counts as one of `maxResends`.
+   */
+  private resendToReturning(sender: string, now: number): void {
+    const s = this.state;
+    const before = s.heardFrom.get(sender);
+    s.heardFrom.delete(sender);
+    s.heardFrom.set(sender, now);
+    if (s.heardFrom.size > s.participants + HEARD_FROM_SLACK)
+      s.heardFrom.delete(s.heardFrom.keys().next().value!);
+    if (before === undefined || now - before < this.config.resendAfterMs) return;
+    for (const o of s.outgoing.values()) {
+      if (
+        !o.toReturning ||
+        o.lastSentAt <= before ||
+        now - o.lastSentAt < this.config.resendAfterMs ||
+        o.holders.has(sender)
+      )
+        continue;
+      const at = now + this.rng.int(this.config.syncJitterMs + 1);
+      if (at < o.nextResendAt) {
+        o.nextResendAt = at;
+        this.lowerWake(at);
+      }
+    }
+  }
+
   private scheduleResponses(requests: readonly HistoryEntry[], now: number): void {
     const s = this.state;
     for (const r of requests) {
@@ -629,6 +689,7 @@ export class SdsChannel {
         continue;
       }
       o.resends++;
+      o.lastSentAt = now;
       o.nextResendAt = now + this.resendDelay(o.resends);
       s.stats.resent++;
       effects.push({ type: "publish", bytes: o.bytes, message: decodeSdsMessage(o.bytes) });

@@ -154,6 +154,34 @@ describe("SDS channel", () => {
     assert.deepEqual(resends(40), { times: [2100, 3300], events: ["unacknowledged"] });
   });
 
+  it("resends a chat at once to a participant back from silence without it, not at its resend time", () => {
+    const cfg = { ...DEFAULT_SDS_CONFIG, resendAfterMs: 100, syncIntervalMs: 1000, syncJitterMs: 0 };
+    const [a, b, c] = ["a", "b", "c"].map((id) => channel(id, cfg)) as [SdsChannel, SdsChannel, SdsChannel];
+    // 100 participants: the first resend waits for the stretched sync period, 4.1 s.
+    for (const x of [a, b, c]) x.setParticipants(100);
+    const speak = (x: SdsChannel, t: number) => a.receive(published(x.send(text(`${t}`), t).effects)[0]!, t);
+    const resent = (t: number) =>
+      a.tick(t).flatMap((e) => (e.type === "publish" && e.message.content ? [e.message.messageId] : []));
+    speak(b, 1000);
+    speak(c, 1000);
+    // b is cut off: only c gets the chat and the vote.
+    const chat = a.send(text("chat"), 1100, { resendToReturning: true });
+    const vote = a.send(text("vote"), 1100);
+    for (const m of [chat, vote]) c.receive(published(m.effects)[0]!, 1100);
+    speak(c, 3000);
+    assert.deepEqual(resent(3000), [], "c is back, holding both");
+    speak(b, 3000);
+    assert.deepEqual(
+      resent(3000),
+      [chat.messageId],
+      "b is back without them: the chat goes again, the vote waits",
+    );
+    speak(b, 3500);
+    assert.deepEqual(resent(3500), [], "b spoke since the resend: its timer again");
+    assert.deepEqual(resent(5200), [vote.messageId], "the vote at its resend time (1.1 + 4.1 s)");
+    assert.equal(a.state.stats.resent, 2);
+  });
+
   it("stretches the sync period with the group above syncFullRateParticipants", () => {
     const cfg = { ...DEFAULT_SDS_CONFIG, syncIntervalMs: 1000, syncJitterMs: 0 };
     const syncTimes = (participants: number) => {
