@@ -158,3 +158,45 @@ it("a member that missed a rotation of the sync key still hears the others under
   assert.equal(m4.sync.state.status, "IN_SYNC", "m4 still reads the others' state (sent under its key too)");
   assert.deepEqual([...c.missingChats()], []);
 });
+
+it("an answer to our request that others' answers overtook is ignored: no step back, no rejoin", async () => {
+  // At 1000 members an answer holds one 83 KB commit, and answers heard to other members' requests can
+  // carry a member two epochs or more past the epoch its own request asked from before its answer comes.
+  let watching = false;
+  const moved: string[] = [];
+  const c = new Cluster({
+    seed: 5,
+    onEvent: (e, m) => {
+      if (watching && m.name === "m4" && (e.type === "recovered" || e.type === "epoch")) moved.push(e.type);
+    },
+  });
+  await c.form(5);
+  const four = ["m0", "m1", "m2", "m3"];
+  await splitCommitHeal(c, [four, ["m4"]], [four], 3);
+  await untilConverged(c);
+  await c.sim.runFor(FAST_SYNC_PARAMS.catchUpRetryMs);
+  const m4 = c.members.get("m4")!;
+  const g = m4.group.group!;
+  const at = g.epoch;
+  // m4 asked from two epochs back and has moved on since; the answer (one commit) comes now.
+  const nonce = new Uint8Array(8).fill(7);
+  m4.sync.state.catchUp = { nonce, sentAt: c.sim.now, epoch: at + 1n, fingerprint: g.fingerprint };
+  const old = c.members.get("m0")!.group.state.commitLog.find((e) => e.epoch === at - 2n)!;
+  const commits = {
+    groupId: g.groupId,
+    responder: c.members.get("m0")!.group.memberId,
+    nonce,
+    commits: [{ epoch: old.epoch, commit: old.commit, fingerprintAfter: old.fingerprintAfter }],
+  };
+  const node = c.sim.node("m0");
+  const topic = m4.group.topics.sync;
+  const key = m4.group.state.syncKey!.key;
+  watching = true;
+  await node.transport.publish(topic, seal(key, encodeSyncPayload({ commits }), node.rng, utf8(topic)));
+  await c.sim.runFor(500);
+  // Before: m4 rewound to the epoch after that commit, then forward again through answers it had heard.
+  assert.deepEqual(moved, [], "m4 neither stepped back nor had to catch up again");
+  assert.equal(m4.group.group!.epoch, at);
+  assert.equal(m4.sync.state.counters.FORK_BEYOND_RETAINED ?? 0, 0, "no rejoin");
+  assert.equal(c.distinctStates().size, 1);
+});
