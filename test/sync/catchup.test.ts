@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { Cluster } from "../../src/node/cluster.ts";
+import type { Member } from "../../src/node/member.ts";
 import { FAST_SYNC_PARAMS } from "../../src/sync/core.ts";
 import { seal } from "../../src/sync/seal.ts";
 import { encodeSyncPayload } from "../../src/sync/wire.ts";
@@ -26,6 +27,17 @@ async function untilConverged(c: Cluster, maxMs = 60_000): Promise<void> {
     await c.sim.runFor(500);
     if (c.distinctStates().size === 1 && c.missingChats().size === 0) return;
   }
+}
+
+/** Five members; m4 cut off while the others commit 3 epochs, then healed, converged and its own catch-up over. */
+async function caughtUpAfterThree(c: Cluster): Promise<{ four: string[]; m4: Member }> {
+  await c.form(5);
+  const four = ["m0", "m1", "m2", "m3"];
+  await splitCommitHeal(c, [four, ["m4"]], [four], 3);
+  await untilConverged(c);
+  // m4's own catch-up is answered as it converges: let that throttling window pass first.
+  await c.sim.runFor(FAST_SYNC_PARAMS.catchUpRetryMs);
+  return { four, m4: c.members.get("m4")! };
 }
 
 it("a catch-up bigger than catchUpMaxBytes comes in several answers, asked for one after another", async () => {
@@ -89,13 +101,7 @@ it("after re-aligning, a member's commit log holds only the majority's chain (wh
 
 it("a flood of catch-up requests gets one answer per requester per half retry; unknown requesters none", async () => {
   const c = new Cluster({ seed: 5 });
-  await c.form(5);
-  const four = ["m0", "m1", "m2", "m3"];
-  await splitCommitHeal(c, [four, ["m4"]], [four], 3);
-  await untilConverged(c);
-  // m4's own catch-up is answered as it converges: let that throttling window pass first.
-  await c.sim.runFor(FAST_SYNC_PARAMS.catchUpRetryMs);
-  const m4 = c.members.get("m4")!;
+  const { four, m4 } = await caughtUpAfterThree(c);
   const g = m4.group.group!;
   const key = m4.group.state.syncKey!.key;
   const node = c.sim.node("m4");
@@ -170,12 +176,7 @@ it("an answer to our request that others' answers overtook is ignored: no step b
       if (watching && m.name === "m4" && (e.type === "recovered" || e.type === "epoch")) moved.push(e.type);
     },
   });
-  await c.form(5);
-  const four = ["m0", "m1", "m2", "m3"];
-  await splitCommitHeal(c, [four, ["m4"]], [four], 3);
-  await untilConverged(c);
-  await c.sim.runFor(FAST_SYNC_PARAMS.catchUpRetryMs);
-  const m4 = c.members.get("m4")!;
+  const { m4 } = await caughtUpAfterThree(c);
   const g = m4.group.group!;
   const at = g.epoch;
   // m4 asked from two epochs back and has moved on since; the answer (one commit) comes now.
