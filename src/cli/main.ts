@@ -130,12 +130,8 @@ async function simulate(argv: string[]): Promise<number> {
         "recovery",
         r.recoveredMs === null ? "NOT RECOVERED" : `${(r.recoveredMs / 1000).toFixed(2)} s after heal`,
       ],
-      [
-        "recoveries",
-        Object.entries(r.recoveries)
-          .map(([k, v]) => `${k} x${v}`)
-          .join(", ") || "-",
-      ],
+      ["recoveries", tally(r.recoveries)],
+      ["status changes", tally(r.statusChanges)],
       [
         "bytes",
         `${(r.bytes / 1024).toFixed(0)} KB (app ${(r.bytesByKind.app / 1024).toFixed(0)}, sync ${(r.bytesByKind.sync / 1024).toFixed(0)}, welcome ${(r.bytesByKind.welcome / 1024).toFixed(0)})`,
@@ -274,18 +270,21 @@ async function net(argv: string[]): Promise<number> {
     console.log(
       `  recovery                   ${r.recoveredMs === null ? "NOT RECOVERED" : `${(r.recoveredMs / 1000).toFixed(2)} s after heal`}`,
     );
-    console.log(
-      `  recoveries                 ${
-        Object.entries(r.recoveries)
-          .map(([k, v]) => `${k} x${v}`)
-          .join(", ") || "-"
-      }`,
-    );
+    console.log(`  recoveries                 ${tally(r.recoveries)}`);
     console.log(`  app messages               ${r.appSent} sent, ${r.appLost} lost`);
     for (const [k, v] of Object.entries(r.groups))
       console.log(`  final state ${k.padEnd(15)} ${v.join(" ")}`);
   }
   return r.recoveredMs !== null && r.appLost === 0 ? 0 : 1;
+}
+
+/** `{ a: 2, b: 1 }` → `a x2, b x1` (`-` when empty). */
+function tally(counts: Readonly<Record<string, number | undefined>>): string {
+  return (
+    Object.entries(counts)
+      .map(([k, v]) => `${k} x${v}`)
+      .join(", ") || "-"
+  );
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -65,6 +65,8 @@ export interface ScenarioResult {
   /** Bytes of SyncStateInfo gossip alone (part of `sync`), and the heartbeat interval at this size. */
   gossip: { bytes: number; intervalMs: number };
   recoveries: Record<string, number>;
+  /** Status events of every member over the run, by the status entered (a transient HARD shows here). */
+  statusChanges: Partial<Record<SyncStatus, number>>;
   /**
    * Every member's counters summed: dropped input by error code (`INVALID_SIGNATURE`, `REPLAY`, ...) and
    * protocol events (`CATCH_UP_SENT`, `STEPPED_BACK`, ...).
@@ -97,12 +99,14 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const n = o.members;
   const loss = o.scenario === "lossy" ? Math.max(o.loss, 0.2) : o.loss;
   const recoveries: Record<string, number> = {};
+  const statusChanges: Partial<Record<SyncStatus, number>> = {};
   const cluster = new Cluster({
     seed: o.seed,
     groupParams: FAST_GROUP_PARAMS,
     syncParams: FAST_SYNC_PARAMS,
     onEvent: (e: SyncEffect) => {
       if (e.type === "recovered") recoveries[e.how] = (recoveries[e.how] ?? 0) + 1;
+      if (e.type === "status") statusChanges[e.status] = (statusChanges[e.status] ?? 0) + 1;
     },
   });
   const timeline: Sample[] = [];
@@ -232,6 +236,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       intervalMs: gossipTiming(FAST_SYNC_PARAMS, n).intervalMs,
     },
     recoveries,
+    statusChanges,
     counters,
     timeline,
   };

@@ -101,11 +101,21 @@ export function agreedRoster(
   return [...(agreed ?? [])];
 }
 
+/** Members at the other reported states that `s`'s ancestry names: its branch below it. */
+function named(s: StateGroup, states: readonly StateGroup[]): number {
+  const anc = new Set(s.ancestry.map((a) => keyOf(a.epoch, a.fingerprint)));
+  return states.reduce(
+    (acc, o) => acc + (o !== s && anc.has(keyOf(o.epoch, o.fingerprint)) ? o.members.length : 0),
+    0,
+  );
+}
+
 /**
  * Classifies the group from the freshest view per roster member. A state held by more than n/2 members
  * wins outright. Otherwise a branch may: a state's support counts the members on its ancestors, but only
  * the ancestry claimed by at least two members counts, so one liar cannot graft a branch onto its own claim.
- * `HARD` needs views from more than n/2 members and no state or branch above n/2; fewer views: `UNKNOWN`.
+ * `HARD` needs no state or branch above n/2 even if every member not heard from joined it; until then, and
+ * with views from n/2 members or fewer, `UNKNOWN`.
  */
 export function classify(input: ClassifyInput): Verdict {
   const n = input.roster.length;
@@ -150,11 +160,7 @@ export function classify(input: ClassifyInput): Verdict {
     let best: { s: StateGroup; support: number } | undefined;
     for (const s of states) {
       if (s.members.length < 2) continue;
-      const anc = new Set(s.ancestry.map((a) => keyOf(a.epoch, a.fingerprint)));
-      const support = states.reduce(
-        (acc, o) => acc + (o === s || anc.has(keyOf(o.epoch, o.fingerprint)) ? o.members.length : 0),
-        0,
-      );
+      const support = s.members.length + named(s, states);
       if (
         support * 2 > n &&
         (best === undefined || support > best.support || (support === best.support && s.epoch > best.s.epoch))
@@ -163,7 +169,18 @@ export function classify(input: ClassifyInput): Verdict {
     }
     majority = best?.s;
   }
-  if (majority === undefined) return { status: "HARD", majority: undefined, ...base };
+  if (majority === undefined) {
+    // No majority among the reports. HARD only if the members not heard from could not make one either:
+    // each may join any state (a state with two claimers has its ancestry counted), and a state new to us
+    // on a chain names, within the dense ancestry, every reported state below it, so no honest completion
+    // gives a branch more than this bound. Otherwise wait: a heal's views arrive over a heartbeat.
+    const silent = n - reporting;
+    const couldWin = states.some((s) => {
+      const k = s.members.length + silent;
+      return (k + (k >= 2 ? named(s, states) : 0)) * 2 > n;
+    });
+    return { status: couldWin ? "UNKNOWN" : "HARD", majority: undefined, ...base };
+  }
   // The target is the tip of the majority's branch: the newest state (held by at least two members) that
   // names the majority state in its ancestry. Members on older states of that branch are behind it.
   const majKey = keyOf(majority.epoch, majority.fingerprint);

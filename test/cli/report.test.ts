@@ -22,6 +22,7 @@ const result: ScenarioResult = {
   bytesByKind: { app: 3000, sync: 1000, welcome: 96 },
   gossip: { bytes: 600, intervalMs: 1000 },
   recoveries: { "catch-up": 1 },
+  statusChanges: { BEHIND: 1, IN_SYNC: 4 },
   counters: {},
   timeline: [0, 1000, 2000].map((t, i) => ({
     timeMs: t,

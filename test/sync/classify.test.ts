@@ -92,6 +92,81 @@ describe("classification", () => {
     assert.deepEqual(agreed, roster);
   });
 
+  it("HARD waits for the members not heard from when they could still make a majority", () => {
+    // Just after a heal a cut-off member has heard its 2 peers and 3 of the 7 ahead: 6 of 10 report and
+    // no state has more than 5, but the 4 not heard from are ahead too. HARD would be wrong: UNKNOWN.
+    const views = new Map<string, View>();
+    roster.forEach((m, i) => {
+      if (i < 3 || i >= 7) views.set(m, viewOf(0, i < 7 ? 40 : 3, 99));
+    });
+    const at = (self: string, epoch: number, v: Map<string, View>) =>
+      classify({
+        self,
+        history: historyOf(0, epoch, 99),
+        ancestry: [],
+        roster,
+        views: v,
+        now: 0,
+        windowMs: 1000,
+      });
+    assert.equal(at("m9", 3, views).status, "UNKNOWN");
+    for (let i = 3; i < 7; i++) views.set(`m${i}`, viewOf(0, 40, 99));
+    assert.equal(at("m9", 3, views).status, "BEHIND");
+    // A 4/3/3 split with one member silent stays HARD: 4 + 1 is still no majority of 10.
+    const split = new Map<string, View>();
+    for (const [i, m] of roster.slice(0, 9).entries()) split.set(m, viewOf(i < 4 ? 0 : i < 7 ? 1 : 2, 6, 2));
+    assert.equal(
+      classify({
+        self: "m0",
+        history: historyOf(0, 6, 2),
+        ancestry: [],
+        roster,
+        views: split,
+        now: 0,
+        windowMs: 1000,
+      }).status,
+      "HARD",
+    );
+  });
+
+  it("property: HARD on some views stays HARD whatever honest views the silent members send", () => {
+    // Three branches off one trunk (epochs <= fork); each member on some branch at some epoch, a few not
+    // heard from. Honest completions put each silent member anywhere on the branches, new states included.
+    const place = fc.record({
+      branch: fc.integer({ min: 0, max: 2 }),
+      epoch: fc.integer({ min: 0, max: 12 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 6 }),
+        fc.array(fc.option(place, { freq: 3 }), { minLength: 10, maxLength: 10 }),
+        fc.array(place, { minLength: 10, maxLength: 10 }),
+        (fork, seen, later) => {
+          const self = seen[0] ?? later[0]!;
+          const input = (views: Map<string, View>) => ({
+            self: "m0",
+            history: historyOf(self.branch, self.epoch, fork),
+            ancestry: [],
+            roster,
+            views,
+            now: 0,
+            windowMs: 1000,
+          });
+          // m0 is the evaluating member; the others report what `seen` says, or stay silent (null).
+          const partial = new Map<string, View>();
+          for (const [i, p] of seen.entries())
+            if (p && i > 0) partial.set(`m${i}`, viewOf(p.branch, p.epoch, fork));
+          if (classify(input(partial)).status !== "HARD") return;
+          const full = new Map(partial);
+          for (const [i, p] of later.entries())
+            if (i > 0 && !full.has(`m${i}`)) full.set(`m${i}`, viewOf(p.branch, p.epoch, fork));
+          assert.equal(classify(input(full)).status, "HARD");
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it("property: same views give the same verdict; one liar cannot move a majority or make it HARD", () => {
     fc.assert(
       fc.property(

@@ -25,5 +25,8 @@ export async function expectRecovery(
     how.some((h) => (r.recoveries[h] ?? 0) > 0),
     `recovered by ${how.join(" or ")}: ${JSON.stringify(r.recoveries)}`,
   );
+  // HARD starts a reset vote: only a split with no majority may show it, not even for a moment.
+  if (!how.includes("reset"))
+    assert.equal(r.statusChanges.HARD ?? 0, 0, `no member saw HARD: ${JSON.stringify(r.statusChanges)}`);
   return r;
 }
