@@ -25,61 +25,29 @@ function viewOf(branch: number, epoch: number, fork: number, at = 0): View {
 
 const roster = Array.from({ length: 10 }, (_, i) => `m${i}`);
 
+/** The verdict of member `self`, whose history is `historyOf(branch, epoch, fork)`, on `views`. */
+const verdictOf = (self: string, own: [number, number, number], views: ReadonlyMap<string, View>) =>
+  classify({ self, history: historyOf(...own), ancestry: [], roster, views, now: 0, windowMs: 1000 });
+
 describe("classification", () => {
   it("lagging minority is BEHIND, majority IN_SYNC; split three ways is HARD; few views UNKNOWN", () => {
     const views = new Map<string, View>();
     roster.forEach((m, i) => void views.set(m, viewOf(0, i < 7 ? 8 : 3, 99)));
-    const me = (i: number, epoch: number) =>
-      classify({
-        self: `m${i}`,
-        history: historyOf(0, epoch, 99),
-        ancestry: [],
-        roster,
-        views,
-        now: 0,
-        windowMs: 1000,
-      });
+    const me = (i: number, epoch: number) => verdictOf(`m${i}`, [0, epoch, 99], views);
     assert.equal(me(0, 8).status, "IN_SYNC");
     assert.equal(me(9, 3).status, "BEHIND");
     const split = new Map<string, View>();
     roster.forEach((m, i) => void split.set(m, viewOf(i % 3, 6, 2)));
-    const v = classify({
-      self: "m0",
-      history: historyOf(0, 6, 2),
-      ancestry: [],
-      roster,
-      views: split,
-      now: 0,
-      windowMs: 1000,
-    });
+    const v = verdictOf("m0", [0, 6, 2], split);
     assert.equal(v.status, "HARD");
     const few = new Map([...split].slice(0, 3));
-    assert.equal(
-      classify({
-        self: "m0",
-        history: historyOf(0, 6, 2),
-        ancestry: [],
-        roster,
-        views: few,
-        now: 0,
-        windowMs: 1000,
-      }).status,
-      "UNKNOWN",
-    );
+    assert.equal(verdictOf("m0", [0, 6, 2], few).status, "UNKNOWN");
   });
 
   it("a forked minority is FORKED; members that only one branch added do not count", () => {
     const views = new Map<string, View>();
     roster.forEach((m, i) => void views.set(m, viewOf(i < 6 ? 0 : 1, 5, 2)));
-    const v = classify({
-      self: "m8",
-      history: historyOf(1, 5, 2),
-      ancestry: [],
-      roster,
-      views,
-      now: 0,
-      windowMs: 1000,
-    });
+    const v = verdictOf("m8", [1, 5, 2], views);
     assert.equal(v.status, "FORKED");
     // m8's own branch added x1..x4: its latest roster is bigger, but the agreed roster stays the old one.
     const rosters = new Map<string, string[]>();
@@ -99,34 +67,14 @@ describe("classification", () => {
     roster.forEach((m, i) => {
       if (i < 3 || i >= 7) views.set(m, viewOf(0, i < 7 ? 40 : 3, 99));
     });
-    const at = (self: string, epoch: number, v: Map<string, View>) =>
-      classify({
-        self,
-        history: historyOf(0, epoch, 99),
-        ancestry: [],
-        roster,
-        views: v,
-        now: 0,
-        windowMs: 1000,
-      });
+    const at = (self: string, epoch: number, v: Map<string, View>) => verdictOf(self, [0, epoch, 99], v);
     assert.equal(at("m9", 3, views).status, "UNKNOWN");
     for (let i = 3; i < 7; i++) views.set(`m${i}`, viewOf(0, 40, 99));
     assert.equal(at("m9", 3, views).status, "BEHIND");
     // A 4/3/3 split with one member silent stays HARD: 4 + 1 is still no majority of 10.
     const split = new Map<string, View>();
     for (const [i, m] of roster.slice(0, 9).entries()) split.set(m, viewOf(i < 4 ? 0 : i < 7 ? 1 : 2, 6, 2));
-    assert.equal(
-      classify({
-        self: "m0",
-        history: historyOf(0, 6, 2),
-        ancestry: [],
-        roster,
-        views: split,
-        now: 0,
-        windowMs: 1000,
-      }).status,
-      "HARD",
-    );
+    assert.equal(verdictOf("m0", [0, 6, 2], split).status, "HARD");
   });
 
   it("property: HARD on some views stays HARD whatever honest views the silent members send", () => {
@@ -143,24 +91,16 @@ describe("classification", () => {
         fc.array(place, { minLength: 10, maxLength: 10 }),
         (fork, seen, later) => {
           const self = seen[0] ?? later[0]!;
-          const input = (views: Map<string, View>) => ({
-            self: "m0",
-            history: historyOf(self.branch, self.epoch, fork),
-            ancestry: [],
-            roster,
-            views,
-            now: 0,
-            windowMs: 1000,
-          });
+          const own: [number, number, number] = [self.branch, self.epoch, fork];
           // m0 is the evaluating member; the others report what `seen` says, or stay silent (null).
           const partial = new Map<string, View>();
           for (const [i, p] of seen.entries())
             if (p && i > 0) partial.set(`m${i}`, viewOf(p.branch, p.epoch, fork));
-          if (classify(input(partial)).status !== "HARD") return;
+          if (verdictOf("m0", own, partial).status !== "HARD") return;
           const full = new Map(partial);
           for (const [i, p] of later.entries())
             if (i > 0 && !full.has(`m${i}`)) full.set(`m${i}`, viewOf(p.branch, p.epoch, fork));
-          assert.equal(classify(input(full)).status, "HARD");
+          assert.equal(verdictOf("m0", own, full).status, "HARD");
         },
       ),
       { numRuns: 2000 },
@@ -182,25 +122,9 @@ describe("classification", () => {
             if (i < majoritySize) views.set(m, viewOf(0, 6, 3));
             else views.set(m, viewOf(1 + (others[i]! % 2), 2 + others[i]!, 1));
           });
-          const honest = classify({
-            self: "m0",
-            history: historyOf(0, 6, 3),
-            ancestry: [],
-            roster,
-            views,
-            now: 0,
-            windowMs: 1000,
-          });
+          const honest = verdictOf("m0", [0, 6, 3], views);
           // Same inputs, another evaluating member with the same history: same verdict.
-          const again = classify({
-            self: "m0",
-            history: historyOf(0, 6, 3),
-            ancestry: [],
-            roster,
-            views: new Map([...views].reverse()),
-            now: 0,
-            windowMs: 1000,
-          });
+          const again = verdictOf("m0", [0, 6, 3], new Map([...views].reverse()));
           assert.deepEqual(again.status, honest.status);
           assert.deepEqual(again.majority?.fingerprint, honest.majority?.fingerprint);
           const liar = `m${liarIdx}`;
@@ -211,15 +135,7 @@ describe("classification", () => {
               ? { ...viewOf(2, liarEpoch, 0), ancestry: viewOf(0, 6, 3).ancestry }
               : viewOf(0, liarEpoch, 3),
           );
-          const v = classify({
-            self: "m0",
-            history: historyOf(0, 6, 3),
-            ancestry: [],
-            roster,
-            views: lying,
-            now: 0,
-            windowMs: 1000,
-          });
+          const v = verdictOf("m0", [0, 6, 3], lying);
           if (majoritySize - 1 > 5 || (majoritySize > 5 && liarIdx >= majoritySize)) {
             assert.notEqual(v.status, "HARD");
             assert.deepEqual(v.majority?.fingerprint, fp(0, 6, 3), "the majority state stays the majority");
