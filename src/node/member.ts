@@ -209,6 +209,9 @@ export class Member {
     const run = async () => {
       if (this.stopped) return;
       const effects = await step(this.opts.clock.now());
+      // Stopped while the step ran: as if it crashed here, nothing is saved or sent (the store may be
+      // closed already; the restart resumes from the last save, as after a crash).
+      if (this.stopped) return;
       const newCommits = effects.some((e) => e.type === "epoch");
       this.persist(newCommits);
       await this.perform(effects);
