@@ -160,6 +160,9 @@ export interface SentChat {
 export type GroupCounters = Record<string, number>;
 
 /** Everything a member remembers besides the MLS group value. Plain data. */
+/** Sync keys kept after a rotation (DESIGN section 3: the grace window, counted in rotations). */
+export const PREVIOUS_SYNC_KEYS = 3;
+
 export interface GroupCoreState {
   readonly conversation: string;
   sds: SdsState | undefined;
@@ -182,6 +185,7 @@ export interface GroupCoreState {
   sentChats: SentChat[];
   /** The sync key (DESIGN section 3) and the anchor epoch it was exported at. */
   syncKey: { anchorEpoch: bigint; key: Uint8Array } | undefined;
+  /** The last {@link PREVIOUS_SYNC_KEYS} sync keys, newest first: members behind us still use them. */
   previousSyncKeys: Uint8Array[];
   nextKeyPackageAt: number;
   /** The KeyPackage store: the newest set of every roster member, ours included. */
@@ -310,11 +314,23 @@ export class GroupMember {
   /** Starts as the creator of a new group (used at creation and by a hard reset). */
   async startGroup(group: MlsGroup, now: number, sdsHorizon = 0n): Promise<GroupEffect[]> {
     this.adopt(group, now, sdsHorizon);
-    this.state.syncKey = {
+    // After a reset the old group's key stays readable: a better-ranked operator's Welcome and the votes
+    // of members still in the old group come under it.
+    this.rotateSyncKey({
       anchorEpoch: group.epoch,
       key: await deriveSyncKey(group, this.state.conversation),
-    };
-    return [{ type: "joined", epoch: group.epoch }];
+    });
+    // A reset's competing groups share the group id, hence the SDS channel: what SDS took in while we were
+    // in the other one is not delivered again, and waits among the held frames.
+    return [{ type: "joined", epoch: group.epoch }, ...(await this.retryHeld(now))];
+  }
+
+  /** A new sync key (or none); the current one joins the previous keys, which peers behind us still use. */
+  private rotateSyncKey(next: GroupCoreState["syncKey"]): void {
+    const cur = this.state.syncKey;
+    if (cur)
+      this.state.previousSyncKeys = [cur.key, ...this.state.previousSyncKeys].slice(0, PREVIOUS_SYNC_KEYS);
+    this.state.syncKey = next;
   }
 
   /** Counts a rejection and returns its effect. */
@@ -502,9 +518,7 @@ export class GroupMember {
     this.state.sds = undefined;
     this.keyPackages = keyPackages;
     this.state.nextKeyPackageAt = now;
-    if (this.state.syncKey)
-      this.state.previousSyncKeys = [this.state.syncKey.key, ...this.state.previousSyncKeys].slice(0, 3);
-    this.state.syncKey = undefined;
+    this.rotateSyncKey(undefined);
   }
 
   /**
@@ -715,10 +729,8 @@ export class GroupMember {
     }
     if (p.syncKey?.key !== undefined && p.syncKey.anchorEpoch !== undefined) {
       const cur = this.state.syncKey;
-      if (cur === undefined || !bytesEqual(cur.key, p.syncKey.key)) {
-        if (cur) this.state.previousSyncKeys = [cur.key, ...this.state.previousSyncKeys].slice(0, 3);
-        this.state.syncKey = { anchorEpoch: p.syncKey.anchorEpoch, key: p.syncKey.key };
-      }
+      if (cur === undefined || !bytesEqual(cur.key, p.syncKey.key))
+        this.rotateSyncKey({ anchorEpoch: p.syncKey.anchorEpoch, key: p.syncKey.key });
       return [];
     }
     return [this.reject("MALFORMED", "empty payload")];
@@ -1211,8 +1223,7 @@ export class GroupMember {
     const removedSome = roster(before).some((m) => !has(m.memberId));
     if (removedSome) {
       // A removal is a new anchor: the removed member cannot derive the next sync key.
-      if (s.syncKey) s.previousSyncKeys = [s.syncKey.key, ...s.previousSyncKeys].slice(0, 3);
-      s.syncKey = { anchorEpoch: group.epoch, key: await deriveSyncKey(group, s.conversation) };
+      this.rotateSyncKey({ anchorEpoch: group.epoch, key: await deriveSyncKey(group, s.conversation) });
     }
     if (welcome !== undefined) {
       out.push({
@@ -1244,8 +1255,18 @@ export class GroupMember {
         out.push(...(await this.resendAbandoned(now, false, group.epoch - BigInt(REJOIN_RESEND_EPOCHS))));
     }
     // Messages that waited for this epoch, and candidates already seen for it.
-    const held = s.heldApplications.filter((h) => h.epoch <= group.epoch);
-    s.heldApplications = s.heldApplications.filter((h) => h.epoch > group.epoch);
+    out.push(...(await this.retryHeld(now)));
+    for (const c of s.observedCommits.get(group.epoch) ?? []) out.push(...(await this.addCandidate(c, now)));
+    return out;
+  }
+
+  /** Held application frames of our epoch or older, read again now that our state changed. */
+  private async retryHeld(now: number): Promise<GroupEffect[]> {
+    const s = this.state;
+    const epoch = this.requireGroup().epoch;
+    const held = s.heldApplications.filter((h) => h.epoch <= epoch);
+    s.heldApplications = s.heldApplications.filter((h) => h.epoch > epoch);
+    const out: GroupEffect[] = [];
     for (const h of held) {
       try {
         out.push(...(await this.onFrame(h.frame, now)));
@@ -1254,7 +1275,6 @@ export class GroupMember {
         out.push(this.reject(e.code, e.message));
       }
     }
-    for (const c of s.observedCommits.get(group.epoch) ?? []) out.push(...(await this.addCandidate(c, now)));
     return out;
   }
 

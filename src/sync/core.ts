@@ -186,7 +186,7 @@ export class SyncCore {
     this.params = params;
     this.topic = topicsOf(member.state.conversation).sync;
     this.topicAad = new TextEncoder().encode(this.topic);
-    this.reset = new HardReset(this);
+    this.reset = new HardReset(this, rng);
   }
 
   /** The last verdict (undefined before the first). */

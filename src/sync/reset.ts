@@ -11,9 +11,11 @@ import {
   type KeyPackageBundle,
   commit as mlsCommit,
   readKeyPackage,
+  rosterMember,
   sign,
   verify,
 } from "../mls/index.ts";
+import type { Rng } from "../net/transport.ts";
 import { bytesEqual, compareBytes, concatBytes, fromHex, toHex, u64be } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import type { Verdict } from "./classify.ts";
@@ -31,7 +33,20 @@ export interface ResetRound {
   done: boolean;
   /** Operator (hex id) of the new group we are in; a better-ranked operator's Welcome replaces it. */
   joinedVia?: string;
+  /**
+   * As operator: our Welcome and the old group's sync key it goes under, repeated while a member of the
+   * new roster has not been heard in the new group (its Welcome may have been lost), at most
+   * `repeatsLeft` more times; the next is due at `repeatAt`.
+   */
+  repeat?: { welcome: Uint8Array; key: Uint8Array; repeatsLeft: number; repeatAt: number | undefined };
 }
+
+/**
+ * Repeats of a reset Welcome an operator may send. The Welcome goes once over a lossy channel; without
+ * repeats a member that lost it stays in the old group until its own fail-over turn and then builds a
+ * group of its own that nobody joins (20% loss: 2 of 10 members left alone in 3 of 3 seeds).
+ */
+export const RESET_WELCOME_REPEATS = 6;
 
 /** The id of the group a reset creates: SHA-256(old group id ‖ counter). Members check it on join. */
 export function resetGroupId(oldGroupId: Uint8Array, counter: bigint): Uint8Array {
@@ -43,8 +58,8 @@ export interface ResetHost {
   readonly member: GroupMember;
   readonly state: SyncState;
   readonly params: SyncParams;
-  /** Seals a payload for the sync channel. */
-  publish(payload: SyncPayload): SyncEffect;
+  /** Seals a payload for the sync channel, under the current sync key or `key`. */
+  publish(payload: SyncPayload, key?: Uint8Array): SyncEffect;
   /** Counts a rejected input. */
   count(code: string): void;
   /** Announces the new state (gossip) after joining the new group. */
@@ -54,9 +69,11 @@ export interface ResetHost {
 /** The reset rounds of one member. */
 export class HardReset {
   private readonly host: ResetHost;
+  private readonly rng: Rng;
 
-  constructor(host: ResetHost) {
+  constructor(host: ResetHost, rng: Rng) {
     this.host = host;
+    this.rng = rng;
   }
 
   private get member(): GroupMember {
@@ -71,8 +88,8 @@ export class HardReset {
     return this.host.params;
   }
 
-  private publish(payload: SyncPayload): SyncEffect {
-    return this.host.publish(payload);
+  private publish(payload: SyncPayload, key?: Uint8Array): SyncEffect {
+    return this.host.publish(payload, key);
   }
 
   private drop(code: string): SyncEffect[] {
@@ -83,7 +100,8 @@ export class HardReset {
   /** When the running round next has something to do (vote close, an operator's turn). */
   nextWake(): number {
     const r = this.state.reset;
-    if (!r || r.done) return Number.POSITIVE_INFINITY;
+    if (!r) return Number.POSITIVE_INFINITY;
+    if (r.done) return r.repeat?.repeatAt ?? Number.POSITIVE_INFINITY;
     const closes = r.startedAt + this.params.resetVoteTimeoutMs;
     const turns =
       r.decidedAt === undefined
@@ -182,7 +200,8 @@ export class HardReset {
   /** The decision and, once the vote window closed, the operator's turn (with fail-over). */
   async tick(now: number): Promise<SyncEffect[]> {
     const r = this.state.reset;
-    if (!r || r.done) return [];
+    if (!r) return [];
+    if (r.done) return this.repeatWelcome(r, now);
     if (r.decidedAt === undefined) {
       const n = r.proposal.roster.length;
       const yes = [...r.votes.values()].filter((v) => v.yes).length;
@@ -233,14 +252,55 @@ export class HardReset {
     r.joinedVia = me;
     this.state.resetCounter = r.proposal.counter!;
     const out: SyncEffect[] = [];
-    if (built.welcome)
-      out.push(
-        this.publish({
-          resetWelcome: { proposalId: r.id, operator: this.member.memberId, welcome: built.welcome },
-        }),
-      );
+    const key = this.member.state.syncKey?.key;
+    if (built.welcome && key) {
+      out.push(this.publish(this.welcomePayload(r, built.welcome), key));
+      r.repeat = {
+        welcome: built.welcome,
+        key,
+        repeatsLeft: RESET_WELCOME_REPEATS,
+        repeatAt: now + this.repeatIntervalMs(),
+      };
+    }
     out.push(...(await this.afterReset(group, old.groupId, now)));
     return out;
+  }
+
+  private welcomePayload(r: ResetRound, welcome: Uint8Array): SyncPayload {
+    return { resetWelcome: { proposalId: r.id, operator: this.member.memberId, welcome } };
+  }
+
+  private repeatIntervalMs(): number {
+    return this.params.resetOperatorTimeoutMs / 3;
+  }
+
+  /**
+   * As operator of the group we are in: our Welcome again, while some member of its roster has not been
+   * heard in it (members that joined gossip at once), within the repeat budget.
+   */
+  private repeatWelcome(r: ResetRound, now: number): SyncEffect[] {
+    const rep = r.repeat;
+    if (rep?.repeatAt === undefined || now < rep.repeatAt) return [];
+    // Left out of a better-ranked operator's group, we became its joiner: ours is abandoned.
+    const g = this.member.group;
+    if (g === undefined) {
+      r.repeat = undefined;
+      return [];
+    }
+    const gid = toHex(g.groupId);
+    const me = toHex(this.member.memberId);
+    const unheard = this.member
+      .rosterIds()
+      .map(toHex)
+      .some((id) => id !== me && this.state.views.get(id)?.groupId !== gid);
+    if (!unheard || rep.repeatsLeft <= 0) {
+      rep.repeatAt = undefined;
+      return [];
+    }
+    rep.repeatsLeft--;
+    rep.repeatAt = rep.repeatsLeft > 0 ? now + this.repeatIntervalMs() : undefined;
+    this.host.count("RESET_WELCOME_REPEATED");
+    return [this.publish(this.welcomePayload(r, rep.welcome), rep.key)];
   }
 
   async onWelcome(
@@ -250,15 +310,25 @@ export class HardReset {
     const r = this.state.reset;
     if (!r || !w.proposalId || !w.welcome || !w.operator || !bytesEqual(w.proposalId, r.id)) return [];
 
-    // Two operators that ranked different YES sets both built a group: everyone settles on the one whose
-    // operator ranks first.
     const op = toHex(w.operator);
-    if (
-      r.done &&
-      (r.joinedVia === undefined || compareBytes(this.rank(op, r), this.rank(r.joinedVia, r)) >= 0)
-    )
+    if (!r.proposal.roster.some((m) => toHex(m) === op)) return this.drop("RESET_UNKNOWN_OPERATOR");
+    // Two operators that ranked different YES sets both built a group: everyone settles on the one whose
+    // operator ranks first. A member that tallied NO (it saw other votes than the operator did) joins too:
+    // the group exists, and staying behind would leave it alone in the old one.
+    if (r.joinedVia !== undefined && compareBytes(this.rank(op, r), this.rank(r.joinedVia, r)) >= 0) {
+      // A worse-ranked operator built a group: it missed ours. As our group's operator, repeat our Welcome
+      // soon (within the budget: the operator field is not signed, so forged ones can at most spend it).
+      const rep = r.repeat;
+      if (rep && rep.repeatsLeft > 0 && op !== r.joinedVia)
+        rep.repeatAt = Math.min(
+          rep.repeatAt ?? Number.POSITIVE_INFINITY,
+          now + this.params.responseDelayMs * this.rng.next(),
+        );
       return [];
-    const old = this.member.group!;
+    }
+    // Not included by a reset we saw decided, we became a joiner of the new group: that path adds us.
+    const old = this.member.group;
+    if (old === undefined) return [];
     let joined: Awaited<ReturnType<typeof joinFromWelcome>>;
     try {
       // Our vote's KeyPackage, or (when the operator used the store) one of our published sets.
@@ -284,8 +354,11 @@ export class HardReset {
     // The link to the old group: the new group id must be the one the voted proposal derives.
     if (!bytesEqual(joined.group.groupId, resetGroupId(r.proposal.oldGroupId!, r.proposal.counter!)))
       return this.drop("RESET_LINK_MISMATCH");
+    // The operator is who created it (leaf 0): a member cannot pass its own group off as a better one.
+    if (rosterMember(joined.group, w.operator)?.leafIndex !== 0) return this.drop("RESET_NOT_OPERATOR");
     r.done = true;
     r.joinedVia = op;
+    r.repeat = undefined;
     this.state.resetCounter = r.proposal.counter!;
     return this.afterReset(joined.group, old.groupId, now);
   }

@@ -12,4 +12,7 @@ describe("fork and hard-reset scenarios", () => {
   it("3. three-way-split 4/3/3: HARD everywhere, one reset, all 10 in one new group", async () => {
     await expectRecovery("three-way-split", ["reset"]);
   });
+  it("3b. three-way-split with 20% loss: a Welcome lost on the way still ends in one new group, nothing lost", async () => {
+    await expectRecovery("three-way-split", ["reset"], 1, 0.2);
+  });
 });

@@ -1,0 +1,113 @@
+// Hard reset (DESIGN section 7) under lost and forged Welcomes: a small group split three ways, reset for
+// real on the simulator, then fed reset Welcomes under the old group's sync key.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { threeWaySplit } from "../../src/cli/scenarios.ts";
+import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
+import { commit, createGroup, generateKeyPackages } from "../../src/mls/index.ts";
+import { Cluster } from "../../src/node/cluster.ts";
+import type { Member } from "../../src/node/member.ts";
+import { FAST_SYNC_PARAMS } from "../../src/sync/core.ts";
+import { RESET_WELCOME_REPEATS, resetGroupId } from "../../src/sync/reset.ts";
+import { seal } from "../../src/sync/seal.ts";
+import { encodeSyncPayload, type SyncPayload } from "../../src/sync/wire.ts";
+import { compareBytes, fromHex, toHex, utf8 } from "../../src/util/bytes.ts";
+
+const N = 6;
+
+/** Forms N members, splits them 3/1/2, lets every side commit, heals; `down` stays crashed throughout. */
+async function resetGroup(
+  down?: string,
+): Promise<{ c: Cluster; oldKey: Uint8Array; oldGroupId: Uint8Array }> {
+  const c = new Cluster({ seed: 5, groupParams: FAST_GROUP_PARAMS, syncParams: FAST_SYNC_PARAMS });
+  await c.form(N);
+  const m0 = c.members.get("m0")!;
+  const oldKey = m0.group.state.syncKey!.key;
+  const oldGroupId = m0.group.group!.groupId;
+  const sides = threeWaySplit([...c.members.keys()]);
+  c.sim.partition(sides);
+  for (const side of sides) await c.members.get(side[0]!)!.proposeRefresh();
+  await c.sim.runFor(8_000);
+  if (down) c.sim.crash(down);
+  c.sim.heal();
+  const reset = (m: Member) => m.group.group && compareBytes(m.group.group.groupId, oldGroupId) !== 0;
+  for (let t = 0; t < 60 && ![...c.members.values()].filter((m) => m.name !== down).every(reset); t++)
+    await c.sim.runFor(1_000);
+  for (const m of c.members.values())
+    if (m.name !== down) assert.ok(reset(m), `${m.name} is in the new group`);
+  return { c, oldKey, oldGroupId };
+}
+
+/** Publishes a sync payload from `from`, sealed under `key` (a peer that can seal but lies). */
+async function inject(c: Cluster, from: string, key: Uint8Array, payload: SyncPayload): Promise<void> {
+  const topic = c.members.get(from)!.group.topics.sync;
+  await c.sim
+    .node(from)
+    .transport.publish(topic, seal(key, encodeSyncPayload(payload), c.sim.node(from).rng, utf8(topic)));
+}
+
+const stateOf = (m: Member) =>
+  `${toHex(m.group.group!.groupId)}/${m.group.group!.epoch}:${toHex(m.group.group!.fingerprint)}`;
+
+describe("hard reset Welcomes", () => {
+  it("after a reset the old key still opens reset traffic; an operator off the roster or not the group's creator is refused", async () => {
+    const { c, oldKey, oldGroupId } = await resetGroup();
+    const round = c.members.get("m1")!.sync.state.reset!;
+    const before = [...c.members.values()].map(stateOf);
+    const repeats = [...c.members.values()].reduce(
+      (a, m) => a + (m.sync.state.counters.RESET_WELCOME_REPEATED ?? 0),
+      0,
+    );
+    assert.equal(repeats, 0, "a reset without loss repeats no Welcome");
+
+    // A Welcome naming someone outside the roster as its operator.
+    await inject(c, "m2", oldKey, {
+      resetWelcome: { proposalId: round.id, operator: utf8("stranger"), welcome: new Uint8Array([1, 2, 3]) },
+    });
+    await c.sim.runFor(500);
+    for (const m of c.members.values())
+      if (m.name !== "m2")
+        assert.equal(m.sync.state.counters.RESET_UNKNOWN_OPERATOR, 1, `${m.name} read it and refused it`);
+
+    // m2 builds a group of its own with the reset's id and Welcomes everyone, naming the real operator as
+    // its creator. A member in the group ignores a Welcome that ranks no better than its own; one that
+    // tallied NO (it saw other votes than the operator, under loss) takes any Welcome of the voted reset,
+    // and must see that the named operator did not create this one.
+    const m1 = c.members.get("m1")!;
+    const m2 = c.members.get("m2")!;
+    const r1 = m1.sync.state.reset!;
+    const operator = r1.joinedVia!;
+    r1.joinedVia = undefined; // what a NO tally leaves: done, joined nothing
+    const [own] = await generateKeyPackages(m2.group.identity, 1);
+    const built = await commit(
+      await createGroup(m2.group.identity, resetGroupId(oldGroupId, round.proposal.counter!), own!),
+      {
+        adds: [...round.votes].filter(([w]) => w !== toHex(m2.group.memberId)).map(([, v]) => v.keyPackage!),
+      },
+    );
+    await inject(c, "m2", oldKey, {
+      resetWelcome: { proposalId: round.id, operator: fromHex(operator), welcome: built.welcome! },
+    });
+    await c.sim.runFor(500);
+    assert.equal(m1.sync.state.counters.RESET_NOT_OPERATOR, 1, "m1 joined it, saw m2 at leaf 0, refused it");
+    assert.deepEqual([...c.members.values()].map(stateOf), before, "nobody moved");
+  });
+
+  it("the operator repeats its Welcome for a member not heard from, at most RESET_WELCOME_REPEATS times, forged Welcomes or not", async () => {
+    const { c, oldKey } = await resetGroup("m5");
+    const operator = [...c.members.values()].find(
+      (m) => m.sync.state.reset?.joinedVia === toHex(m.group.memberId),
+    )!;
+    const round = operator.sync.state.reset!;
+    // Forged Welcomes from worse-ranked operators ask for a repeat each: they cannot push it past the budget.
+    const other = c.members.get(operator.name === "m1" ? "m2" : "m1")!;
+    for (let i = 0; i < 40; i++) {
+      await inject(c, other.name, oldKey, {
+        resetWelcome: { proposalId: round.id, operator: other.group.memberId, welcome: new Uint8Array([i]) },
+      });
+      await c.sim.runFor(250);
+    }
+    await c.sim.runFor(20_000);
+    assert.equal(operator.sync.state.counters.RESET_WELCOME_REPEATED, RESET_WELCOME_REPEATS);
+  });
+});
