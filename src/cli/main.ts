@@ -2,7 +2,9 @@
 // demls command line: `simulate` (default), `node`, `net`, `demo`, `bench`. `--help` on each.
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { chaosSchedule, describeSchedule, runChaosSeeds } from "./chaos.ts";
 import { runDemo } from "./demo.ts";
 import { NET_PLANS, type NetPlan, runNet } from "./net.ts";
 import { NODE_COMMANDS, runNode } from "./node.ts";
@@ -16,6 +18,7 @@ commands:
   simulate   run a partition-and-recovery scenario on the embedded simulator (default)
   node       one real member over libp2p TCP, its state in a sqlite file
   net        a partition-and-recovery run on real libp2p nodes (TCP on loopback) in this process
+  chaos      random fault schedules on the simulator, many seeds: how many converge
   demo       the MLS-layer fork-and-realign demo
   bench      run every benchmark under bench/ (tables + bench/results/*.json)
 
@@ -53,6 +56,16 @@ ${NODE_COMMANDS}`,
   --json       print one JSON object
 
 exit code 0 when every member ends in one state with no chat lost.`,
+  chaos: `usage: demls chaos [--seeds A..B] [--jobs J] [--json]
+
+  --seeds   seeds to run, A..B or one seed (default 1..100); each seed is one random fault schedule:
+            5-16 members, 1-3 partitions in a row (2-way, 3-way, no majority) with epochs committed on
+            each side, 0-30% loss, at most one crash and restart, chats from random members
+  --jobs    worker threads (default: the machine's cores)
+  --json    print one JSON line per seed instead of the failures and the summary
+
+converged = one state, every member IN_SYNC, every chat delivered exactly once, held 3 s, within 300 s
+of the last heal. Prints each failure's schedule and 'N/M seeds converged'; exit code 0 when all did.`,
   demo: "usage: demls demo\n\n  ten members fork at the MLS layer and re-align by rewinding to a retained epoch.",
   bench:
     "usage: demls bench\n\n  runs every bench/*.ts (each prints a table and writes bench/results/<name>.json).",
@@ -147,6 +160,41 @@ async function simulate(argv: string[]): Promise<number> {
     if (values.report) console.log(`  report                     ${values.report}`);
   }
   return ok ? 0 : 1;
+}
+
+async function chaos(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { seeds: { type: "string" }, jobs: { type: "string" }, json: { type: "boolean" } },
+  });
+  const range = /^(\d+)(?:\.\.(\d+))?$/.exec(values.seeds ?? "1..100");
+  if (!range) throw new UsageError(`--seeds: expected A..B or a seed, got '${values.seeds}'`);
+  const from = Number(range[1]);
+  const to = Number(range[2] ?? range[1]);
+  if (to < from) throw new UsageError(`--seeds: ${from}..${to} is empty`);
+  const jobs = num("jobs", values.jobs, availableParallelism(), 1, 64);
+  const started = Date.now();
+  let done = 0;
+  const results = await runChaosSeeds(from, to, jobs, (r) => {
+    done++;
+    if (values.json) console.log(JSON.stringify(r));
+    else if (!r.converged)
+      console.log(`\nFAILED ${describeSchedule(chaosSchedule(r.seed))}\n  -> ${r.failure}`);
+    else if (process.stdout.isTTY) process.stdout.write(`\r${done}/${to - from + 1} run`);
+  });
+  const ok = results.filter((r) => r.converged);
+  const times = ok.map((r) => r.convergedMs!).sort((a, b) => a - b);
+  const pct = (p: number) =>
+    times.length ? (times[Math.floor((times.length - 1) * p)]! / 1000).toFixed(1) : "-";
+  if (!values.json) {
+    if (process.stdout.isTTY) process.stdout.write("\n");
+    console.log(
+      `${ok.length}/${results.length} seeds converged (seeds ${from}..${to}; heal to converged p50 ${pct(0.5)} s, p99 ${pct(0.99)} s, max ${pct(1)} s of virtual time; ${((Date.now() - started) / 1000).toFixed(0)} s wall)`,
+    );
+    const failed = results.filter((r) => !r.converged).map((r) => r.seed);
+    if (failed.length) console.log(`failed seeds: ${failed.join(" ")}`);
+  }
+  return ok.length === results.length ? 0 : 1;
 }
 
 /** Runs every bench/*.ts, then merges their JSON into bench/results/all.json and all.md. */
@@ -303,7 +351,8 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "bench") return bench();
   if (cmd === "node") return node(rest);
   if (cmd === "net") return net(rest);
-  throw new UsageError(`unknown command '${cmd}': expected simulate, node, net, demo or bench`);
+  if (cmd === "chaos") return chaos(rest);
+  throw new UsageError(`unknown command '${cmd}': expected simulate, chaos, node, net, demo or bench`);
 }
 
 try {

@@ -187,15 +187,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   for (const name of [all[0]!, all[n - 1]!]) await cluster.chat(name, `${name} after heal`);
   // Recovered = one state, everyone IN_SYNC, every chat delivered, and still so `HOLD_MS` later (a commit
   // still in flight can split the group again); measured from the start of that stretch.
-  const settled = () =>
-    cluster.distinctStates().size === 1 &&
-    [...cluster.members.values()].every((m) => m.sync.state.status === "IN_SYNC") &&
-    cluster.missingChats().size === 0;
   let since: number | null = null;
   const deadline = healAt + 120_000 + n * 1_000;
   while (cluster.sim.now < deadline && (since === null || cluster.sim.now - since < HOLD_MS)) {
     await run(1000);
-    since = settled() ? (since ?? cluster.sim.now) : null;
+    since = cluster.settled() ? (since ?? cluster.sim.now) : null;
   }
   const recoveredAt = since !== null && cluster.sim.now - since >= HOLD_MS ? since : null;
   liarTimer?.();

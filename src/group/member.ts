@@ -1,10 +1,12 @@
 // One member's de-MLS protocol core: KeyPackage announcements, proposals, signed hash-chained votes,
 // steward commits with freeze and selection, application messages, over one SDS channel. Sans-I/O:
 // `receive`, `tick` and the commands take `now` and return effects; `nextWake()` says when to tick.
+import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
   encrypt,
   exportSecret,
+  fingerprintAt,
   generateKeyPackages,
   type Identity,
   isActive,
@@ -159,10 +161,10 @@ export interface SentChat {
 /** Counters of rejected input, by code, plus traffic. */
 export type GroupCounters = Record<string, number>;
 
-/** Everything a member remembers besides the MLS group value. Plain data. */
 /** Sync keys kept after a rotation (DESIGN section 3: the grace window, counted in rotations). */
 export const PREVIOUS_SYNC_KEYS = 3;
 
+/** Everything a member remembers besides the MLS group value. Plain data. */
 export interface GroupCoreState {
   readonly conversation: string;
   sds: SdsState | undefined;
@@ -208,6 +210,9 @@ export interface GroupCoreState {
 const HELD_LIMIT = 2048;
 /** Votes carried by one message at most (a larger batch is `OVERSIZED_BATCH`). */
 export const VOTES_PER_MESSAGE = 64;
+
+/** Own commits remembered to take their branch later (see `ownCommits`). */
+const OWN_COMMITS_KEPT = 4;
 /** Messages (and bytes) kept from before a Welcome; a message above its share of the bytes is not kept. */
 const EARLY_LIMIT = 64;
 const EARLY_BYTES_LIMIT = 8 << 20;
@@ -234,6 +239,16 @@ export function proposalId(kind: number, target: Uint8Array): string {
 /** The sync key of a state: an MLS exporter value, so only members at that epoch can derive it. */
 export function deriveSyncKey(group: MlsGroup, conversation: string): Promise<Uint8Array> {
   return exportSecret(group, "demls/sync-key", utf8(conversation), 32);
+}
+
+/**
+ * The sync key of a group a hard reset made, chained from the old group's key: every group a reset of
+ * that group can make (competing operators build groups of one id) gets one key, so their members can
+ * read each other and members left in the old group can read them (docs/decisions.md, "Reset lineage").
+ * Only holders of the old key can derive it; a removal still re-anchors the key in MLS.
+ */
+export function chainSyncKey(parentKey: Uint8Array, groupId: Uint8Array): Uint8Array {
+  return hkdf(sha256, parentKey, groupId, utf8("demls/reset-sync-key"), 32);
 }
 
 /** A member of one conversation. */
@@ -311,14 +326,19 @@ export class GroupMember {
     return this.sds;
   }
 
-  /** Starts as the creator of a new group (used at creation and by a hard reset). */
-  async startGroup(group: MlsGroup, now: number, sdsHorizon = 0n): Promise<GroupEffect[]> {
-    this.adopt(group, now, sdsHorizon);
+  /**
+   * Starts in a new group: as its creator, or entering a hard reset's group (`resetFrom`: the old group's
+   * sync key, which the new key is chained from).
+   */
+  async startGroup(group: MlsGroup, now: number, resetFrom?: Uint8Array): Promise<GroupEffect[]> {
+    this.adopt(group, now, 0n);
     // After a reset the old group's key stays readable: a better-ranked operator's Welcome and the votes
     // of members still in the old group come under it.
     this.rotateSyncKey({
       anchorEpoch: group.epoch,
-      key: await deriveSyncKey(group, this.state.conversation),
+      key: resetFrom
+        ? chainSyncKey(resetFrom, group.groupId)
+        : await deriveSyncKey(group, this.state.conversation),
     });
     // A reset's competing groups share the group id, hence the SDS channel: what SDS took in while we were
     // in the other one is not delivered again, and waits among the held frames.
@@ -328,8 +348,13 @@ export class GroupMember {
   /** A new sync key (or none); the current one joins the previous keys, which peers behind us still use. */
   private rotateSyncKey(next: GroupCoreState["syncKey"]): void {
     const cur = this.state.syncKey;
+    // The same key again (a competing reset group of the same lineage): the older keys stay.
+    if (cur && next && bytesEqual(cur.key, next.key)) return;
     if (cur)
-      this.state.previousSyncKeys = [cur.key, ...this.state.previousSyncKeys].slice(0, PREVIOUS_SYNC_KEYS);
+      this.state.previousSyncKeys = [
+        cur.key,
+        ...this.state.previousSyncKeys.filter((k) => !bytesEqual(k, cur.key)),
+      ].slice(0, PREVIOUS_SYNC_KEYS);
     this.state.syncKey = next;
   }
 
@@ -485,14 +510,40 @@ export class GroupMember {
    */
   async applyCommit(bytes: Uint8Array, now: number, via: string): Promise<GroupEffect[] | undefined> {
     const group = this.requireGroup();
-    let p: Processed;
-    try {
-      p = await processMessage(group, bytes);
-    } catch {
-      return undefined;
-    }
+    let p: Processed | undefined = this.appliedOwn(group, bytes);
+    if (p === undefined)
+      try {
+        p = await processMessage(group, bytes);
+      } catch {
+        return undefined;
+      }
     if (p.kind !== "commit") return undefined;
     return this.onEpochChange(p, bytes, undefined, now, via);
+  }
+
+  /**
+   * Commits this member built, by hash, with the state each leads to: MLS does not let a member process
+   * its own commit, so a member whose own commit became the majority's epoch (selected by the others, or
+   * by itself and then rewound off) could never take that branch (chaos seeds 56 and 383). Bounded; not
+   * saved (after a restart such a member rejoins instead).
+   */
+  private readonly ownCommits: { hash: string; group: MlsGroup; added: Uint8Array[] }[] = [];
+
+  /** Our own commit `bytes`, built on the state `group` is in, as a processed commit. */
+  private appliedOwn(group: MlsGroup, bytes: Uint8Array): Processed | undefined {
+    const hash = toHex(sha256(bytes));
+    const own = this.ownCommits.find((o) => o.hash === hash);
+    if (own === undefined || own.group.epoch !== group.epoch + 1n) return undefined;
+    const parent = fingerprintAt(own.group.history, group.epoch);
+    if (parent === undefined || !bytesEqual(parent, group.fingerprint)) return undefined;
+    return {
+      kind: "commit",
+      group: own.group,
+      sender: this.memberId,
+      added: own.added,
+      removed: [],
+      removedSelf: false,
+    };
   }
 
   /**
@@ -523,14 +574,15 @@ export class GroupMember {
 
   /**
    * Forked beyond the retained epochs: leaves the branch and asks the group to re-add us with a fresh
-   * KeyPackage (signed request; members remove our stale leaf by vote, then add us as a joiner).
+   * KeyPackage (signed request; members remove our stale leaf by vote, then add us as a joiner). Asks
+   * the group `groupId` instead of ours when a reset left us behind.
    */
-  async requestRejoin(keyPackages: KeyPackageBundle[], now: number): Promise<void> {
+  async requestRejoin(keyPackages: KeyPackageBundle[], now: number, groupId?: Uint8Array): Promise<void> {
     const group = this.requireGroup();
     const kp = keyPackages.find((k) => !k.lastResort) ?? keyPackages[0]!;
     const req: RejoinRequest = {
       keyPackage: kp.publicBytes,
-      groupId: group.groupId,
+      groupId: groupId ?? group.groupId,
       at: BigInt(Math.floor(now)),
     };
     const signature = await sign(this.identity, "rejoin", rejoinBody(req));
@@ -589,7 +641,10 @@ export class GroupMember {
   }
 
   private updateParticipants(): void {
-    if (this.group && this.sds) this.sds.setParticipants(roster(this.group).length);
+    if (this.group && this.sds) {
+      const ids = roster(this.group).map((m) => toHex(m.memberId));
+      this.sds.setParticipants(ids.length, ids);
+    }
   }
 
   private async onSds(effects: SdsEffect[], now: number): Promise<GroupEffect[]> {
@@ -1037,6 +1092,8 @@ export class GroupMember {
       return [this.reject(e instanceof DemlsError ? e.code : "INVALID", "own commit failed")];
     }
     this.ownCommit = { bytes: out.commit, group: out.group, welcome: out.welcome, added: joiners };
+    this.ownCommits.push({ hash: toHex(sha256(out.commit)), group: out.group, added: joiners });
+    if (this.ownCommits.length > OWN_COMMITS_KEPT) this.ownCommits.shift();
     const effects = await this.sendFrame(encodeGroupFrame({ commit: out.commit }), now);
     effects.push(...(await this.addCandidate(out.commit, now)));
     return effects;

@@ -22,8 +22,11 @@ export type { ChatLog } from "./member-set.ts";
 export interface ClusterOptions extends MemberSetOptions {
   readonly seed: number;
   readonly link?: Partial<LinkModel>;
-  /** Persist every member in an in-memory sqlite store (needed for crash/restart). */
-  readonly persist?: boolean;
+  /**
+   * Persist members in in-memory sqlite stores (needed for crash/restart): all of them, or those the
+   * function names.
+   */
+  readonly persist?: boolean | ((name: string) => boolean);
 }
 
 export class Cluster extends MemberSet {
@@ -50,17 +53,18 @@ export class Cluster extends MemberSet {
   }
 
   private optionsOf(name: string) {
-    return this.memberOptions(
-      name,
-      this.sim.node(name),
-      this.opts.persist ? this.stores.get(name) : undefined,
-    );
+    return this.memberOptions(name, this.sim.node(name), this.stores.get(name));
+  }
+
+  private addStore(name: string): void {
+    const p = this.opts.persist;
+    if (p === true || (typeof p === "function" && p(name))) this.stores.set(name, new SqliteMemberStore());
   }
 
   /** Adds a member node; the first one creates the group. */
   async add(name: string, role: "creator" | "joiner"): Promise<Member> {
     this.sim.addNode(name);
-    if (this.opts.persist) this.stores.set(name, new SqliteMemberStore());
+    this.addStore(name);
     return this.start(this.optionsOf(name), role);
   }
 
@@ -99,7 +103,7 @@ export class Cluster extends MemberSet {
     for (let i = 0; i < n; i++) {
       const name = `m${i}`;
       this.sim.addNode(name);
-      if (this.opts.persist) this.stores.set(name, new SqliteMemberStore());
+      this.addStore(name);
       const g = i === 0 ? group : (await joinFromWelcome(ids[i]!, built.welcome!, kps[i]!)).group;
       const m = await Member.inGroup(this.optionsOf(name), ids[i]!, g, kps[i]!.slice(1));
       this.members.set(name, m);

@@ -145,6 +145,15 @@ export abstract class MemberSet {
     return [...this.members.values()].map((m) => m.summary());
   }
 
+  /** One state, every member IN_SYNC, every chat delivered: what a recovered group looks like. */
+  settled(): boolean {
+    return (
+      this.distinctStates().size === 1 &&
+      [...this.members.values()].every((m) => m.sync.state.status === "IN_SYNC") &&
+      this.missingChats().size === 0
+    );
+  }
+
   /** Chats each member is missing (sent by others, not received). */
   missingChats(): Map<string, string[]> {
     const out = new Map<string, string[]>();

@@ -57,7 +57,7 @@ interface Outgoing {
   readonly bytes: Uint8Array;
   /** When it last went out (sent or resent). */
   lastSentAt: number;
-  /** Resent early to a participant back from silence (see `SendOptions`). */
+  /** Resent early to a participant back from silence, and never given up (see `SendOptions`). */
   readonly toReturning: boolean;
   nextResendAt: number;
   resends: number;
@@ -137,11 +137,18 @@ export interface SendOptions {
    * Resend it at once to a participant that comes back from silence without it, instead of at its
    * resend time. After a partition heals, SDS-R finds a missed message only through the causal history
    * of what followed it, one step at a time, and the resend time grows with the sync period: a chat sent
-   * early in a split reached the cut-off side of 300 members 12 s after the heal (scaled timers). For
-   * messages that must reach everyone; not for ones a later message supersedes (votes, once committed).
+   * early in a split reached the cut-off side of 300 members 12 s after the heal (scaled timers). Such a
+   * message is also never given up after `maxResends`: it is resent at the longest backoff until every
+   * participant holds it (at most `keepUnacknowledged` of them; beyond, the oldest is given up). A chat
+   * whose five resends all fell inside a long split was given up at the heal and never reached the other
+   * side (chaos seed 37). For messages that must reach everyone; not for ones a later message supersedes
+   * (votes, once committed).
    */
   readonly resendToReturning?: boolean;
 }
+
+/** Longest message or sender id accepted (ours are 32 hex characters; a member id is at most 64 bytes). */
+const MAX_ID_LENGTH = 256;
 
 /** Participants remembered in `heardFrom` beyond the channel's size (members that left, renamed ids). */
 const HEARD_FROM_SLACK = 64;
@@ -225,9 +232,17 @@ export class SdsChannel {
   }
 
   /** Number of participants, for SDS-R response groups, the ack quorum and the sync period. */
-  setParticipants(n: number): void {
+  setParticipants(n: number, ids?: Iterable<string>): void {
     this.state.participants = Math.max(1, n);
+    this.participantIds = ids === undefined ? undefined : new Set(ids);
   }
+
+  /**
+   * Sender ids of the participants, when the layer above knows them: a message from any other id acks
+   * nothing (anyone on the topic can send SDS messages; an all-ones bloom filter under invented ids would
+   * otherwise stop every resend). Derived from the roster, not state.
+   */
+  private participantIds: Set<string> | undefined;
 
   /** Time between own periodic syncs at the current size (see `syncFullRateParticipants`). */
   syncPeriod(): number {
@@ -270,7 +285,28 @@ export class SdsChannel {
     });
     this.lowerWake(now + this.resendDelay(0));
     s.stats.sent++;
-    return { messageId, effects: [{ type: "publish", bytes, message }] };
+    const effects: SdsEffect[] = [{ type: "publish", bytes, message }];
+    if (options.resendToReturning) this.boundKept(effects);
+    return { messageId, effects };
+  }
+
+  /** Kept messages (`resendToReturning`) beyond `keepUnacknowledged`: the oldest are given up. */
+  private boundKept(effects: SdsEffect[]): void {
+    const s = this.state;
+    let kept = 0;
+    for (const o of s.outgoing.values()) if (o.toReturning) kept++;
+    for (const [id, o] of s.outgoing) {
+      if (kept <= this.config.keepUnacknowledged) break;
+      if (!o.toReturning) continue;
+      kept--;
+      this.giveUp(id, effects);
+    }
+  }
+
+  private giveUp(id: string, effects: SdsEffect[]): void {
+    this.state.outgoing.delete(id);
+    this.outgoingIndices.delete(id);
+    effects.push({ type: "unacknowledged", messageId: id });
   }
 
   /** Sends `content` without ordering, acks or repair (spec: ephemeral message). */
@@ -306,12 +342,15 @@ export class SdsChannel {
     const s = this.state;
     if (m.channelId !== s.channelId)
       throw new SdsError("WRONG_CHANNEL", `message for channel ${m.channelId}, not ${s.channelId}`);
+    this.checkBounds(m, now);
     if (m.senderId === s.selfId) return []; // our own message echoed back
     const effects: SdsEffect[] = [];
     s.stats.received++;
     s.lastHeardAt = now;
-    this.takeAcks(m, effects);
-    this.resendToReturning(m.senderId, now);
+    if (this.participantIds === undefined || this.participantIds.has(m.senderId)) {
+      this.takeAcks(m, effects);
+      this.resendToReturning(m.senderId, now);
+    }
     this.scheduleResponses(m.repairRequest, now);
     if (m.lamportTimestamp === undefined) {
       this.receiveEphemeral(m, effects);
@@ -343,6 +382,36 @@ export class SdsChannel {
     if (s.incoming.has(m.messageId))
       effects.push({ type: "waiting", senderId: m.senderId, content: m.content });
     return effects;
+  }
+
+  /**
+   * Every value of a message that we would adopt or iterate is bounded before anything uses it: SDS
+   * fields are not authenticated, and one message from anyone on the topic with a Lamport timestamp of
+   * 2^64-1 made every member adopt that clock, after which no member could send again (its next
+   * timestamp no longer fits a uint64).
+   * @throws {SdsError} `LAMPORT_AHEAD`, `OVERSIZED_HISTORY`, `OVERSIZED_REPAIR`, `OVERSIZED_ID`.
+   */
+  private checkBounds(m: SdsMessage, now: number): void {
+    const c = this.config;
+    if (
+      m.lamportTimestamp !== undefined &&
+      m.lamportTimestamp > BigInt(Math.floor(now)) + BigInt(c.maxLamportAheadMs)
+    )
+      throw new SdsError(
+        "LAMPORT_AHEAD",
+        `Lamport timestamp ${m.lamportTimestamp} is too far ahead of ${now}`,
+      );
+    if (m.causalHistory.length > c.maxHistoryEntries)
+      throw new SdsError("OVERSIZED_HISTORY", `${m.causalHistory.length} causal history entries`);
+    if (m.repairRequest.length > c.maxHistoryEntries)
+      throw new SdsError("OVERSIZED_REPAIR", `${m.repairRequest.length} repair request entries`);
+    const long = (id: string | undefined) => id !== undefined && id.length > MAX_ID_LENGTH;
+    if (
+      long(m.messageId) ||
+      long(m.senderId) ||
+      [...m.causalHistory, ...m.repairRequest].some((e) => long(e.messageId) || long(e.senderId))
+    )
+      throw new SdsError("OVERSIZED_ID", "an id longer than 256 characters");
   }
 
   /**
@@ -682,15 +751,13 @@ export class SdsChannel {
     const s = this.state;
     for (const [id, o] of s.outgoing) {
       if (o.nextResendAt > now) continue;
-      if (o.resends >= this.config.maxResends) {
-        s.outgoing.delete(id);
-        this.outgoingIndices.delete(id);
-        effects.push({ type: "unacknowledged", messageId: id });
+      if (o.resends >= this.config.maxResends && !o.toReturning) {
+        this.giveUp(id, effects);
         continue;
       }
       o.resends++;
       o.lastSentAt = now;
-      o.nextResendAt = now + this.resendDelay(o.resends);
+      o.nextResendAt = now + this.resendDelay(Math.min(o.resends, this.config.maxResends));
       s.stats.resent++;
       effects.push({ type: "publish", bytes: o.bytes, message: decodeSdsMessage(o.bytes) });
     }

@@ -26,8 +26,13 @@ export interface SdsConfig {
    * 100- or 300-member group was resent once before its acks could arrive).
    */
   readonly resendAfterMs: number;
-  /** Resends before a message is given up (`unacknowledged` effect). */
+  /**
+   * Resends before a message is given up (`unacknowledged` effect); a `resendToReturning` message is
+   * resent at the longest wait from then on instead.
+   */
   readonly maxResends: number;
+  /** `resendToReturning` messages kept unacknowledged at most; beyond, the oldest is given up. */
+  readonly keepUnacknowledged: number;
   /** Period of sync messages (acks and repair requests when nobody else speaks). */
   readonly syncIntervalMs: number;
   /** Random backoff added to each sync period; a sync is skipped if another participant spoke within it. */
@@ -61,6 +66,14 @@ export interface SdsConfig {
   readonly repairCacheSize: number;
   /** Local-log entries kept for dedupe and causal history; older ones are forgotten. */
   readonly logLimit: number;
+  /**
+   * A received Lamport timestamp more than this ahead of our clock (ms) is refused (`LAMPORT_AHEAD`), not
+   * adopted. Timestamps are milliseconds that run ahead of the clock only by bursts of sends; the bound
+   * leaves room for clocks that disagree by up to an hour.
+   */
+  readonly maxLamportAheadMs: number;
+  /** Causal history or repair request entries one message may carry (more is `OVERSIZED_*`). */
+  readonly maxHistoryEntries: number;
 }
 
 /** Spec-default timers. */
@@ -71,6 +84,7 @@ export const DEFAULT_SDS_CONFIG: SdsConfig = {
   ackQuorum: 0,
   resendAfterMs: 30_000,
   maxResends: 5,
+  keepUnacknowledged: 256,
   syncIntervalMs: 30_000,
   syncJitterMs: 5_000,
   syncFullRateParticipants: 20,
@@ -81,6 +95,8 @@ export const DEFAULT_SDS_CONFIG: SdsConfig = {
   lostAfterMs: 30 * 60_000,
   repairCacheSize: 512,
   logLimit: 10_000,
+  maxLamportAheadMs: 3_600_000,
+  maxHistoryEntries: 64,
 };
 
 /** Timers scaled down 30x, for simulations and interactive groups. */

@@ -18,7 +18,7 @@ import type { Rng } from "../net/transport.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { agreedRoster, classify, type SyncStatus, type Verdict, type View } from "./classify.ts";
-import { HardReset, type ResetRound } from "./reset.ts";
+import { HardReset, type LineageGroup, lineage, type ResetRound } from "./reset.ts";
 import { ranksAmongFirst } from "./responders.ts";
 import { open, seal } from "./seal.ts";
 import {
@@ -64,6 +64,12 @@ export interface SyncParams {
   /** A reset operator that has not delivered within this is replaced by the next. */
   readonly resetOperatorTimeoutMs: number;
 }
+
+/** Ancestry entries a SyncStateInfo may carry (ours: 16 dense, then powers of two within `H`). */
+const MAX_ANCESTRY = 64;
+
+/** Commits a catch-up answer may carry (a responder stops at `catchUpMaxBytes`). */
+const MAX_BATCH = 1024;
 
 /** Answers to other members' catch-up requests kept to try before asking (each at most `catchUpMaxBytes`). */
 const HEARD_BATCHES = 4;
@@ -137,7 +143,6 @@ export interface SyncState {
   aloneAheadSince?: number | undefined;
   catchUp: { nonce: Uint8Array; sentAt: number; epoch: bigint; fingerprint: Uint8Array } | undefined;
   reset: ResetRound | undefined;
-  resetCounter: bigint;
   /** We asked to be re-added (forked beyond the retained epochs) and wait for the Welcome. */
   rejoining: boolean;
   readonly counters: Record<string, number>;
@@ -157,7 +162,6 @@ export function newSyncState(): SyncState {
     hardSince: undefined,
     catchUp: undefined,
     reset: undefined,
-    resetCounter: 0n,
     rejoining: false,
     counters: {},
   };
@@ -213,10 +217,11 @@ export class SyncCore {
    * Leaves the current state and asks to be re-added with a fresh KeyPackage: after a fork older than the
    * retained epochs, or through `Member.requestRejoin` when an application finds its state damaged.
    */
-  async rejoin(now: number): Promise<SyncEffect[]> {
+  async rejoin(now: number, groupId?: Uint8Array): Promise<SyncEffect[]> {
     await this.member.requestRejoin(
       await generateKeyPackages(this.member.identity, 1, { lastResort: true }),
       now,
+      groupId,
     );
     this.state.rejoining = true;
     this.state.catchUp = undefined;
@@ -286,10 +291,63 @@ export class SyncCore {
       this.state.rosters.delete(this.state.rosters.keys().next().value!);
   }
 
+  /** Keys we open with: the current one, the previous ones, and those of the reset lineage below us. */
   private keys(): Uint8Array[] {
     const s = this.member.state;
-    return [...(s.syncKey ? [s.syncKey.key] : []), ...s.previousSyncKeys];
+    return [
+      ...(s.syncKey ? [s.syncKey.key] : []),
+      ...s.previousSyncKeys,
+      ...this.lineage().map((l) => l.key),
+    ];
   }
+
+  /** The groups resets below ours make (derived from our group id and sync key, remembered per pair). */
+  private lineage(): readonly LineageGroup[] {
+    const g = this.member.group;
+    const key = this.member.state.syncKey?.key;
+    if (g === undefined || key === undefined) return [];
+    const c = this.lineageCache;
+    if (c?.groupId !== g.groupId || c.key !== key)
+      this.lineageCache = { groupId: g.groupId, key, groups: lineage(g.groupId, key) };
+    return this.lineageCache!.groups;
+  }
+
+  private lineageCache: { groupId: Uint8Array; key: Uint8Array; groups: LineageGroup[] } | undefined;
+
+  /**
+   * `groupId` is in our reset lineage, and our roster has moved there (more than half of it heard in the
+   * lineage; or two, while we see no majority in our own group): we were left behind by a reset we may
+   * not even have seen, and may follow it.
+   */
+  leftBehindFor(groupId: Uint8Array): LineageGroup | undefined {
+    const target = this.lineage().find((l) => bytesEqual(l.groupId, groupId));
+    if (target === undefined || !this.leftBehind()) return undefined;
+    return target;
+  }
+
+  /** Members of our roster heard (within the view window) in a group of the lineage below ours. */
+  private movedOn(now: number): number {
+    const ids = new Set(this.lineage().map((l) => toHex(l.groupId)));
+    if (ids.size === 0) return 0;
+    const windowMs = this.timing().windowMs;
+    let n = 0;
+    for (const id of this.rosterIds() ?? []) {
+      const v = this.state.views.get(id);
+      if (v && ids.has(v.groupId) && now - v.receivedAt <= windowMs) n++;
+    }
+    return n;
+  }
+
+  private leftBehind(now = this.lastTickAt): boolean {
+    const moved = this.movedOn(now);
+    const n = this.rosterIds()?.size ?? 0;
+    const noMajority = this.state.status === "UNKNOWN" || this.state.status === "HARD";
+    return moved * 2 > n || (moved >= 2 && noMajority);
+  }
+
+  private lastTickAt = 0;
+  /** Since when our roster is seen to have moved on to a reset group without us (see `leftBehind`). */
+  private leftBehindSince: number | undefined;
 
   /**
    * Seals a payload for the sync channel under the current sync key, or under `key`: the previous key a
@@ -373,6 +431,8 @@ export class SyncCore {
       this.count("MALFORMED");
       return [];
     }
+    // Bounded before anything walks it: our ancestry is 16 dense epochs and a skip list within `H`.
+    if (i.ancestry.length > MAX_ANCESTRY) return this.drop("OVERSIZED_ANCESTRY");
     const who = toHex(i.memberId);
     const signer = this.state.directory.get(who);
     if (signer === undefined) return this.drop("UNKNOWN_MEMBER");
@@ -393,6 +453,8 @@ export class SyncCore {
     };
     this.state.views.set(who, view);
     this.answer(who, view, now, key);
+    const g0 = this.member.group;
+    if (g0 !== undefined && view.groupId !== toHex(g0.groupId)) this.reset.onForeignView(who, now);
     // A state other than ours: classify soon, not at whatever wakes us next (a quiet member of a large
     // group can sleep for a stretched SDS sync period). Within the response delay, so that the answers
     // this may draw are in too, and so one verdict covers a burst of infos.
@@ -438,7 +500,12 @@ export class SyncCore {
     // A member that missed a rotation of the sync key reads only the key it sent under (a removed member,
     // which also still holds it, gets nothing under it: the rotation is there to shut it out).
     const current = this.member.state.syncKey?.key;
-    if (current && !bytesEqual(key, current) && this.rosterIds()?.has(who))
+    if (
+      current &&
+      !bytesEqual(key, current) &&
+      this.rosterIds()?.has(who) &&
+      this.member.state.previousSyncKeys.some((k) => bytesEqual(k, key))
+    )
       this.answerKeys.set(toHex(key), key);
     const rel = relation(g.history, v.epoch, v.fingerprint, v.ancestry);
     if (rel === "SAME" || rel === "I_AM_BEHIND") return;
@@ -456,6 +523,7 @@ export class SyncCore {
 
   /** Periodic: gossip, classify, act. */
   async tick(now: number): Promise<SyncEffect[]> {
+    this.lastTickAt = now;
     const out: SyncEffect[] = [];
     const asked = now >= this.classifyAt;
     if (asked) this.classifyAt = Number.POSITIVE_INFINITY;
@@ -503,11 +571,36 @@ export class SyncCore {
     out.push(...(await this.stepBackIfAloneAhead(verdict, now)));
     if (
       verdict.status === "HARD" &&
-      this.state.reset === undefined &&
+      this.reset.mayPropose() &&
       now - this.state.hardSince! >= this.params.hardAfterMs
     )
       out.push(...(await this.reset.propose(verdict, now)));
+    out.push(...(await this.followLineage(now)));
     return out;
+  }
+
+  /**
+   * Left behind by a reset for longer than its operators' Welcome repeats take (we may not be on its
+   * roster, or its operator may be gone): ask to be added to the group our roster moved to, as a member
+   * forked beyond the retained epochs asks (its members remove our stale leaf, if any, and add us).
+   */
+  private async followLineage(now: number): Promise<SyncEffect[]> {
+    if (!this.leftBehind(now)) {
+      this.leftBehindSince = undefined;
+      return [];
+    }
+    this.leftBehindSince ??= now;
+    if (now - this.leftBehindSince < 3 * this.params.resetOperatorTimeoutMs + this.params.hardAfterMs)
+      return [];
+    const ids = new Map(this.lineage().map((l) => [toHex(l.groupId), l.groupId]));
+    // The group most of the moved members are in.
+    const counts = new Map<string, number>();
+    for (const v of this.state.views.values())
+      if (ids.has(v.groupId)) counts.set(v.groupId, (counts.get(v.groupId) ?? 0) + 1);
+    const [target] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
+    this.leftBehindSince = undefined;
+    this.count("LINEAGE_REJOIN");
+    return this.rejoin(now, ids.get(target));
   }
 
   /**
@@ -662,6 +755,7 @@ export class SyncCore {
   private readonly heard: CatchUpResponse[] = [];
 
   private async onCommits(r: CatchUpResponse, now: number): Promise<SyncEffect[]> {
+    if (r.commits.length > MAX_BATCH) return this.drop("OVERSIZED_BATCH");
     const c = this.state.catchUp;
     if (c && r.nonce && bytesEqual(r.nonce, c.nonce)) return this.applyBatch(r, now, c);
     const g = this.member.group;
@@ -726,12 +820,18 @@ export class SyncCore {
     }
     const out: SyncEffect[] = [];
     let how: "catch-up" | "realign" = "catch-up";
+    const shared = (e: bigint) => {
+      const theirs = afterOf.get(e);
+      const ours = mineAt(e);
+      return theirs !== undefined && ours !== undefined && bytesEqual(theirs, ours);
+    };
+    // The batch forks from us at or below the oldest state it shows: nothing we hold is on its chain
+    // (a competing group of our reset, or a fork older than what we retain).
+    // (A batch that names no state at our epoch is tried: the commits' fingerprints check it.)
+    const unnamed = forkPoint === g.epoch && !afterOf.has(g.epoch);
+    if (!unnamed && !shared(forkPoint)) return asked === undefined ? [] : this.forkedBeyondRetained(now);
     if (forkPoint < g.epoch && asked === undefined) return [];
     if (forkPoint < g.epoch) {
-      // Only to a state the batch shows we share: beyond our retained epochs we cannot re-align.
-      const theirs = afterOf.get(forkPoint);
-      const ours = mineAt(forkPoint);
-      if (!theirs || !ours || !bytesEqual(theirs, ours)) return this.forkedBeyondRetained(now);
       try {
         g = rewind(g, forkPoint);
       } catch (e) {
@@ -745,7 +845,15 @@ export class SyncCore {
     for (const e of batch) {
       if (e.epoch !== this.member.group!.epoch) continue;
       const eff = await this.member.applyCommit(e.commit!, now, how);
-      if (eff === undefined || !bytesEqual(this.member.group!.fingerprint, e.fingerprintAfter!)) break;
+      if (eff === undefined || !bytesEqual(this.member.group!.fingerprint, e.fingerprintAfter!)) {
+        // The commit that leads from our very state to theirs does not apply for us: our own commit
+        // whose result we no longer hold (we restarted since), say. That branch is closed to us.
+        if (applied === 0 && asked !== undefined && eff === undefined) {
+          this.count("COMMIT_NOT_APPLICABLE");
+          return [...out, ...(await this.forkedBeyondRetained(now))];
+        }
+        break;
+      }
       applied++;
       out.push(...eff);
     }

@@ -1,9 +1,14 @@
 // Hard reset (DESIGN section 7): with no majority state, the members vote a reset on the sync channel, a
 // deterministically chosen operator recreates the group from the voters' KeyPackages and the KeyPackage
 // store, and everyone joins the new group, whose id is derived from the old one. Part of the sync core.
+//
+// Every reset of one group makes the same group id, and its sync key is chained from the old group's
+// (docs/decisions.md, "Reset lineage"): groups that competing operators build, in one attempt or in
+// several, can read each other and merge like any fork, and a member left in the old group can read the
+// new one and follow it.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { decide } from "../group/consensus.ts";
-import type { GroupEffect, GroupMember } from "../group/member.ts";
+import { chainSyncKey, type GroupEffect, type GroupMember } from "../group/member.ts";
 import {
   createGroup,
   generateKeyPackages,
@@ -16,7 +21,7 @@ import {
   verify,
 } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
-import { bytesEqual, compareBytes, concatBytes, fromHex, toHex, u64be } from "../util/bytes.ts";
+import { bytesEqual, compareBytes, concatBytes, fromHex, toHex, u64be, utf8 } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import type { Verdict } from "./classify.ts";
 import type { SyncEffect, SyncParams, SyncState } from "./core.ts";
@@ -25,7 +30,12 @@ import { type ResetProposal, type ResetVote, resetBody, resetVoteBody, type Sync
 /** One reset proposal as a member tracks it (part of `SyncState`, persisted with it). */
 export interface ResetRound {
   readonly proposal: ResetProposal;
+  /** The vote's id: SHA-256(old group id ‖ attempt). */
   readonly id: Uint8Array;
+  /** The group the reset makes ({@link resetGroupId}); every attempt and operator makes this id. */
+  readonly groupId: Uint8Array;
+  /** The old group's sync key when the round began: the new group's key is chained from it. */
+  readonly parentKey: Uint8Array;
   readonly startedAt: number;
   readonly votes: Map<string, { yes: boolean; keyPackage?: Uint8Array }>;
   myKeyPackages: KeyPackageBundle[];
@@ -36,21 +46,62 @@ export interface ResetRound {
   /**
    * As operator: our Welcome and the old group's sync key it goes under, repeated while a member of the
    * new roster has not been heard in the new group (its Welcome may have been lost), at most
-   * `repeatsLeft` more times; the next is due at `repeatAt`.
+   * `repeatsLeft` more times, and whenever a roster member is heard in another group; the next is due at
+   * `repeatAt`.
    */
-  repeat?: { welcome: Uint8Array; key: Uint8Array; repeatsLeft: number; repeatAt: number | undefined };
+  repeat?: {
+    welcome: Uint8Array;
+    key: Uint8Array;
+    repeatsLeft: number;
+    repeatAt: number | undefined;
+    lastAt: number;
+    /** A roster member was heard in another group since the last repeat: repeat beyond the budget. */
+    asked: boolean;
+  };
 }
 
 /**
- * Repeats of a reset Welcome an operator may send. The Welcome goes once over a lossy channel; without
- * repeats a member that lost it stays in the old group until its own fail-over turn and then builds a
- * group of its own that nobody joins (20% loss: 2 of 10 members left alone in 3 of 3 seeds).
+ * Repeats of a reset Welcome an operator sends on its own timer. The Welcome goes once over a lossy
+ * channel; without repeats a member that lost it stays in the old group until its own fail-over turn and
+ * then builds a group of its own that nobody joins (20% loss: 2 of 10 members left alone in 3 of 3 seeds).
+ * Beyond these, a repeat goes only to a member heard in another group.
  */
 export const RESET_WELCOME_REPEATS = 6;
 
-/** The id of the group a reset creates: SHA-256(old group id ‖ counter). Members check it on join. */
-export function resetGroupId(oldGroupId: Uint8Array, counter: bigint): Uint8Array {
-  return sha256(concatBytes(oldGroupId, u64be(counter))).subarray(0, 16);
+/** KeyPackages of our votes kept over the attempts of one reset (any attempt's operator may use its own). */
+const RESET_KEY_PACKAGES_KEPT = 8;
+
+/** Lineage levels below our group whose keys a member derives, to read members that moved on. */
+export const LINEAGE_DEPTH = 3;
+
+/** The id of the group a reset of `oldGroupId` makes: SHA-256("demls/reset" ‖ old id)[0..16]. */
+export function resetGroupId(oldGroupId: Uint8Array): Uint8Array {
+  return sha256(concatBytes(utf8("demls/reset"), oldGroupId)).subarray(0, 16);
+}
+
+/** The id of a reset vote: SHA-256(old group id ‖ attempt). */
+export function resetProposalId(oldGroupId: Uint8Array, attempt: bigint): Uint8Array {
+  return sha256(concatBytes(oldGroupId, u64be(attempt)));
+}
+
+/** One group a chain of resets below ours makes, with its sync key and the key that one is chained from. */
+export interface LineageGroup {
+  readonly groupId: Uint8Array;
+  readonly key: Uint8Array;
+  readonly parentKey: Uint8Array;
+}
+
+/** The next `depth` groups of the reset lineage below `groupId`, whose sync key is `key`. */
+export function lineage(groupId: Uint8Array, key: Uint8Array, depth = LINEAGE_DEPTH): LineageGroup[] {
+  const out: LineageGroup[] = [];
+  for (let i = 0, id = groupId, k = key; i < depth; i++) {
+    const child = resetGroupId(id);
+    const childKey = chainSyncKey(k, child);
+    out.push({ groupId: child, key: childKey, parentKey: k });
+    id = child;
+    k = childKey;
+  }
+  return out;
 }
 
 /** What the reset logic needs of the sync core it belongs to. */
@@ -64,6 +115,13 @@ export interface ResetHost {
   count(code: string): void;
   /** Announces the new state (gossip) after joining the new group. */
   onGroupEffects(effects: readonly GroupEffect[], now: number): Promise<SyncEffect[]>;
+  /**
+   * `groupId` is a group of our lineage that our roster has moved to (we were left behind): the key its
+   * key is chained from. Undefined otherwise.
+   */
+  leftBehindFor(groupId: Uint8Array): LineageGroup | undefined;
+  /** Leaves our group and asks the group `groupId` to add us. */
+  rejoin(now: number, groupId: Uint8Array): Promise<SyncEffect[]>;
 }
 
 /** The reset rounds of one member. */
@@ -97,7 +155,7 @@ export class HardReset {
     return [];
   }
 
-  /** When the running round next has something to do (vote close, an operator's turn). */
+  /** When the running round next has something to do (vote close, an operator's turn, a repeat). */
   nextWake(): number {
     const r = this.state.reset;
     if (!r) return Number.POSITIVE_INFINITY;
@@ -110,13 +168,24 @@ export class HardReset {
     return closes + turns * this.params.resetOperatorTimeoutMs;
   }
 
+  /**
+   * Whether a lasting HARD may start a round: none about our group yet, or the last one is over (decided
+   * NO, or decided YES and never delivered) and we are still in that group.
+   */
+  mayPropose(): boolean {
+    const r = this.state.reset;
+    const g = this.member.group;
+    return g !== undefined && (r === undefined || r.done || !bytesEqual(r.proposal.oldGroupId!, g.groupId));
+  }
+
   /** HARD persisted for `W_hard`: propose a reset of the group (and vote on it ourselves). */
   async propose(v: Verdict, now: number): Promise<SyncEffect[]> {
     const g = this.member.group!;
-    const counter = this.state.resetCounter + 1n;
+    const r = this.state.reset;
+    const attempt = r && bytesEqual(r.proposal.oldGroupId!, g.groupId) ? r.proposal.attempt! + 1n : 0n;
     const proposal: ResetProposal = {
       oldGroupId: g.groupId,
-      counter,
+      attempt,
       proposer: this.member.memberId,
       roster: [...new Set(v.states.flatMap((s) => s.members))].sort().map(fromHex),
     };
@@ -126,22 +195,43 @@ export class HardReset {
     return out;
   }
 
-  /** A reset proposal: vote YES unless we are in sync with a majority; our vote carries a fresh KeyPackage. */
+  /**
+   * A reset proposal for our group: vote YES unless we are in sync with a majority; our vote carries a
+   * fresh KeyPackage. A later attempt replaces an earlier one.
+   */
   async onProposal(p: ResetProposal, now: number): Promise<SyncEffect[]> {
     const g = this.member.group;
-    if (!g || !p.oldGroupId || !p.proposer || !p.signature || p.counter === undefined)
+    if (!g || !p.oldGroupId || !p.proposer || !p.signature || p.attempt === undefined)
       return this.drop("MALFORMED");
     if (!bytesEqual(p.oldGroupId, g.groupId)) return [];
     const key = this.state.directory.get(toHex(p.proposer));
     if (key === undefined) return this.drop("UNKNOWN_MEMBER");
     if (!(await verify(key, "reset", resetBody(p), p.signature))) return this.drop("INVALID_SIGNATURE");
-    const id = resetGroupId(p.oldGroupId, p.counter);
-    if (this.state.reset && bytesEqual(this.state.reset.id, id)) return [];
-    if (this.state.reset && !this.state.reset.done) return [];
-    // Vote YES unless we are in sync with a majority ourselves; attach a fresh KeyPackage for the group.
+    // The roster sets how many votes decide: only known members, and more than half of our group's
+    // (a member proposing a reset among itself alone would decide it with its own vote).
+    const members = new Set(this.member.rosterIds().map(toHex));
+    const roster = new Set(p.roster.map(toHex));
+    if (roster.size * 2 <= members.size || [...roster].some((m) => !this.state.directory.has(m)))
+      return this.drop("RESET_BAD_ROSTER");
+    const r = this.state.reset;
+    if (r && bytesEqual(r.proposal.oldGroupId!, g.groupId) && p.attempt <= r.proposal.attempt!) return [];
+    const parentKey = this.member.state.syncKey?.key;
+    if (parentKey === undefined) return this.drop("NO_SYNC_KEY");
+    const id = resetProposalId(p.oldGroupId, p.attempt);
     const yes = this.state.status !== "IN_SYNC";
     const kps = await generateKeyPackages(this.member.identity, 1);
-    this.state.reset = { proposal: p, id, startedAt: now, votes: new Map(), myKeyPackages: kps, done: false };
+    // An earlier attempt's operator may have built its group from our vote there: keep those KeyPackages.
+    const earlier = r && bytesEqual(r.proposal.oldGroupId!, g.groupId) ? r.myKeyPackages : [];
+    this.state.reset = {
+      proposal: p,
+      id,
+      groupId: resetGroupId(p.oldGroupId),
+      parentKey,
+      startedAt: now,
+      votes: new Map(),
+      myKeyPackages: [...kps, ...earlier].slice(0, RESET_KEY_PACKAGES_KEPT),
+      done: false,
+    };
     const vote: ResetVote = {
       proposalId: id,
       voter: this.member.memberId,
@@ -175,7 +265,7 @@ export class HardReset {
   }
 
   /**
-   * YES voters ordered by SHA-256(member id ‖ proposal id): the first is the operator, then fail-over.
+   * YES voters ordered by SHA-256(member id ‖ new group id): the first is the operator, then fail-over.
    * Asked on every tick after the vote closes; recomputed only when a vote arrived since (derived, not
    * state). Hashing inside the sort comparator cost 20,000 hashes per tick at 1000 voters, on every member.
    */
@@ -193,8 +283,9 @@ export class HardReset {
 
   private operatorsCache: { round: ResetRound; votes: number; ops: string[] } | undefined;
 
+  /** An operator's rank: the same in every attempt, so competing groups of one id settle on one. */
   private rank(who: string, r: ResetRound): Uint8Array {
-    return sha256(concatBytes(fromHex(who), r.id));
+    return sha256(concatBytes(fromHex(who), r.groupId));
   }
 
   /** The decision and, once the vote window closed, the operator's turn (with fail-over). */
@@ -224,24 +315,32 @@ export class HardReset {
     if (now < closesAt) return [];
     const ops = this.operators(r);
     const turn = Math.floor((now - closesAt) / this.params.resetOperatorTimeoutMs);
+    // Every operator's turn passed and no Welcome reached us: the round failed here, and a lasting HARD
+    // may try again (the groups it makes have the same id as any that did get built).
+    if (turn > ops.length) {
+      r.done = true;
+      this.host.count("RESET_UNDELIVERED");
+      return [];
+    }
     const me = toHex(this.member.memberId);
-    if (ops[turn % Math.max(1, ops.length)] !== me || r.done) return [];
+    if (ops[turn % Math.max(1, ops.length)] !== me) return [];
     return this.operate(r, now);
   }
 
   /**
    * As operator: a new group with every voter, from the KeyPackages their votes carry, and every other
-   * member of the last common roster from the KeyPackage store (its last-resort KeyPackage: competing
-   * operators may both use it).
+   * member of the proposal's roster and of our group from the KeyPackage store (its last-resort
+   * KeyPackage: competing operators may both use it).
    */
   private async operate(r: ResetRound, now: number): Promise<SyncEffect[]> {
     const old = this.member.group!;
     const me = toHex(this.member.memberId);
     const [mine] = await generateKeyPackages(this.member.identity, 1);
-    let group = await createGroup(this.member.identity, r.id, mine!);
+    let group = await createGroup(this.member.identity, r.groupId, mine!);
     // Everyone who voted comes along (a NO voter is bound by the decision too): no member is orphaned.
     const adds = [...r.votes].filter(([w, v]) => w !== me && v.keyPackage).map(([, v]) => v.keyPackage!);
-    for (const id of r.proposal.roster.map(toHex)) {
+    const others = new Set([...r.proposal.roster.map(toHex), ...this.member.rosterIds().map(toHex)]);
+    for (const id of others) {
       if (id === me || r.votes.get(id)?.keyPackage) continue;
       const stored = this.member.keyPackageSet(id);
       if (stored) adds.push(stored.lastResort);
@@ -250,24 +349,27 @@ export class HardReset {
     group = built.group;
     r.done = true;
     r.joinedVia = me;
-    this.state.resetCounter = r.proposal.counter!;
     const out: SyncEffect[] = [];
-    const key = this.member.state.syncKey?.key;
-    if (built.welcome && key) {
+    const key = this.member.state.syncKey?.key ?? r.parentKey;
+    if (built.welcome) {
       out.push(this.publish(this.welcomePayload(r, built.welcome), key));
       r.repeat = {
         welcome: built.welcome,
         key,
         repeatsLeft: RESET_WELCOME_REPEATS,
         repeatAt: now + this.repeatIntervalMs(),
+        lastAt: now,
+        asked: false,
       };
     }
-    out.push(...(await this.afterReset(group, old.groupId, now)));
+    out.push(...(await this.afterReset(group, old.groupId, r.parentKey, now)));
     return out;
   }
 
   private welcomePayload(r: ResetRound, welcome: Uint8Array): SyncPayload {
-    return { resetWelcome: { proposalId: r.id, operator: this.member.memberId, welcome } };
+    return {
+      resetWelcome: { proposalId: r.id, operator: this.member.memberId, welcome, groupId: r.groupId },
+    };
   }
 
   private repeatIntervalMs(): number {
@@ -275,15 +377,35 @@ export class HardReset {
   }
 
   /**
+   * A roster member is heard in another group than ours: as the operator of ours, repeat our Welcome to
+   * it soon, beyond the timer's budget (at most once per repeat interval; views are signed and fresh, so
+   * only a member really elsewhere asks).
+   */
+  onForeignView(who: string, now: number): void {
+    const r = this.state.reset;
+    const rep = r?.repeat;
+    const g = this.member.group;
+    if (!r || !rep || !g || !bytesEqual(g.groupId, r.groupId)) return;
+    if (!this.member.rosterIds().some((id) => toHex(id) === who)) return;
+    rep.asked = true;
+    const at = Math.max(
+      now + this.params.responseDelayMs * this.rng.next(),
+      rep.lastAt + this.repeatIntervalMs(),
+    );
+    rep.repeatAt = Math.min(rep.repeatAt ?? Number.POSITIVE_INFINITY, at);
+  }
+
+  /**
    * As operator of the group we are in: our Welcome again, while some member of its roster has not been
-   * heard in it (members that joined gossip at once), within the repeat budget.
+   * heard in it (members that joined gossip at once), within the repeat budget, or when one was heard
+   * elsewhere.
    */
   private repeatWelcome(r: ResetRound, now: number): SyncEffect[] {
     const rep = r.repeat;
     if (rep?.repeatAt === undefined || now < rep.repeatAt) return [];
     // Left out of a better-ranked operator's group, we became its joiner: ours is abandoned.
     const g = this.member.group;
-    if (g === undefined) {
+    if (g === undefined || !bytesEqual(g.groupId, r.groupId)) {
       r.repeat = undefined;
       return [];
     }
@@ -293,79 +415,102 @@ export class HardReset {
       .rosterIds()
       .map(toHex)
       .some((id) => id !== me && this.state.views.get(id)?.groupId !== gid);
-    if (!unheard || rep.repeatsLeft <= 0) {
+    if (!unheard || (rep.repeatsLeft <= 0 && !rep.asked)) {
       rep.repeatAt = undefined;
       return [];
     }
-    rep.repeatsLeft--;
+    if (!rep.asked) rep.repeatsLeft--;
+    rep.asked = false;
+    rep.lastAt = now;
     rep.repeatAt = rep.repeatsLeft > 0 ? now + this.repeatIntervalMs() : undefined;
     this.host.count("RESET_WELCOME_REPEATED");
     return [this.publish(this.welcomePayload(r, rep.welcome), rep.key)];
   }
 
   async onWelcome(
-    w: { proposalId?: Uint8Array; welcome?: Uint8Array; operator?: Uint8Array },
+    w: { proposalId?: Uint8Array; welcome?: Uint8Array; operator?: Uint8Array; groupId?: Uint8Array },
     now: number,
   ): Promise<SyncEffect[]> {
-    const r = this.state.reset;
-    if (!r || !w.proposalId || !w.welcome || !w.operator || !bytesEqual(w.proposalId, r.id)) return [];
-
+    const old = this.member.group;
+    if (!w.welcome || !w.operator || !w.groupId || old === undefined) return [];
     const op = toHex(w.operator);
-    if (!r.proposal.roster.some((m) => toHex(m) === op)) return this.drop("RESET_UNKNOWN_OPERATOR");
+    let r = this.state.reset;
+    // A Welcome of our round's group (any attempt's operator), or of a group our roster moved to while we
+    // were away (we may have seen no round at all).
+    const ours = r !== undefined && bytesEqual(w.groupId, r.groupId);
+    const behind = ours ? undefined : this.host.leftBehindFor(w.groupId);
+    if (!ours && behind === undefined) return [];
+    const known = ours
+      ? r!.proposal.roster.some((m) => toHex(m) === op) ||
+        this.member.rosterIds().some((m) => toHex(m) === op)
+      : this.state.directory.has(op);
+    if (!known) return this.drop("RESET_UNKNOWN_OPERATOR");
+    if (!ours) {
+      r = {
+        proposal: { oldGroupId: old.groupId, attempt: 0n, proposer: w.operator, roster: [] },
+        id: resetProposalId(old.groupId, 0n),
+        groupId: w.groupId,
+        parentKey: behind!.parentKey,
+        startedAt: now,
+        votes: new Map(),
+        myKeyPackages: [],
+        done: false,
+      };
+    }
+    const round = r!;
     // Two operators that ranked different YES sets both built a group: everyone settles on the one whose
     // operator ranks first. A member that tallied NO (it saw other votes than the operator did) joins too:
     // the group exists, and staying behind would leave it alone in the old one.
-    if (r.joinedVia !== undefined && compareBytes(this.rank(op, r), this.rank(r.joinedVia, r)) >= 0) {
+    if (
+      round.joinedVia !== undefined &&
+      compareBytes(this.rank(op, round), this.rank(round.joinedVia, round)) >= 0
+    ) {
       // A worse-ranked operator built a group: it missed ours. As our group's operator, repeat our Welcome
       // soon (within the budget: the operator field is not signed, so forged ones can at most spend it).
-      const rep = r.repeat;
-      if (rep && rep.repeatsLeft > 0 && op !== r.joinedVia)
+      const rep = round.repeat;
+      if (rep && rep.repeatsLeft > 0 && op !== round.joinedVia)
         rep.repeatAt = Math.min(
           rep.repeatAt ?? Number.POSITIVE_INFINITY,
           now + this.params.responseDelayMs * this.rng.next(),
         );
       return [];
     }
-    // Not included by a reset we saw decided, we became a joiner of the new group: that path adds us.
-    const old = this.member.group;
-    if (old === undefined) return [];
     let joined: Awaited<ReturnType<typeof joinFromWelcome>>;
     try {
       // Our vote's KeyPackage, or (when the operator used the store) one of our published sets.
       joined = await joinFromWelcome(this.member.identity, w.welcome, [
-        ...r.myKeyPackages,
+        ...round.myKeyPackages,
         ...this.member.keyPackages,
       ]);
     } catch (e) {
       if (!(e instanceof DemlsError)) throw e;
-      if (e.code === "NO_MATCHING_KEY_PACKAGE") {
-        // The operator did not have our vote: join the new group the ordinary way.
-        r.done = true;
-        this.state.resetCounter = r.proposal.counter!;
-        this.member.becomeJoiner(
-          await generateKeyPackages(this.member.identity, 2, { lastResort: true }),
-          now,
-        );
-        this.state.views.clear();
-        this.state.lastSeq.clear();
-      }
-      return this.drop(`RESET_${e.code}`);
+      this.host.count(`RESET_${e.code}`);
+      if (e.code !== "NO_MATCHING_KEY_PACKAGE" || !ours || round.joinedVia !== undefined) return [];
+      // The operator had no KeyPackage of ours that we hold: ask the new group to add us (it removes the
+      // leaf it made for us, if any, then adds us as a joiner).
+      round.done = true;
+      return this.host.rejoin(now, round.groupId);
     }
-    // The link to the old group: the new group id must be the one the voted proposal derives.
-    if (!bytesEqual(joined.group.groupId, resetGroupId(r.proposal.oldGroupId!, r.proposal.counter!)))
-      return this.drop("RESET_LINK_MISMATCH");
+    // The link to the old group: the new group id must be the one the reset of our group derives.
+    if (!bytesEqual(joined.group.groupId, round.groupId)) return this.drop("RESET_LINK_MISMATCH");
     // The operator is who created it (leaf 0): a member cannot pass its own group off as a better one.
     if (rosterMember(joined.group, w.operator)?.leafIndex !== 0) return this.drop("RESET_NOT_OPERATOR");
-    r.done = true;
-    r.joinedVia = op;
-    r.repeat = undefined;
-    this.state.resetCounter = r.proposal.counter!;
-    return this.afterReset(joined.group, old.groupId, now);
+    round.done = true;
+    round.joinedVia = op;
+    round.repeat = undefined;
+    this.state.reset = round;
+    if (!ours) this.host.count("RESET_FOLLOWED");
+    return this.afterReset(joined.group, old.groupId, round.parentKey, now);
   }
 
-  private async afterReset(group: MlsGroupLike, oldGroupId: Uint8Array, now: number): Promise<SyncEffect[]> {
+  private async afterReset(
+    group: MlsGroupLike,
+    oldGroupId: Uint8Array,
+    parentKey: Uint8Array,
+    now: number,
+  ): Promise<SyncEffect[]> {
     const out: SyncEffect[] = [];
-    out.push(...(await this.member.startGroup(group, now)));
+    out.push(...(await this.member.startGroup(group, now, parentKey)));
     this.state.views.clear();
     this.state.lastSeq.clear();
     out.push({ type: "reset", groupId: group.groupId, operator: oldGroupId });

@@ -35,7 +35,7 @@ export const CatchUpResponseSchema = {
 } as const;
 export const ResetProposalSchema = {
   oldGroupId: [1, "bytes"],
-  counter: [2, "u64"],
+  attempt: [2, "u64"],
   proposer: [3, "bytes"],
   roster: [4, "bytes", "repeated"],
   signature: [15, "bytes"],
@@ -51,6 +51,7 @@ export const ResetWelcomeSchema = {
   proposalId: [1, "bytes"],
   operator: [2, "bytes"],
   welcome: [3, "bytes"],
+  groupId: [4, "bytes"],
 } as const;
 export const SyncPayloadSchema = {
   info: [1, SyncStateInfoSchema],

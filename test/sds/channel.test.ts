@@ -291,6 +291,103 @@ describe("SDS channel", () => {
     assert.deepEqual(b.state, before);
   });
 
+  it("bounds every peer value before using it: a Lamport clock of 2^64-1, oversized histories and ids change nothing", () => {
+    const a = channel("a");
+    const b = channel("b");
+    b.receive(published(a.send(text("one"), 2000).effects)[0]!, 2001);
+    const before = structuredClone(b.state);
+    const forged = (fields: Partial<Parameters<typeof encodeSdsMessage>[0]>) =>
+      encodeSdsMessage({
+        senderId: "intruder",
+        messageId: "m",
+        channelId: CHANNEL,
+        lamportTimestamp: 2n ** 64n - 1n,
+        causalHistory: [],
+        repairRequest: [],
+        content: text("hi"),
+        ...fields,
+      });
+    const refused = (bytes: Uint8Array, code: string) => {
+      assert.throws(
+        () => b.receive(bytes, 3000),
+        (e: unknown) => e instanceof SdsError && e.code === code,
+      );
+      assert.deepEqual(b.state, before, `${code}: nothing adopted`);
+    };
+    refused(forged({}), "LAMPORT_AHEAD");
+    refused(forged({ content: undefined }), "LAMPORT_AHEAD"); // a sync message too
+    refused(
+      forged({ lamportTimestamp: 3000n + BigInt(DEFAULT_SDS_CONFIG.maxLamportAheadMs) + 1n }),
+      "LAMPORT_AHEAD",
+    );
+    const entries = Array.from({ length: DEFAULT_SDS_CONFIG.maxHistoryEntries + 1 }, (_, i) => ({
+      messageId: `${i}`,
+    }));
+    refused(forged({ lamportTimestamp: 3000n, causalHistory: entries }), "OVERSIZED_HISTORY");
+    refused(forged({ lamportTimestamp: 3000n, repairRequest: entries }), "OVERSIZED_REPAIR");
+    refused(forged({ lamportTimestamp: 3000n, senderId: "x".repeat(257) }), "OVERSIZED_ID");
+    // b still sends, with a timestamp that fits.
+    const next = b.send(text("two"), 3000);
+    assert.equal(published(next.effects).length, 1);
+    assert.ok(b.state.lamport < 2n ** 63n);
+    // A timestamp within the bound is adopted as before.
+    b.receive(forged({ lamportTimestamp: 3_500_000n, messageId: "ok" }), 3000);
+    assert.equal(b.state.lamport, 3_500_000n);
+  });
+
+  it("acks count only from participants the layer above names", () => {
+    const a = channel("a");
+    a.setParticipants(2, ["a", "b"]);
+    const { messageId } = a.send(text("x"), 1000);
+    const all = new Uint8Array(a.state.bloom.current.length * 2).fill(0xff);
+    const claim = (senderId: string) =>
+      encodeSdsMessage({
+        senderId,
+        messageId: `${senderId}-sync`,
+        channelId: CHANNEL,
+        lamportTimestamp: 1001n,
+        causalHistory: [{ messageId }],
+        repairRequest: [],
+        bloomFilter: all,
+      });
+    const acked = (bytes: Uint8Array) => a.receive(bytes, 1001).some((e) => e.type === "acknowledged");
+    assert.equal(acked(claim("intruder")), false, "an id outside the roster acks nothing");
+    assert.ok(a.state.outgoing.has(messageId));
+    assert.equal(acked(claim("b")), true, "the participant does");
+  });
+
+  it("a chat (resendToReturning) is never given up while unacknowledged: its resends outlast a long split", () => {
+    const cfg = { ...DEFAULT_SDS_CONFIG, resendAfterMs: 100, maxResends: 2, syncJitterMs: 0 };
+    const a = channel("a", cfg);
+    const b = channel("b", cfg);
+    a.setParticipants(2, ["a", "b"]);
+    const chat = a.send(text("chat"), 1000, { resendToReturning: true });
+    const vote = a.send(text("vote"), 1000);
+    const given: string[] = [];
+    // Split for a minute: every resend is lost. The vote is given up after its two resends.
+    for (let t = 1000; t < 61_000; t += 50)
+      for (const e of a.tick(t)) if (e.type === "unacknowledged") given.push(e.messageId);
+    assert.deepEqual(given, [vote.messageId]);
+    // Healed: the next resend of the chat reaches b.
+    let got: string[] = [];
+    for (let t = 61_000; t < 63_000 && got.length === 0; t += 50)
+      for (const bytes of published(a.tick(t))) got = delivered(b.receive(bytes, t));
+    assert.deepEqual(got, ["chat"]);
+  });
+
+  it("keeps at most keepUnacknowledged chats; beyond, the oldest is given up", () => {
+    const a = channel("a", { ...DEFAULT_SDS_CONFIG, keepUnacknowledged: 2 });
+    a.setParticipants(2, ["a", "b"]);
+    const ids = [1, 2, 3].map((i) => a.send(text(`c${i}`), 1000 + i, { resendToReturning: true }));
+    assert.deepEqual(
+      ids[2]!.effects
+        .filter((e) => e.type === "unacknowledged")
+        .map((e) => (e as { messageId: string }).messageId),
+      [ids[0]!.messageId],
+    );
+    assert.deepEqual([...a.state.outgoing.keys()], [ids[1]!.messageId, ids[2]!.messageId]);
+  });
+
   it("the rolling bloom filter keeps the newest ids and forgets the oldest", () => {
     const shape = rollingShape(100, 0.01);
     const f = newRollingBloom(shape);

@@ -59,7 +59,12 @@ describe("hard reset Welcomes", () => {
 
     // A Welcome naming someone outside the roster as its operator.
     await inject(c, "m2", oldKey, {
-      resetWelcome: { proposalId: round.id, operator: utf8("stranger"), welcome: new Uint8Array([1, 2, 3]) },
+      resetWelcome: {
+        proposalId: round.id,
+        groupId: round.groupId,
+        operator: utf8("stranger"),
+        welcome: new Uint8Array([1, 2, 3]),
+      },
     });
     await c.sim.runFor(500);
     for (const m of c.members.values())
@@ -76,14 +81,16 @@ describe("hard reset Welcomes", () => {
     const operator = r1.joinedVia!;
     r1.joinedVia = undefined; // what a NO tally leaves: done, joined nothing
     const [own] = await generateKeyPackages(m2.group.identity, 1);
-    const built = await commit(
-      await createGroup(m2.group.identity, resetGroupId(oldGroupId, round.proposal.counter!), own!),
-      {
-        adds: [...round.votes].filter(([w]) => w !== toHex(m2.group.memberId)).map(([, v]) => v.keyPackage!),
-      },
-    );
+    const built = await commit(await createGroup(m2.group.identity, resetGroupId(oldGroupId), own!), {
+      adds: [...round.votes].filter(([w]) => w !== toHex(m2.group.memberId)).map(([, v]) => v.keyPackage!),
+    });
     await inject(c, "m2", oldKey, {
-      resetWelcome: { proposalId: round.id, operator: fromHex(operator), welcome: built.welcome! },
+      resetWelcome: {
+        proposalId: round.id,
+        groupId: round.groupId,
+        operator: fromHex(operator),
+        welcome: built.welcome!,
+      },
     });
     await c.sim.runFor(500);
     assert.equal(m1.sync.state.counters.RESET_NOT_OPERATOR, 1, "m1 joined it, saw m2 at leaf 0, refused it");
@@ -100,7 +107,12 @@ describe("hard reset Welcomes", () => {
     const other = c.members.get(operator.name === "m1" ? "m2" : "m1")!;
     for (let i = 0; i < 40; i++) {
       await inject(c, other.name, oldKey, {
-        resetWelcome: { proposalId: round.id, operator: other.group.memberId, welcome: new Uint8Array([i]) },
+        resetWelcome: {
+          proposalId: round.id,
+          groupId: round.groupId,
+          operator: other.group.memberId,
+          welcome: new Uint8Array([i]),
+        },
       });
       await c.sim.runFor(250);
     }
