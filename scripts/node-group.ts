@@ -73,8 +73,13 @@ send(last, `/dial ${procs[0]!.addr}`);
 const healed = await waitLine(last, /recovered by/, 30_000);
 for (const p of procs) send(p, "/status");
 await sleep(1000);
+// Each node saves and exits on /quit; one that has not within 5 s is stopped.
+const exited = (p: Proc) =>
+  p.p.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => p.p.once("exit", () => r()));
 for (const p of procs) send(p, "/quit");
-await sleep(1000);
+await Promise.all(
+  procs.map((p) => Promise.race([exited(p), sleep(5000).then(() => p.p.kill("SIGKILL"))])),
+);
 console.log(
   healed ? `--- ${last.name} recovered; state files in ${dir}` : `--- ${last.name} did not recover`,
 );

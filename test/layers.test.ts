@@ -7,6 +7,8 @@ import { it } from "node:test";
 const SRC = join(import.meta.dirname, "..", "src");
 // Each layer may import the layers listed after it (and util/).
 const BELOW: Record<string, string[]> = {
+  // The package entry (src/index.ts): the library API, everything but the command line.
+  "index.ts": ["node", "sync", "group", "sds", "mls", "net", "store"],
   cli: ["node", "sync", "group", "sds", "mls", "net", "store"],
   node: ["sync", "group", "sds", "mls", "net", "store"],
   sync: ["group", "sds", "mls", "net"],

@@ -233,7 +233,10 @@ export async function runChaosSeeds(
     });
   const workers = Array.from(
     { length: Math.max(1, Math.min(jobs, to - from + 1)) },
-    () => new Worker(new URL("./chaos-worker.ts", import.meta.url)),
+    () =>
+      new Worker(
+        new URL(`./chaos-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url),
+      ),
   );
   await Promise.all(workers.map(work));
   return results.sort((a, b) => a.seed - b.seed);

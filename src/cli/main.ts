@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { DemlsError } from "../util/errors.ts";
 import { chaosSchedule, describeSchedule, runChaosSeeds } from "./chaos.ts";
 import { runDemo } from "./demo.ts";
 import { NET_PLANS, type NetPlan, runNet } from "./net.ts";
@@ -358,7 +359,13 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  if (!(e instanceof UsageError) && !(e instanceof TypeError && "code" in e)) throw e;
-  console.error(`demls: ${e.message}\n\n${HELP.main}`);
-  process.exitCode = 2;
+  if (e instanceof DemlsError) {
+    // A data file it cannot run, say: what and why, not a stack trace.
+    console.error(`demls: ${e.message} (${e.code})`);
+    process.exitCode = 2;
+  } else {
+    if (!(e instanceof UsageError) && !(e instanceof TypeError && "code" in e)) throw e;
+    console.error(`demls: ${e.message}\n\n${HELP.main}`);
+    process.exitCode = 2;
+  }
 }

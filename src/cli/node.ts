@@ -52,48 +52,94 @@ function describe(e: SyncEffect): string | undefined {
   }
 }
 
-/** Runs a node until stdin closes or `/quit`; resolves with the exit code. */
-export async function runNode(o: NodeOptions, print: (line: string) => void = console.log): Promise<number> {
-  const transport = await Libp2pTransport.create({ transport: "tcp", listen: [o.listen] });
-  const store = new SqliteMemberStore(o.dataFile);
-  const opts = {
-    name: o.name,
-    conversation: o.conversation,
-    transport,
-    clock: systemClock,
-    rng: cryptoRng,
-    store,
-    onEvent: (e: SyncEffect) => {
-      const line = describe(e);
-      if (line) print(line);
-    },
-  };
-  const restored = existsSync(o.dataFile) && store.load() !== undefined;
-  const member = restored
-    ? await Member.restore(opts)
-    : await Member.create({ ...opts, role: o.create ? "creator" : "joiner" });
-  member.start();
-  for (const a of transport.addresses)
-    print(`listening ${a.includes("/p2p/") ? a : `${a}/p2p/${transport.nodeId}`}`);
-  print(
-    `${o.name}: ${restored ? `restored from ${o.dataFile}` : o.create ? "created the group" : "joining"}`,
-  );
-  for (const p of o.peers) await transport.dial(p).catch((e) => print(`dial ${p}: ${e.message}`));
+/** How often a node that is not in a group yet says so, with what to check. */
+const WAITING_HINT_MS = 15_000;
 
+/**
+ * Runs a node until stdin closes, `/quit`, or SIGINT/SIGTERM; resolves with the exit code.
+ * @throws {DemlsError} `STORE_UNREADABLE`, `CORRUPT_STATE`, `WRONG_MEMBER` for a data file it cannot run.
+ */
+export async function runNode(o: NodeOptions, print: (line: string) => void = console.log): Promise<number> {
+  const store = new SqliteMemberStore(o.dataFile);
+  let transport: Libp2pTransport | undefined;
+  const rl = createInterface({ input: process.stdin });
+  // A network error inside libp2p (a dial that fails its handshake, a reset stream) must not end the
+  // member: it is reported and the node goes on.
+  const onNetworkError = (e: unknown) => print(`network error: ${(e as Error)?.message ?? e}`);
+  process.on("unhandledRejection", onNetworkError);
+  const quit = () => rl.close();
+  process.once("SIGINT", quit);
+  process.once("SIGTERM", quit);
+  let member: Member | undefined;
+  let hint: ReturnType<typeof setInterval> | undefined;
+  try {
+    const restored = existsSync(o.dataFile) && store.load() !== undefined;
+    transport = await Libp2pTransport.create({ transport: "tcp", listen: [o.listen] });
+    const opts = {
+      name: o.name,
+      conversation: o.conversation,
+      transport,
+      clock: systemClock,
+      rng: cryptoRng,
+      store,
+      onEvent: (e: SyncEffect) => {
+        const line = describe(e);
+        if (line) print(line);
+      },
+    };
+    member = restored
+      ? await Member.restore(opts)
+      : await Member.create({ ...opts, role: o.create ? "creator" : "joiner" });
+    member.start();
+    for (const a of transport.addresses)
+      print(`listening ${a.includes("/p2p/") ? a : `${a}/p2p/${transport.nodeId}`}`);
+    print(
+      `${o.name}: ${restored ? `restored from ${o.dataFile}` : o.create ? "created the group" : "joining"}`,
+    );
+    for (const p of o.peers) await transport.dial(p).catch((e) => print(`dial ${p}: ${e.message}`));
+    const t = transport;
+    const m = member;
+    hint = setInterval(() => {
+      if (m.group.group !== undefined) return;
+      print(
+        t.topicPeers === 0
+          ? "still waiting to be added: no peer reached yet (check --peer, or /dial an address a member printed)"
+          : `still waiting to be added by the ${t.topicPeers} peer(s) reached: is '${o.name}' a name another member already has? (they show NAME_TAKEN)`,
+      );
+    }, WAITING_HINT_MS);
+    hint.unref();
+    await commands(rl, m, t, print);
+  } finally {
+    if (hint) clearInterval(hint);
+    rl.close();
+    process.stdin.destroy();
+    member?.stop();
+    await transport?.close();
+    store.close();
+    process.off("unhandledRejection", onNetworkError);
+    process.off("SIGINT", quit);
+    process.off("SIGTERM", quit);
+  }
+  return 0;
+}
+
+/** Reads stdin commands until `/quit` or the end of input. */
+async function commands(
+  rl: ReturnType<typeof createInterface>,
+  member: Member,
+  transport: Libp2pTransport,
+  print: (line: string) => void,
+): Promise<void> {
   const status = () => {
     const s = member.summary();
-    const roster = member.group.group
-      ? member.group.rosterIds().map((id) => new TextDecoder().decode(id))
-      : [];
-    return `${s.name} epoch ${s.epoch ?? "-"} state ${s.state} ${s.status} peers ${transport.topicPeers} roster ${roster.join(",")}`;
+    return `${s.name} epoch ${s.epoch ?? "-"} state ${s.state} ${s.status} peers ${transport.topicPeers} roster ${member.roster().join(",")}`;
   };
-  const rl = createInterface({ input: process.stdin });
   for await (const raw of rl) {
     const line = raw.trim();
     const [cmd, ...args] = line.split(/\s+/);
     try {
       if (line === "") continue;
-      if (cmd === "/quit") break;
+      if (cmd === "/quit") return;
       if (cmd === "/status") print(status());
       else if (cmd === "/refresh") await member.proposeRefresh();
       else if (cmd === "/remove" && args[0]) await member.proposeRemove(args[0]);
@@ -108,8 +154,4 @@ export async function runNode(o: NodeOptions, print: (line: string) => void = co
       print(`error: ${(e as Error).message}`);
     }
   }
-  member.stop();
-  await transport.close();
-  store.close();
-  return 0;
 }

@@ -105,6 +105,10 @@ export type GroupEffect =
   | { readonly type: "keyPackageSet"; readonly set: StoredKeyPackageSet }
   | { readonly type: "decided"; readonly proposalId: string; readonly decision: "YES" | "NO" }
   | { readonly type: "rejected"; readonly code: string; readonly detail: string }
+  /** Every member of the group acknowledged our chat `id` (SDS: each holds it). */
+  | { readonly type: "chatDelivered"; readonly id: Uint8Array }
+  /** Our chat `id` was given up before every member acknowledged it. */
+  | { readonly type: "chatLost"; readonly id: Uint8Array }
   /**
    * A group frame from another state than ours: its header (not authenticated) names another epoch, or it
    * does not decrypt at ours. The sync layer announces our state early on it, so that two sides of a
@@ -185,6 +189,10 @@ export interface GroupCoreState {
   heldApplications: { epoch: bigint; frame: Uint8Array }[];
   readonly seenChats: Set<string>;
   sentChats: SentChat[];
+  /** SDS message id of each copy of our chats still in flight → the chat's id (hex), oldest first. */
+  readonly chatCopies: Map<string, string>;
+  /** Our chats (hex ids) every member acknowledged, newest last (bounded). */
+  readonly deliveredChats: Set<string>;
   /** The sync key (DESIGN section 3) and the anchor epoch it was exported at. */
   syncKey: { anchorEpoch: bigint; key: Uint8Array } | undefined;
   /** The last {@link PREVIOUS_SYNC_KEYS} sync keys, newest first: members behind us still use them. */
@@ -198,7 +206,10 @@ export interface GroupCoreState {
   rejoinRequest: Uint8Array | undefined;
   /** Roster members (hex) that asked to be re-added: their stale leaf is proposed for removal. */
   readonly pendingRejoins: Map<string, { seenAt: number; epoch: bigint }>;
-  /** Members (hex) whose stale leaf was removed for a rejoin: when re-added, recent chats go out again. */
+  /**
+   * Members (hex) that were in a roster of ours and left it (a stale leaf removed for a rejoin, any
+   * removal, a reset group without them): when added again, recent chats go out again.
+   */
   readonly rejoined: Set<string>;
   /** Epoch at which each member (hex) was last added: removals proposed before it are stale. */
   readonly addedAt: Map<string, bigint>;
@@ -211,6 +222,10 @@ const HELD_LIMIT = 2048;
 /** Votes carried by one message at most (a larger batch is `OVERSIZED_BATCH`). */
 export const VOTES_PER_MESSAGE = 64;
 
+/** Former members remembered (see `rejoined`). */
+const FORMER_MEMBERS_KEPT = 1024;
+/** Copies of own chats tracked for delivery, and delivered chat ids remembered. */
+const CHAT_COPIES_KEPT = 1024;
 /** Own commits remembered to take their branch later (see `ownCommits`). */
 const OWN_COMMITS_KEPT = 4;
 /** Messages (and bytes) kept from before a Welcome; a message above its share of the bytes is not kept. */
@@ -278,6 +293,9 @@ export class GroupMember {
     this.rng = rng;
     this.params = params;
     this.topics = topicsOf(state.conversation);
+    // Snapshots from before delivery tracking.
+    (state as { chatCopies?: Map<string, string> }).chatCopies ??= new Map();
+    (state as { deliveredChats?: Set<string> }).deliveredChats ??= new Set();
     if (state.sds !== undefined) this.sds = new SdsChannel(state.sds, rng, params.sds);
     this.updateParticipants();
   }
@@ -299,6 +317,8 @@ export class GroupMember {
       heldApplications: [],
       seenChats: new Set(),
       sentChats: [],
+      chatCopies: new Map(),
+      deliveredChats: new Set(),
       syncKey: undefined,
       previousSyncKeys: [],
       nextKeyPackageAt: 0,
@@ -474,8 +494,15 @@ export class GroupMember {
     });
     if (this.state.sentChats.length > 256) this.state.sentChats.shift();
     // A chat must reach every member: resent at once to one back from a partition without it.
-    const effects = await this.sendPayload({ chat: { id: chatId, body } }, now, { resendToReturning: true });
-    return { id: chatId, effects };
+    const r = await encrypt(this.group, encodePayload({ chat: { id: chatId, body } }));
+    this.group = r.group;
+    const sent = this.sds!.send(encodeGroupFrame({ application: r.message }), now, {
+      resendToReturning: true,
+    });
+    const copies = this.state.chatCopies;
+    copies.set(sent.messageId, toHex(chatId));
+    if (copies.size > CHAT_COPIES_KEPT) copies.delete(copies.keys().next().value!);
+    return { id: chatId, effects: await this.onSds(sent.effects, now) };
   }
 
   /** Proposes a change; the proposer votes YES at once. */
@@ -614,8 +641,17 @@ export class GroupMember {
     return this.group;
   }
 
+  /** Members of `before` that are not `now`'s: if they come back, they get our recent chats again. */
+  private rememberFormer(before: readonly string[], now: ReadonlySet<string>): void {
+    const former = this.state.rejoined;
+    for (const id of before) if (!now.has(id)) former.add(id);
+    while (former.size > FORMER_MEMBERS_KEPT) former.delete(former.values().next().value!);
+  }
+
   private adopt(group: MlsGroup, now: number, sdsHorizon: bigint): void {
     const channelId = toHex(group.groupId);
+    if (this.group !== undefined && !bytesEqual(this.group.groupId, group.groupId))
+      this.rememberFormer(this.rosterIds().map(toHex), new Set(roster(group).map((m) => toHex(m.memberId))));
     if (this.state.sds === undefined || this.state.sds.channelId !== channelId) {
       const sds = newSdsState(toHex(this.memberId), channelId, now, this.params.sds);
       sds.horizon = sdsHorizon;
@@ -651,6 +687,7 @@ export class GroupMember {
     const out: GroupEffect[] = [];
     for (const e of effects) {
       if (e.type === "publish") out.push({ type: "publish", topic: this.topics.app, bytes: e.bytes });
+      else if (e.type === "acknowledged" || e.type === "unacknowledged") out.push(...this.chatOutcome(e));
       else if (e.type === "waiting") out.push(...this.hintOfWaiting(e.content));
       else if (e.type === "deliver") {
         try {
@@ -662,6 +699,26 @@ export class GroupMember {
       }
     }
     return out;
+  }
+
+  /**
+   * A copy of one of our chats is acknowledged by every member (the chat is delivered), or given up:
+   * the chat is lost once no copy of it is in flight and none was acknowledged.
+   */
+  private chatOutcome(e: { type: "acknowledged" | "unacknowledged"; messageId: string }): GroupEffect[] {
+    const copies = this.state.chatCopies;
+    const chat = copies.get(e.messageId);
+    if (chat === undefined) return [];
+    copies.delete(e.messageId);
+    const delivered = this.state.deliveredChats;
+    if (delivered.has(chat)) return [];
+    if (e.type === "unacknowledged") {
+      for (const c of copies.values()) if (c === chat) return [];
+      return [{ type: "chatLost", id: fromHex(chat) }];
+    }
+    delivered.add(chat);
+    if (delivered.size > CHAT_COPIES_KEPT) delivered.delete(delivered.values().next().value!);
+    return [{ type: "chatDelivered", id: fromHex(chat) }];
   }
 
   /**
@@ -1244,11 +1301,11 @@ export class GroupMember {
     for (const id of p.added) s.addedAt.set(toHex(id), group.epoch);
     for (const id of s.addedAt.keys()) if (!inRoster.has(id)) s.addedAt.delete(id);
     // A rejoin is settled once the stale leaf is gone (the member comes back as a joiner).
-    for (const id of s.pendingRejoins.keys())
-      if (!inRoster.has(id)) {
-        s.pendingRejoins.delete(id);
-        s.rejoined.add(id);
-      }
+    for (const id of s.pendingRejoins.keys()) if (!inRoster.has(id)) s.pendingRejoins.delete(id);
+    this.rememberFormer(
+      roster(before).map((m) => toHex(m.memberId)),
+      inRoster,
+    );
     for (const [id, r] of s.proposals) {
       const t = r.proposal.target!;
       let done = false;
@@ -1341,8 +1398,12 @@ export class GroupMember {
     if (f.keyPackage !== undefined) {
       if (this.group === undefined) return [];
       const kp = await readKeyPackage(f.keyPackage);
-      if (this.rosterIds().some((m) => bytesEqual(m, kp.memberId)))
-        return this.resendWelcome(kp.memberId, now);
+      const member = rosterMember(this.group, kp.memberId);
+      // Another identity under a member's name (a second node started with a name in use): it can never
+      // be added; say so instead of sending the member's Welcome to it again and again.
+      if (member !== undefined && !bytesEqual(member.signaturePublicKey, kp.signaturePublicKey))
+        return this.nameTaken(kp.memberId, now);
+      if (member !== undefined) return this.resendWelcome(kp.memberId, now);
       const key = toHex(kp.memberId);
       const seenAt = this.state.pendingKeyPackages.get(key)?.seenAt ?? now;
       this.state.pendingKeyPackages.set(key, { bytes: f.keyPackage, epoch: this.group.epoch, seenAt });
@@ -1484,6 +1545,16 @@ export class GroupMember {
    * A roster member still announcing its KeyPackage never got its Welcome (the welcome topic is not
    * repaired by SDS): the member whose commit added it publishes that Welcome again.
    */
+  /** A KeyPackage under a member's name, from another identity: rejected, at most once per resend period. */
+  private nameTaken(memberId: Uint8Array, now: number): GroupEffect[] {
+    const key = `taken/${toHex(memberId)}`;
+    const last = this.welcomeResentAt.get(key);
+    if (last !== undefined && now < last + this.params.keyPackageResendMs) return [];
+    this.welcomeResentAt.set(key, now);
+    const name = new TextDecoder().decode(memberId);
+    return [this.reject("NAME_TAKEN", `a joiner announced '${name}', a name another member has`)];
+  }
+
   private resendWelcome(joiner: Uint8Array, now: number): GroupEffect[] {
     const id = toHex(joiner);
     const entry = this.state.commitLog.findLast((c) => c.welcome !== undefined && c.added?.includes(id));

@@ -107,10 +107,12 @@ export abstract class MemberSet {
   }
 
   /** Sends a chat and records it for the delivery check. */
-  async chat(name: string, text: string): Promise<void> {
+  async chat(name: string, text: string): Promise<string> {
     const to = [...this.members.values()].filter((m) => m.name !== name && m.group.group).map((m) => m.name);
-    this.chats.sent.set(text, { from: name, at: this.now, to });
-    await this.members.get(name)!.sendChat(text);
+    const at = this.now;
+    const id = await this.members.get(name)!.sendChat(text);
+    this.chats.sent.set(text, { from: name, at, to });
+    return id;
   }
 
   /** Stops a member that left or was removed, and stops tracking it (its received chats stay logged). */

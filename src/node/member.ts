@@ -4,7 +4,7 @@
 import { deserialize as v8deserialize, serialize as v8serialize } from "node:v8";
 import { decodeKeyPackageSet, encodeKeyPackageSet } from "../group/frames.ts";
 import { toWire } from "../group/keypackage-store.ts";
-import { type GroupEffect, GroupMember } from "../group/member.ts";
+import { type GroupEffect, GroupError, GroupMember } from "../group/member.ts";
 import { FAST_GROUP_PARAMS, type GroupParams } from "../group/params.ts";
 import {
   createGroup,
@@ -22,8 +22,11 @@ import type { Clock, Rng, Transport } from "../net/transport.ts";
 import { WakeTimer } from "../net/wake-timer.ts";
 import type { KeyPackageService } from "../store/keypackage-service.ts";
 import type { MemberStore } from "../store/sqlite.ts";
+import type { SyncStatus } from "../sync/classify.ts";
 import { FAST_SYNC_PARAMS, newSyncState, SyncCore, type SyncEffect, type SyncParams } from "../sync/core.ts";
 import { toHex, utf8 } from "../util/bytes.ts";
+import { DemlsError } from "../util/errors.ts";
+import { Emitter } from "../util/events.ts";
 
 export interface MemberOptions {
   readonly name: string;
@@ -39,6 +42,41 @@ export interface MemberOptions {
   readonly keyPackageService?: KeyPackageService;
   /** Every effect that is not a publish (chats, epochs, statuses, recoveries, rejections). */
   readonly onEvent?: (e: SyncEffect, member: Member) => void;
+}
+
+/** A chat another member sent, delivered once. */
+export interface ChatMessage {
+  /** The chat's id (hex): the same on every member, and what `sendChat` returned to its sender. */
+  readonly id: string;
+  /** The sender's name (its credential identity). */
+  readonly from: string;
+  readonly body: Uint8Array;
+  /** `body` as UTF-8 text. */
+  readonly text: string;
+  /** The epoch it was sent in. */
+  readonly epoch: bigint;
+}
+
+/** What a {@link Member} tells the application; subscribe with {@link Member.on}. */
+export interface MemberEvents {
+  /** A chat from another member (each at most once, also after resends and recovery). */
+  message: ChatMessage;
+  /** Our chat left (`sendChat` resolved with this id). */
+  sent: { readonly id: string; readonly body: Uint8Array };
+  /** Every member of the group acknowledged our chat. */
+  delivered: { readonly id: string };
+  /** Our chat was given up before every member acknowledged it. */
+  lost: { readonly id: string };
+  /** The sync verdict changed (`IN_SYNC`, `BEHIND`, `FORKED`, `HARD`, ...). */
+  status: { readonly status: SyncStatus; readonly previous: SyncStatus };
+  /** A member entered the roster (not sent for the roster we joined with: see {@link Member.roster}). */
+  memberJoined: { readonly member: string };
+  /** A member left the roster (ourselves, when we were removed). */
+  memberLeft: { readonly member: string };
+  /** The group healed here: caught up, re-aligned, rejoined or reset. */
+  recovered: { readonly how: "catch-up" | "realign" | "reset" | "rejoin"; readonly epochs: number };
+  /** A new epoch (or a new group, after a join or a reset). */
+  epoch: { readonly epoch: bigint; readonly via: string };
 }
 
 /** Traffic this member put on the wire, by topic kind. */
@@ -62,6 +100,9 @@ export class Member {
   private lastTickAt = Number.NEGATIVE_INFINITY;
   /** Version of every KeyPackage set in the store file. */
   private readonly savedSets = new Map<string, bigint>();
+  private readonly events = new Emitter<MemberEvents>();
+  /** Roster names the last events were about (undefined before the first group). */
+  private knownRoster: Set<string> | undefined;
 
   private constructor(opts: MemberOptions, group: GroupMember, sync: SyncCore) {
     this.opts = opts;
@@ -119,12 +160,29 @@ export class Member {
     );
   }
 
-  /** Restarts a member from its store (after a crash). */
+  /**
+   * Restarts a member from its store (after a crash or a restart).
+   * @throws {DemlsError} `NO_STATE` (an empty store), `CORRUPT_STATE` (unreadable), `WRONG_MEMBER` (the
+   * store is another member's: running as that member would fork its leaf).
+   */
   static async restore(opts: MemberOptions & { store: MemberStore }): Promise<Member> {
     const bytes = opts.store.load();
-    if (bytes === undefined) throw new Error(`no saved state for ${opts.name}`);
-    const snap = v8deserialize(bytes) as Snapshot;
+    if (bytes === undefined) throw new DemlsError("NO_STATE", `no saved state for ${opts.name}`);
+    let snap: Snapshot;
+    try {
+      snap = v8deserialize(bytes) as Snapshot;
+      if (snap?.version !== 1 || !(snap.identity?.id instanceof Uint8Array))
+        throw new Error("not a snapshot");
+    } catch (e) {
+      throw new DemlsError("CORRUPT_STATE", `the saved state cannot be read: ${(e as Error).message}`);
+    }
     const identity = snap.identity;
+    const owner = new TextDecoder().decode(identity.id);
+    if (owner !== opts.name)
+      throw new DemlsError(
+        "WRONG_MEMBER",
+        `the saved state belongs to member '${owner}', not '${opts.name}'`,
+      );
     const kps = await Promise.all(snap.keyPackages.map((k) => restoreKeyPackage(k, identity)));
     const group = snap.group ? restoreGroup(snap.group) : undefined;
     const params = opts.groupParams ?? FAST_GROUP_PARAMS;
@@ -172,12 +230,40 @@ export class Member {
     this.wake.cancel();
   }
 
-  /** Sends an application message (text or bytes); resolves once it is handed to SDS. */
-  sendChat(body: Uint8Array | string): Promise<void> {
-    return this.enqueue(async (now) => {
-      const { effects } = await this.group.sendChat(typeof body === "string" ? utf8(body) : body, now);
-      return effects;
+  /**
+   * Subscribes to an application event (`message`, `delivered`, `status`, ...); returns the function
+   * that unsubscribes. A handler that throws affects neither the member nor the other handlers.
+   */
+  on<K extends keyof MemberEvents>(event: K, fn: (e: MemberEvents[K]) => void): () => void {
+    return this.events.on(event, fn);
+  }
+
+  /** The last sync verdict (`UNKNOWN` until the first). */
+  get status(): SyncStatus {
+    return this.sync.state.status;
+  }
+
+  /** Names of the members of our current group (empty before we joined one). */
+  roster(): string[] {
+    return this.group.rosterIds().map((id) => new TextDecoder().decode(id));
+  }
+
+  /**
+   * Sends an application message (text or bytes); resolves with its id once it is handed to SDS (the
+   * `delivered` event names it once every member holds it).
+   * @throws {GroupError} `NO_GROUP` before the member is in a group; `STOPPED` once it is stopped.
+   */
+  async sendChat(body: Uint8Array | string): Promise<string> {
+    const bytes = typeof body === "string" ? utf8(body) : body;
+    let id: string | undefined;
+    await this.enqueue(async (now) => {
+      const r = await this.group.sendChat(bytes, now);
+      id = toHex(r.id);
+      return r.effects;
     });
+    if (id === undefined) throw new GroupError("STOPPED", "the member is stopped");
+    this.events.emit("sent", { id, body: bytes });
+    return id;
   }
 
   /** Proposes removing `memberName` (voted like any proposal). */
@@ -228,12 +314,44 @@ export class Member {
       if (e.type === "stateHint") continue; // the sync layer's, handled
       if (e.type !== "publish") {
         this.opts.onEvent?.(e, this);
+        this.emitEvent(e);
         continue;
       }
       const kind = e.topic === t.app ? "app" : e.topic === t.sync ? "sync" : "welcome";
       this.bytesOut[kind] += e.bytes.length;
       await this.opts.transport.publish(e.topic, e.bytes).catch(() => {});
     }
+  }
+
+  /** An effect as the application events it means. */
+  private emitEvent(e: SyncEffect): void {
+    const ev = this.events;
+    const hex = (b: Uint8Array) => toHex(b);
+    if (e.type === "chat") {
+      const text = new TextDecoder().decode(e.body);
+      const from = new TextDecoder().decode(e.sender);
+      ev.emit("message", { id: hex(e.id), from, body: e.body, text, epoch: e.epoch });
+    } else if (e.type === "chatDelivered") ev.emit("delivered", { id: hex(e.id) });
+    else if (e.type === "chatLost") ev.emit("lost", { id: hex(e.id) });
+    else if (e.type === "status") ev.emit("status", { status: e.status, previous: e.previous });
+    else if (e.type === "recovered") ev.emit("recovered", { how: e.how, epochs: e.epochs });
+    else if (e.type === "epoch" || e.type === "joined") {
+      ev.emit("epoch", { epoch: e.epoch, via: e.type === "epoch" ? e.via : "join" });
+      this.rosterEvents();
+    } else if (e.type === "removed") {
+      this.knownRoster = undefined;
+      ev.emit("memberLeft", { member: this.name });
+    }
+  }
+
+  /** Roster changes since the last epoch we told the application about. */
+  private rosterEvents(): void {
+    const now = new Set(this.roster());
+    const before = this.knownRoster;
+    this.knownRoster = now;
+    if (before === undefined) return;
+    for (const m of now) if (!before.has(m)) this.events.emit("memberJoined", { member: m });
+    for (const m of before) if (!now.has(m)) this.events.emit("memberLeft", { member: m });
   }
 
   /** Own sets go to the storage service; on joining a group, the roster members' sets come from it. */

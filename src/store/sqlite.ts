@@ -2,6 +2,7 @@
 // KeyPackage store, written in one transaction per processed event so a crash leaves either the state
 // before the event or the state after it.
 import { DatabaseSync } from "node:sqlite";
+import { DemlsError } from "../util/errors.ts";
 
 /** What the node layer needs from storage. `:memory:` databases survive a simulated crash if kept. */
 export interface MemberStore {
@@ -43,8 +44,20 @@ export class SqliteMemberStore implements MemberStore {
   readonly db: DatabaseSync;
   saves = 0;
 
+  /** @throws {DemlsError} `STORE_UNREADABLE` when `path` is not a member store (another file, damaged). */
   constructor(path = ":memory:") {
-    this.db = new DatabaseSync(path);
+    try {
+      this.db = new DatabaseSync(path);
+      this.init();
+    } catch (e) {
+      throw new DemlsError(
+        "STORE_UNREADABLE",
+        `${path} is not a readable member store: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  private init(): void {
     this.db.exec(`
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;

@@ -724,9 +724,13 @@ export class SyncCore {
       if (commits.length > 0 && bytes > this.params.catchUpMaxBytes) break;
       commits.push({ epoch: c.epoch, commit: c.commit, fingerprintAfter: c.fingerprintAfter });
     }
-    if (commits.length === 0) return out;
-    this.count("CATCH_UP_SERVED");
-    const base = fingerprintAt(g.history, commits[0]!.epoch);
+    // None from that range (a group whose first epoch we joined at, or a log that starts later): an
+    // empty answer tells the requester that no path leads from its state to ours, so it asks to be
+    // re-added at once instead of asking again forever.
+    if (commits.length === 0) this.count("CATCH_UP_NO_PATH");
+    else this.count("CATCH_UP_SERVED");
+    const first = commits[0]?.epoch ?? target;
+    const base = fingerprintAt(g.history, first);
     // Under the key the request came in: a requester behind a rotation cannot read the current one.
     return [
       ...out,
@@ -737,7 +741,7 @@ export class SyncCore {
             responder: this.member.memberId,
             nonce: r.nonce,
             commits,
-            ...(base ? { baseEpoch: commits[0]!.epoch, baseFingerprint: base } : {}),
+            ...(base ? { baseEpoch: first, baseFingerprint: base } : {}),
           },
         },
         key,
@@ -796,7 +800,12 @@ export class SyncCore {
     const afterOf = new Map(batch.map((e) => [e.epoch! + 1n, e.fingerprintAfter!]));
     if (r.baseEpoch !== undefined && r.baseFingerprint) afterOf.set(r.baseEpoch, r.baseFingerprint);
     const startEpoch = batch[0]?.epoch;
-    if (startEpoch === undefined) return [];
+    if (startEpoch === undefined) {
+      // The holder has no commits leading from our state: we cannot get there by commits.
+      if (asked === undefined) return [];
+      this.count("NO_PATH_TO_MAJORITY");
+      return this.forkedBeyondRetained(now);
+    }
     const mineAt = (e: bigint) => fingerprintAt(g.history, e);
     // Wholly behind us and on our chain: answers heard to others' requests moved us past it before it
     // came. Taken as a fork, it rewound us, or made us ask to rejoin when the epoch it leads to was no

@@ -361,7 +361,7 @@ describe("SDS channel", () => {
     const a = channel("a", cfg);
     const b = channel("b", cfg);
     a.setParticipants(2, ["a", "b"]);
-    const chat = a.send(text("chat"), 1000, { resendToReturning: true });
+    a.send(text("chat"), 1000, { resendToReturning: true });
     const vote = a.send(text("vote"), 1000);
     const given: string[] = [];
     // Split for a minute: every resend is lost. The vote is given up after its two resends.

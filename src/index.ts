@@ -1,0 +1,34 @@
+// The demls library: what an application imports (`import { Member } from "demls"`). A member of one
+// conversation runs the de-MLS group protocol with fingerprint gossip and recovery over a Transport
+// (libp2p gossipsub for real networks, the seeded simulator for tests), its state in a MemberStore.
+
+export { GroupError } from "./group/member.ts";
+export type { GroupParams } from "./group/params.ts";
+export { DEFAULT_GROUP_PARAMS, FAST_GROUP_PARAMS } from "./group/params.ts";
+export { MlsProtocolError } from "./mls/index.ts";
+export { type Libp2pOptions, Libp2pTransport } from "./net/libp2p.ts";
+export { type SimOptions, Simulator } from "./net/sim/simulator.ts";
+export {
+  type Clock,
+  cryptoRng,
+  type Delivery,
+  type Handler,
+  type Rng,
+  systemClock,
+  type Transport,
+} from "./net/transport.ts";
+export { Cluster, type ClusterOptions } from "./node/cluster.ts";
+export { LiveCluster, type LiveClusterOptions } from "./node/live-cluster.ts";
+export {
+  type ChatMessage,
+  Member,
+  type MemberEvents,
+  type MemberOptions,
+  type Traffic,
+} from "./node/member.ts";
+export { SdsError } from "./sds/index.ts";
+export { type KeyPackageService, MemoryKeyPackageService } from "./store/keypackage-service.ts";
+export { type MemberStore, SqliteMemberStore } from "./store/sqlite.ts";
+export type { SyncStatus, Verdict } from "./sync/classify.ts";
+export { DEFAULT_SYNC_PARAMS, FAST_SYNC_PARAMS, type SyncParams } from "./sync/core.ts";
+export { DemlsError } from "./util/errors.ts";
