@@ -49,7 +49,7 @@ ${NODE_COMMANDS}`,
   net: `usage: demls net [--plan P] [--members N] [--minority K] [--epochs E] [--transport tcp|memory] [--data DIR] [--json]
 
   --plan       ${NET_PLANS.join(" | ")} (default minority-lag)
-  --members    group size, 3..30 (default 6)
+  --members    group size, 3..100 (default 6)
   --minority   members cut off in the minority plans, 1..members/2 (default 2)
   --epochs     epochs each committing side commits while split (default 2)
   --transport  tcp (loopback sockets, default) or memory
@@ -295,7 +295,7 @@ async function net(argv: string[]): Promise<number> {
   const transport = values.transport ?? "tcp";
   if (transport !== "tcp" && transport !== "memory")
     throw new UsageError(`--transport: expected tcp or memory, got '${transport}'`);
-  const members = num("members", values.members, 6, 3, 30);
+  const members = num("members", values.members, 6, 3, 100);
   const plan = (values.plan ?? "minority-lag") as NetPlan;
   if (!NET_PLANS.includes(plan))
     throw new UsageError(`--plan: expected one of ${NET_PLANS.join(", ")}, got '${values.plan}'`);

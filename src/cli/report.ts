@@ -1,6 +1,7 @@
 // A self-contained HTML report of one scenario run: inline SVG plots (epoch per member, status per
-// member, bytes on the wire) and the partition plan. No scripts, no network.
-import type { ScenarioResult } from "./scenarios.ts";
+// member, bytes on the wire) on one shared time axis, the split and the heal marked on each, and the
+// partition plan. No scripts, no network.
+import type { Sample, ScenarioResult } from "./scenarios.ts";
 
 const STATUS_COLOR: Record<string, string> = {
   IN_SYNC: "#2e7d32",
@@ -13,64 +14,170 @@ const STATUS_COLOR: Record<string, string> = {
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function linePlot(
-  id: string,
-  title: string,
-  series: Map<string, [number, number][]>,
-  yLabel: string,
-): string {
-  const W = 760;
-  const H = 220;
-  const pts = [...series.values()].flat();
-  const x1 = Math.max(1, ...pts.map((p) => p[0]));
-  const y1 = Math.max(1, ...pts.map((p) => p[1]));
-  const sx = (x: number) => 40 + (x / x1) * (W - 60);
-  const sy = (y: number) => H - 25 - (y / y1) * (H - 45);
-  const lines = [...series].map(([name, p], i) => {
-    const d = p.map(([x, y], k) => `${k ? "L" : "M"}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join("");
-    return `<path class="series" data-name="${esc(name)}" d="${d}" fill="none" stroke="hsl(${(i * 47) % 360},60%,45%)" stroke-width="1.5"/>`;
-  });
-  return `<figure id="${id}"><figcaption>${esc(title)}</figcaption><svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
-<line x1="40" y1="${H - 25}" x2="${W - 20}" y2="${H - 25}" stroke="#333"/><line x1="40" y1="10" x2="40" y2="${H - 25}" stroke="#333"/>
-<text x="${W - 20}" y="${H - 8}" text-anchor="end" font-size="11">${(x1 / 1000).toFixed(0)} s</text>
-<text x="4" y="16" font-size="11">${esc(yLabel)} ${y1.toFixed(0)}</text>${lines.join("")}</svg></figure>`;
+/** Plot area, shared by every plot so that one x is one time on all of them. */
+const W = 760;
+const LEFT = 70;
+const RIGHT = 20;
+/** Members named in the epoch plot's legend; beyond, the legend names a range. */
+const LEGEND_MEMBERS = 24;
+
+const memberColor = (i: number) => `hsl(${(i * 47) % 360},60%,42%)`;
+
+/** The time axis of the whole run: ms → x, and round ticks. */
+interface TimeAxis {
+  readonly endMs: number;
+  x(ms: number): number;
+  readonly ticks: number[];
 }
 
-function statusPlot(r: ScenarioResult): string {
+function timeAxis(timeline: readonly Sample[]): TimeAxis {
+  // The last sample's status cell lasts one more second: the axis ends there.
+  const endMs = Math.max(1000, ...timeline.map((s) => s.timeMs)) + 1000;
+  const step = niceStep(endMs / 8);
+  const ticks: number[] = [];
+  for (let t = 0; t <= endMs; t += step) ticks.push(t);
+  return { endMs, x: (ms) => LEFT + (ms / endMs) * (W - LEFT - RIGHT), ticks };
+}
+
+/** 1, 2 or 5 times a power of ten, at least `raw`. */
+function niceStep(raw: number): number {
+  const p = 10 ** Math.floor(Math.log10(Math.max(raw, 1e-9)));
+  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p;
+}
+
+/** The x axis with its ticks and label, at `y`. */
+function xAxis(t: TimeAxis, y: number): string {
+  const ticks = t.ticks
+    .map(
+      (ms) =>
+        `<line x1="${t.x(ms).toFixed(1)}" y1="${y}" x2="${t.x(ms).toFixed(1)}" y2="${y + 4}" stroke="#333"/><text class="tick" x="${t.x(ms).toFixed(1)}" y="${y + 15}" text-anchor="middle" font-size="10">${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)}</text>`,
+    )
+    .join("");
+  return `<line x1="${LEFT}" y1="${y}" x2="${W - RIGHT}" y2="${y}" stroke="#333"/>${ticks}<text class="axis-label" x="${(LEFT + W - RIGHT) / 2}" y="${y + 30}" text-anchor="middle" font-size="11">time since start (s, virtual)</text>`;
+}
+
+/** Dashed vertical lines where the run split and healed, labelled, from `top` to `bottom`. */
+function phaseMarks(t: TimeAxis, marks: readonly PhaseMark[], top: number, bottom: number): string {
+  return marks
+    .map(
+      (m) =>
+        `<line class="phase-mark" data-phase="${esc(m.label)}" x1="${t.x(m.ms).toFixed(1)}" y1="${top}" x2="${t.x(m.ms).toFixed(1)}" y2="${bottom}" stroke="#555" stroke-dasharray="4 3"/><text x="${(t.x(m.ms) + 3).toFixed(1)}" y="${top + 9}" font-size="10" fill="#555">${esc(m.label)}</text>`,
+    )
+    .join("");
+}
+
+interface PhaseMark {
+  readonly ms: number;
+  readonly label: string;
+}
+
+/** Where the partition began and where it healed. */
+function phaseMarksOf(timeline: readonly Sample[]): PhaseMark[] {
+  const labels: Record<string, string> = { split: "split", healed: "heal" };
+  return timeline.flatMap((s, i) =>
+    i > 0 && timeline[i - 1]!.phase !== s.phase && labels[s.phase]
+      ? [{ ms: s.timeMs, label: labels[s.phase]! }]
+      : [],
+  );
+}
+
+/** The y axis: round ticks from 0 to `max`, and its label. */
+function yAxis(max: number, top: number, bottom: number, label: string, integer: boolean): string {
+  const step = integer ? Math.max(1, Math.ceil(niceStep(max / 5))) : niceStep(max / 5);
+  const y = (v: number) => bottom - (v / max) * (bottom - top);
+  let ticks = "";
+  for (let v = 0; v <= max + 1e-9; v += step)
+    ticks += `<line x1="${LEFT - 4}" y1="${y(v).toFixed(1)}" x2="${LEFT}" y2="${y(v).toFixed(1)}" stroke="#333"/><text class="tick" x="${LEFT - 6}" y="${(y(v) + 3).toFixed(1)}" text-anchor="end" font-size="10">${integer || v === 0 ? v : v.toFixed(v < 10 ? 1 : 0)}</text>`;
+  const mid = (top + bottom) / 2;
+  return `<line x1="${LEFT}" y1="${top}" x2="${LEFT}" y2="${bottom}" stroke="#333"/>${ticks}<text class="axis-label" x="14" y="${mid}" font-size="11" text-anchor="middle" transform="rotate(-90 14 ${mid})">${esc(label)}</text>`;
+}
+
+/**
+ * Epoch per member. Members at one epoch would draw one line over another and hide a fork: each member's
+ * line is shifted by a fraction of an epoch (at most a quarter), and the legend names the colours.
+ */
+function epochPlot(r: ScenarioResult, t: TimeAxis, marks: readonly PhaseMark[]): string {
+  const members = Object.keys(r.timeline.at(-1)?.epochs ?? {});
+  const H = 240;
+  const top = 10;
+  const bottom = H - 45;
+  const max = Math.max(1, ...r.timeline.flatMap((s) => Object.values(s.epochs))) + 0.5;
+  const y = (e: number) => bottom - (e / max) * (bottom - top);
+  const shift = (i: number) => (members.length > 1 ? (i / (members.length - 1) - 0.5) * 0.5 : 0);
+  const lines = members.map((m, i) => {
+    const d = r.timeline
+      .map(
+        (s, k) =>
+          `${k ? "L" : "M"}${t.x(s.timeMs).toFixed(1)},${y(Math.max(0, s.epochs[m] ?? 0) + shift(i)).toFixed(1)}`,
+      )
+      .join("");
+    return `<path class="series" data-name="${esc(m)}" d="${d}" fill="none" stroke="${memberColor(i)}" stroke-width="1.5"><title>${esc(m)}</title></path>`;
+  });
+  const shown = members.length <= LEGEND_MEMBERS ? members : [members[0]!, members.at(-1)!];
+  const legend = shown
+    .map((m, k) => {
+      const i = members.indexOf(m);
+      const lx = LEFT + (k % 12) * 56;
+      const ly = H + 8 + Math.floor(k / 12) * 14;
+      return `<g class="legend-entry"><line x1="${lx}" y1="${ly - 3}" x2="${lx + 14}" y2="${ly - 3}" stroke="${memberColor(i)}" stroke-width="3"/><text x="${lx + 17}" y="${ly}" font-size="10">${esc(m)}</text></g>`;
+    })
+    .join("");
+  const range =
+    members.length > LEGEND_MEMBERS
+      ? `<text x="${LEFT + 130}" y="${H + 8}" font-size="10">… ${members.length} members, colour by index</text>`
+      : "";
+  const rows = Math.ceil(shown.length / 12);
+  return `<figure id="epochs"><figcaption>Epoch per member (each line shifted slightly, so that members on one epoch stay apart)</figcaption><svg width="${W}" height="${H + 10 + rows * 14}">
+${yAxis(max, top, bottom, "epoch", true)}${xAxis(t, bottom)}${phaseMarks(t, marks, top, bottom)}${lines.join("")}<g class="legend">${legend}${range}</g></svg></figure>`;
+}
+
+/** Status per member: one row per member, one cell per sample, coloured by status. */
+function statusPlot(r: ScenarioResult, t: TimeAxis, marks: readonly PhaseMark[]): string {
   const members = Object.keys(r.timeline.at(-1)?.statuses ?? {});
-  const W = 760;
   const row = 14;
-  const H = members.length * row + 30;
-  // The last sample's cell lasts one more second: the time axis ends there, not at the sample.
-  const x1 = Math.max(1, ...r.timeline.map((s) => s.timeMs)) + 1000;
-  const sx = (x: number) => 60 + (x / x1) * (W - 80);
+  // Room above the rows for the split and heal labels.
+  const top = 14;
+  const bottom = top + members.length * row + 2;
+  const H = bottom + 60;
   const cells: string[] = [];
   members.forEach((m, i) => {
-    cells.push(`<text x="4" y="${i * row + 11}" font-size="10">${esc(m)}</text>`);
+    cells.push(
+      `<text x="${LEFT - 6}" y="${top + i * row + 11}" font-size="10" text-anchor="end">${esc(m)}</text>`,
+    );
     r.timeline.forEach((s, k) => {
       const next = r.timeline[k + 1]?.timeMs ?? s.timeMs + 1000;
       const st = s.statuses[m] ?? "UNKNOWN";
       cells.push(
-        `<rect class="status" x="${sx(s.timeMs).toFixed(1)}" y="${i * row}" width="${Math.max(1, sx(next) - sx(s.timeMs)).toFixed(1)}" height="${row - 2}" fill="${STATUS_COLOR[st]}"><title>${esc(m)} ${st}</title></rect>`,
+        `<rect class="status" x="${t.x(s.timeMs).toFixed(1)}" y="${top + i * row}" width="${Math.max(1, t.x(next) - t.x(s.timeMs)).toFixed(1)}" height="${row - 2}" fill="${STATUS_COLOR[st]}"><title>${esc(m)} ${st}</title></rect>`,
       );
     });
   });
   const legend = Object.entries(STATUS_COLOR)
     .map(
       ([k, c], i) =>
-        `<rect x="${60 + i * 110}" y="${H - 14}" width="10" height="10" fill="${c}"/><text x="${74 + i * 110}" y="${H - 5}" font-size="10">${k}</text>`,
+        `<g class="legend-entry"><rect x="${LEFT + i * 110}" y="${H - 14}" width="10" height="10" fill="${c}"/><text x="${LEFT + 14 + i * 110}" y="${H - 5}" font-size="10">${k}</text></g>`,
     )
     .join("");
-  return `<figure id="status"><figcaption>Status per member</figcaption><svg width="${W}" height="${H}">${cells.join("")}${legend}</svg></figure>`;
+  return `<figure id="status"><figcaption>Status per member</figcaption><svg width="${W}" height="${H}">${cells.join("")}${xAxis(t, bottom)}${phaseMarks(t, marks, 0, bottom)}<g class="legend">${legend}</g></svg></figure>`;
+}
+
+/** Bytes on the wire, cumulative. */
+function bytesPlot(r: ScenarioResult, t: TimeAxis, marks: readonly PhaseMark[]): string {
+  const H = 220;
+  const top = 10;
+  const bottom = H - 45;
+  const kb = r.timeline.map((s): [number, number] => [s.timeMs, s.bytes / 1024]);
+  const max = Math.max(1, ...kb.map((p) => p[1]));
+  const y = (v: number) => bottom - (v / max) * (bottom - top);
+  const d = kb.map(([ms, v], k) => `${k ? "L" : "M"}${t.x(ms).toFixed(1)},${y(v).toFixed(1)}`).join("");
+  return `<figure id="bytes"><figcaption>Bytes on the wire, all members (cumulative)</figcaption><svg width="${W}" height="${H}">
+${yAxis(max, top, bottom, "KB", false)}${xAxis(t, bottom)}${phaseMarks(t, marks, top, bottom)}<path class="series" data-name="bytes" d="${d}" fill="none" stroke="#37474f" stroke-width="1.5"/></svg></figure>`;
 }
 
 /** Renders the report. */
 export function renderReport(r: ScenarioResult): string {
-  const epochs = new Map<string, [number, number][]>();
-  for (const s of r.timeline)
-    for (const [m, e] of Object.entries(s.epochs))
-      epochs.set(m, [...(epochs.get(m) ?? []), [s.timeMs, Math.max(0, e)]]);
-  const bytes = new Map([["bytes", r.timeline.map((s): [number, number] => [s.timeMs, s.bytes / 1024])]]);
+  const t = timeAxis(r.timeline);
+  const marks = phaseMarksOf(r.timeline);
   const phases = r.timeline.filter((s, i) => i === 0 || r.timeline[i - 1]!.phase !== s.phase);
   const summary: [string, string][] = [
     ["scenario", r.scenario],
@@ -93,9 +200,10 @@ export function renderReport(r: ScenarioResult): string {
 <h1>demls: ${esc(r.scenario)}</h1>
 <table id="summary">${summary.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join("")}</table>
 <h2>Partition plan</h2><ol id="plan">${phases.map((p) => `<li>${(p.timeMs / 1000).toFixed(1)} s: ${esc(p.phase)}</li>`).join("")}</ol>
-${linePlot("epochs", "Epoch per member", epochs, "epoch")}
-${statusPlot(r)}
-${linePlot("bytes", "Bytes on the wire (cumulative, KB)", bytes, "KB")}
+<p>All plots share one time axis; the dashed lines mark the split and the heal.</p>
+${epochPlot(r, t, marks)}
+${statusPlot(r, t, marks)}
+${bytesPlot(r, t, marks)}
 </body></html>
 `;
 }

@@ -383,9 +383,9 @@ export class SyncCore {
       ancestry: ancestry(g.history),
     };
     const signature = await sign(this.member.identity, "sync-state", infoBody(info));
-    const current = this.member.state.syncKey.key;
-    // Our info also goes out under each older key a peer behind us used since the last gossip.
-    const keys = [current, ...[...this.answerKeys.values()].filter((k) => !bytesEqual(k, current))];
+    // Our info also goes out under each older key a peer behind us used since the last gossip, and under
+    // all of them while we are out of sync ourselves (see `sealingKeys`).
+    const keys = this.sealingKeys([...this.answerKeys.values()]);
     this.answerKeys.clear();
     const effects = keys.map((k) => this.publish({ info: { ...info, signature } }, k));
     this.gossipSent += effects.length;
@@ -661,25 +661,40 @@ export class SyncCore {
     // Forked: from just below our oldest retained state, so the batch shows which retained state we share.
     const oldest = retained[0] ?? g.epoch;
     const from = v.status === "BEHIND" ? g.epoch : oldest > 0n ? oldest - 1n : 0n;
-    return [this.sendCatchUp(from, m.epoch, m.fingerprint, now)];
+    return this.sendCatchUp(from, m.epoch, m.fingerprint, now);
   }
 
-  private sendCatchUp(from: bigint, epoch: bigint, fingerprint: Uint8Array, now: number): SyncEffect {
+  private sendCatchUp(from: bigint, epoch: bigint, fingerprint: Uint8Array, now: number): SyncEffect[] {
     const g = this.member.group!;
     const nonce = new Uint8Array(8);
     for (let i = 0; i < 8; i++) nonce[i] = this.rng.int(256);
     this.state.catchUp = { nonce, sentAt: now, epoch, fingerprint };
     this.count("CATCH_UP_SENT");
-    return this.publish({
-      catchUp: {
-        groupId: g.groupId,
-        memberId: this.member.memberId,
-        fromEpoch: from,
-        targetEpoch: epoch,
-        target: fingerprint,
-        nonce,
-      },
-    });
+    const catchUp = {
+      groupId: g.groupId,
+      memberId: this.member.memberId,
+      fromEpoch: from,
+      targetEpoch: epoch,
+      target: fingerprint,
+      nonce,
+    };
+    return this.sealingKeys([]).map((k) => this.publish({ catchUp }, k));
+  }
+
+  /**
+   * The keys to seal our gossip and catch-up requests under: the current one and `extra`; while we are
+   * out of sync (not `IN_SYNC` or `AHEAD`), every previous key too. Two sides of a split that each removed
+   * a member (the same one, at different epochs) rotated to keys the other cannot derive, and only the key
+   * before it is common: without this, neither side could read the other again (chaos seed 897). A removed
+   * member holding an old key reads an out-of-sync member's epoch and fingerprint, no more.
+   */
+  private sealingKeys(extra: readonly Uint8Array[]): Uint8Array[] {
+    const current = this.member.state.syncKey?.key;
+    const out = current ? [current] : [];
+    const behind = this.state.status !== "IN_SYNC" && this.state.status !== "AHEAD";
+    for (const k of [...extra, ...(behind ? this.member.state.previousSyncKeys : [])])
+      if (!out.some((o) => bytesEqual(o, k))) out.push(k);
+    return out;
   }
 
   /**
@@ -875,7 +890,7 @@ export class SyncCore {
       out.push({ type: "recovered", how, epochs: applied });
       // A batch cut at `catchUpMaxBytes`: ask for the rest at once, without waiting for a verdict.
       if (asked !== undefined && applied === batch.length && at.epoch < asked.epoch)
-        out.push(this.sendCatchUp(at.epoch, asked.epoch, asked.fingerprint, now));
+        out.push(...this.sendCatchUp(at.epoch, asked.epoch, asked.fingerprint, now));
       out.push(...(await this.member.skipMissedHistory(now)));
       // Chats sent on an abandoned branch, or at epochs the others may no longer decrypt: send again
       // (receivers dedupe by chat id).

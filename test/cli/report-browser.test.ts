@@ -55,16 +55,28 @@ const PROBE = `(() => {
     }
     return r.width > 0 && r.height > 0 && at(r.left + r.width / 2, r.top + r.height / 2) === el;
   };
+  const visible = (e) => e.getBoundingClientRect().width > 0 && document.elementFromPoint(
+    e.getBoundingClientRect().left + e.getBoundingClientRect().width / 2,
+    e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2) !== null;
   return JSON.stringify(["epochs", "status", "bytes"].map((id) => {
     const svg = document.querySelector("#" + id + " svg");
     const marks = [...svg.querySelectorAll(".series, .status")].filter((e) => e.getBoundingClientRect().width > 1);
     const box = svg.getBoundingClientRect();
-    return { id, width: box.width, height: box.height, marks: marks.length, hit: marks.filter(hit).length };
+    const texts = (sel) => [...svg.querySelectorAll(sel)].filter(visible).map((e) => e.textContent);
+    // Where each phase mark is drawn on the screen, by its label.
+    const phases = Object.fromEntries([...svg.querySelectorAll(".phase-mark")].map((l) =>
+      [l.dataset.phase, Math.round(l.getBoundingClientRect().left)]));
+    // The screen x of the tick labelled "10" (seconds): the same on every plot if the axis is shared.
+    const tick10 = [...svg.querySelectorAll(".tick")].find((e) => e.textContent === "10" && e.getAttribute("text-anchor") === "middle");
+    return { id, width: box.width, height: box.height, marks: marks.length, hit: marks.filter(hit).length,
+      axisLabels: texts(".axis-label"), ticks: texts(".tick").length, legend: texts(".legend-entry").length,
+      phases, tick10: tick10 ? Math.round(tick10.getBoundingClientRect().left + tick10.getBoundingClientRect().width / 2) : null,
+      lineTops: id === "epochs" ? marks.map((m) => m.getBBox().y) : [] };
   }).concat([{ id: "resources", count: performance.getEntriesByType("resource").length,
     plan: document.querySelectorAll("#plan li").length }]));
 })()`;
 
-it("the HTML report of a real run renders its three plots and the plan in headless Chromium, offline", {
+it("the HTML report of a real run renders its three plots on one time axis, with legends, labelled axes, the split and the heal, in headless Chromium, offline", {
   skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed`,
 }, async () => {
   const r = await runScenario({ scenario: "minority-lag", members: 5, seed: 2, loss: 0, epochs: 2 });
@@ -129,6 +141,28 @@ it("the HTML report of a real run renders its three plots and the plan in headle
     }
     assert.equal(epochs.marks, 5, "one epoch line per member");
     assert.ok(status.marks >= 5 * 10, "a status cell per member and sample");
+    // Legends: every member's colour on the epoch plot, every status on the status plot.
+    assert.equal(epochs.legend, 5, JSON.stringify(epochs));
+    assert.equal(status.legend, 6, JSON.stringify(status));
+    // Labelled axes with ticks; time on every plot.
+    assert.deepEqual(epochs.axisLabels, ["epoch", "time since start (s, virtual)"]);
+    assert.deepEqual(status.axisLabels, ["time since start (s, virtual)"]);
+    assert.deepEqual(bytes.axisLabels, ["KB", "time since start (s, virtual)"]);
+    for (const plot of [epochs, status, bytes]) assert.ok(plot.ticks >= 5, `${plot.id} has ticks`);
+    // One shared time axis: a time is at one x on all three plots, and so are the split and the heal.
+    assert.ok(epochs.tick10 !== null, "a 10 s tick");
+    assert.equal(status.tick10, epochs.tick10);
+    assert.equal(bytes.tick10, epochs.tick10);
+    assert.deepEqual(Object.keys(epochs.phases), ["split", "heal"]);
+    assert.ok(epochs.phases.split < epochs.phases.heal);
+    assert.deepEqual(status.phases, epochs.phases);
+    assert.deepEqual(bytes.phases, epochs.phases);
+    // Members on one epoch do not hide each other: no two lines are drawn at the same height.
+    assert.equal(
+      new Set(epochs.lineTops.map((y: number) => y.toFixed(1))).size,
+      5,
+      JSON.stringify(epochs.lineTops),
+    );
     assert.equal(page.count, 0, "nothing fetched: the page is self-contained");
     assert.ok(page.plan >= 3, "the plan lists forming, split and heal");
   } finally {
