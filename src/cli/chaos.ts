@@ -206,6 +206,22 @@ export async function runChaos(
   };
 }
 
+/** The result of a seed whose run threw. */
+export function crashed(seed: number, e: unknown): ChaosResult {
+  return {
+    seed,
+    converged: false,
+    convergedMs: null,
+    failure: `crashed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+    states: 0,
+    chatsSent: 0,
+    lost: 0,
+    duplicates: 0,
+    recoveries: {},
+    wallMs: 0,
+  };
+}
+
 /**
  * Runs seeds `from`..`to` on `jobs` worker threads; `onResult` sees each result as it comes (in
  * completion order). Resolves with every result, by seed.

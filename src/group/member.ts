@@ -563,14 +563,12 @@ export class GroupMember {
     if (own === undefined || own.group.epoch !== group.epoch + 1n) return undefined;
     const parent = fingerprintAt(own.group.history, group.epoch);
     if (parent === undefined || !bytesEqual(parent, group.fingerprint)) return undefined;
-    return {
-      kind: "commit",
-      group: own.group,
-      sender: this.memberId,
-      added: own.added,
-      removed: [],
-      removedSelf: false,
-    };
+    return this.ownProcessed(own.group, own.added);
+  }
+
+  /** Our own commit as `processMessage` would have returned it (MLS cannot process one's own). */
+  private ownProcessed(group: MlsGroup, added: Uint8Array[]): Processed {
+    return { kind: "commit", group, sender: this.memberId, added, removed: [], removedSelf: false };
   }
 
   /**
@@ -1241,16 +1239,8 @@ export class GroupMember {
         const own = this.ownCommit;
         const group = this.requireGroup();
         this.ownCommit = undefined;
-        const p: Processed = {
-          kind: "commit",
-          group: own.group,
-          sender: this.memberId,
-          added: own.added,
-          removed: [],
-          removedSelf: false,
-        };
-        const out = await this.onEpochChange(p, c.bytes, own.welcome, now, "commit", group);
-        return out;
+        const p = this.ownProcessed(own.group, own.added);
+        return this.onEpochChange(p, c.bytes, own.welcome, now, "commit", group);
       }
       const r = await this.stage(this.requireGroup(), c.bytes);
       if (typeof r === "string") continue;

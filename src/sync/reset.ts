@@ -201,7 +201,8 @@ export class HardReset {
    */
   async onProposal(p: ResetProposal, now: number): Promise<SyncEffect[]> {
     const g = this.member.group;
-    if (!g || !p.oldGroupId || !p.proposer || !p.signature || p.attempt === undefined)
+    if (!g) return [];
+    if (!p.oldGroupId || !p.proposer || !p.signature || p.attempt === undefined)
       return this.drop("MALFORMED");
     if (!bytesEqual(p.oldGroupId, g.groupId)) return [];
     const key = this.state.directory.get(toHex(p.proposer));
@@ -323,7 +324,8 @@ export class HardReset {
       return [];
     }
     const me = toHex(this.member.memberId);
-    if (ops[turn % Math.max(1, ops.length)] !== me) return [];
+    // Not in a group any more (we asked to be added to one): there is nothing of ours to reset.
+    if (ops[turn % Math.max(1, ops.length)] !== me || this.member.group === undefined) return [];
     return this.operate(r, now);
   }
 
