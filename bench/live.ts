@@ -30,6 +30,7 @@ for (const members of sizes.length ? sizes : [10, 30, 50]) {
         .join(", ") || "SDS repair alone",
     states: Object.keys(r.groups).length,
     lost: r.appLost,
+    "net errors": r.networkErrors,
     "wall s": (performance.now() - t0) / 1000,
     "RSS MB": process.memoryUsage().rss / 2 ** 20,
   });

@@ -39,6 +39,8 @@ export interface NetResult {
   appSent: number;
   appLost: number;
   formMs: number;
+  /** Errors libp2p raised on its own (a handshake that failed, a reset stream): logged, not fatal. */
+  networkErrors: number;
 }
 
 export async function runNet(o: NetOptions): Promise<NetResult> {
@@ -63,6 +65,13 @@ export async function runNet(o: NetOptions): Promise<NetResult> {
       }
     },
   });
+  // A dial or stream that fails inside libp2p must not end the run (or any member): it is counted.
+  let networkErrors = 0;
+  const onNetworkError = (e: unknown) => {
+    networkErrors++;
+    log(`network error: ${(e as Error)?.message ?? e}`);
+  };
+  process.on("unhandledRejection", onNetworkError);
   try {
     const t0 = Date.now();
     await c.form(o.members);
@@ -104,8 +113,10 @@ export async function runNet(o: NetOptions): Promise<NetResult> {
       appSent: c.chats.sent.size,
       appLost: missing,
       formMs,
+      networkErrors,
     };
   } finally {
     await c.close();
+    process.off("unhandledRejection", onNetworkError);
   }
 }

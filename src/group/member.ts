@@ -213,6 +213,8 @@ export interface GroupCoreState {
   readonly rejoined: Set<string>;
   /** Epoch at which each member (hex) was last added: removals proposed before it are stale. */
   readonly addedAt: Map<string, bigint>;
+  /** When (our clock) each member (hex) was last added: a rejoin request made before it is stale. */
+  readonly addedTime: Map<string, number>;
   /** Hashes of rejoin requests acted on: a replay is ignored. */
   readonly seenRejoins: Set<string>;
   readonly counters: GroupCounters;
@@ -296,6 +298,7 @@ export class GroupMember {
     // Snapshots from before delivery tracking.
     (state as { chatCopies?: Map<string, string> }).chatCopies ??= new Map();
     (state as { deliveredChats?: Set<string> }).deliveredChats ??= new Set();
+    (state as { addedTime?: Map<string, number> }).addedTime ??= new Map();
     if (state.sds !== undefined) this.sds = new SdsChannel(state.sds, rng, params.sds);
     this.updateParticipants();
   }
@@ -327,6 +330,7 @@ export class GroupMember {
       rejoinRequest: undefined,
       pendingRejoins: new Map(),
       addedAt: new Map(),
+      addedTime: new Map(),
       rejoined: new Set(),
       seenRejoins: new Set(),
       counters: {},
@@ -1288,8 +1292,12 @@ export class GroupMember {
     const ids = this.rosterIds();
     const inRoster = new Set(ids.map(toHex));
     const has = (id: Uint8Array) => inRoster.has(toHex(id));
-    for (const id of p.added) s.addedAt.set(toHex(id), group.epoch);
+    for (const id of p.added) {
+      s.addedAt.set(toHex(id), group.epoch);
+      s.addedTime.set(toHex(id), now);
+    }
     for (const id of s.addedAt.keys()) if (!inRoster.has(id)) s.addedAt.delete(id);
+    for (const id of s.addedTime.keys()) if (!inRoster.has(id)) s.addedTime.delete(id);
     // A rejoin is settled once the stale leaf is gone (the member comes back as a joiner).
     for (const id of s.pendingRejoins.keys()) if (!inRoster.has(id)) s.pendingRejoins.delete(id);
     this.rememberFormer(
@@ -1508,10 +1516,11 @@ export class GroupMember {
     // Re-added from this very request and still asking: its Welcome has not reached it. Acting on the
     // request would remove the new leaf (members welcomed in the same commit know no `addedAt` for it).
     if (bytesEqual(leaf.encryptionKey, kp.encryptionKey)) return this.resendWelcome(kp.memberId, now);
-    // Just (re-)added: a request still in flight from before is stale (forking beyond the retained epochs
-    // takes more epochs than this).
-    const added = this.state.addedAt.get(toHex(kp.memberId));
-    if (added !== undefined && group.epoch < added + BigInt(this.params.keyPackageEpochs)) return [];
+    // Made before the member was last added here: stale (in flight from before, or replayed). A request
+    // made since is the member asking again: counting epochs instead ignored it until 3 more epochs came,
+    // and in a quiet group none ever did (chaos seed 2198).
+    const added = this.state.addedTime.get(toHex(kp.memberId));
+    if (added !== undefined && Number(r.at) <= added) return [];
     const tag = toHex(sha256(r.signature));
     if (this.state.seenRejoins.has(tag) || this.state.pendingRejoins.has(toHex(kp.memberId))) return [];
     if (

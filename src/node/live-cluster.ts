@@ -38,10 +38,13 @@ export class LiveCluster extends MemberSet {
     for (const p of new Set([peers[0], peers.at(-1)]))
       if (p !== undefined) {
         this.links.push([name, p]);
-        await t.dial(this.transports.get(p)!.addresses[0]!);
+        await dialPatiently(t, this.transports.get(p)!.addresses[0]!);
       }
     this.transports.set(name, t);
-    if (peers.length > 0) await this.waitFor(() => t.topicPeers > 0, 5_000);
+    // No link came up (every dial failed under load): one more try through any node.
+    if (peers.length > 0 && !(await this.waitFor(() => t.topicPeers > 0, 5_000)))
+      for (const p of peers.slice(1, -1))
+        if (await dialPatiently(t, this.transports.get(p)!.addresses[0]!)) break;
     const store = new SqliteMemberStore(
       this.opts.dataDir ? `${this.opts.dataDir}/${name}.sqlite` : ":memory:",
     );
@@ -84,8 +87,10 @@ export class LiveCluster extends MemberSet {
   /** Lifts every cut and redials the original links; new links join the two sides where a cut ran. */
   async heal(): Promise<void> {
     for (const t of this.transports.values()) t.unblock();
-    await Promise.allSettled(
-      this.links.map(([a, b]) => this.transports.get(a)!.dial(this.transports.get(b)!.addresses[0]!)),
+    await Promise.all(
+      this.links.map(([a, b]) =>
+        dialPatiently(this.transports.get(a)!, this.transports.get(b)!.addresses[0]!),
+      ),
     );
   }
 
@@ -94,4 +99,21 @@ export class LiveCluster extends MemberSet {
     await Promise.allSettled([...this.transports.values()].map((t) => t.close()));
     for (const s of this.stores.values()) s.close();
   }
+}
+
+/**
+ * Dials with retries (a noise handshake can time out when dozens of nodes share one process and two
+ * cores: an `EncryptionFailedError` ended a 30-member run). Resolves false when every attempt failed;
+ * never rejects.
+ */
+export async function dialPatiently(t: Libp2pTransport, address: string, attempts = 4): Promise<boolean> {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      await t.dial(address);
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250 * 2 ** i));
+    }
+  }
+  return false;
 }

@@ -437,6 +437,11 @@ export class HardReset {
     if (!w.welcome || !w.operator || !w.groupId || old === undefined) return [];
     const op = toHex(w.operator);
     let r = this.state.reset;
+    // Already in that group: only a better operator's group, while ours is still at its first epoch,
+    // replaces the one a Welcome brought us to. Once it moved on (or we came in as a joiner), any other
+    // group of the id is a fork like any other (an old Welcome took a member that had just been added
+    // back to the group's first epoch: chaos seed 2198).
+    if (bytesEqual(old.groupId, w.groupId) && (r?.joinedVia === undefined || old.epoch > 1n)) return [];
     // A Welcome of our round's group (any attempt's operator), or of a group our roster moved to while we
     // were away (we may have seen no round at all).
     const ours = r !== undefined && bytesEqual(w.groupId, r.groupId);

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { chaosSchedule, describeSchedule, runChaos } from "../../src/cli/chaos.ts";
 
-const REGRESSIONS = [37, 56, 78, 118, 159, 192, 383, 634, 689];
+const REGRESSIONS = [37, 56, 78, 118, 159, 192, 383, 634, 689, 897, 2198];
 const SLICE = Array.from({ length: 6 }, (_, i) => 2001 + i);
 
 describe("chaos harness", () => {

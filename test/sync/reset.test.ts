@@ -73,13 +73,13 @@ describe("hard reset Welcomes", () => {
 
     // m2 builds a group of its own with the reset's id and Welcomes everyone, naming the real operator as
     // its creator. A member in the group ignores a Welcome that ranks no better than its own; one that
-    // tallied NO (it saw other votes than the operator, under loss) takes any Welcome of the voted reset,
-    // and must see that the named operator did not create this one.
+    // joined a worse-ranked operator's group (at its first epoch still) takes the better operator's, and
+    // must see that the named operator did not create this one.
     const m1 = c.members.get("m1")!;
     const m2 = c.members.get("m2")!;
     const r1 = m1.sync.state.reset!;
     const operator = r1.joinedVia!;
-    r1.joinedVia = undefined; // what a NO tally leaves: done, joined nothing
+    r1.joinedVia = toHex(m2.group.memberId); // as if m1 had joined m2's (worse-ranked) group
     const [own] = await generateKeyPackages(m2.group.identity, 1);
     const built = await commit(await createGroup(m2.group.identity, resetGroupId(oldGroupId), own!), {
       adds: [...round.votes].filter(([w]) => w !== toHex(m2.group.memberId)).map(([, v]) => v.keyPackage!),
