@@ -77,9 +77,7 @@ await sleep(1000);
 const exited = (p: Proc) =>
   p.p.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => p.p.once("exit", () => r()));
 for (const p of procs) send(p, "/quit");
-await Promise.all(
-  procs.map((p) => Promise.race([exited(p), sleep(5000).then(() => p.p.kill("SIGKILL"))])),
-);
+await Promise.all(procs.map((p) => Promise.race([exited(p), sleep(5000).then(() => p.p.kill("SIGKILL"))])));
 console.log(
   healed ? `--- ${last.name} recovered; state files in ${dir}` : `--- ${last.name} did not recover`,
 );

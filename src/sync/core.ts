@@ -6,6 +6,7 @@ import {
   ancestry,
   fingerprintAt,
   generateKeyPackages,
+  isActive,
   MlsProtocolError,
   relation,
   retainedEpochs,
@@ -530,8 +531,9 @@ export class SyncCore {
     if (now >= this.state.nextGossipAt) out.push(...(await this.gossip(now)));
     out.push(...(await this.reset.tick(now)));
     const g = this.member.group;
-    // Without the sync key (a rejoin's Welcome came before its key share) there is nothing to act with.
-    if (g === undefined || this.member.state.syncKey === undefined) return out;
+    // Without the sync key (a rejoin's Welcome came before its key share) there is nothing to act with;
+    // removed from the group, there is nothing to heal: it must not ask its way back in.
+    if (g === undefined || this.member.state.syncKey === undefined || !isActive(g)) return out;
     const inFlight = this.member.state.freezeUntil !== undefined;
     const settled = this.state.lastEpochChangeAt + this.params.settleMs;
     if (inFlight || now < settled) {
