@@ -233,6 +233,8 @@ const OWN_COMMITS_KEPT = 4;
 /** Messages (and bytes) kept from before a Welcome; a message above its share of the bytes is not kept. */
 const EARLY_LIMIT = 64;
 const EARLY_BYTES_LIMIT = 8 << 20;
+/** Commits kept per epoch other than ours: competing stewards, backups and retries stay well below. */
+const OBSERVED_PER_EPOCH = 8;
 
 /** Epochs of own chats re-sent when a member comes back through a rejoin (the dense ancestry span). */
 const REJOIN_RESEND_EPOCHS = 16;
@@ -749,8 +751,8 @@ export class GroupMember {
       if (h.epoch === undefined || h.contentType !== "commit")
         return [this.reject("MALFORMED", "not a commit")];
       if (h.epoch !== group.epoch) {
-        this.observe(h.epoch, frame.commit);
-        return [stateHint(h.epoch)];
+        const refused = this.observe(h.epoch, frame.commit, group.epoch);
+        return refused ? [refused, stateHint(h.epoch)] : [stateHint(h.epoch)];
       }
       return this.addCandidate(frame.commit, now);
     }
@@ -791,16 +793,37 @@ export class GroupMember {
   /** Keeps an application frame for a later epoch change (bounded: the oldest goes first). */
   private hold(epoch: bigint, frame: Uint8Array): void {
     this.state.heldApplications.push({ epoch, frame });
-    if (this.state.heldApplications.length > HELD_LIMIT) this.state.heldApplications.shift();
+    if (this.state.heldApplications.length > HELD_LIMIT) {
+      this.state.heldApplications.shift();
+      this.state.counters.HELD_DROPPED = (this.state.counters.HELD_DROPPED ?? 0) + 1;
+    }
   }
 
-  private observe(epoch: bigint, commit: Uint8Array): void {
-    const list = this.state.observedCommits.get(epoch) ?? [];
-    if (!list.some((c) => bytesEqual(c, commit))) list.push(commit);
-    this.state.observedCommits.set(epoch, list);
+  /**
+   * Keeps a commit of another epoch, to try when we reach it. The epoch in its header is not
+   * authenticated: epochs beyond the commit log's reach ahead of ours and more than
+   * `OBSERVED_PER_EPOCH` commits for one epoch are refused (`FAR_EPOCH`, `OBSERVED_FULL`), so a peer
+   * cannot grow the map without bound; a commit we applied (`applied`) is always kept. A member further
+   * behind than that catches up through the sync layer, which never needs these.
+   */
+  private observe(
+    epoch: bigint,
+    commit: Uint8Array,
+    current: bigint,
+    applied = false,
+  ): GroupEffect | undefined {
     const keep = BigInt(this.params.commitLogSize);
+    if (epoch > current + keep)
+      return this.reject("FAR_EPOCH", `a commit for epoch ${epoch}, ours is ${current}`);
+    const list = this.state.observedCommits.get(epoch) ?? [];
+    if (list.some((c) => bytesEqual(c, commit))) return undefined;
+    if (list.length >= OBSERVED_PER_EPOCH && !applied)
+      return this.reject("OBSERVED_FULL", `already ${list.length} commits seen for epoch ${epoch}`);
+    list.push(commit);
+    this.state.observedCommits.set(epoch, list);
     for (const e of this.state.observedCommits.keys())
-      if (this.group && e + keep < this.group.epoch) this.state.observedCommits.delete(e);
+      if (e + keep < current) this.state.observedCommits.delete(e);
+    return undefined;
   }
 
   /** Remembers a chat id, sent or received, forgetting the oldest beyond `seenChatLimit`. */
@@ -1283,7 +1306,7 @@ export class GroupMember {
       ...(welcome ? { welcome, added: p.added.map(toHex) } : {}),
     });
     if (s.commitLog.length > this.params.commitLogSize) s.commitLog.shift();
-    this.observe(before.epoch, bytes);
+    this.observe(before.epoch, bytes, before.epoch, true);
     this.group = group;
     s.candidates = [];
     s.freezeUntil = undefined;
@@ -1540,10 +1563,6 @@ export class GroupMember {
   /** When a Welcome was last re-sent to a joiner (hex id): at most once per KeyPackage resend interval. */
   private readonly welcomeResentAt = new Map<string, number>();
 
-  /**
-   * A roster member still announcing its KeyPackage never got its Welcome (the welcome topic is not
-   * repaired by SDS): the member whose commit added it publishes that Welcome again.
-   */
   /** A KeyPackage under a member's name, from another identity: rejected, at most once per resend period. */
   private nameTaken(memberId: Uint8Array, now: number): GroupEffect[] {
     const key = `taken/${toHex(memberId)}`;
@@ -1554,6 +1573,10 @@ export class GroupMember {
     return [this.reject("NAME_TAKEN", `a joiner announced '${name}', a name another member has`)];
   }
 
+  /**
+   * A roster member still announcing its KeyPackage never got its Welcome (the welcome topic is not
+   * repaired by SDS): the member whose commit added it publishes that Welcome again.
+   */
   private resendWelcome(joiner: Uint8Array, now: number): GroupEffect[] {
     const id = toHex(joiner);
     const entry = this.state.commitLog.findLast((c) => c.welcome !== undefined && c.added?.includes(id));

@@ -2,6 +2,7 @@
 // Lamport timestamp of 2^64-1 made every member adopt that clock, and no member could send again.
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import { encodeGroupFrame } from "../../src/group/frames.ts";
 import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { encodeSdsMessage } from "../../src/sds/index.ts";
@@ -39,4 +40,49 @@ it("an SDS message with a Lamport clock of 2^64-1 from a non-member is refused a
   assert.equal(c.epochOf("m0"), epoch + 1n, "the group commits");
   assert.equal(c.distinctStates().size, 1);
   assert.deepEqual([...c.missingChats()], [], "the chat reached everyone");
+});
+
+it("forged commit headers from a non-member (epoch 2^64-1, a flood for the next epoch) are refused and counted; nothing grows, the group commits", async () => {
+  const c = new Cluster({ seed: 9, groupParams: FAST_GROUP_PARAMS, syncParams: FAST_SYNC_PARAMS });
+  await c.form(4);
+  const m0 = c.members.get("m0")!;
+  const intruder = c.sim.addNode("intruder");
+  const channelId = m0.group.channel!.state.channelId;
+  const real = m0.group.state.commitLog.at(-1)!.commit;
+  const groupIdLength = m0.group.group!.groupId.length;
+  const epoch = c.epochOf("m0");
+  // MLSMessage: version (2), wire format (2), group id (1-byte length + bytes), then the epoch (u64).
+  const forge = (e: bigint, tail: number) => {
+    const f = real.slice();
+    new DataView(f.buffer).setBigUint64(5 + groupIdLength, e);
+    f[f.length - 1] = tail;
+    return f;
+  };
+  const forged = [forge(2n ** 64n - 1n, 0), ...Array.from({ length: 20 }, (_, i) => forge(epoch + 1n, i))];
+  for (const [i, commit] of forged.entries())
+    await intruder.transport.publish(
+      m0.group.topics.app,
+      encodeSdsMessage({
+        senderId: "intruder",
+        messageId: `forged-commit-${i}`,
+        channelId,
+        lamportTimestamp: BigInt(Math.floor(c.now)),
+        causalHistory: [],
+        repairRequest: [],
+        content: encodeGroupFrame({ commit }),
+      }),
+    );
+  await c.sim.runFor(500);
+  for (const m of c.members.values()) {
+    const { counters, observedCommits } = m.group.state;
+    assert.equal(counters.FAR_EPOCH, 1, `${m.name} refused the commit for epoch 2^64-1`);
+    assert.equal(counters.OBSERVED_FULL, 12, `${m.name} kept 8 of the 20 commits for the next epoch`);
+    assert.equal(observedCommits.get(epoch + 1n)?.length, 8);
+    assert.equal(observedCommits.has(2n ** 64n - 1n), false);
+  }
+  await c.members.get("m2")!.proposeRefresh();
+  for (let t = 0; t < 20 && c.epochOf("m0") === epoch; t++) await c.sim.runFor(500);
+  await c.sim.runFor(3_000);
+  assert.equal(c.epochOf("m0"), epoch + 1n, "the group commits past the forged candidates");
+  assert.equal(c.distinctStates().size, 1);
 });
