@@ -1,10 +1,13 @@
 // Several `demls node` processes on one machine over libp2p TCP: they form a group, one is cut off with
 // /block while the others commit an epoch, the cut heals, and every node prints its status.
-// Usage: node scripts/node-group.ts [members=4]
+// Usage: npm run node-group -- [members=4]   (npm runs it on the pinned Node 24)
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
 
 const n = Number(process.argv[2] ?? 4);
 const dir = mkdtempSync(join(tmpdir(), "demls-nodes-"));
@@ -19,7 +22,7 @@ interface Proc {
 
 function start(name: string, extra: string[]): Proc {
   const p = spawn(process.execPath, [
-    "src/cli/main.ts",
+    MAIN,
     "node",
     "--name",
     name,

@@ -63,6 +63,8 @@ export async function runNode(o: NodeOptions, print: (line: string) => void = co
   const store = new SqliteMemberStore(o.dataFile);
   let transport: Libp2pTransport | undefined;
   const rl = createInterface({ input: process.stdin });
+  // Iterate from now: lines that arrive while the node starts (commands piped in) wait for it, not lost.
+  const lines = rl[Symbol.asyncIterator]();
   // A network error inside libp2p (a dial that fails its handshake, a reset stream) must not end the
   // member: it is reported and the node goes on.
   const onNetworkError = (e: unknown) => print(`network error: ${(e as Error)?.message ?? e}`);
@@ -108,12 +110,12 @@ export async function runNode(o: NodeOptions, print: (line: string) => void = co
       );
     }, WAITING_HINT_MS);
     hint.unref();
-    await commands(rl, m, t, print);
+    await commands(lines, m, t, print);
   } finally {
     if (hint) clearInterval(hint);
     rl.close();
     process.stdin.destroy();
-    member?.stop();
+    await member?.close();
     await transport?.close();
     store.close();
     process.off("unhandledRejection", onNetworkError);
@@ -125,7 +127,7 @@ export async function runNode(o: NodeOptions, print: (line: string) => void = co
 
 /** Reads stdin commands until `/quit` or the end of input. */
 async function commands(
-  rl: ReturnType<typeof createInterface>,
+  lines: AsyncIterator<string>,
   member: Member,
   transport: Libp2pTransport,
   print: (line: string) => void,
@@ -134,7 +136,7 @@ async function commands(
     const s = member.summary();
     return `${s.name} epoch ${s.epoch ?? "-"} state ${s.state} ${s.status} peers ${transport.topicPeers} roster ${member.roster().join(",")}`;
   };
-  for await (const raw of rl) {
+  for await (const raw of { [Symbol.asyncIterator]: () => lines }) {
     const line = raw.trim();
     const [cmd, ...args] = line.split(/\s+/);
     try {

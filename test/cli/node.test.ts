@@ -1,0 +1,83 @@
+// `demls node` as a user runs it, a real process over libp2p TCP: commands piped in before it is up are
+// all read, a failed dial (refused, or a peer that is not who the address says) is reported and the node
+// goes on, `/quit` saves and exits, a restart resumes, and a data file it cannot run as is refused with
+// its reason and exit code 2, without a stack trace.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, it } from "node:test";
+
+const MAIN = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+const dir = mkdtempSync(join(tmpdir(), "demls-node-cli-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+/** A valid peer id that no node here has. */
+const STRANGER = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
+
+function node(args: string[], input: string) {
+  const r = spawnSync(process.execPath, [MAIN, "node", ...args], {
+    input,
+    encoding: "utf8",
+    timeout: 60_000,
+    killSignal: "SIGKILL",
+  });
+  return { status: r.status, signal: r.signal, out: r.stdout, err: r.stderr };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+it("demls node reads every piped command, survives failed dials, exits on /quit, and resumes from its file", async () => {
+  const data = join(dir, "alice.sqlite");
+  const port = await freePort();
+  const first = node(
+    ["--name", "alice", "--create", "--data", data, "--listen", `/ip4/127.0.0.1/tcp/${port}`],
+    [
+      "/status",
+      `/dial /ip4/127.0.0.1/tcp/1/p2p/${STRANGER}`, // nothing listens there
+      `/dial /ip4/127.0.0.1/tcp/${port}/p2p/${STRANGER}`, // someone listens, with another identity
+      "/dial not-an-address",
+      "/status",
+      "/quit",
+      "",
+    ].join("\n"),
+  );
+  assert.equal(first.status, 0, `${first.out}\n${first.err}`);
+  assert.equal(
+    first.out.match(/^alice epoch 0 state 0:\w+ \w+ peers 0 roster alice$/gm)?.length,
+    2,
+    first.out,
+  );
+  const errors = first.out.match(/^error: .*$/gm) ?? [];
+  assert.equal(errors.length, 3, first.out);
+  assert.match(errors[1]!, /does not match expected remote identity/);
+  assert.doesNotMatch(first.err, /\n\s+at /, "no stack trace");
+
+  const second = node(["--name", "alice", "--data", data], "/status\n/quit\n");
+  assert.equal(second.status, 0, `${second.out}\n${second.err}`);
+  assert.match(second.out, /alice: restored from/);
+  assert.match(second.out, /^alice epoch 0 state 0:\w+ \w+ peers 0 roster alice$/m);
+});
+
+it("demls node refuses another member's data file and a damaged one: exit code 2, the reason, no stack trace", () => {
+  const data = join(dir, "carol.sqlite");
+  assert.equal(node(["--name", "carol", "--create", "--data", data], "/quit\n").status, 0);
+  const wrong = node(["--name", "dave", "--data", data], "/quit\n");
+  assert.equal(wrong.status, 2);
+  assert.match(wrong.err, /belongs to member 'carol', not 'dave' \(WRONG_MEMBER\)/);
+  assert.doesNotMatch(wrong.err, /\n\s+at /);
+
+  const junk = join(dir, "junk.sqlite");
+  writeFileSync(junk, "garbage, not sqlite");
+  const bad = node(["--name", "erin", "--data", junk], "/quit\n");
+  assert.equal(bad.status, 2);
+  assert.match(bad.err, /is not a readable member store: .*\(STORE_UNREADABLE\)/);
+  assert.doesNotMatch(bad.err, /\n\s+at /);
+});
