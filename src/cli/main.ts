@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { DemlsError } from "../util/errors.ts";
 import { chaosSchedule, describeSchedule, runChaosSeeds } from "./chaos.ts";
 import { runDemo } from "./demo.ts";
-import { NET_PLANS, type NetPlan, runNet } from "./net.ts";
+import { NET_PLANS, type NetPlan, netTimeScale, runNet } from "./net.ts";
 import { NODE_COMMANDS, runNode } from "./node.ts";
 import { renderReport } from "./report.ts";
 import { JOIN_FORMATION_LIMIT, runScenario, SCENARIOS, type ScenarioName } from "./scenarios.ts";
@@ -46,13 +46,16 @@ exit code 0 when every member ends in one state, in sync, with no application me
   --conversation  conversation name (default demo)
 
 ${NODE_COMMANDS}`,
-  net: `usage: demls net [--plan P] [--members N] [--minority K] [--epochs E] [--transport tcp|memory] [--data DIR] [--json]
+  net: `usage: demls net [--plan P] [--members N] [--minority K] [--epochs E] [--transport tcp|memory] [--time-scale X] [--data DIR] [--json]
 
   --plan       ${NET_PLANS.join(" | ")} (default minority-lag)
-  --members    group size, 3..100 (default 6)
+  --members    group size, 3..100 (default 6); a group of more than ${JOIN_FORMATION_LIMIT} starts from one commit
+               instead of a voted join per member
   --minority   members cut off in the minority plans, 1..members/2 (default 2)
   --epochs     epochs each committing side commits while split (default 2)
   --transport  tcp (loopback sockets, default) or memory
+  --time-scale every protocol timer is the simulator's times X (default members/10, at least 1): all
+               members share this machine's cores, and their work grows with n^2
   --data       keep each member's sqlite file in DIR
   --json       print one JSON object
 
@@ -289,6 +292,7 @@ async function net(argv: string[]): Promise<number> {
       epochs: { type: "string" },
       transport: { type: "string" },
       data: { type: "string" },
+      "time-scale": { type: "string" },
       json: { type: "boolean" },
     },
   });
@@ -305,13 +309,16 @@ async function net(argv: string[]): Promise<number> {
     members,
     minority: num("minority", values.minority, 2, 1, Math.floor(members / 2)),
     epochs: num("epochs", values.epochs, 2, 1, 20),
+    timeScale: num("time-scale", values["time-scale"], netTimeScale(members), 0.1, 100, false),
     ...(values.data ? { dataDir: values.data } : {}),
     ...(values.json ? {} : { onLine: (l: string) => console.log(`  ${l}`) }),
   });
   if (values.json) console.log(JSON.stringify(r));
   else {
     console.log(`\nnet (libp2p ${r.transport})`);
-    console.log(`  members                    ${r.members} (formed in ${(r.formMs / 1000).toFixed(1)} s)`);
+    console.log(
+      `  members                    ${r.members} (formed in ${(r.formMs / 1000).toFixed(1)} s, timers x${r.timeScale})`,
+    );
     console.log(`  partition plan             ${r.plan}`);
     console.log(
       `  detection                  ${r.detectedMs === null ? "-" : `${(r.detectedMs / 1000).toFixed(2)} s after heal`}`,

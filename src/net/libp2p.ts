@@ -39,6 +39,9 @@ export class Libp2pTransport implements Transport {
   readonly #pubsubTopic: string;
   readonly #handlers = new Map<string, Set<Handler>>();
   readonly #blocked: Set<string>;
+  /** Peers we dialled (peer id → address): links we keep up, redialling when they drop. */
+  readonly #links = new Map<string, string>();
+  readonly #redials = new Map<string, ReturnType<typeof setTimeout>>();
   #closed = false;
 
   private constructor(
@@ -53,6 +56,9 @@ export class Libp2pTransport implements Transport {
       if (evt.detail.topic !== this.#pubsubTopic) return;
       this.#onFrame(evt.detail.data);
     });
+    // A link can drop without anyone cutting it: a connection that timed out while the process was busy
+    // (seen with 30 nodes in one process: after a 4 s stall, 17 nodes had no peer left, for good).
+    node.addEventListener("peer:disconnect", (evt) => this.#keep(evt.detail.toString(), 0));
   }
 
   /** Starts a node listening per `options`. */
@@ -113,8 +119,30 @@ export class Libp2pTransport implements Transport {
     return this.#node.services.pubsub.getSubscribers(this.#pubsubTopic).length;
   }
 
+  /** Connects to `address`, and keeps that link up: redialled whenever it drops, unless blocked. */
   async dial(address: string): Promise<void> {
-    await this.#node.dial(multiaddr(address));
+    const connection = await this.#node.dial(multiaddr(address));
+    this.#links.set(connection.remotePeer.toString(), address);
+  }
+
+  /** Redials a kept link that is down, after a delay that doubles per failed attempt (0.5 s to 10 s). */
+  #keep(peer: string, attempt: number): void {
+    const address = this.#links.get(peer);
+    if (this.#closed || address === undefined || this.#blocked.has(peer) || this.#redials.has(peer)) return;
+    const timer = setTimeout(
+      () => {
+        this.#redials.delete(peer);
+        if (this.#closed || this.#blocked.has(peer)) return;
+        if (this.#node.getConnections().some((c) => c.remotePeer.toString() === peer)) return;
+        this.#node.dial(multiaddr(address)).then(
+          () => {},
+          () => this.#keep(peer, attempt + 1),
+        );
+      },
+      Math.min(500 * 2 ** attempt, 10_000),
+    );
+    timer.unref?.();
+    this.#redials.set(peer, timer);
   }
 
   /** Cuts this node off from `peerIds`: refuses connections both ways and hangs up existing ones. */
@@ -128,9 +156,10 @@ export class Libp2pTransport implements Transport {
     await Promise.allSettled(hangUps);
   }
 
-  /** Lifts every block; reconnect with {@link dial}. */
+  /** Lifts every block; the links this node dialled come back by themselves (or {@link dial} again). */
   unblock(): void {
     this.#blocked.clear();
+    for (const peer of this.#links.keys()) this.#keep(peer, 0);
   }
 
   async publish(topic: string, data: Uint8Array): Promise<void> {
@@ -158,6 +187,8 @@ export class Libp2pTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const t of this.#redials.values()) clearTimeout(t);
+    this.#redials.clear();
     this.#handlers.clear();
     await this.#node.stop();
   }

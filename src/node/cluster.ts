@@ -1,21 +1,10 @@
 // A group of members on the seeded simulator: what the scenario runner, the tests and the benchmarks
 // build on. Members join through the real protocol (KeyPackage, add proposal, votes, steward commit).
-import {
-  createGroup,
-  createIdentity,
-  generateKeyPackages,
-  type Identity,
-  joinFromWelcome,
-  type KeyPackageBundle,
-  commit as mlsCommit,
-  seedMlsRandomness,
-  shareStateAcrossMembers,
-} from "../mls/index.ts";
+import { seedMlsRandomness, shareStateAcrossMembers } from "../mls/index.ts";
 import { type LinkModel, Simulator } from "../net/sim/simulator.ts";
 import { SqliteMemberStore } from "../store/sqlite.ts";
-import { utf8 } from "../util/bytes.ts";
 import { Member } from "./member.ts";
-import { MemberSet, type MemberSetOptions } from "./member-set.ts";
+import { MemberSet, type MemberSetOptions, oneCommitGroup } from "./member-set.ts";
 
 export type { ChatLog } from "./member-set.ts";
 
@@ -88,24 +77,10 @@ export class Cluster extends MemberSet {
    * groups for benchmarks. Everything after it runs the real protocol.
    */
   async bootstrap(n: number): Promise<void> {
-    // One after another: concurrent key generation would draw from the seeded randomness in the order the
-    // thread pool finishes WebCrypto calls, and a run would not replay.
-    const ids: Identity[] = [];
-    const kps: KeyPackageBundle[][] = [];
-    for (let i = 0; i < n; i++) {
-      ids.push(await createIdentity(`m${i}`));
-      kps.push(await generateKeyPackages(ids[i]!, 1, { lastResort: true }));
-    }
-    const conversation = this.base.conversation ?? "demo";
-    let group = await createGroup(ids[0]!, utf8(`${conversation}/0`), kps[0]![0]!);
-    const built = await mlsCommit(group, { adds: kps.slice(1).map((k) => k[0]!.publicBytes) });
-    group = built.group;
-    for (let i = 0; i < n; i++) {
-      const name = `m${i}`;
+    for await (const { name, identity, group, keyPackages } of oneCommitGroup(n, this.base.conversation)) {
       this.sim.addNode(name);
       this.addStore(name);
-      const g = i === 0 ? group : (await joinFromWelcome(ids[i]!, built.welcome!, kps[i]!)).group;
-      const m = await Member.inGroup(this.optionsOf(name), ids[i]!, g, kps[i]!.slice(1));
+      const m = await Member.inGroup(this.optionsOf(name), identity, group, keyPackages);
       this.members.set(name, m);
       m.start();
     }

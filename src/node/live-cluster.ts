@@ -3,8 +3,9 @@
 import { Libp2pTransport } from "../net/libp2p.ts";
 import { cryptoRng, systemClock } from "../net/transport.ts";
 import { SqliteMemberStore } from "../store/sqlite.ts";
-import type { Member } from "./member.ts";
-import { MemberSet, type MemberSetOptions } from "./member-set.ts";
+import { DemlsError } from "../util/errors.ts";
+import { Member } from "./member.ts";
+import { MemberSet, type MemberSetOptions, oneCommitGroup } from "./member-set.ts";
 
 export interface LiveClusterOptions extends MemberSetOptions {
   readonly transport: "memory" | "tcp";
@@ -33,6 +34,24 @@ export class LiveCluster extends MemberSet {
    * so the mesh stays connected with 1-2 links per node.
    */
   async add(name: string, role: "creator" | "joiner"): Promise<Member> {
+    const net = await this.addNode(name);
+    return this.start(net, role);
+  }
+
+  /**
+   * Sets up a group of `n` members in one MLS commit by m0 (no votes, no join rounds), each on its own
+   * node: the start of large groups for benchmarks. Everything after it runs the real protocol.
+   */
+  async bootstrap(n: number): Promise<void> {
+    for await (const { name, identity, group, keyPackages } of oneCommitGroup(n, this.base.conversation)) {
+      const m = await Member.inGroup(await this.addNode(name), identity, group, keyPackages);
+      this.members.set(name, m);
+      m.start();
+    }
+  }
+
+  /** A libp2p node linked into the mesh, and a store: the options of the member that runs on it. */
+  private async addNode(name: string) {
     const t = await Libp2pTransport.create({ transport: this.opts.transport });
     const peers = [...this.transports.keys()];
     for (const p of new Set([peers[0], peers.at(-1)]))
@@ -49,18 +68,18 @@ export class LiveCluster extends MemberSet {
       this.opts.dataDir ? `${this.opts.dataDir}/${name}.sqlite` : ":memory:",
     );
     this.stores.set(name, store);
-    return this.start(
-      this.memberOptions(name, { transport: t, clock: systemClock, rng: cryptoRng }, store),
-      role,
-    );
+    return this.memberOptions(name, { transport: t, clock: systemClock, rng: cryptoRng }, store);
   }
 
-  /** m0 creates the group, m1..m(n-1) join through votes; resolves when all are in one state. */
+  /**
+   * m0 creates the group, m1..m(n-1) join through votes; resolves when all are in one state.
+   * @throws {DemlsError} `NOT_FORMED` after `timeoutMs` (wall clock) without one state.
+   */
   async form(n: number, timeoutMs = 30_000 + n * 3_000): Promise<void> {
     await this.add("m0", "creator");
     for (let i = 1; i < n; i++) await this.add(`m${i}`, "joiner");
     if (!(await this.waitFor(() => this.converged() && this.distinctStates().size === 1, timeoutMs)))
-      throw new Error(`group of ${n} did not form: ${this.describe()}`);
+      throw new DemlsError("NOT_FORMED", `a group of ${n} did not form in one state: ${this.describe()}`);
   }
 
   /** Polls `cond` every 50 ms for at most `ms`; returns its last value. */
@@ -95,7 +114,7 @@ export class LiveCluster extends MemberSet {
   }
 
   async close(): Promise<void> {
-    for (const m of this.members.values()) m.stop();
+    await Promise.all([...this.members.values()].map((m) => m.close()));
     await Promise.allSettled([...this.transports.values()].map((t) => t.close()));
     for (const s of this.stores.values()) s.close();
   }

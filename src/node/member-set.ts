@@ -1,11 +1,21 @@
 // What every group of member processes shares, on the simulator or on libp2p: member options, the chat
 // log that delivery checks read, and views of the members' states.
 import type { GroupParams } from "../group/params.ts";
+import {
+  commit,
+  createGroup,
+  createIdentity,
+  generateKeyPackages,
+  type Identity,
+  joinFromWelcome,
+  type KeyPackageBundle,
+  type MlsGroup,
+} from "../mls/index.ts";
 import type { Clock, Rng, Transport } from "../net/transport.ts";
 import type { KeyPackageService } from "../store/keypackage-service.ts";
 import type { MemberStore } from "../store/sqlite.ts";
 import type { SyncEffect, SyncParams } from "../sync/core.ts";
-import { toHex } from "../util/bytes.ts";
+import { toHex, utf8 } from "../util/bytes.ts";
 import { Member, type MemberOptions } from "./member.ts";
 
 /** Chats as each member saw them: sender name + body text. */
@@ -24,6 +34,31 @@ export interface MemberSetOptions {
   /** A storage service every member backs its KeyPackage store with. */
   readonly keyPackageService?: KeyPackageService;
   readonly onEvent?: (e: SyncEffect, m: Member) => void;
+}
+
+/**
+ * The states of a group of `n` members (m0..m(n-1)) that m0 set up in one MLS commit, no votes: the start
+ * of large groups for benchmarks (n join rounds, each voted by the whole group, would dominate a run that
+ * is about recovery). Yields each member's identity, group state and spare KeyPackages, m0 first.
+ */
+export async function* oneCommitGroup(
+  n: number,
+  conversation = "demo",
+): AsyncGenerator<{ name: string; identity: Identity; group: MlsGroup; keyPackages: KeyPackageBundle[] }> {
+  // One after another: concurrent key generation would draw from the seeded randomness in the order the
+  // thread pool finishes WebCrypto calls, and a simulated run would not replay.
+  const ids: Identity[] = [];
+  const kps: KeyPackageBundle[][] = [];
+  for (let i = 0; i < n; i++) {
+    ids.push(await createIdentity(`m${i}`));
+    kps.push(await generateKeyPackages(ids[i]!, 1, { lastResort: true }));
+  }
+  const created = await createGroup(ids[0]!, utf8(`${conversation}/0`), kps[0]![0]!);
+  const built = await commit(created, { adds: kps.slice(1).map((k) => k[0]!.publicBytes) });
+  for (let i = 0; i < n; i++) {
+    const group = i === 0 ? built.group : (await joinFromWelcome(ids[i]!, built.welcome!, kps[i]!)).group;
+    yield { name: `m${i}`, identity: ids[i]!, group, keyPackages: kps[i]!.slice(1) };
+  }
 }
 
 /** Members of one conversation, started and tracked together. */

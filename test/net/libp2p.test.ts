@@ -39,4 +39,20 @@ describe("libp2p adapter (Waku relay conventions)", () => {
       await Promise.all([a!.close(), b!.close()]);
     }
   });
+
+  it("a link this node dialled comes back by itself after the other side dropped it", async () => {
+    const [a, b] = await Promise.all([0, 1].map(() => Libp2pTransport.create({ transport: "tcp" })));
+    try {
+      await a!.dial(b!.addresses[0]!);
+      assert.ok(await until(() => a!.topicPeers > 0, 5000));
+      // b hangs up and refuses a for a while: a's redials fail, then one gets through. b never dials.
+      await b!.block([a!.nodeId]);
+      assert.ok(await until(() => a!.topicPeers === 0, 5000), "a lost its only peer");
+      await new Promise((r) => setTimeout(r, 1500));
+      b!.unblock();
+      assert.ok(await until(() => a!.topicPeers > 0 && b!.topicPeers > 0, 15_000), "a redialled b");
+    } finally {
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  });
 });
