@@ -56,7 +56,8 @@ export interface NetResult {
 /**
  * The timer scale for `members` nodes in one process on this machine: 1 up to 10 members, then growing
  * with n (20 members at the simulator's timers forked into 14 states while forming, the process at 100% CPU;
- * at twice the scale they formed in 30 s and recovered in 3.5 s).
+ * at twice the scale, 19 voted joins formed them in 9 s and two lagging members caught up 2.2 s after the
+ * heal; docs/benchmarks.md has 30 and 50).
  */
 export function netTimeScale(members: number): number {
   return Math.max(1, members / 10);
