@@ -103,7 +103,7 @@ export async function runNet(o: NetOptions): Promise<NetResult> {
     // As on the simulator, a group larger than JOIN_FORMATION_LIMIT starts from one commit: the run is
     // about recovery, and n voted joins in one process would take most of it.
     if (o.members > JOIN_FORMATION_LIMIT) await c.bootstrap(o.members);
-    else await c.form(o.members, (30_000 + o.members * 3_000) * scale);
+    else await c.form(o.members, scale);
     // The split starts from a settled group: every member has heard enough to be IN_SYNC.
     await c.waitFor(() => [...c.members.values()].every((m) => m.status === "IN_SYNC"), 30_000 * scale);
     const formMs = Date.now() - t0;

@@ -127,7 +127,7 @@ export async function runNode(o: NodeOptions, print: (line: string) => void = co
 
 /** Reads stdin commands until `/quit` or the end of input. */
 async function commands(
-  lines: AsyncIterator<string>,
+  lines: AsyncIterable<string>,
   member: Member,
   transport: Libp2pTransport,
   print: (line: string) => void,
@@ -136,7 +136,7 @@ async function commands(
     const s = member.summary();
     return `${s.name} epoch ${s.epoch ?? "-"} state ${s.state} ${s.status} peers ${transport.topicPeers} roster ${member.roster().join(",")}`;
   };
-  for await (const raw of { [Symbol.asyncIterator]: () => lines }) {
+  for await (const raw of lines) {
     const line = raw.trim();
     const [cmd, ...args] = line.split(/\s+/);
     try {

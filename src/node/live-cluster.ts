@@ -73,9 +73,12 @@ export class LiveCluster extends MemberSet {
 
   /**
    * m0 creates the group, m1..m(n-1) join through votes; resolves when all are in one state.
-   * @throws {DemlsError} `NOT_FORMED` after `timeoutMs` (wall clock) without one state.
+   * @param timeScale how much the members' timers are stretched: the wait for one state, 30 s + 3 s per
+   *   member, is stretched as much.
+   * @throws {DemlsError} `NOT_FORMED` after that wait (wall clock) without one state.
    */
-  async form(n: number, timeoutMs = 30_000 + n * 3_000): Promise<void> {
+  async form(n: number, timeScale = 1): Promise<void> {
+    const timeoutMs = (30_000 + n * 3_000) * timeScale;
     await this.add("m0", "creator");
     for (let i = 1; i < n; i++) await this.add(`m${i}`, "joiner");
     if (!(await this.waitFor(() => this.converged() && this.distinctStates().size === 1, timeoutMs)))

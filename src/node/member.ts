@@ -235,9 +235,7 @@ export class Member {
   /** Saves what is not saved yet, after the inputs in progress, and stops: a clean shutdown. */
   async close(): Promise<void> {
     const run = async () => {
-      if (this.stopped || this.unsavedSince === undefined) return;
-      this.persist();
-      this.unsavedSince = undefined;
+      if (!this.stopped && this.unsavedSince !== undefined) this.persist();
     };
     this.queue = this.queue.then(run, run);
     await this.queue;
@@ -324,13 +322,9 @@ export class Member {
       const now = this.opts.clock.now();
       // Saving the whole state (MLS tree, SDS buffers) for every input was half of the CPU of 30 members
       // in one process; an input whose effects nobody outside sees can wait for the next save.
-      if (
-        effects.some((e) => !SILENT_EFFECTS.has(e.type)) ||
-        now >= (this.unsavedSince ?? now) + SAVE_LAG_MS
-      ) {
+      if (effects.some((e) => !SILENT_EFFECTS.has(e.type)) || now >= (this.unsavedSince ?? now) + SAVE_LAG_MS)
         this.persist(newCommits);
-        this.unsavedSince = undefined;
-      } else this.unsavedSince ??= now;
+      else this.unsavedSince ??= now;
       await this.perform(effects);
       this.reschedule();
     };
@@ -430,7 +424,9 @@ export class Member {
     );
   }
 
+  /** Saves the whole state (and, `withCommits`, the newest commits to the commit log): nothing is unsaved. */
   private persist(withCommits = false): void {
+    this.unsavedSince = undefined;
     const store = this.opts.store;
     if (store === undefined) return;
     const g = this.group;
