@@ -42,6 +42,8 @@ export interface ChaosResult {
   readonly lost: number;
   readonly duplicates: number;
   readonly recoveries: Record<string, number>;
+  /** The simulator's digest of the run (empty when the run threw): a seed replays to the same hash. */
+  readonly traceHash: string;
   readonly wallMs: number;
 }
 
@@ -202,6 +204,7 @@ export async function runChaos(
     lost,
     duplicates: cluster.duplicateChats(),
     recoveries,
+    traceHash: sim.traceHash(),
     wallMs: Math.round(performance.now() - started),
   };
 }
@@ -218,6 +221,7 @@ export function crashed(seed: number, e: unknown): ChaosResult {
     lost: 0,
     duplicates: 0,
     recoveries: {},
+    traceHash: "",
     wallMs: 0,
   };
 }

@@ -72,6 +72,8 @@ export interface ScenarioResult {
    * protocol events (`CATCH_UP_SENT`, `STEPPED_BACK`, ...).
    */
   counters: Record<string, number>;
+  /** The simulator's digest of every delivery, drop, partition and crash: equal runs, equal hash. */
+  traceHash: string;
   timeline: Sample[];
 }
 
@@ -234,6 +236,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     recoveries,
     statusChanges,
     counters,
+    traceHash: cluster.sim.traceHash(),
     timeline,
   };
 }

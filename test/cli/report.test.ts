@@ -24,6 +24,7 @@ const result: ScenarioResult = {
   recoveries: { "catch-up": 1 },
   statusChanges: { BEHIND: 1, IN_SYNC: 4 },
   counters: {},
+  traceHash: "0123456789abcdef",
   timeline: [0, 1000, 2000].map((t, i) => ({
     timeMs: t,
     phase: i === 0 ? "split" : "healed",
