@@ -2,7 +2,7 @@
 // conversation runs the de-MLS group protocol with fingerprint gossip and recovery over a Transport
 // (libp2p gossipsub for real networks, the seeded simulator for tests), its state in a MemberStore.
 
-export { GroupError } from "./group/member.ts";
+export { type GroupCode, GroupError } from "./group/errors.ts";
 export type { GroupParams } from "./group/params.ts";
 export { DEFAULT_GROUP_PARAMS, FAST_GROUP_PARAMS } from "./group/params.ts";
 export { MlsProtocolError } from "./mls/index.ts";

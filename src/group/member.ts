@@ -1,11 +1,9 @@
 // One member's de-MLS protocol core: KeyPackage announcements, proposals, signed hash-chained votes,
 // steward commits with freeze and selection, application messages, over one SDS channel. Sans-I/O:
 // `receive`, `tick` and the commands take `now` and return effects; `nextWake()` says when to tick.
-import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
   encrypt,
-  exportSecret,
   fingerprintAt,
   generateKeyPackages,
   type Identity,
@@ -36,6 +34,8 @@ import {
 import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { decide, mayDecideEarly } from "./consensus.ts";
+import { type GroupEffect, stateHint } from "./effects.ts";
+import { type GroupCode, GroupError, groupCodeOf } from "./errors.ts";
 import {
   decodeGroupFrame,
   decodePayload,
@@ -65,58 +65,8 @@ import {
 } from "./keypackage-store.ts";
 import type { GroupParams } from "./params.ts";
 import { compareCandidates, stewardList } from "./steward.ts";
-
-/** Bad input from a peer: rejected, counted, state unchanged. */
-export class GroupError extends DemlsError {}
-
-/** Topics of a conversation (Waku content-topic shape). */
-export function topicsOf(conversation: string): { app: string; welcome: string; sync: string } {
-  return {
-    app: `/demls/1/${conversation}-app/proto`,
-    welcome: `/demls/1/${conversation}-welcome/proto`,
-    sync: `/demls/1/${conversation}-sync/proto`,
-  };
-}
-
-/** What the caller must do or may show. */
-export type GroupEffect =
-  | { readonly type: "publish"; readonly topic: string; readonly bytes: Uint8Array }
-  | {
-      readonly type: "chat";
-      readonly sender: Uint8Array;
-      readonly id: Uint8Array;
-      readonly body: Uint8Array;
-      readonly epoch: bigint;
-    }
-  | {
-      readonly type: "epoch";
-      readonly epoch: bigint;
-      readonly fingerprint: Uint8Array;
-      /** How the commit arrived: `commit` (freeze and selection), `catch-up`, `realign`, ... */
-      readonly via: string;
-      /** Credential identity of the member whose commit made this epoch. */
-      readonly committer: Uint8Array;
-      /** Commit candidates selection chose among (0 outside freeze and selection). */
-      readonly candidates: number;
-    }
-  | { readonly type: "joined"; readonly epoch: bigint }
-  | { readonly type: "removed" }
-  /** This member published a new KeyPackage set (a storage service may keep it too). */
-  | { readonly type: "keyPackageSet"; readonly set: StoredKeyPackageSet }
-  | { readonly type: "decided"; readonly proposalId: string; readonly decision: "YES" | "NO" }
-  | { readonly type: "rejected"; readonly code: string; readonly detail: string }
-  /** Every member of the group acknowledged our chat `id` (SDS: each holds it). */
-  | { readonly type: "chatDelivered"; readonly id: Uint8Array }
-  /** Our chat `id` was given up before every member acknowledged it. */
-  | { readonly type: "chatLost"; readonly id: Uint8Array }
-  /**
-   * A group frame from another state than ours: its header (not authenticated) names another epoch, or it
-   * does not decrypt at ours. The sync layer announces our state early on it, so that two sides of a
-   * healed partition find each other without waiting for a heartbeat. Internal: not an application event.
-   */
-  | { readonly type: "stateHint"; readonly epoch: bigint };
-
-const stateHint = (epoch: bigint): GroupEffect => ({ type: "stateHint", epoch });
+import { chainSyncKey, deriveSyncKey, PREVIOUS_SYNC_KEYS } from "./sync-key.ts";
+import { topicsOf } from "./topics.ts";
 
 /** One proposal as a member tracks it. */
 export interface ProposalRecord {
@@ -164,9 +114,6 @@ export interface SentChat {
 
 /** Counters of rejected input, by code, plus traffic. */
 export type GroupCounters = Record<string, number>;
-
-/** Sync keys kept after a rotation (DESIGN section 3: the grace window, counted in rotations). */
-export const PREVIOUS_SYNC_KEYS = 3;
 
 /** Everything a member remembers besides the MLS group value. Plain data. */
 export interface GroupCoreState {
@@ -253,21 +200,6 @@ const pendingIds = new WeakMap<object, string>();
 /** SHA-256(kind ‖ target): the same change proposed twice is one proposal. */
 export function proposalId(kind: number, target: Uint8Array): string {
   return toHex(sha256(concatBytes(new Uint8Array([kind]), target)));
-}
-
-/** The sync key of a state: an MLS exporter value, so only members at that epoch can derive it. */
-export function deriveSyncKey(group: MlsGroup, conversation: string): Promise<Uint8Array> {
-  return exportSecret(group, "demls/sync-key", utf8(conversation), 32);
-}
-
-/**
- * The sync key of a group a hard reset made, chained from the old group's key: every group a reset of
- * that group can make (competing operators build groups of one id) gets one key, so their members can
- * read each other and members left in the old group can read them (docs/decisions.md, "Reset lineage").
- * Only holders of the old key can derive it; a removal still re-anchors the key in MLS.
- */
-export function chainSyncKey(parentKey: Uint8Array, groupId: Uint8Array): Uint8Array {
-  return hkdf(sha256, parentKey, groupId, utf8("demls/reset-sync-key"), 32);
 }
 
 /** A member of one conversation. */
@@ -385,7 +317,7 @@ export class GroupMember {
   }
 
   /** Counts a rejection and returns its effect. */
-  reject(code: string, detail: string): GroupEffect {
+  reject(code: GroupCode, detail: string): GroupEffect {
     this.state.counters[code] = (this.state.counters[code] ?? 0) + 1;
     return { type: "rejected", code, detail };
   }
@@ -409,7 +341,7 @@ export class GroupMember {
       }
       return await this.onSds(sdsEffects, now);
     } catch (e) {
-      if (e instanceof DemlsError) return [this.reject(e.code, e.message)];
+      if (e instanceof DemlsError) return [this.reject(groupCodeOf(e), e.message)];
       throw e;
     }
   }
@@ -698,7 +630,7 @@ export class GroupMember {
           out.push(...(await this.onFrame(e.content, now)));
         } catch (err) {
           if (!(err instanceof DemlsError)) throw err;
-          out.push(this.reject(err.code, err.message));
+          out.push(this.reject(groupCodeOf(err), err.message));
         }
       }
     }
@@ -887,7 +819,7 @@ export class GroupMember {
   }
 
   /** An error code, or the checked proposal with the joiner an add names. */
-  private async validProposal(p: Proposal, sender: Uint8Array): Promise<string | { joiner?: Uint8Array }> {
+  private async validProposal(p: Proposal, sender: Uint8Array): Promise<GroupCode | { joiner?: Uint8Array }> {
     if (p.kind === undefined || p.target === undefined || p.proposer === undefined) return "MALFORMED";
     if (!bytesEqual(p.proposer, sender)) return "PROPOSER_MISMATCH";
     const ids = this.rosterIds();
@@ -1171,7 +1103,7 @@ export class GroupMember {
       out = await mlsCommit(this.requireGroup(), { adds, removes });
     } catch (e) {
       for (const [, r] of approved) r.status = "rejected"; // a batch that cannot be staged is dropped
-      return [this.reject(e instanceof DemlsError ? e.code : "INVALID", "own commit failed")];
+      return [this.reject(e instanceof DemlsError ? groupCodeOf(e) : "INVALID", "own commit failed")];
     }
     this.ownCommit = { bytes: out.commit, group: out.group, welcome: out.welcome, added: joiners };
     this.ownCommits.push({ hash: toHex(sha256(out.commit)), group: out.group, added: joiners });
@@ -1224,7 +1156,7 @@ export class GroupMember {
   private async stage(
     group: MlsGroup,
     bytes: Uint8Array,
-  ): Promise<string | { sender: Uint8Array; proposals: number; processed: Processed }> {
+  ): Promise<GroupCode | { sender: Uint8Array; proposals: number; processed: Processed }> {
     let p: Processed;
     try {
       p = await processMessage(group, bytes);
@@ -1407,7 +1339,7 @@ export class GroupMember {
         out.push(...(await this.onFrame(h.frame, now)));
       } catch (e) {
         if (!(e instanceof DemlsError)) throw e;
-        out.push(this.reject(e.code, e.message));
+        out.push(this.reject(groupCodeOf(e), e.message));
       }
     }
     return out;

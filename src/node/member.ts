@@ -3,9 +3,11 @@
 // crash loses nothing that was sent, acknowledged or shown, and applies nothing twice (SDS resends what
 // was not out). An input with no effect (most gossip, votes, SDS syncs) is saved within `SAVE_LAG_MS`.
 import { deserialize as v8deserialize, serialize as v8serialize } from "node:v8";
+import type { GroupEffect } from "../group/effects.ts";
+import { GroupError } from "../group/errors.ts";
 import { decodeKeyPackageSet, encodeKeyPackageSet } from "../group/frames.ts";
 import { toWire } from "../group/keypackage-store.ts";
-import { type GroupEffect, GroupError, GroupMember } from "../group/member.ts";
+import { GroupMember } from "../group/member.ts";
 import { FAST_GROUP_PARAMS, type GroupParams } from "../group/params.ts";
 import {
   createGroup,

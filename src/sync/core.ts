@@ -1,7 +1,9 @@
 // Fingerprint gossip, classification and recovery for one member (DESIGN sections 3-7). Drives the
 // member's GroupMember: catch-up applies missed commits, re-alignment rewinds to the fork point, and a
 // voted hard reset rebuilds the group. Sans-I/O like the cores below it.
-import { type GroupEffect, type GroupMember, topicsOf } from "../group/member.ts";
+import type { GroupEffect } from "../group/effects.ts";
+import type { GroupMember } from "../group/member.ts";
+import { topicsOf } from "../group/topics.ts";
 import {
   ancestry,
   fingerprintAt,

@@ -8,7 +8,9 @@
 // new one and follow it.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { decide } from "../group/consensus.ts";
-import { chainSyncKey, type GroupEffect, type GroupMember } from "../group/member.ts";
+import type { GroupEffect } from "../group/effects.ts";
+import type { GroupMember } from "../group/member.ts";
+import { chainSyncKey } from "../group/sync-key.ts";
 import {
   createGroup,
   generateKeyPackages,

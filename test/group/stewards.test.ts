@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { GroupEffect } from "../../src/group/member.ts";
+import type { GroupEffect } from "../../src/group/effects.ts";
 import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster, type ClusterOptions } from "../../src/node/cluster.ts";
 import { toHex } from "../../src/util/bytes.ts";
