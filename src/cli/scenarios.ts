@@ -205,7 +205,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   // Both layers count some of the same codes (UNKNOWN_MEMBER, MALFORMED): add, do not overwrite.
   for (const m of cluster.members.values())
     for (const layer of [m.group.state.counters, m.sync.state.counters])
-      for (const [k, v] of Object.entries(layer)) counters[k] = (counters[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(layer)) counters[k] = (counters[k] ?? 0) + (v ?? 0);
   return {
     scenario: o.scenario,
     members: n,

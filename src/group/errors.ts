@@ -14,6 +14,8 @@ export type GroupCode =
   | "NO_GROUP"
   /** The member is stopped (`Member.sendChat` after `stop`). */
   | "STOPPED"
+  /** A group parameter out of its range (`validateGroupParams`). */
+  | "BAD_PARAMS"
   // Proposals.
   /** A proposal whose `proposer` field is not the member that sent it. */
   | "PROPOSER_MISMATCH"

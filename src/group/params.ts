@@ -1,5 +1,6 @@
 // Named parameters of the de-MLS group protocol (DESIGN section 8). Times in milliseconds.
 import { DEFAULT_SDS_CONFIG, FAST_SDS_CONFIG, type SdsConfig } from "../sds/config.ts";
+import { GroupError } from "./errors.ts";
 
 export interface GroupParams {
   /** A member casts its vote this long after it received a proposal (de-MLS: 10 s). */
@@ -28,6 +29,37 @@ export interface GroupParams {
   readonly keyPackageSetSize: number;
   /** Chat ids remembered, sent and received, so a chat delivered twice (re-sent, repaired) shows once. */
   readonly seenChatLimit: number;
+  /** Votes one message may carry; a larger batch from a peer is refused (`OVERSIZED_BATCH`). */
+  readonly votesPerMessage: number;
+  /** Application frames held for a later epoch change; beyond it the oldest is dropped (`HELD_DROPPED`). */
+  readonly heldLimit: number;
+  /** Commits kept per epoch other than ours; more are refused (`OBSERVED_FULL`). */
+  readonly observedPerEpoch: number;
+  /** Messages kept from before a Welcome (the group's traffic that races it), newest kept. */
+  readonly earlyLimit: number;
+  /** Bytes those early messages may take together; a message above its share is not kept. */
+  readonly earlyBytesLimit: number;
+  /** Former members remembered, so that recent chats go out again when one is added back. */
+  readonly formerMembersKept: number;
+  /** Copies of own chats tracked for delivery, and delivered chat ids remembered. */
+  readonly chatCopiesKept: number;
+  /** Own chats kept to re-send after a branch is abandoned. */
+  readonly sentChatsKept: number;
+  /** Own commits kept, with the state each leads to, to take their branch later (MLS cannot process them). */
+  readonly ownCommitsKept: number;
+  /** Epochs of own chats re-sent when a member comes back through a rejoin (the dense ancestry span). */
+  readonly rejoinResendEpochs: number;
+  /** A new group (a reset's) re-sends all own chats when it adds members up to this epoch. */
+  readonly earlyGroupEpochs: number;
+  /** Own KeyPackages (private parts) kept: the current set, the previous ones, and the join KeyPackages. */
+  readonly keyPackagesKept: number;
+  /** Rejoin requests acted on, remembered so that a replay is ignored. */
+  readonly seenRejoinsKept: number;
+  /**
+   * Past epochs whose application keys the MLS layer keeps: older frames are not tried (`STALE_EPOCH`).
+   * Must equal the MLS layer's key retention (ts-mls `retainKeysForEpochs`, 4).
+   */
+  readonly retainedKeyEpochs: number;
   readonly sds: SdsConfig;
 }
 
@@ -46,6 +78,20 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   keyPackageResendMs: 30_000,
   keyPackageSetSize: 2,
   seenChatLimit: 8192,
+  votesPerMessage: 64,
+  heldLimit: 2048,
+  observedPerEpoch: 8,
+  earlyLimit: 64,
+  earlyBytesLimit: 8 << 20,
+  formerMembersKept: 1024,
+  chatCopiesKept: 1024,
+  sentChatsKept: 256,
+  ownCommitsKept: 4,
+  rejoinResendEpochs: 16,
+  earlyGroupEpochs: 4,
+  keyPackagesKept: 12,
+  seenRejoinsKept: 256,
+  retainedKeyEpochs: 4,
   sds: DEFAULT_SDS_CONFIG,
 };
 
@@ -61,3 +107,50 @@ export const FAST_GROUP_PARAMS: GroupParams = {
   keyPackageResendMs: 1_000,
   sds: FAST_SDS_CONFIG,
 };
+
+/** Bounds of each integer parameter (inclusive); times are milliseconds. */
+const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [number, number] } = {
+  votingDelayMs: [0, 3_600_000],
+  consensusTimeoutMs: [1, 3_600_000],
+  proposalExpiryMs: [1, 86_400_000],
+  commitDelayMs: [0, 3_600_000],
+  backupDelayMs: [1, 3_600_000],
+  freezeMs: [0, 3_600_000],
+  stewardListSize: [1, 64],
+  maxProposalsPerCommit: [1, 1024],
+  keyPackageEpochs: [0, 1024],
+  commitLogSize: [1, 65_536],
+  keyPackageResendMs: [1, 86_400_000],
+  keyPackageSetSize: [0, 64],
+  seenChatLimit: [1, 1 << 20],
+  votesPerMessage: [1, 4096],
+  heldLimit: [1, 1 << 20],
+  observedPerEpoch: [1, 1024],
+  earlyLimit: [1, 1 << 16],
+  earlyBytesLimit: [1, 1 << 30],
+  formerMembersKept: [1, 1 << 20],
+  chatCopiesKept: [1, 1 << 20],
+  sentChatsKept: [1, 1 << 20],
+  ownCommitsKept: [1, 1024],
+  rejoinResendEpochs: [0, 65_536],
+  earlyGroupEpochs: [0, 65_536],
+  keyPackagesKept: [1, 1024],
+  seenRejoinsKept: [1, 1 << 20],
+  retainedKeyEpochs: [0, 1024],
+};
+
+/**
+ * Checks that every parameter is an integer within its bounds; returns the params unchanged.
+ * @throws {GroupError} `BAD_PARAMS` naming the first parameter out of range.
+ */
+export function validateGroupParams(p: GroupParams): GroupParams {
+  for (const [name, [lo, hi]] of Object.entries(BOUNDS)) {
+    const v = p[name as keyof typeof BOUNDS];
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      throw new GroupError(
+        "BAD_PARAMS",
+        `group parameter ${name} = ${v}: expected an integer in ${lo}..${hi}`,
+      );
+  }
+  return p;
+}

@@ -3,7 +3,11 @@
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { exportSecret, type MlsGroup } from "../mls/index.ts";
-import { utf8 } from "../util/bytes.ts";
+import { bytesEqual, utf8 } from "../util/bytes.ts";
+import type { GroupEffect } from "./effects.ts";
+import type { GroupPayload } from "./frames.ts";
+import { sendPayload } from "./outbound.ts";
+import type { GroupCore, GroupCoreState } from "./state.ts";
 
 /** Sync keys kept after a rotation (DESIGN section 3: the grace window, counted in rotations). */
 export const PREVIOUS_SYNC_KEYS = 3;
@@ -21,4 +25,46 @@ export function deriveSyncKey(group: MlsGroup, conversation: string): Promise<Ui
  */
 export function chainSyncKey(parentKey: Uint8Array, groupId: Uint8Array): Uint8Array {
   return hkdf(sha256, parentKey, groupId, utf8("demls/reset-sync-key"), 32);
+}
+
+/** A new sync key (or none); the current one joins the previous keys, which peers behind us still use. */
+export function rotateSyncKey(core: GroupCore, next: GroupCoreState["syncKey"]): void {
+  const s = core.state;
+  const cur = s.syncKey;
+  // The same key again (a competing reset group of the same lineage): the older keys stay.
+  if (cur && next && bytesEqual(cur.key, next.key)) return;
+  if (cur)
+    s.previousSyncKeys = [cur.key, ...s.previousSyncKeys.filter((k) => !bytesEqual(k, cur.key))].slice(
+      0,
+      PREVIOUS_SYNC_KEYS,
+    );
+  s.syncKey = next;
+}
+
+/** Sends our sync key to the group (with a Welcome: the joiners need it to read the sync channel). */
+export function shareSyncKey(core: GroupCore, now: number): Promise<GroupEffect[]> {
+  const key = core.state.syncKey!;
+  return sendPayload(core, { syncKey: { anchorEpoch: key.anchorEpoch, key: key.key } }, now);
+}
+
+/** Asks the group for the sync key (a member that joined without it: the share can outrun the Welcome). */
+export function askSyncKey(core: GroupCore, anchorEpoch: bigint, now: number): Promise<GroupEffect[]> {
+  return sendPayload(core, { syncKey: { anchorEpoch } }, now);
+}
+
+/**
+ * A sync-key payload: a request (no key), which members that hold the key answer (the epoch steward may
+ * be one that lacks it), or a share, which becomes our key.
+ */
+export async function onSyncKeyPayload(
+  core: GroupCore,
+  share: NonNullable<GroupPayload["syncKey"]>,
+  now: number,
+): Promise<GroupEffect[] | undefined> {
+  if (share.key === undefined) return core.state.syncKey === undefined ? [] : shareSyncKey(core, now);
+  if (share.anchorEpoch === undefined) return undefined;
+  const cur = core.state.syncKey;
+  if (cur === undefined || !bytesEqual(cur.key, share.key))
+    rotateSyncKey(core, { anchorEpoch: share.anchorEpoch, key: share.key });
+  return [];
 }

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decide, mayDecideEarly } from "../../src/group/consensus.ts";
+import type { GroupCode } from "../../src/group/errors.ts";
 import type { Vote } from "../../src/group/frames.ts";
-import { VOTES_PER_MESSAGE } from "../../src/group/member.ts";
 import { DEFAULT_GROUP_PARAMS, FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { DEFAULT_SYNC_PARAMS } from "../../src/sync/core.ts";
@@ -109,7 +109,7 @@ describe("de-MLS group", () => {
     await c.form(7);
     const others = ["m0", "m1", "m2", "m3", "m4", "m5"];
     const group = (id: string) => c.members.get(id)!.group;
-    const sum = (code: string) => others.reduce((n, id) => n + (group(id).state.counters[code] ?? 0), 0);
+    const sum = (code: GroupCode) => others.reduce((n, id) => n + (group(id).state.counters[code] ?? 0), 0);
     // One round everyone votes in, so every member holds m6's vote chain.
     let before = c.epochOf("m0");
     await c.members.get("m0")!.proposeRefresh();
@@ -199,7 +199,9 @@ describe("de-MLS group", () => {
       yes: true,
       signature: new Uint8Array(64),
     };
-    await injectPayload(c, "m1", { votes: Array.from({ length: VOTES_PER_MESSAGE + 1 }, () => vote) });
+    await injectPayload(c, "m1", {
+      votes: Array.from({ length: DEFAULT_GROUP_PARAMS.votesPerMessage + 1 }, () => vote),
+    });
     await c.sim.runFor(1000);
     assert.ok((m0.state.counters.OVERSIZED_BATCH ?? 0) >= 1);
     assert.equal(m0.state.counters.INVALID_SIGNATURE ?? 0, 0, "no vote of the batch was looked at");

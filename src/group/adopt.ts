@@ -1,0 +1,82 @@
+// Taking a group value: a created or reset group, one joined from a Welcome, or our own rewound. A new
+// group id means a new SDS channel and a clean slate of proposals and commits; the same id keeps them.
+import { type MlsGroup, roster } from "../mls/index.ts";
+import { newSdsState, SdsChannel } from "../sds/index.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
+import { rosterIds } from "./core.ts";
+import type { GroupEffect } from "./effects.ts";
+import { retryHeld } from "./inbound.ts";
+import type { GroupCore } from "./state.ts";
+import { chainSyncKey, deriveSyncKey, rotateSyncKey } from "./sync-key.ts";
+
+/** Members of `before` that are not `now`'s: if they come back, they get our recent chats again. */
+export function rememberFormer(core: GroupCore, before: readonly string[], now: ReadonlySet<string>): void {
+  const former = core.state.rejoined;
+  for (const id of before) if (!now.has(id)) former.add(id);
+  while (former.size > core.params.formerMembersKept) former.delete(former.values().next().value!);
+}
+
+/** Tells SDS who the participants are (the roster), for acknowledgements. */
+export function updateParticipants(core: GroupCore): void {
+  if (core.group && core.sds) {
+    const ids = roster(core.group).map((m) => toHex(m.memberId));
+    core.sds.setParticipants(ids.length, ids);
+  }
+}
+
+/**
+ * Takes `group` as ours. `sdsHorizon`: a new channel ignores SDS history before this Lamport time (the
+ * group's life before we joined).
+ */
+export function adopt(core: GroupCore, group: MlsGroup, now: number, sdsHorizon: bigint): void {
+  const s = core.state;
+  const channelId = toHex(group.groupId);
+  if (core.group !== undefined && !bytesEqual(core.group.groupId, group.groupId))
+    rememberFormer(core, rosterIds(core).map(toHex), new Set(roster(group).map((m) => toHex(m.memberId))));
+  if (s.sds === undefined || s.sds.channelId !== channelId) {
+    const sds = newSdsState(toHex(core.identity.id), channelId, now, core.params.sds);
+    sds.horizon = sdsHorizon;
+    s.sds = sds;
+    core.sds = new SdsChannel(sds, core.rng, core.params.sds);
+    s.candidates = [];
+    s.freezeUntil = undefined;
+    s.proposals.clear();
+    s.approvedSince = undefined;
+    // Requests seen on a branch we left are that branch's business.
+    s.pendingRejoins.clear();
+    // The log serves catch-up: only commits of the chain we are on (its epochs start anew).
+    s.commitLog = [];
+  } else {
+    const log = s.commitLog;
+    // Rewound (re-aligned, stepped back): the commits we leave are no chain anyone should follow.
+    while (log.length > 0 && log.at(-1)!.epoch >= group.epoch) log.pop();
+  }
+  s.rejoinRequest = undefined;
+  core.group = group;
+  s.retry = 0;
+  updateParticipants(core);
+}
+
+/**
+ * Starts in a new group: as its creator, or entering a hard reset's group (`resetFrom`: the old group's
+ * sync key, which the new key is chained from).
+ */
+export async function startGroup(
+  core: GroupCore,
+  group: MlsGroup,
+  now: number,
+  resetFrom?: Uint8Array,
+): Promise<GroupEffect[]> {
+  adopt(core, group, now, 0n);
+  // After a reset the old group's key stays readable: a better-ranked operator's Welcome and the votes
+  // of members still in the old group come under it.
+  rotateSyncKey(core, {
+    anchorEpoch: group.epoch,
+    key: resetFrom
+      ? chainSyncKey(resetFrom, group.groupId)
+      : await deriveSyncKey(group, core.state.conversation),
+  });
+  // A reset's competing groups share the group id, hence the SDS channel: what SDS took in while we were
+  // in the other one is not delivered again, and waits among the held frames.
+  return [{ type: "joined", epoch: group.epoch }, ...(await retryHeld(core, now))];
+}

@@ -1,0 +1,109 @@
+// Commit candidates (DESIGN section 8): a steward's commit for the current epoch is staged on a copy of
+// the state, checked to carry only approved proposals and to come from a steward of a round that has
+// begun, and starts the freeze. Commits for other epochs are kept, bounded, for when we reach them.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { type MlsGroup, MlsProtocolError, type Processed, processMessage } from "../mls/index.ts";
+import { bytesEqual } from "../util/bytes.ts";
+import { reject, requireGroup } from "./core.ts";
+import type { GroupEffect } from "./effects.ts";
+import type { GroupCode } from "./errors.ts";
+import { PROPOSAL_LEAVE, PROPOSAL_REFRESH, PROPOSAL_REMOVE } from "./frames.ts";
+import type { GroupCore } from "./state.ts";
+import { roundsBegun, stewards } from "./steward-schedule.ts";
+
+/**
+ * Keeps a commit of another epoch, to try when we reach it. The epoch in its header is not
+ * authenticated: epochs beyond the commit log's reach ahead of ours and more than `observedPerEpoch`
+ * commits for one epoch are refused (`FAR_EPOCH`, `OBSERVED_FULL`), so a peer cannot grow the map without
+ * bound; a commit we applied (`applied`) is always kept. A member further behind than that catches up
+ * through the sync layer, which never needs these. Returns the rejection, if any.
+ */
+export function observe(
+  core: GroupCore,
+  epoch: bigint,
+  commit: Uint8Array,
+  current: bigint,
+  applied = false,
+): GroupEffect | undefined {
+  const observed = core.state.observedCommits;
+  const keep = BigInt(core.params.commitLogSize);
+  if (epoch > current + keep)
+    return reject(core, "FAR_EPOCH", `a commit for epoch ${epoch}, ours is ${current}`);
+  const list = observed.get(epoch) ?? [];
+  if (list.some((c) => bytesEqual(c, commit))) return undefined;
+  if (list.length >= core.params.observedPerEpoch && !applied)
+    return reject(core, "OBSERVED_FULL", `already ${list.length} commits seen for epoch ${epoch}`);
+  list.push(commit);
+  observed.set(epoch, list);
+  for (const e of observed.keys()) if (e + keep < current) observed.delete(e);
+  return undefined;
+}
+
+/** Processes a commit on a copy and checks it only carries known proposals; an error code or the facts. */
+export async function stage(
+  core: GroupCore,
+  group: MlsGroup,
+  bytes: Uint8Array,
+): Promise<GroupCode | { sender: Uint8Array; proposals: number; processed: Processed }> {
+  let p: Processed;
+  try {
+    p = await processMessage(group, bytes);
+  } catch (e) {
+    return e instanceof MlsProtocolError ? `COMMIT_${e.code}` : "COMMIT_INVALID";
+  }
+  if (p.kind !== "commit") return "MALFORMED";
+  const known = [...core.state.proposals.values()];
+  let n = p.added.length + p.removed.length;
+  if (n === 0) {
+    // A path-only commit carries the known refresh proposals.
+    n = known.filter((r) => r.proposal.kind === PROPOSAL_REFRESH).length;
+    if (n === 0) return "EMPTY_COMMIT";
+  }
+  if (n > core.params.maxProposalsPerCommit) return "OVERSIZED_COMMIT";
+  for (const id of p.removed)
+    if (
+      !known.some(
+        (r) =>
+          (r.proposal.kind === PROPOSAL_REMOVE || r.proposal.kind === PROPOSAL_LEAVE) &&
+          bytesEqual(r.proposal.target!, id),
+      )
+    )
+      return "UNPROPOSED_CHANGE";
+  for (const id of p.added)
+    if (!known.some((r) => r.joiner !== undefined && bytesEqual(r.joiner, id))) return "UNPROPOSED_CHANGE";
+  return { sender: p.sender, proposals: n, processed: p };
+}
+
+/** Stages a candidate for the current epoch; checks steward list and proposals; starts the freeze. */
+export async function addCandidate(core: GroupCore, bytes: Uint8Array, now: number): Promise<GroupEffect[]> {
+  const s = core.state;
+  const p = core.params;
+  if (s.candidates.some((c) => bytesEqual(c.bytes, bytes))) return [];
+  const group = requireGroup(core);
+  let staged: { sender: Uint8Array; proposals: number };
+  const own = core.vol.ownCommit;
+  if (own !== undefined && bytesEqual(own.bytes, bytes)) {
+    const approved = [...s.proposals.values()].filter((r) => r.status === "approved").length;
+    staged = { sender: core.identity.id, proposals: Math.min(approved, p.maxProposalsPerCommit) };
+  } else {
+    const r = await stage(core, group, bytes);
+    if (typeof r === "string") return [reject(core, r, "commit candidate rejected")];
+    staged = r;
+  }
+  // Retry rounds advance as members tick: accept the rounds that have begun by the clock as well as the
+  // next one.
+  const begun = roundsBegun(p, s.approvedSince, now);
+  let rank = -1;
+  for (let retry = 0; retry <= s.retry + 1 + begun && rank < 0; retry++)
+    rank = stewards(core, retry).findIndex((m) => bytesEqual(m, staged.sender));
+  if (rank < 0) return [reject(core, "NOT_STEWARD", "commit from a member not on the steward list")];
+  s.candidates.push({
+    bytes,
+    sender: staged.sender,
+    stewardRank: rank,
+    proposals: staged.proposals,
+    hash: sha256(bytes),
+  });
+  if (s.freezeUntil === undefined) s.freezeUntil = now + p.freezeMs;
+  return [];
+}

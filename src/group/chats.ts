@@ -1,0 +1,83 @@
+// Application messages (chats): sent on the SDS channel, encrypted under the current epoch, delivered once
+// by id, and re-sent when the branch they went out on is abandoned or the receivers lagged.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { encrypt } from "../mls/index.ts";
+import { bytesEqual, concatBytes, toHex, utf8 } from "../util/bytes.ts";
+import { trackChatCopy } from "./chat-delivery.ts";
+import { requireGroup } from "./core.ts";
+import type { GroupEffect } from "./effects.ts";
+import { GroupError } from "./errors.ts";
+import { encodeGroupFrame, encodePayload } from "./frames.ts";
+import { channelEffects } from "./outbound.ts";
+import type { GroupCore } from "./state.ts";
+
+/** Remembers a chat id, sent or received, forgetting the oldest beyond `seenChatLimit`. */
+function rememberChat(core: GroupCore, key: string): void {
+  const seen = core.state.seenChats;
+  seen.delete(key);
+  seen.add(key);
+  while (seen.size > core.params.seenChatLimit) seen.delete(seen.values().next().value!);
+}
+
+/**
+ * Sends a chat (a new one, or again under its id `id`); returns its id.
+ * @throws {GroupError} `NO_GROUP` before the member is in a group.
+ */
+export async function sendChat(
+  core: GroupCore,
+  body: Uint8Array,
+  now: number,
+  id?: Uint8Array,
+): Promise<{ id: Uint8Array; effects: GroupEffect[] }> {
+  const chatId =
+    id ?? sha256(concatBytes(core.identity.id, utf8(`${now}/${core.rng.next()}`))).subarray(0, 16);
+  const group = core.group;
+  if (group === undefined) throw new GroupError("NO_GROUP", "not in a group yet");
+  rememberChat(core, toHex(chatId));
+  const sent = core.state.sentChats;
+  const existing = sent.findIndex((c) => bytesEqual(c.id, chatId));
+  if (existing >= 0) sent.splice(existing, 1);
+  sent.push({ id: chatId, body, epoch: group.epoch, fingerprint: group.fingerprint });
+  if (sent.length > core.params.sentChatsKept) sent.shift();
+  const r = await encrypt(group, encodePayload({ chat: { id: chatId, body } }));
+  core.group = r.group;
+  // A chat must reach every member: resent at once to one back from a partition without it.
+  const out = core.sds!.send(encodeGroupFrame({ application: r.message }), now, { resendToReturning: true });
+  trackChatCopy(core, out.messageId, toHex(chatId));
+  return { id: chatId, effects: out.effects.flatMap((e) => channelEffects(core, e)) };
+}
+
+/**
+ * Re-sends chats that went out at states no longer in this member's history (an abandoned branch), at
+ * epochs from `sinceEpoch` on (sent while we or a peer lagged: the other side may no longer hold those
+ * epochs' keys), or all.
+ */
+export async function resendAbandoned(
+  core: GroupCore,
+  now: number,
+  all = false,
+  sinceEpoch?: bigint,
+): Promise<GroupEffect[]> {
+  const group = requireGroup(core);
+  const out: GroupEffect[] = [];
+  const mine = new Set(group.history.map((h) => toHex(h.fingerprint)));
+  for (const c of [...core.state.sentChats]) {
+    const lagging = sinceEpoch !== undefined && c.epoch >= sinceEpoch && c.epoch < group.epoch;
+    if (!all && !lagging && mine.has(toHex(c.fingerprint))) continue;
+    out.push(...(await sendChat(core, c.body, now, c.id)).effects);
+  }
+  return out;
+}
+
+/** A chat from `sender`, read at `epoch`: shown once per id. */
+export function onChat(
+  core: GroupCore,
+  chat: { id: Uint8Array; body: Uint8Array },
+  sender: Uint8Array,
+  epoch: bigint,
+): GroupEffect[] {
+  const key = toHex(chat.id);
+  if (core.state.seenChats.has(key)) return [];
+  rememberChat(core, key);
+  return [{ type: "chat", sender, id: chat.id, body: chat.body, epoch }];
+}

@@ -1,0 +1,215 @@
+// A new epoch: the end of freeze and selection (the best candidate that stages), or a commit the sync
+// layer applies (catch-up, re-alignment). After any of them: the commit log, the proposals the new roster
+// settles, the sync key (a removal re-anchors it), the Welcome for joiners, chats for members back, and
+// what waited for this epoch.
+import { sha256 } from "@noble/hashes/sha2.js";
+import {
+  fingerprintAt,
+  isActive,
+  type MlsGroup,
+  type Processed,
+  processMessage,
+  roster,
+} from "../mls/index.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
+import { rememberFormer, updateParticipants } from "./adopt.ts";
+import { addCandidate, observe, stage } from "./candidates.ts";
+import { resendAbandoned } from "./chats.ts";
+import { requireGroup, rosterIds } from "./core.ts";
+import type { GroupEffect } from "./effects.ts";
+import { encodeWelcomeFrame, PROPOSAL_ADD, PROPOSAL_REFRESH } from "./frames.ts";
+import { retryHeld } from "./inbound.ts";
+import { pruneKeyPackageSets } from "./keypackage-store.ts";
+import { sendKeyPackageStore } from "./keypackages.ts";
+import type { GroupCore, OwnCommit } from "./state.ts";
+import { compareCandidates } from "./steward.ts";
+import { deriveSyncKey, rotateSyncKey, shareSyncKey } from "./sync-key.ts";
+
+type ProcessedCommit = Extract<Processed, { kind: "commit" }>;
+
+/** Our own commit as `processMessage` would have returned it (MLS cannot process one's own). */
+function ownProcessed(core: GroupCore, own: OwnCommit): ProcessedCommit {
+  return {
+    kind: "commit",
+    group: own.group,
+    sender: core.identity.id,
+    added: own.added,
+    removed: [],
+    removedSelf: false,
+  };
+}
+
+/** Our own commit `bytes`, built on the state `group` is in, as a processed commit. */
+function appliedOwn(core: GroupCore, group: MlsGroup, bytes: Uint8Array): ProcessedCommit | undefined {
+  const hash = toHex(sha256(bytes));
+  const own = core.vol.ownCommits.find((o) => o.hash === hash);
+  if (own === undefined || own.group.epoch !== group.epoch + 1n) return undefined;
+  const parent = fingerprintAt(own.group.history, group.epoch);
+  if (parent === undefined || !bytesEqual(parent, group.fingerprint)) return undefined;
+  return ownProcessed(core, own);
+}
+
+/**
+ * Applies a commit outside freeze and selection (catch-up and re-alignment: the sync layer has checked
+ * it against the majority's fingerprint). Undefined if it does not apply.
+ */
+export async function applyCommit(
+  core: GroupCore,
+  bytes: Uint8Array,
+  now: number,
+  via: string,
+): Promise<GroupEffect[] | undefined> {
+  const group = requireGroup(core);
+  let p: Processed | undefined = appliedOwn(core, group, bytes);
+  if (p === undefined)
+    try {
+      p = await processMessage(group, bytes);
+    } catch {
+      return undefined;
+    }
+  if (p.kind !== "commit") return undefined;
+  return onEpochChange(core, p, bytes, undefined, now, via);
+}
+
+/** End of freeze: apply the best candidate that stages; fall back to the next. */
+export async function select(core: GroupCore, now: number): Promise<GroupEffect[]> {
+  const s = core.state;
+  const vol = core.vol;
+  const ranked = [...s.candidates].sort(compareCandidates);
+  vol.selectedAmong = ranked.length;
+  s.freezeUntil = undefined;
+  s.candidates = [];
+  for (const c of ranked) {
+    const own = vol.ownCommit;
+    if (own !== undefined && bytesEqual(own.bytes, c.bytes)) {
+      const group = requireGroup(core);
+      vol.ownCommit = undefined;
+      return onEpochChange(core, ownProcessed(core, own), c.bytes, own.welcome, now, "commit", group);
+    }
+    const r = await stage(core, requireGroup(core), c.bytes);
+    if (typeof r === "string") continue;
+    return onEpochChange(core, r.processed as ProcessedCommit, c.bytes, undefined, now, "commit");
+  }
+  vol.ownCommit = undefined;
+  return [];
+}
+
+/** Bookkeeping after any epoch change: log, proposals, keys, held messages. */
+async function onEpochChange(
+  core: GroupCore,
+  p: ProcessedCommit,
+  bytes: Uint8Array,
+  welcome: Uint8Array | undefined,
+  now: number,
+  via: string,
+  before = requireGroup(core),
+): Promise<GroupEffect[]> {
+  const s = core.state;
+  const out: GroupEffect[] = [];
+  const group = p.group;
+  s.commitLog.push({
+    epoch: before.epoch,
+    commit: bytes,
+    fingerprintAfter: group.fingerprint,
+    ...(welcome ? { welcome, added: p.added.map(toHex) } : {}),
+  });
+  if (s.commitLog.length > core.params.commitLogSize) s.commitLog.shift();
+  observe(core, before.epoch, bytes, before.epoch, true);
+  core.group = group;
+  s.candidates = [];
+  s.freezeUntil = undefined;
+  s.retry = 0;
+  const ids = rosterIds(core);
+  const inRoster = new Set(ids.map(toHex));
+  settleMembership(core, p.added, inRoster, now);
+  rememberFormer(
+    core,
+    roster(before).map((m) => toHex(m.memberId)),
+    inRoster,
+  );
+  settleProposals(core, inRoster);
+  s.approvedSince = [...s.proposals.values()].some((r) => r.status === "approved") ? now : undefined;
+  const candidates = via === "commit" ? core.vol.selectedAmong : 0;
+  core.vol.selectedAmong = 0;
+  out.push({
+    type: "epoch",
+    epoch: group.epoch,
+    fingerprint: group.fingerprint,
+    via,
+    committer: p.sender,
+    candidates,
+  });
+  if (!isActive(group)) {
+    out.push({ type: "removed" });
+    return out;
+  }
+  updateParticipants(core);
+  pruneKeyPackageSets(s.keyPackageSets, roster(group));
+  if (roster(before).some((m) => !inRoster.has(toHex(m.memberId)))) {
+    // A removal is a new anchor: the removed member cannot derive the next sync key.
+    rotateSyncKey(core, { anchorEpoch: group.epoch, key: await deriveSyncKey(group, s.conversation) });
+  }
+  if (welcome !== undefined) {
+    out.push({
+      type: "publish",
+      topic: core.topics.welcome,
+      bytes: encodeWelcomeFrame({ welcome, sdsLamport: core.sds?.state.lamport ?? 0n }),
+    });
+    if (s.syncKey) out.push(...(await shareSyncKey(core, now)));
+    // The members we added get the KeyPackage store.
+    out.push(...(await sendKeyPackageStore(core, now)));
+  }
+  // Early in a group (a reset's): members added late missed what was re-sent at the reset; send it again
+  // (receivers dedupe by chat id).
+  if (ids.length > roster(before).length && group.epoch <= BigInt(core.params.earlyGroupEpochs))
+    out.push(...(await resendAbandoned(core, now, true)));
+  else {
+    // A member back from a fork could not read what we sent on our branch since it forked: send our
+    // recent chats again (receivers dedupe by id).
+    const back = p.added.map(toHex).filter((id) => s.rejoined.delete(id));
+    if (back.length > 0)
+      out.push(
+        ...(await resendAbandoned(core, now, false, group.epoch - BigInt(core.params.rejoinResendEpochs))),
+      );
+  }
+  // Messages that waited for this epoch, and candidates already seen for it.
+  out.push(...(await retryHeld(core, now)));
+  for (const c of s.observedCommits.get(group.epoch) ?? []) out.push(...(await addCandidate(core, c, now)));
+  return out;
+}
+
+/** When each member was (last) added; what the roster no longer holds is forgotten, rejoins settled. */
+function settleMembership(
+  core: GroupCore,
+  added: readonly Uint8Array[],
+  inRoster: ReadonlySet<string>,
+  now: number,
+): void {
+  const s = core.state;
+  const epoch = core.group!.epoch;
+  for (const id of added) {
+    s.addedAt.set(toHex(id), epoch);
+    s.addedTime.set(toHex(id), now);
+  }
+  for (const id of s.addedAt.keys()) if (!inRoster.has(id)) s.addedAt.delete(id);
+  for (const id of s.addedTime.keys()) if (!inRoster.has(id)) s.addedTime.delete(id);
+  // A rejoin is settled once the stale leaf is gone (the member comes back as a joiner).
+  for (const id of s.pendingRejoins.keys()) if (!inRoster.has(id)) s.pendingRejoins.delete(id);
+}
+
+/** Proposals the new roster settles are done; the rest stay pending for a later commit. */
+function settleProposals(core: GroupCore, inRoster: ReadonlySet<string>): void {
+  const s = core.state;
+  const has = (id: Uint8Array) => inRoster.has(toHex(id));
+  for (const [id, r] of s.proposals) {
+    const t = r.proposal.target!;
+    let done: boolean;
+    if (r.proposal.kind === PROPOSAL_ADD) {
+      done = r.joiner === undefined || has(r.joiner);
+      if (r.joiner) s.pendingKeyPackages.delete(toHex(r.joiner));
+    } else if (r.proposal.kind === PROPOSAL_REFRESH) {
+      done = true; // any new epoch is the refresh it asked for
+    } else done = !has(t) || (s.addedAt.get(toHex(t)) ?? -1n) > (r.proposal.epoch ?? 0n);
+    if (done) s.proposals.delete(id);
+  }
+}

@@ -1,0 +1,117 @@
+// Group frames as SDS delivers them: a commit for our epoch becomes a candidate, one for another epoch is
+// kept; an application message is decrypted (or held when it is from a later epoch or unreadable at our
+// state) and its payload dispatched: chat, KeyPackage sets, proposal, votes, sync-key share.
+import { MlsProtocolError, type Processed, peek, processMessage } from "../mls/index.ts";
+import type { SdsEffect } from "../sds/index.ts";
+import { DemlsError } from "../util/errors.ts";
+import { addCandidate, observe } from "./candidates.ts";
+import { onChat } from "./chats.ts";
+import { count, reject, requireGroup } from "./core.ts";
+import { type GroupEffect, stateHint } from "./effects.ts";
+import { groupCodeOf } from "./errors.ts";
+import { decodeGroupFrame, decodePayload, type GroupPayload } from "./frames.ts";
+import { hold, takeHeld } from "./held.ts";
+import { importKeyPackageSets } from "./keypackages.ts";
+import { channelEffects } from "./outbound.ts";
+import { onProposal } from "./proposals.ts";
+import type { GroupCore } from "./state.ts";
+import { onSyncKeyPayload } from "./sync-key.ts";
+import { onVote, onVotes } from "./votes.ts";
+
+/** What SDS returned, as group effects: deliveries are read (a typed error is counted, not thrown). */
+export async function onSds(core: GroupCore, effects: SdsEffect[], now: number): Promise<GroupEffect[]> {
+  const out: GroupEffect[] = [];
+  for (const e of effects) {
+    if (e.type !== "deliver") {
+      out.push(...channelEffects(core, e));
+      continue;
+    }
+    try {
+      out.push(...(await onFrame(core, e.content, now)));
+    } catch (err) {
+      if (!(err instanceof DemlsError)) throw err;
+      out.push(reject(core, groupCodeOf(err), err.message));
+    }
+  }
+  return out;
+}
+
+/** One group frame delivered by SDS (or held and read again). */
+async function onFrame(core: GroupCore, content: Uint8Array, now: number): Promise<GroupEffect[]> {
+  const frame = decodeGroupFrame(content);
+  const group = requireGroup(core);
+  if (frame.commit !== undefined) {
+    const h = peek(frame.commit);
+    if (h.epoch === undefined || h.contentType !== "commit")
+      return [reject(core, "MALFORMED", "not a commit")];
+    if (h.epoch !== group.epoch) {
+      const refused = observe(core, h.epoch, frame.commit, group.epoch);
+      return refused ? [refused, stateHint(h.epoch)] : [stateHint(h.epoch)];
+    }
+    return addCandidate(core, frame.commit, now);
+  }
+  if (frame.application === undefined) return [reject(core, "MALFORMED", "empty frame")];
+  const h = peek(frame.application);
+  if (h.epoch !== undefined && h.epoch > group.epoch) {
+    hold(core, h.epoch, content);
+    return [stateHint(h.epoch)];
+  }
+  if (h.epoch !== undefined && h.epoch < group.epoch - BigInt(core.params.retainedKeyEpochs)) {
+    // From before we joined, or too old to decrypt: not an attack, just history we cannot read.
+    count(core, "STALE_EPOCH");
+    return [stateHint(h.epoch)];
+  }
+  let p: Processed;
+  try {
+    p = await processMessage(group, frame.application);
+  } catch (e) {
+    if (!(e instanceof MlsProtocolError)) throw e;
+    if (e.code === "WRONG_EPOCH") {
+      count(core, "STALE_EPOCH");
+      return h.epoch === undefined ? [] : [stateHint(h.epoch)];
+    }
+    // Unreadable at our state: perhaps sent on the other branch of a fork we have not noticed yet. SDS
+    // counts it as received, so dropping it would lose it for good: hold it and try again after the
+    // next epoch change (a re-alignment); it ages out with the retained keys.
+    if (h.epoch === undefined) throw e;
+    count(core, "UNREADABLE_HELD");
+    hold(core, h.epoch, content);
+    return [stateHint(h.epoch)];
+  }
+  if (p.kind !== "application") return [reject(core, "MALFORMED", "expected an application message")];
+  core.group = p.group;
+  const out = await onPayload(core, decodePayload(p.plaintext), p.sender, p.epoch, now);
+  return p.epoch < group.epoch ? [stateHint(p.epoch), ...out] : out;
+}
+
+/** A decrypted payload from `sender`, sent at `epoch`. */
+async function onPayload(
+  core: GroupCore,
+  p: GroupPayload,
+  sender: Uint8Array,
+  epoch: bigint,
+  now: number,
+): Promise<GroupEffect[]> {
+  if (p.chat?.id !== undefined && p.chat.body !== undefined)
+    return onChat(core, { id: p.chat.id, body: p.chat.body }, sender, epoch);
+  if (p.keyPackageSets.length > 0) return importKeyPackageSets(core, p.keyPackageSets);
+  if (p.proposal !== undefined) return onProposal(core, p.proposal, sender, now);
+  if (p.vote !== undefined) return onVote(core, p.vote, sender, epoch);
+  if (p.votes.length > 0) return onVotes(core, p.votes, sender, epoch);
+  const share = p.syncKey === undefined ? undefined : await onSyncKeyPayload(core, p.syncKey, now);
+  return share ?? [reject(core, "MALFORMED", "empty payload")];
+}
+
+/** Held application frames of our epoch or older, read again now that our state changed. */
+export async function retryHeld(core: GroupCore, now: number): Promise<GroupEffect[]> {
+  const out: GroupEffect[] = [];
+  for (const h of takeHeld(core, requireGroup(core).epoch)) {
+    try {
+      out.push(...(await onFrame(core, h.frame, now)));
+    } catch (e) {
+      if (!(e instanceof DemlsError)) throw e;
+      out.push(reject(core, groupCodeOf(e), e.message));
+    }
+  }
+  return out;
+}

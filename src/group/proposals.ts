@@ -1,0 +1,108 @@
+// Proposals (DESIGN section 8): add, remove, leave and key refresh, identified by SHA-256(kind ‖ target)
+// so that the same change proposed twice is one proposal. A proposal is checked against the roster,
+// tracked with the roster size of its epoch as the expected voters, and voted on after the voting delay.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { readKeyPackage, roster } from "../mls/index.ts";
+import { bytesEqual, concatBytes, toHex } from "../util/bytes.ts";
+import { reject, requireGroup, rosterIds } from "./core.ts";
+import type { GroupEffect } from "./effects.ts";
+import type { GroupCode } from "./errors.ts";
+import { PROPOSAL_ADD, PROPOSAL_LEAVE, PROPOSAL_REFRESH, PROPOSAL_REMOVE, type Proposal } from "./frames.ts";
+import { sendPayload } from "./outbound.ts";
+import type { GroupCore, ProposalRecord } from "./state.ts";
+import { vote } from "./votes.ts";
+
+/** SHA-256(kind ‖ target): the same change proposed twice is one proposal. */
+export function proposalId(kind: number, target: Uint8Array): string {
+  return toHex(sha256(concatBytes(new Uint8Array([kind]), target)));
+}
+
+/** Starts tracking proposal `id` with the current roster as its expected voters. */
+function track(
+  core: GroupCore,
+  id: string,
+  proposal: Proposal,
+  now: number,
+  joiner?: Uint8Array,
+): ProposalRecord {
+  const rec: ProposalRecord = {
+    proposal,
+    receivedAt: now,
+    voters: roster(requireGroup(core)).length,
+    votes: new Map(),
+    status: "pending",
+    ...(joiner ? { joiner } : {}),
+  };
+  core.state.proposals.set(id, rec);
+  return rec;
+}
+
+/** Proposes a change; the proposer votes YES at once. */
+export async function propose(
+  core: GroupCore,
+  kind: number,
+  target: Uint8Array,
+  now: number,
+): Promise<GroupEffect[]> {
+  const group = requireGroup(core);
+  const proposal: Proposal = { kind, target, epoch: group.epoch, proposer: core.identity.id };
+  const id = proposalId(kind, target);
+  if (core.state.proposals.has(id)) return [];
+  const joiner =
+    kind === PROPOSAL_ADD ? (await readKeyPackage(target).catch(() => undefined))?.memberId : undefined;
+  track(core, id, proposal, now, joiner);
+  const out = await sendPayload(core, { proposal }, now);
+  out.push(...(await vote(core, id, true, now)));
+  return out;
+}
+
+/** An error code, or the checked proposal with the joiner an add names. */
+async function validProposal(
+  core: GroupCore,
+  p: Proposal,
+  sender: Uint8Array,
+): Promise<GroupCode | { joiner?: Uint8Array }> {
+  if (p.kind === undefined || p.target === undefined || p.proposer === undefined) return "MALFORMED";
+  if (!bytesEqual(p.proposer, sender)) return "PROPOSER_MISMATCH";
+  const ids = rosterIds(core);
+  const inRoster = (id: Uint8Array) => ids.some((m) => bytesEqual(m, id));
+  if (p.kind === PROPOSAL_ADD) {
+    try {
+      const kp = await readKeyPackage(p.target);
+      if (inRoster(kp.memberId)) return "ALREADY_MEMBER";
+      return { joiner: kp.memberId };
+    } catch {
+      return "BAD_KEY_PACKAGE";
+    }
+  }
+  if (p.kind === PROPOSAL_REMOVE) {
+    if (!inRoster(p.target)) return "NOT_MEMBER";
+    // Made before the target was (re-)added: it meant the leaf the target had then.
+    const added = core.state.addedAt.get(toHex(p.target));
+    return added !== undefined && (p.epoch ?? 0n) < added ? "STALE_PROPOSAL" : {};
+  }
+  if (p.kind === PROPOSAL_LEAVE) return bytesEqual(p.target, sender) ? {} : "LEAVE_FOR_OTHER";
+  if (p.kind === PROPOSAL_REFRESH) {
+    if (p.target.length > 64) return "MALFORMED";
+    // A refresh asks for a new epoch: one made before the current epoch already has it (a late copy,
+    // such as SDS delivers after a catch-up, must not start another round).
+    return (p.epoch ?? 0n) < requireGroup(core).epoch ? "STALE_PROPOSAL" : {};
+  }
+  return "UNKNOWN_PROPOSAL";
+}
+
+/** A proposal from a member: checked, tracked, and voted on after the voting delay. */
+export async function onProposal(
+  core: GroupCore,
+  p: Proposal,
+  sender: Uint8Array,
+  now: number,
+): Promise<GroupEffect[]> {
+  const checked = await validProposal(core, p, sender);
+  if (typeof checked === "string") return [reject(core, checked, "proposal rejected")];
+  const id = proposalId(p.kind!, p.target!);
+  if (core.state.proposals.has(id)) return [];
+  const rec = track(core, id, p, now, checked.joiner);
+  rec.voteAt = now + core.params.votingDelayMs;
+  return [];
+}

@@ -1,0 +1,92 @@
+// Rejoining (DESIGN section 6): a member forked beyond its retained epochs leaves its branch and asks to
+// be re-added with a fresh KeyPackage, in a request signed with its roster key; the members vote its
+// stale leaf out, then add it back as a joiner.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { type KeyPackageBundle, readKeyPackage, rosterMember, sign, verify } from "../mls/index.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
+import { addPendingJoiner, resendWelcome } from "./admission.ts";
+import { reject, requireGroup } from "./core.ts";
+import type { GroupEffect } from "./effects.ts";
+import { encodeWelcomeFrame, type RejoinRequest, rejoinBody } from "./frames.ts";
+import type { GroupCore } from "./state.ts";
+import { rotateSyncKey } from "./sync-key.ts";
+
+/**
+ * Leaves the current group value and becomes a joiner again (a member a reset did not include): it
+ * announces `keyPackages` and is added through the normal proposal and vote path.
+ */
+export function becomeJoiner(core: GroupCore, keyPackages: KeyPackageBundle[], now: number): void {
+  core.group = undefined;
+  core.sds = undefined;
+  core.state.sds = undefined;
+  core.keyPackages = keyPackages;
+  core.state.nextKeyPackageAt = now;
+  rotateSyncKey(core, undefined);
+}
+
+/**
+ * Forked beyond the retained epochs: leaves the branch and asks the group to re-add us with a fresh
+ * KeyPackage. Asks the group `groupId` instead of ours when a reset left us behind.
+ */
+export async function requestRejoin(
+  core: GroupCore,
+  keyPackages: KeyPackageBundle[],
+  now: number,
+  groupId?: Uint8Array,
+): Promise<void> {
+  const group = requireGroup(core);
+  const kp = keyPackages.find((k) => !k.lastResort) ?? keyPackages[0]!;
+  const req: RejoinRequest = {
+    keyPackage: kp.publicBytes,
+    groupId: groupId ?? group.groupId,
+    at: BigInt(Math.floor(now)),
+  };
+  const signature = await sign(core.identity, "rejoin", rejoinBody(req));
+  becomeJoiner(core, keyPackages, now);
+  core.state.rejoinRequest = encodeWelcomeFrame({ rejoin: { ...req, signature } });
+}
+
+/**
+ * A rejoin request: from a roster member, signed with its roster key, recent, not seen before; its stale
+ * leaf goes to a removal vote. From a non-member (already removed), its KeyPackage is a joiner's.
+ */
+export async function onRejoinRequest(
+  core: GroupCore,
+  r: RejoinRequest,
+  now: number,
+): Promise<GroupEffect[]> {
+  const s = core.state;
+  const group = core.group;
+  if (group === undefined) return [];
+  if (!r.keyPackage || !r.groupId || r.at === undefined || !r.signature)
+    return [reject(core, "MALFORMED", "rejoin")];
+  if (!bytesEqual(r.groupId, group.groupId)) return [];
+  const kp = await readKeyPackage(r.keyPackage).catch(() => undefined);
+  if (kp === undefined) return [reject(core, "BAD_KEY_PACKAGE", "rejoin KeyPackage")];
+  const leaf = rosterMember(group, kp.memberId);
+  if (leaf === undefined) {
+    addPendingJoiner(core, kp.memberId, r.keyPackage, now);
+    return [];
+  }
+  // Re-added from this very request and still asking: its Welcome has not reached it. Acting on the
+  // request would remove the new leaf (members welcomed in the same commit know no `addedAt` for it).
+  if (bytesEqual(leaf.encryptionKey, kp.encryptionKey)) return resendWelcome(core, kp.memberId, now);
+  // Made before the member was last added here: stale (in flight from before, or replayed). A request
+  // made since is the member asking again, also in a quiet group where no epoch passes.
+  const added = s.addedTime.get(toHex(kp.memberId));
+  if (added !== undefined && Number(r.at) <= added) return [];
+  const tag = toHex(sha256(r.signature));
+  if (s.seenRejoins.has(tag) || s.pendingRejoins.has(toHex(kp.memberId))) return [];
+  if (
+    !bytesEqual(kp.signaturePublicKey, leaf.signaturePublicKey) ||
+    !(await verify(leaf.signaturePublicKey, "rejoin", rejoinBody(r), r.signature))
+  )
+    return [reject(core, "INVALID_SIGNATURE", "rejoin request")];
+  if (Math.abs(now - Number(r.at)) > core.params.proposalExpiryMs)
+    return [reject(core, "STALE_REJOIN", "rejoin request")];
+  s.seenRejoins.add(tag);
+  if (s.seenRejoins.size > core.params.seenRejoinsKept)
+    s.seenRejoins.delete(s.seenRejoins.values().next().value!);
+  s.pendingRejoins.set(toHex(kp.memberId), { seenAt: now, epoch: group.epoch });
+  return [];
+}

@@ -1,0 +1,244 @@
+// The state of one member's group core, declared once: what is saved (`GroupCoreState`, plus the MLS
+// group and the own KeyPackages, which the node layer serialises on their own) and what lives only in
+// memory (`GroupVolatile`: caches, and what a restarted member rebuilds or does without).
+import type { Identity, KeyPackageBundle, MlsGroup } from "../mls/index.ts";
+import type { Rng } from "../net/transport.ts";
+import type { SdsChannel, SdsState } from "../sds/index.ts";
+import type { GroupCode } from "./errors.ts";
+import type { Proposal } from "./frames.ts";
+import type { KeyPackageSets } from "./keypackage-store.ts";
+import type { GroupParams } from "./params.ts";
+import type { Topics } from "./topics.ts";
+
+/** One proposal as a member tracks it. */
+export interface ProposalRecord {
+  readonly proposal: Proposal;
+  readonly receivedAt: number;
+  /** Expected voters: the roster size of the proposal's epoch. */
+  readonly voters: number;
+  readonly votes: Map<string, boolean>;
+  status: "pending" | "approved" | "rejected" | "committed";
+  decidedAt?: number;
+  /** When this member casts its vote (undefined once cast). */
+  voteAt?: number;
+  /** For an add: the member id its KeyPackage names, read (and verified) once when tracked. */
+  readonly joiner?: Uint8Array;
+}
+
+/** A commit by a steward for the current epoch, waiting for selection. */
+export interface Candidate {
+  readonly bytes: Uint8Array;
+  readonly sender: Uint8Array;
+  readonly stewardRank: number;
+  readonly proposals: number;
+  readonly hash: Uint8Array;
+}
+
+/** A commit this member applied: served to members that missed it. */
+export interface CommitRecord {
+  /** The epoch the commit was made in (it moves `epoch` to `epoch + 1`). */
+  readonly epoch: bigint;
+  readonly commit: Uint8Array;
+  /** Fingerprint of the state it leads to. */
+  readonly fingerprintAfter: Uint8Array;
+  readonly welcome?: Uint8Array;
+  /** Members (hex ids) the commit added: a joiner whose Welcome was lost gets it again. */
+  readonly added?: readonly string[];
+}
+
+/** A chat this member sent: re-sent if the branch it went out on is abandoned. */
+export interface SentChat {
+  readonly id: Uint8Array;
+  readonly body: Uint8Array;
+  readonly epoch: bigint;
+  readonly fingerprint: Uint8Array;
+}
+
+/** Counters of rejected and notable input, by code. */
+export type GroupCounters = Partial<Record<GroupCode, number>>;
+
+/** A pending request to propose (a joiner's KeyPackage, a rejoin), when seen and at which epoch. */
+export interface PendingRequest {
+  readonly seenAt: number;
+  readonly epoch: bigint;
+}
+
+/** Everything a member remembers besides the MLS group value and its KeyPackages. Persisted, all of it. */
+export interface GroupCoreState {
+  readonly conversation: string;
+  /** The SDS channel of the current group (undefined without a group). */
+  sds: SdsState | undefined;
+  /** Joiners' KeyPackages (hex member id → KeyPackage) waiting to be proposed. */
+  readonly pendingKeyPackages: Map<string, PendingRequest & { bytes: Uint8Array }>;
+  readonly proposals: Map<string, ProposalRecord>;
+  /** Voter → hash of its last vote, for the hash chain. */
+  readonly voteChain: Map<string, Uint8Array>;
+  candidates: Candidate[];
+  freezeUntil: number | undefined;
+  /** Retry round of the current epoch (a steward failed to commit). */
+  retry: number;
+  /** Since when approved proposals wait for a commit. */
+  approvedSince: number | undefined;
+  commitLog: CommitRecord[];
+  /** Commit frames seen for epochs other than the current one, by epoch (fork and catch-up material). */
+  readonly observedCommits: Map<bigint, Uint8Array[]>;
+  /** Application frames for epochs not reached yet, or unreadable at ours. */
+  heldApplications: { epoch: bigint; frame: Uint8Array }[];
+  readonly seenChats: Set<string>;
+  sentChats: SentChat[];
+  /** SDS message id of each copy of our chats still in flight → the chat's id (hex), oldest first. */
+  readonly chatCopies: Map<string, string>;
+  /** Our chats (hex ids) every member acknowledged, newest last (bounded). */
+  readonly deliveredChats: Set<string>;
+  /** The sync key (docs/sync.md) and the anchor epoch it was exported at. */
+  syncKey: { anchorEpoch: bigint; key: Uint8Array } | undefined;
+  /** The last `PREVIOUS_SYNC_KEYS` sync keys, newest first: members behind us still use them. */
+  previousSyncKeys: Uint8Array[];
+  /** Without a group: when the KeyPackage (or rejoin request) goes out again; with one: the key share ask. */
+  nextKeyPackageAt: number;
+  /** The KeyPackage store: the newest set of every roster member, ours included (saved in its own table). */
+  readonly keyPackageSets: KeyPackageSets;
+  /** Group id (hex) our current set was announced in: a new group (a reset's) gets a new one. */
+  keyPackageSetGroup: string | undefined;
+  /** Our rejoin request (an encoded WelcomeFrame), announced instead of a plain KeyPackage until welcomed. */
+  rejoinRequest: Uint8Array | undefined;
+  /** Roster members (hex) that asked to be re-added: their stale leaf is proposed for removal. */
+  readonly pendingRejoins: Map<string, PendingRequest>;
+  /**
+   * Members (hex) that were in a roster of ours and left it (a stale leaf removed for a rejoin, any
+   * removal, a reset group without them): when added again, recent chats go out again.
+   */
+  readonly rejoined: Set<string>;
+  /** Epoch at which each member (hex) was last added: removals proposed before it are stale. */
+  readonly addedAt: Map<string, bigint>;
+  /** When (our clock) each member (hex) was last added: a rejoin request made before it is stale. */
+  readonly addedTime: Map<string, number>;
+  /** Hashes of rejoin requests acted on: a replay is ignored. */
+  readonly seenRejoins: Set<string>;
+  readonly counters: GroupCounters;
+}
+
+/** Our own commit, with the state it leads to (MLS does not let a member process its own commit). */
+export interface OwnCommit {
+  readonly group: MlsGroup;
+  /** Member ids the commit adds. */
+  readonly added: Uint8Array[];
+}
+
+/**
+ * What a member keeps in memory only. After a restart these start empty: caches are derived again,
+ * timers re-armed, and the rest (own commits, early frames, Welcome resend times) a restarted member
+ * does without (docs/architecture.md, "State").
+ */
+export interface GroupVolatile {
+  /**
+   * Commits this member built, by hash, with the state each leads to: a member whose own commit became
+   * the majority's epoch (selected by the others, or by itself and then rewound off) takes that branch
+   * with it. Bounded by `ownCommitsKept`.
+   */
+  readonly ownCommits: (OwnCommit & { readonly hash: string })[];
+  /** The last commit this member built, to apply without re-processing if selection picks it. */
+  ownCommit:
+    | (OwnCommit & { readonly bytes: Uint8Array; readonly welcome: Uint8Array | undefined })
+    | undefined;
+  /** Steward lists by state (fingerprint) and retry round: derived, asked on every reschedule. */
+  readonly stewardCache: Map<string, Uint8Array[]>;
+  /** Proposal ids of pending requests, by entry (an entry's kind and target never change): derived. */
+  readonly pendingIds: WeakMap<object, string>;
+  /** Time of the last tick: a commit slot already passed is not a reason to wake again. */
+  lastTick: number;
+  /** A vote reached a count at which a proposal may be decided: tick now rather than at the timeout. */
+  decisionDue: boolean;
+  /** Candidates the running selection chose among, for the `epoch` effect. */
+  selectedAmong: number;
+  /**
+   * Group traffic that arrived while we had no group (bounded, newest kept): a joiner's Welcome and the
+   * messages sent with it (the sync key share) race.
+   */
+  early: Uint8Array[];
+  /** When a Welcome was last re-sent to a joiner (hex id), or a name clash reported (`taken/` + id). */
+  readonly welcomeResentAt: Map<string, number>;
+}
+
+/** A fresh core state. */
+export function newGroupState(conversation: string): GroupCoreState {
+  return {
+    conversation,
+    sds: undefined,
+    pendingKeyPackages: new Map(),
+    proposals: new Map(),
+    voteChain: new Map(),
+    candidates: [],
+    freezeUntil: undefined,
+    retry: 0,
+    approvedSince: undefined,
+    commitLog: [],
+    observedCommits: new Map(),
+    heldApplications: [],
+    seenChats: new Set(),
+    sentChats: [],
+    chatCopies: new Map(),
+    deliveredChats: new Set(),
+    syncKey: undefined,
+    previousSyncKeys: [],
+    nextKeyPackageAt: 0,
+    keyPackageSets: new Map(),
+    keyPackageSetGroup: undefined,
+    rejoinRequest: undefined,
+    pendingRejoins: new Map(),
+    addedAt: new Map(),
+    addedTime: new Map(),
+    rejoined: new Set(),
+    seenRejoins: new Set(),
+    counters: {},
+  };
+}
+
+/** A state saved by an older version, with the fields added since filled in (empty). */
+export function migrateGroupState(state: GroupCoreState): GroupCoreState {
+  const old = state as {
+    chatCopies?: GroupCoreState["chatCopies"];
+    deliveredChats?: GroupCoreState["deliveredChats"];
+    addedTime?: GroupCoreState["addedTime"];
+  };
+  old.chatCopies ??= new Map();
+  old.deliveredChats ??= new Set();
+  old.addedTime ??= new Map();
+  return state;
+}
+
+/** Fresh volatile state (at creation and after a restart). */
+export function newGroupVolatile(): GroupVolatile {
+  return {
+    ownCommits: [],
+    ownCommit: undefined,
+    stewardCache: new Map(),
+    pendingIds: new WeakMap(),
+    lastTick: Number.NEGATIVE_INFINITY,
+    decisionDue: false,
+    selectedAmong: 0,
+    early: [],
+    welcomeResentAt: new Map(),
+  };
+}
+
+/**
+ * One member's group core: its identity and parameters, its persisted and volatile state, its MLS group
+ * and its SDS channel. Every rule of the layer is a function over this value.
+ */
+export interface GroupCore {
+  readonly identity: Identity;
+  readonly params: GroupParams;
+  readonly rng: Rng;
+  readonly topics: Topics;
+  /** Persisted. */
+  readonly state: GroupCoreState;
+  /** In memory only. */
+  readonly vol: GroupVolatile;
+  /** Persisted (serialised by the node layer): the MLS group value, undefined before joining. */
+  group: MlsGroup | undefined;
+  /** Persisted (serialised by the node layer): own KeyPackages (private parts), for joining. */
+  keyPackages: KeyPackageBundle[];
+  /** The SDS channel over `state.sds` (a facade over persisted state; rebuilt on restore). */
+  sds: SdsChannel | undefined;
+}
