@@ -9,6 +9,8 @@ const SRC = join(import.meta.dirname, "..", "src");
 const BELOW: Record<string, string[]> = {
   // The package entry (src/index.ts): the library API, everything but the command line.
   "index.ts": ["node", "sync", "group", "sds", "mls", "net", "store"],
+  // The simulation kit (src/testing.ts, `demls/testing`): the simulator, the cluster and the presets.
+  "testing.ts": ["node", "sync", "group", "sds", "mls", "net", "store"],
   cli: ["node", "sync", "group", "sds", "mls", "net", "store"],
   node: ["sync", "group", "sds", "mls", "net", "store"],
   sync: ["group", "sds", "mls", "net"],

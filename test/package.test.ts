@@ -15,6 +15,7 @@ it("the packed package has bin, typed exports and the patched ts-mls bundled, an
   for (const s of ["preinstall", "install", "postinstall"]) assert.equal(pkg.scripts[s], undefined, s);
   assert.equal(pkg.bin.demls, "bin/demls.js");
   assert.equal(pkg.exports["."].types, "./dist/index.d.ts");
+  assert.equal(pkg.exports["./testing"].types, "./dist/testing.d.ts");
   assert.deepEqual(pkg.bundleDependencies, ["ts-mls"]);
 
   const r = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
@@ -25,7 +26,14 @@ it("the packed package has bin, typed exports and the patched ts-mls bundled, an
   assert.equal(r.status, 0, r.stderr);
   const [packed] = JSON.parse(r.stdout) as { files: { path: string }[]; bundled: string[] }[];
   const files = new Set(packed!.files.map((f) => f.path));
-  for (const f of ["bin/demls.js", "dist/index.js", "dist/index.d.ts", "dist/cli/main.js"])
+  for (const f of [
+    "bin/demls.js",
+    "dist/index.js",
+    "dist/index.d.ts",
+    "dist/testing.js",
+    "dist/testing.d.ts",
+    "dist/cli/main.js",
+  ])
     assert.ok(files.has(f), f);
   assert.ok(packed!.bundled.includes("ts-mls"));
   const secretTree = "node_modules/ts-mls/dist/src/secretTree.d.ts";
