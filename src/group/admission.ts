@@ -1,4 +1,4 @@
-// Admission of joiners (DESIGN section 8): a joiner announces a KeyPackage on the welcome topic until a
+// Admission of joiners (de-MLS; docs/architecture.md, "The group layer"): a joiner announces a KeyPackage on the welcome topic until a
 // Welcome lets it in; members queue the KeyPackage for an add proposal, and the member whose commit
 // added a joiner sends the Welcome again while the joiner still announces itself.
 

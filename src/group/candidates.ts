@@ -1,4 +1,4 @@
-// Commit candidates (DESIGN section 8): a steward's commit for the current epoch is staged on a copy of
+// Commit candidates (de-MLS; docs/architecture.md, "The group layer"): a steward's commit for the current epoch is staged on a copy of
 // the state, checked to carry only approved proposals and to come from a steward of a round that has
 // begun, and starts the freeze. Commits for other epochs are kept, bounded, for when we reach them.
 import { sha256 } from "@noble/hashes/sha2.js";

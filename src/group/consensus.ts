@@ -1,4 +1,4 @@
-// The de-MLS decision rule (DESIGN section 8), as a pure function of the tally.
+// The de-MLS decision rule (de-MLS; docs/architecture.md, "The group layer"), as a pure function of the tally.
 
 /** Outcome of a proposal's vote. */
 export type Decision = "YES" | "NO" | "PENDING";

@@ -1,4 +1,4 @@
-// The KeyPackage store (DESIGN section 7): the newest published KeyPackage set of every roster member, kept
+// The KeyPackage store (docs/architecture.md, "KeyPackage store"): the newest published KeyPackage set of every roster member, kept
 // by every member and synced among them over SDS, so a hard reset can re-add members who could not send a
 // fresh KeyPackage. Pure functions over plain data; the group core owns the map.
 import { type KeyPackageBundle, type RosterMember, readKeyPackage } from "../mls/index.ts";

@@ -1,4 +1,4 @@
-// The member's side of the KeyPackage store (DESIGN section 7): it publishes a fresh set in every group
+// The member's side of the KeyPackage store (docs/architecture.md, "KeyPackage store"): it publishes a fresh set in every group
 // it enters and imports the sets roster members publish (checked by `keypackage-store.ts`).
 import { generateKeyPackages, rosterMember } from "../mls/index.ts";
 import { toHex } from "../util/bytes.ts";

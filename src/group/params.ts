@@ -1,4 +1,4 @@
-// Named parameters of the de-MLS group protocol (DESIGN section 8). Times in milliseconds.
+// Named parameters of the de-MLS group protocol (de-MLS; docs/architecture.md, "The group layer"). Times in milliseconds.
 import { DEFAULT_SDS_CONFIG, FAST_SDS_CONFIG, type SdsConfig } from "../sds/config.ts";
 import { GroupError } from "./errors.ts";
 

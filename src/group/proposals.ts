@@ -1,4 +1,4 @@
-// Proposals (DESIGN section 8): add, remove, leave and key refresh, identified by SHA-256(kind ‖ target)
+// Proposals (de-MLS; docs/architecture.md, "The group layer"): add, remove, leave and key refresh, identified by SHA-256(kind ‖ target)
 // so that the same change proposed twice is one proposal. A proposal is checked against the roster,
 // tracked with the roster size of its epoch as the expected voters, and voted on after the voting delay.
 import { sha256 } from "@noble/hashes/sha2.js";

@@ -1,4 +1,4 @@
-// Rejoining (DESIGN section 6): a member forked beyond its retained epochs leaves its branch and asks to
+// Rejoining (docs/architecture.md, "How it heals"): a member forked beyond its retained epochs leaves its branch and asks to
 // be re-added with a fresh KeyPackage, in a request signed with its roster key; the members vote its
 // stale leaf out, then add it back as a joiner.
 import { sha256 } from "@noble/hashes/sha2.js";

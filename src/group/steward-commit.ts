@@ -1,4 +1,4 @@
-// The steward's commit (DESIGN section 8): at its slot, the epoch steward (or a backup, after its window)
+// The steward's commit (de-MLS; docs/architecture.md, "The group layer"): at its slot, the epoch steward (or a backup, after its window)
 // commits the approved proposals, oldest first, at most `maxProposalsPerCommit`, and sends the commit
 // as a candidate like any other.
 import { sha256 } from "@noble/hashes/sha2.js";

@@ -1,4 +1,4 @@
-// When each steward commits (DESIGN section 8): the epoch steward `commitDelayMs` after the first approved
+// When each steward commits (de-MLS; docs/architecture.md, "The group layer"): the epoch steward `commitDelayMs` after the first approved
 // proposal, each backup `backupDelayMs` after the one before it; once the whole list had its turn, the
 // next retry round starts with a new list. Every timing of the schedule is computed here.
 import { bytesEqual, toHex } from "../util/bytes.ts";

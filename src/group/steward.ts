@@ -1,4 +1,4 @@
-// Steward order and commit-candidate ranking (DESIGN section 8): deterministic, so every member derives
+// Steward order and commit-candidate ranking (de-MLS; docs/architecture.md, "The group layer"): deterministic, so every member derives
 // the same steward list and picks the same candidate from the same set.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { compareBytes, concatBytes, u64be } from "../util/bytes.ts";

@@ -9,7 +9,7 @@ import type { GroupPayload } from "./frames.ts";
 import { sendPayload } from "./outbound.ts";
 import type { GroupCore, GroupCoreState } from "./state.ts";
 
-/** Sync keys kept after a rotation (DESIGN section 3: the grace window, counted in rotations). */
+/** Sync keys kept after a rotation (docs/sync.md: the grace window, counted in rotations). */
 export const PREVIOUS_SYNC_KEYS = 3;
 
 /** The sync key of a state: an MLS exporter value, so only members at that epoch can derive it. */

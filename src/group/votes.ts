@@ -1,4 +1,4 @@
-// Votes on proposals (DESIGN section 8): signed by the voter's roster key and hash-chained per voter;
+// Votes on proposals (de-MLS; docs/architecture.md, "The group layer"): signed by the voter's roster key and hash-chained per voter;
 // tallied by the de-MLS decision rule (`consensus.ts`).
 import { sha256 } from "@noble/hashes/sha2.js";
 import { rosterMember, sign, verify } from "../mls/index.ts";

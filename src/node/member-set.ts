@@ -117,7 +117,7 @@ export abstract class MemberSet {
   }
 
   /**
-   * Heal → every out-of-sync member knows its status (DESIGN section 9): a member knows once it takes a
+   * Heal → every out-of-sync member knows its status (docs/benchmarks.md): a member knows once it takes a
    * verdict other than UNKNOWN, or once it moves to another epoch (it caught up on commits before its
    * classification ran). Null while one of them does not know yet.
    */

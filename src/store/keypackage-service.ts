@@ -1,4 +1,4 @@
-// A storage service that backs the KeyPackage store (DESIGN section 7): members publish their own set to
+// A storage service that backs the KeyPackage store (docs/architecture.md, "KeyPackage store"): members publish their own set to
 // it and fetch the sets of roster members from it, in addition to syncing them among themselves. The
 // service sees public KeyPackages only; members check every set they fetch as if a peer had sent it.
 
