@@ -5,10 +5,9 @@ import { bytesEqual } from "../util/bytes.ts";
 import { BinaryWriter, DecodeError, readFields, writeBytes, writeUint64 } from "../util/proto.ts";
 import { MlsProtocolError } from "./errors.ts";
 import type { EpochFingerprint } from "./fingerprint.ts";
-import type { MlsGroup } from "./group.ts";
 import { bundleOf, type Identity, type KeyPackageBundle, readKeyPackage } from "./identity.ts";
-import type { RetainedEpoch } from "./retention.ts";
 import { clientConfig } from "./suite.ts";
+import type { MlsGroup, RetainedEpoch } from "./types.ts";
 
 const VERSION = 1;
 

@@ -1,7 +1,7 @@
 // Reading members out of a ratchet tree: leaf index <-> credential identity.
 import type { ClientState } from "ts-mls";
 import { toHex } from "../util/bytes.ts";
-import type { MlsGroup } from "./group.ts";
+import type { MlsGroup } from "./types.ts";
 
 /** One current member of a group. Leaf indices are local to one branch of the group; `memberId` is not. */
 export interface RosterMember {
