@@ -152,7 +152,8 @@ export function serializeKeyPackage(bundle: KeyPackageBundle): Uint8Array {
 
 /**
  * Restores a {@link serializeKeyPackage} bundle for its owner.
- * @throws {MlsProtocolError} `MALFORMED`, or `INVALID` if the KeyPackage is not `identity`'s.
+ * @throws {MlsProtocolError} `MALFORMED`, the errors of {@link readKeyPackage} for the KeyPackage itself, or
+ * `INVALID` if it is not `identity`'s.
  */
 export async function restoreKeyPackage(bytes: Uint8Array, identity: Identity): Promise<KeyPackageBundle> {
   let pub: Uint8Array = new Uint8Array();
