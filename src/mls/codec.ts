@@ -5,10 +5,9 @@ import { bytesEqual } from "../util/bytes.ts";
 import { BinaryWriter, DecodeError, readFields, writeBytes, writeUint64 } from "../util/proto.ts";
 import { MlsProtocolError } from "./errors.ts";
 import type { EpochFingerprint } from "./fingerprint.ts";
-import type { MlsGroup } from "./group.ts";
 import { bundleOf, type Identity, type KeyPackageBundle, readKeyPackage } from "./identity.ts";
-import type { RetainedEpoch } from "./retention.ts";
 import { clientConfig } from "./suite.ts";
+import type { MlsGroup, RetainedEpoch } from "./types.ts";
 
 const VERSION = 1;
 
@@ -153,7 +152,8 @@ export function serializeKeyPackage(bundle: KeyPackageBundle): Uint8Array {
 
 /**
  * Restores a {@link serializeKeyPackage} bundle for its owner.
- * @throws {MlsProtocolError} `MALFORMED`, or `INVALID` if the KeyPackage is not `identity`'s.
+ * @throws {MlsProtocolError} `MALFORMED`, the errors of {@link readKeyPackage} for the KeyPackage itself, or
+ * `INVALID` if it is not `identity`'s.
  */
 export async function restoreKeyPackage(bytes: Uint8Array, identity: Identity): Promise<KeyPackageBundle> {
   let pub: Uint8Array = new Uint8Array();

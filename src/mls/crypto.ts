@@ -2,12 +2,11 @@
 // the one source of MLS randomness.
 //
 // Why not ts-mls's default provider: it runs every hash, HMAC and HKDF step through WebCrypto, an async
-// round trip to the libuv thread pool for a few microseconds of work. Key schedules and secret-tree
-// ratchets make thousands of them per commit, and profiles of a 30-member run showed the process idle
-// half of the time waiting for them. Here HMAC and HKDF are @noble (synchronous); SHA-256, AES-GCM and
-// Ed25519 are node:crypto's synchronous OpenSSL binding (noble's Ed25519 verify measured 1.3 ms against
-// 95 µs), and HPKE stays @hpke/core (ts-mls's own choice) with its ephemeral and generated keys drawn
-// from our randomness. Every random byte MLS uses comes from `randomBytes` below, so a simulator run that
+// round trip to the libuv thread pool for a few microseconds of work, and key schedules and secret-tree
+// ratchets make thousands of them per commit, so the process would mostly wait. Here HMAC and HKDF are
+// @noble (synchronous); SHA-256, AES-GCM and Ed25519 are node:crypto's synchronous OpenSSL binding (far
+// faster than pure-JS Ed25519 for the verifications every member repeats), and HPKE stays @hpke/core
+// (ts-mls's own choice) with its ephemeral and generated keys drawn from our randomness. Every random byte MLS uses comes from `randomBytes` below, so a simulator run that
 // seeds it replays byte for byte.
 import {
   createCipheriv,
@@ -151,8 +150,8 @@ class SeededHpkeSuite extends CipherSuite {
 
 const GCM_TAG = 16;
 
-// AES-128-GCM through node:crypto (OpenSSL, AES-NI): every member decrypts every group message, and
-// @noble/ciphers' GCM measured 20-53 µs per decrypt (64 B-2 KB) against 13-14 µs here.
+// AES-128-GCM through node:crypto (OpenSSL, AES-NI), faster than @noble/ciphers' GCM: every member
+// decrypts every group message.
 const aes128gcm = {
   async encrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array) {
     const c = createCipheriv("aes-128-gcm", key, nonce);
@@ -183,10 +182,9 @@ function macEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * SHA-256 through node:crypto's one-shot `hash` (SHA extensions): 1.0 µs against noble's 1.8 µs for 100
- * bytes, 52 µs against 406 µs for an 80 KB commit (the transcript hash every member computes). The digest
- * comes back as a latin1 string and is copied out: a Buffer digest is made in C++ as external memory, and
- * copying it cost 3.5 µs per 100-byte hash against 1.2.
+ * SHA-256 through node:crypto's one-shot `hash` (SHA extensions), faster than noble's, most of all on large
+ * inputs such as the commits every member hashes into its transcript. The digest comes back as a latin1
+ * string and is copied out: a Buffer digest is made in C++ as external memory, slower to create and read.
  */
 function sha256Native(data: Uint8Array): Uint8Array {
   const digest = nodeHash("sha256", data, "binary"); // "binary" is latin1: one char per byte

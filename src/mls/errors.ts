@@ -2,17 +2,30 @@ import { DemlsError } from "../util/errors.ts";
 
 /** Codes of {@link MlsProtocolError}: what was wrong with an input, never a crash. */
 export type MlsErrorCode =
-  /** Not an MLS message we can parse, or of a kind this call does not take. */
+  /**
+   * Not an MLS message we can parse, or of a kind this call does not take; also bytes that are not a stored
+   * member state or KeyPackage secret (`restoreGroup`, `restoreKeyPackage`).
+   */
   | "MALFORMED"
-  /** A handshake message for another epoch than the current one (see `expected`/`got`). */
+  /**
+   * A commit for another epoch than the current one, or an application message from a future epoch or from
+   * a past one whose keys are gone (see `expected`/`got`).
+   */
   | "WRONG_EPOCH"
   /** A message for another group. */
   | "WRONG_GROUP"
-  /** A signature or membership tag does not verify, or AEAD decryption failed (tampering or wrong keys). */
+  /**
+   * A signature, membership tag or confirmation tag does not verify, or AEAD decryption failed (tampering
+   * or wrong keys).
+   */
   | "INVALID_SIGNATURE"
-  /** The sender is not a member, or this member is no longer in the group. */
+  /** The sender or a remove target is not a member, or this member is no longer in the group. */
   | "NOT_MEMBER"
-  /** Well-formed and authentic but not valid under RFC 9420 rules (bad proposal set, bad tree...). */
+  /**
+   * Well-formed and authentic but not valid under RFC 9420 rules (bad proposal set, bad tree...), or not
+   * acceptable to demls: a commit the caller's `CommitPolicy` refuses, a KeyPackage for another ciphersuite
+   * or without a basic credential, a stored KeyPackage of another identity.
+   */
   | "INVALID"
   /** A Welcome that none of our KeyPackages can open. */
   | "NO_MATCHING_KEY_PACKAGE"

@@ -38,8 +38,8 @@ export function pushFingerprint(
 
 /**
  * Fingerprint by epoch of each history (derived, not state; histories are immutable arrays). Every
- * SyncStateInfo a member reads is placed against its history, one look-up per ancestry entry: a backward
- * scan each was O(H) with bigint compares, H = 64 once a group has run that many epochs.
+ * SyncStateInfo a member reads is placed against its history, one look-up per ancestry entry, and a
+ * backward scan would be O(H) bigint compares each (H = 64 once a group has run that many epochs).
  */
 const indexes = new WeakMap<FingerprintHistory, Map<bigint, Uint8Array>>();
 

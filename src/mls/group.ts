@@ -17,54 +17,18 @@ import {
 import { unprotectPrivateMessage } from "ts-mls/messageProtection.js";
 import { bytesEqual, concatBytes, toHex, u64be } from "../util/bytes.ts";
 import { MlsProtocolError } from "./errors.ts";
-import { DEFAULT_HISTORY, type FingerprintHistory, pushFingerprint } from "./fingerprint.ts";
+import { DEFAULT_HISTORY, pushFingerprint } from "./fingerprint.ts";
 import { type Identity, type KeyPackageBundle, readKeyPackage } from "./identity.ts";
-import { DEFAULT_RETAINED_EPOCHS, type RetainedEpoch, retire } from "./retention.ts";
+import { DEFAULT_RETAINED_EPOCHS, retire } from "./retention.ts";
 import { leafOf, memberIdAt, membersOf } from "./roster.ts";
 import { intern } from "./share.ts";
 import { clientConfig, decodeMessage, suite, toProtocolError } from "./suite.ts";
-
-/** Tunables of a member's MLS group value. */
-export interface GroupOptions {
-  /** `H`: how many epochs of fingerprints to keep (default 64). */
-  readonly historySize: number;
-  /** `K`: how many past epochs of full state to keep for rewinding (default 4). See {@link RetainedEpoch}. */
-  readonly retainedEpochs: number;
-}
+import type { ConsumedSecrets, GroupOptions, MlsGroup, RetainedEpoch } from "./types.ts";
 
 export const DEFAULT_GROUP_OPTIONS: GroupOptions = {
   historySize: DEFAULT_HISTORY,
   retainedEpochs: DEFAULT_RETAINED_EPOCHS,
 };
-
-/**
- * One member's view of one MLS group. Immutable: every operation returns a new value.
- */
-export interface MlsGroup {
-  readonly identity: Identity;
-  readonly groupId: Uint8Array;
-  readonly epoch: bigint;
-  /** DESIGN section 2: `MLS-Exporter("demls/state-fp", group_id || u64(epoch), 32)`. */
-  readonly fingerprint: Uint8Array;
-  /** Fingerprints of the last `H` epochs, current last. */
-  readonly history: FingerprintHistory;
-  /** Own full states at the end of each of the last `K` epochs, oldest first. */
-  readonly retained: readonly RetainedEpoch[];
-  /** Secrets consumed during the current epoch, wiped when this epoch leaves the retention window. */
-  readonly consumed: ConsumedSecrets | undefined;
-  readonly options: GroupOptions;
-  /** @internal ts-mls state; only `mls/` reads it. */
-  readonly state: ClientState;
-}
-
-/**
- * Secrets consumed in an epoch, newest batch first: every message read adds a batch, so appending must not
- * copy what came before (copying was quadratic in the messages of an epoch: 60% of a 1000-member run).
- */
-export interface ConsumedSecrets {
-  readonly batch: readonly Uint8Array[];
-  readonly before: ConsumedSecrets | undefined;
-}
 
 function allConsumed(c: ConsumedSecrets | undefined): Uint8Array[] {
   const batches: (readonly Uint8Array[])[] = [];

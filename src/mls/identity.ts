@@ -129,7 +129,8 @@ export async function bundleOf(
 
 /**
  * Decodes and verifies a published KeyPackage (its signature, suite and basic credential).
- * @throws {MlsProtocolError} `MALFORMED` or `INVALID_SIGNATURE`; never anything else.
+ * @throws {MlsProtocolError} `MALFORMED`, `INVALID_SIGNATURE`, or `INVALID` for another ciphersuite or a
+ * credential that is not basic; never anything else.
  */
 export async function readKeyPackage(bytes: Uint8Array): Promise<KeyPackageInfo> {
   // Joiners re-announce the same KeyPackage until welcomed and every member checks it again on each

@@ -28,11 +28,9 @@ export {
   encrypt,
   exportSecret,
   FINGERPRINT_LABEL,
-  type GroupOptions,
   isActive,
   joinFromWelcome,
   type MessageHeader,
-  type MlsGroup,
   type Processed,
   peek,
   processMessage,
@@ -47,6 +45,7 @@ export {
   sign,
   verify,
 } from "./identity.ts";
-export { DEFAULT_RETAINED_EPOCHS, type RetainedEpoch, retainedEpochs, rewind } from "./retention.ts";
+export { DEFAULT_RETAINED_EPOCHS, retainedEpochs, rewind } from "./retention.ts";
 export { type RosterMember, roster, rosterMember } from "./roster.ts";
 export { sharedOpen, shareStateAcrossMembers } from "./share.ts";
+export type { GroupOptions, MlsGroup, RetainedEpoch } from "./types.ts";

@@ -5,26 +5,13 @@
 // signature-independent keys) stay in memory and in the stored member state, so a compromise of this
 // member exposes the last K epochs instead of only the current one. Beyond K they are dropped and the
 // secrets consumed in them are zeroed. K = 0 gives plain MLS forward secrecy and no rewind.
-import type { ClientState } from "ts-mls";
 import { zeroOutUint8Array } from "ts-mls";
 import { MlsProtocolError } from "./errors.ts";
-import type { FingerprintHistory } from "./fingerprint.ts";
-import type { MlsGroup } from "./group.ts";
 import { sharing } from "./share.ts";
+import type { MlsGroup, RetainedEpoch } from "./types.ts";
 
 /** Default `K`. */
 export const DEFAULT_RETAINED_EPOCHS = 4;
-
-/** The member's state as it was when it left `epoch`. */
-export interface RetainedEpoch {
-  readonly epoch: bigint;
-  readonly fingerprint: Uint8Array;
-  readonly history: FingerprintHistory;
-  /** @internal */
-  readonly state: ClientState;
-  /** Secrets consumed in this epoch and by leaving it; zeroed when the entry is retired. */
-  readonly consumed: readonly Uint8Array[];
-}
 
 /** Keeps the newest `k` entries and zeroes what the dropped ones consumed (not while members share state). */
 export function retire(entries: RetainedEpoch[], k: number): RetainedEpoch[] {

@@ -1,7 +1,7 @@
 // Reading members out of a ratchet tree: leaf index <-> credential identity.
 import type { ClientState } from "ts-mls";
 import { toHex } from "../util/bytes.ts";
-import type { MlsGroup } from "./group.ts";
+import type { MlsGroup } from "./types.ts";
 
 /** One current member of a group. Leaf indices are local to one branch of the group; `memberId` is not. */
 export interface RosterMember {
@@ -25,9 +25,9 @@ interface RosterCache {
   byId?: Map<string, RosterMember>;
 }
 
-// Every vote, KeyPackage set and gossip message asks for the roster: building 1000 member objects each time
-// was a large share of a 1000-member run's allocations. Cached per tree array, revalidated leaf by leaf
-// (a reference compare each), so a tree changed in place is read again.
+// Every vote, KeyPackage set and gossip message asks for the roster, and building its n member objects each
+// time would allocate n objects per message. Cached per tree array, revalidated leaf by leaf (a reference
+// compare each), so a tree changed in place is read again.
 const rosterCache = new WeakMap<object, RosterCache>();
 
 function cachedRoster(state: WithTree): RosterCache {

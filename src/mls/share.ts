@@ -1,7 +1,7 @@
 // FOR SIMULATIONS: one process hosting many members holds many copies of the same values. Every member
 // decodes its own copy of the public ratchet tree, and ts-mls derives every node of an epoch's secret tree
-// eagerly, for the current epoch and the `retainKeysForEpochs` before it. At 100 members this was 93 of
-// the 145 MB the members held; it grows with n per member, so n^2 in one process.
+// eagerly, for the current epoch and the `retainKeysForEpochs` before it. Both grow with n per member, so
+// n^2 in one process: most of what the members of a large simulation hold.
 //
 // With sharing on, `intern` swaps equal values for one instance that every member points to. This is
 // sound because ts-mls treats state as immutable (it copies an array and replaces the node it changes),
@@ -9,7 +9,7 @@
 // every member of the epoch. That is why it is for simulations only; a real member holds one copy anyway.
 //
 // Signature checks are shared the same way: every simulated member verifies the same vote, commit and
-// SyncStateInfo, n^2 Ed25519 verifications of 95 µs each per round at n members. With sharing on, a
+// SyncStateInfo, n^2 Ed25519 verifications per round at n members. With sharing on, a
 // verdict is remembered under a hash of key, signature and message, so each distinct message is verified
 // once; a changed byte anywhere is a different entry. HKDF-Expand outputs and AEAD plaintexts are shared
 // the same way (each member ratchets its own copy of a sender's chain to decrypt the same message), and
@@ -146,8 +146,8 @@ export function sharedExpand(
  * `open()`, or while sharing the plaintext it gave for the same AEAD, key, nonce, associated data and
  * ciphertext (every member decrypts the same group message under the same key). Failures are not
  * remembered. Each caller gets its own copy, unless it passes `readOnly` because it never writes to the
- * plaintext or to views of it: then all share one (the sync layer, where every member opened every
- * 128 KiB catch-up answer to find whether it was its own, and copying each was most of a heal's garbage).
+ * plaintext or to views of it: then all share one (the sync layer, where every member opens every catch-up
+ * answer, up to 128 KiB, to find whether it is its own: a copy each would be n copies of every answer).
  */
 export function sharedOpen(
   aead: string,
@@ -163,9 +163,8 @@ export function sharedOpen(
 
 /**
  * SHA-256 over length-prefixed parts (no two different part lists collide by concatenation), as a
- * latin1 string key. Asking `hash` for the string directly: a Buffer digest turned into a key cost 12 µs
- * against 0.5 (Buffers made in C++ are slow to create and to collect), and this runs for every group
- * message every member opens: 16% of a 1000-member run's split phase.
+ * latin1 string key, asked of `hash` directly: a Buffer digest is made in C++, slow to create and to
+ * collect, and this runs for every group message every member opens.
  */
 function digestKey(parts: readonly Uint8Array[]): string {
   let total = 0;
@@ -188,9 +187,9 @@ const LARGE_PART = 4096;
 
 /**
  * SHA-256 of large parts by memory region: the simulator hands every member the same message buffer, and
- * every one of 500 receivers copied and hashed each 128 KiB catch-up answer to open it (all do, to see
- * whom it is for; a profile of that heal was 59% GC). Sound while delivered buffers are not changed in
- * place, which nothing does (a tampered message is a copy, another region: the seal test checks it).
+ * every receiver opens each catch-up answer (up to 128 KiB) to see whom it is for, so an answer is hashed
+ * once, not once per receiver. Sound while delivered buffers are not changed in place, which nothing does
+ * (a tampered message is a copy, another region: the seal test checks it).
  */
 const largeDigests = new WeakMap<ArrayBufferLike, Map<string, Uint8Array>>();
 
