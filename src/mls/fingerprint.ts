@@ -1,4 +1,4 @@
-// Fingerprint history and the placement of a peer's state relative to ours (DESIGN section 2).
+// Fingerprint history and the placement of a peer's state relative to ours (docs/sync.md).
 // Pure functions over immutable arrays: no MLS here, the fingerprint itself is computed in group.ts.
 import { bytesEqual } from "../util/bytes.ts";
 
@@ -57,7 +57,7 @@ export function fingerprintAt(history: FingerprintHistory, epoch: bigint): Uint8
 export const DENSE_ANCESTRY = 16;
 
 /**
- * The ancestry a member gossips with its current state (DESIGN section 3): its fingerprints at every
+ * The ancestry a member gossips with its current state (docs/sync.md): its fingerprints at every
  * epoch `e-1 .. e-16`, then the skip list `e-32, e-64, ...` as far as its history reaches. The dense part
  * lets a member up to 16 epochs behind place itself exactly (a pure skip list only places power-of-two
  * distances); O(16 + log H) entries.

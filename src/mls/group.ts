@@ -36,7 +36,7 @@ function allConsumed(c: ConsumedSecrets | undefined): Uint8Array[] {
   return batches.reverse().flat();
 }
 
-/** The label and length of the state fingerprint (DESIGN section 2). */
+/** The label and length of the state fingerprint (docs/sync.md). */
 export const FINGERPRINT_LABEL = "demls/state-fp";
 
 async function fingerprintOf(state: ClientState): Promise<Uint8Array> {
@@ -400,7 +400,7 @@ export async function encrypt(
 }
 
 /**
- * RFC 9420 exporter of the current epoch, e.g. for the sync key (DESIGN section 3).
+ * RFC 9420 exporter of the current epoch, e.g. for the sync key (docs/sync.md).
  * Labels under `demls/` are reserved for demls.
  */
 export async function exportSecret(
@@ -412,7 +412,7 @@ export async function exportSecret(
   return mlsExporter(group.state.keySchedule.exporterSecret, label, context, length, await suite());
 }
 
-/** Diagnostics for logs and reports (DESIGN section 2): never used to decide anything. */
+/** Diagnostics for logs and reports (docs/sync.md): never used to decide anything. */
 export function diagnostics(group: MlsGroup): {
   treeHash: Uint8Array;
   transcriptHash: Uint8Array;

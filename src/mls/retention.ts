@@ -1,4 +1,4 @@
-// Retained epochs (DESIGN section 6): the member's own full state at the end of each of its last K epochs,
+// Retained epochs (docs/architecture.md, "How it heals"): the member's own full state at the end of each of its last K epochs,
 // so that a member on a minority branch can rewind to the fork point and take the majority's commit.
 //
 // Forward-secrecy trade-off: while an epoch is retained, its epoch secrets (init secret, secret tree,

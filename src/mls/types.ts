@@ -20,7 +20,7 @@ export interface MlsGroup {
   readonly identity: Identity;
   readonly groupId: Uint8Array;
   readonly epoch: bigint;
-  /** DESIGN section 2: `MLS-Exporter("demls/state-fp", group_id || u64(epoch), 32)`. */
+  /** docs/sync.md: `MLS-Exporter("demls/state-fp", group_id || u64(epoch), 32)`. */
   readonly fingerprint: Uint8Array;
   /** Fingerprints of the last `H` epochs, current last. */
   readonly history: FingerprintHistory;
