@@ -42,9 +42,10 @@ export function bloomIndices(id: string, shape: BloomShape): Uint32Array {
   return out;
 }
 
-// The positions of recently seen ids, per shape (a few MB at most). A deployment hashes each id about once
-// per member anyway; a simulation runs every member in one process, where all n receivers hashed every id
-// (10% of a 1000-member group's epoch in a profile). Cleared when full: a bound, not an LRU.
+// The positions of recently seen ids, per shape (a few MB at most), shared by every channel of the process:
+// a deployment hashes each id about once per member anyway, but a simulation runs every member in one
+// process, where all n receivers would hash every id. A memo of a pure function, so it holds no channel
+// state. Cleared when full: a bound, not an LRU.
 const RECENT_IDS = 1 << 14;
 const recentIndices = new Map<string, Map<string, Uint32Array>>();
 

@@ -1,5 +1,6 @@
 // Parameters of an SDS channel. Defaults follow the spec where it names one; the rest are chosen so a
 // group of up to ~100 members keeps per-message overhead under 1 KB (bench/sds.ts measures it).
+import { SdsError } from "./errors.ts";
 
 /** Tunables of one {@link SdsChannel}. Times in milliseconds. */
 export interface SdsConfig {
@@ -16,14 +17,14 @@ export interface SdsConfig {
    * Distinct participants that must be seen holding an own message (its id in their causal history or
    * bloom filter) before it counts as acknowledged and stops being resent. 0 = every other participant.
    * The spec's small fixed threshold lets a message that two members hold stop being resent while others
-   * still miss it and nothing ever names it to them; the SDS property test found that.
+   * still miss it and nothing ever names it to them.
    */
   readonly ackQuorum: number;
   /**
    * First resend of an unacknowledged message after this; doubles with each resend. Above
    * `syncFullRateParticipants` every wait also grows by what the sync period is stretched by: an ack needs
-   * each participant to speak after receiving the message (counted from the send alone, every message of a
-   * 100- or 300-member group was resent once before its acks could arrive).
+   * each participant to speak after receiving the message, and a quiet one speaks once per sync period
+   * (counted from the send alone, every message of a large group would be resent before its acks arrive).
    */
   readonly resendAfterMs: number;
   /**
@@ -52,9 +53,9 @@ export interface SdsConfig {
   readonly maxRepairEntriesPerMessage: number;
   /**
    * A missing message is requested again after `T_max`, then after doubling waits, `repairBackoffSteps`
-   * times; from then on at that longest wait, until it arrives or `lostAfterMs` gives it up. Stopping
-   * earlier left a message that every request and every resend of its sender had missed (30% loss)
-   * buffered with nothing asking for it; the SDS property test found that.
+   * times; from then on at that longest wait, until it arrives or `lostAfterMs` gives it up. Retries never
+   * stop earlier: a message that every request and every resend of its sender missed would otherwise stay
+   * buffered, with the messages after it, with nothing asking for it.
    */
   readonly repairBackoffSteps: number;
   /** A missing dependency not repaired within this after it was first missed is irretrievably lost. */
@@ -74,6 +75,18 @@ export interface SdsConfig {
   readonly maxLamportAheadMs: number;
   /** Causal history or repair request entries one message may carry (more is `OVERSIZED_*`). */
   readonly maxHistoryEntries: number;
+  /**
+   * Longest message, sender or entry id accepted (more is `OVERSIZED_ID`). Ours are 32 hex characters and
+   * a member id is at most 64 bytes.
+   */
+  readonly maxIdLength: number;
+  /**
+   * Participants remembered in `heardFrom` beyond the channel's size (members that left, renamed ids), for
+   * the resend to a participant back from silence.
+   */
+  readonly heardFromSlack: number;
+  /** Recent ephemeral message ids remembered to deliver each once; the oldest is forgotten beyond. */
+  readonly ephemeralSeenLimit: number;
 }
 
 /** Spec-default timers. */
@@ -97,6 +110,9 @@ export const DEFAULT_SDS_CONFIG: SdsConfig = {
   logLimit: 10_000,
   maxLamportAheadMs: 3_600_000,
   maxHistoryEntries: 64,
+  maxIdLength: 256,
+  heardFromSlack: 64,
+  ephemeralSeenLimit: 1024,
 };
 
 /** Timers scaled down 30x, for simulations and interactive groups. */
@@ -109,3 +125,47 @@ export const FAST_SDS_CONFIG: SdsConfig = {
   repairTMaxMs: 1_000,
   lostAfterMs: 60_000,
 };
+
+/**
+ * `c` if every value is in range, for a channel to take in.
+ * @throws {SdsError} `INVALID_CONFIG` naming the first value out of range: a count that is not an integer
+ * or below its least useful value, a time that is negative (or zero where a timer would fire at once, again
+ * and again), a false-positive rate outside (0, 1), `repairTMinMs` above `repairTMaxMs`, or fewer
+ * `maxHistoryEntries` than our own messages carry.
+ */
+export function validateSdsConfig(c: SdsConfig): SdsConfig {
+  const fail = (field: keyof SdsConfig, range: string): never => {
+    throw new SdsError("INVALID_CONFIG", `SdsConfig.${field} = ${c[field]}: must be ${range}`);
+  };
+  const integer = (field: keyof SdsConfig, min: number) => {
+    if (!Number.isSafeInteger(c[field]) || c[field] < min) fail(field, `an integer >= ${min}`);
+  };
+  /** `positive`: above zero, else at least zero; NaN fails both. */
+  const time = (field: keyof SdsConfig, positive: boolean) => {
+    if (!(positive ? c[field] > 0 : c[field] >= 0)) fail(field, positive ? "> 0" : ">= 0");
+  };
+  integer("causalHistorySize", 0);
+  integer("bloomCapacity", 1);
+  if (!(c.bloomFpRate > 0 && c.bloomFpRate < 1)) fail("bloomFpRate", "in (0, 1)");
+  integer("ackQuorum", 0);
+  time("resendAfterMs", true);
+  integer("maxResends", 0);
+  integer("keepUnacknowledged", 0);
+  time("syncIntervalMs", true);
+  integer("syncJitterMs", 0); // a bound of `rng.int`
+  if (!(c.syncFullRateParticipants > 0)) fail("syncFullRateParticipants", "> 0");
+  time("repairTMinMs", false);
+  time("repairTMaxMs", true);
+  if (c.repairTMinMs > c.repairTMaxMs) fail("repairTMinMs", `<= repairTMaxMs (${c.repairTMaxMs})`);
+  integer("maxRepairEntriesPerMessage", 1); // due requests must leave, or the sweep never ends
+  integer("repairBackoffSteps", 1);
+  time("lostAfterMs", true);
+  integer("repairCacheSize", 0);
+  integer("logLimit", 1);
+  integer("maxLamportAheadMs", 0); // compared as a bigint
+  integer("maxHistoryEntries", Math.max(c.causalHistorySize, c.maxRepairEntriesPerMessage));
+  integer("maxIdLength", 32);
+  integer("heardFromSlack", 0);
+  integer("ephemeralSeenLimit", 0);
+  return c;
+}

@@ -2,7 +2,8 @@
 // wakes it when its next sweep is due. All decisions stay in the channel.
 import type { Clock, Transport } from "../net/transport.ts";
 import { WakeTimer } from "../net/wake-timer.ts";
-import type { SdsChannel, SdsEffect } from "./channel.ts";
+import type { SdsChannel } from "./channel.ts";
+import type { SdsEffect } from "./types.ts";
 
 /** Options of {@link SdsEndpoint}. */
 export interface SdsEndpointOptions {

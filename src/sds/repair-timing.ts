@@ -6,7 +6,7 @@ import { hash } from "node:crypto";
 /**
  * `H(parts...)`: the first 8 bytes of SHA-256 of the concatenated UTF-8 strings, as an unsigned integer.
  * node's one-shot `hash` with hex output: 1.2 µs against 10 through noble with an encoder, and every holder
- * of a message computes this for each repair request entry it receives (13% of a 500-member heal).
+ * of a message computes this for each repair request entry it receives.
  * The test checks it against the definition with noble.
  */
 export function repairHash(...parts: string[]): bigint {

@@ -18,6 +18,7 @@ import {
   type SdsConfig,
   type SdsEffect,
   SdsError,
+  validateSdsConfig,
 } from "../../src/sds/index.ts";
 import { DecodeError } from "../../src/util/proto.ts";
 import { CHANNEL, SDS_DELIVERY_EXAMPLES, sdsDeliveryProperty, sdsRun } from "./harness.ts";
@@ -333,6 +334,27 @@ describe("SDS channel", () => {
     // A timestamp within the bound is adopted as before.
     b.receive(forged({ lamportTimestamp: 3_500_000n, messageId: "ok" }), 3000);
     assert.equal(b.state.lamport, 3_500_000n);
+  });
+
+  it("refuses a config out of range with a typed error, where a channel takes it in", () => {
+    for (const c of [DEFAULT_SDS_CONFIG, FAST_SDS_CONFIG]) assert.equal(validateSdsConfig(c), c);
+    const invalid = (e: unknown) => e instanceof SdsError && e.code === "INVALID_CONFIG";
+    for (const bad of [
+      { bloomFpRate: 1 },
+      { syncJitterMs: -1 },
+      { syncIntervalMs: 0 },
+      { maxRepairEntriesPerMessage: 0 },
+      { repairTMinMs: 2, repairTMaxMs: 1 },
+      { maxHistoryEntries: 1 },
+      { maxLamportAheadMs: 0.5 },
+      { ephemeralSeenLimit: Number.NaN },
+    ]) {
+      const config = { ...DEFAULT_SDS_CONFIG, ...bad };
+      assert.throws(() => validateSdsConfig(config), invalid, JSON.stringify(bad));
+      assert.throws(() => newSdsState("a", CHANNEL, 1000, config), invalid);
+      const state = newSdsState("a", CHANNEL, 1000, DEFAULT_SDS_CONFIG);
+      assert.throws(() => new SdsChannel(state, new SeededRng(1), config), invalid);
+    }
   });
 
   it("acks count only from participants the layer above names", () => {

@@ -1,0 +1,50 @@
+// Fresh state of a channel: the persisted part (`SdsState`) and the volatile part (`SdsVolatile`).
+import { newRollingBloom, rollingShape } from "./bloom.ts";
+import { type SdsConfig, validateSdsConfig } from "./config.ts";
+import type { SdsState, SdsVolatile } from "./types.ts";
+
+/**
+ * A fresh channel state for `selfId` on `channelId`.
+ * @throws {SdsError} `INVALID_CONFIG` for a config out of range.
+ */
+export function newSdsState(selfId: string, channelId: string, now: number, config: SdsConfig): SdsState {
+  validateSdsConfig(config);
+  return {
+    selfId,
+    channelId,
+    lamport: BigInt(Math.max(0, Math.floor(now))),
+    log: [],
+    recent: [],
+    unackedDeliveries: false,
+    known: new Set(),
+    bloom: newRollingBloom(rollingShape(config.bloomCapacity, config.bloomFpRate)),
+    outgoing: new Map(),
+    incoming: new Map(),
+    repairRequests: new Map(),
+    repairResponses: new Map(),
+    cache: new Map(),
+    ephemeralSeen: new Set(),
+    participants: 1,
+    horizon: 0n,
+    nextSyncAt: now + config.syncIntervalMs,
+    lastHeardAt: Number.NEGATIVE_INFINITY,
+    heardFrom: new Map(),
+    stats: {
+      sent: 0,
+      resent: 0,
+      syncSent: 0,
+      syncSkipped: 0,
+      received: 0,
+      duplicates: 0,
+      repairRequestsSent: 0,
+      repairResponsesSent: 0,
+      repaired: 0,
+      lost: 0,
+    },
+  };
+}
+
+/** The volatile part of a channel that starts or restarts: nothing known, everything to derive. */
+export function newSdsVolatile(): SdsVolatile {
+  return { participantIds: undefined, wakeBound: undefined, outgoingIndices: new Map(), waiting: undefined };
+}
