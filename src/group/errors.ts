@@ -1,5 +1,6 @@
 // The group layer's codes: every rejection it counts and every error it throws has one of these.
 import type { MlsErrorCode } from "../mls/index.ts";
+import type { SdsErrorCode } from "../sds/index.ts";
 import { DemlsError } from "../util/errors.ts";
 import type { KeyPackageSetError } from "./keypackage-store.ts";
 
@@ -77,7 +78,8 @@ export type GroupCode =
   /** An MLS error that escaped a step (the MLS layer's own code). */
   | MlsErrorCode
   /** An SDS error while receiving (`SDS_` and the SDS code), or a message SDS could not decode. */
-  | `SDS_${string}`;
+  | `SDS_${SdsErrorCode}`
+  | "SDS_MALFORMED";
 
 /** Bad input from a peer, or a call the group core cannot take now: typed, and the state is unchanged. */
 export class GroupError extends DemlsError {
@@ -86,6 +88,11 @@ export class GroupError extends DemlsError {
   constructor(code: GroupCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
+}
+
+/** The code to count an error of the SDS layer under (a decode error of SDS is `SDS_MALFORMED`). */
+export function sdsCodeOf(e: DemlsError): GroupCode {
+  return `SDS_${e.code}` as GroupCode;
 }
 
 /**

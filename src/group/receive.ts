@@ -4,7 +4,7 @@ import { DemlsError } from "../util/errors.ts";
 import { keepEarly, onKeyPackage, onWelcome } from "./admission.ts";
 import { reject } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
-import { groupCodeOf } from "./errors.ts";
+import { groupCodeOf, sdsCodeOf } from "./errors.ts";
 import { decodeWelcomeFrame } from "./frames.ts";
 import { onSds } from "./inbound.ts";
 import { onRejoinRequest } from "./rejoin.ts";
@@ -28,7 +28,7 @@ export async function receive(
     try {
       sdsEffects = core.sds.receive(bytes, now);
     } catch (e) {
-      return [reject(core, e instanceof DemlsError ? `SDS_${e.code}` : "SDS_MALFORMED", String(e))];
+      return [reject(core, e instanceof DemlsError ? sdsCodeOf(e) : "SDS_MALFORMED", String(e))];
     }
     return await onSds(core, sdsEffects, now);
   } catch (e) {
