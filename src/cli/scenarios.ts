@@ -5,7 +5,8 @@ import { FAST_GROUP_PARAMS } from "../group/params.ts";
 import { sign } from "../mls/index.ts";
 import { Cluster } from "../node/cluster.ts";
 import type { SyncStatus } from "../sync/classify.ts";
-import { FAST_SYNC_PARAMS, gossipTiming, type SyncEffect } from "../sync/core.ts";
+import type { SyncEffect } from "../sync/effects.ts";
+import { FAST_SYNC_PARAMS, gossipTiming } from "../sync/params.ts";
 import { seal } from "../sync/seal.ts";
 import { encodeSyncPayload, infoBody } from "../sync/wire.ts";
 import { utf8 } from "../util/bytes.ts";
@@ -205,7 +206,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   // Both layers count some of the same codes (UNKNOWN_MEMBER, MALFORMED): add, do not overwrite.
   for (const m of cluster.members.values())
     for (const layer of [m.group.state.counters, m.sync.state.counters])
-      for (const [k, v] of Object.entries(layer)) counters[k] = (counters[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(layer)) counters[k] = (counters[k] ?? 0) + (v ?? 0);
   return {
     scenario: o.scenario,
     members: n,
