@@ -5,7 +5,7 @@
 // full protocol. Usage: node bench/group.ts [sizes...] [--scaled | --spec]   (default: 10 100, both)
 import { DEFAULT_GROUP_PARAMS, FAST_GROUP_PARAMS } from "../src/group/params.ts";
 import { Cluster } from "../src/node/cluster.ts";
-import { DEFAULT_SYNC_PARAMS, FAST_SYNC_PARAMS } from "../src/sync/core.ts";
+import { DEFAULT_SYNC_PARAMS, FAST_SYNC_PARAMS } from "../src/sync/params.ts";
 import { type Row, report } from "./report.ts";
 
 const bytesOnWire = (c: Cluster) =>

@@ -8,7 +8,7 @@
 //   every member verifies every vote and processes every commit, 83 KB at 1000), so pass 500 or 1000
 //   explicitly.
 import { type Progress, runScenario, SCENARIOS, type ScenarioName } from "../src/cli/scenarios.ts";
-import { DEFAULT_SYNC_PARAMS } from "../src/sync/core.ts";
+import { DEFAULT_SYNC_PARAMS } from "../src/sync/params.ts";
 import { type Row, report } from "./report.ts";
 
 async function run(scenario: ScenarioName, members: number, epochs: number): Promise<Row> {

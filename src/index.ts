@@ -30,5 +30,5 @@ export { SdsError } from "./sds/index.ts";
 export { type KeyPackageService, MemoryKeyPackageService } from "./store/keypackage-service.ts";
 export { type MemberStore, SqliteMemberStore } from "./store/sqlite.ts";
 export type { SyncStatus, Verdict } from "./sync/classify.ts";
-export { DEFAULT_SYNC_PARAMS, FAST_SYNC_PARAMS, type SyncParams } from "./sync/core.ts";
+export { DEFAULT_SYNC_PARAMS, FAST_SYNC_PARAMS, type SyncParams } from "./sync/params.ts";
 export { DemlsError } from "./util/errors.ts";

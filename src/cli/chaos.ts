@@ -7,7 +7,8 @@ import { FAST_GROUP_PARAMS } from "../group/params.ts";
 import { SeededRng } from "../net/sim/prng.ts";
 import { Cluster } from "../node/cluster.ts";
 import type { Member } from "../node/member.ts";
-import { FAST_SYNC_PARAMS, type SyncEffect } from "../sync/core.ts";
+import type { SyncEffect } from "../sync/effects.ts";
+import { FAST_SYNC_PARAMS } from "../sync/params.ts";
 
 export interface ChaosPhase {
   readonly kind: "2-way" | "3-way" | "no-majority";

@@ -3,7 +3,8 @@
 // the cut heals, and the run waits for one state with every chat delivered.
 import { FAST_GROUP_PARAMS } from "../group/params.ts";
 import { LiveCluster } from "../node/live-cluster.ts";
-import { FAST_SYNC_PARAMS, type SyncEffect } from "../sync/core.ts";
+import type { SyncEffect } from "../sync/effects.ts";
+import { FAST_SYNC_PARAMS } from "../sync/params.ts";
 import { scaleTimers } from "../util/scale.ts";
 import { JOIN_FORMATION_LIMIT, threeWaySplit } from "./scenarios.ts";
 

@@ -6,7 +6,7 @@ import { Libp2pTransport } from "../net/libp2p.ts";
 import { cryptoRng, systemClock } from "../net/transport.ts";
 import { Member } from "../node/member.ts";
 import { SqliteMemberStore } from "../store/sqlite.ts";
-import type { SyncEffect } from "../sync/core.ts";
+import type { SyncEffect } from "../sync/effects.ts";
 
 export interface NodeOptions {
   readonly name: string;

@@ -14,7 +14,8 @@ import {
 import type { Clock, Rng, Transport } from "../net/transport.ts";
 import type { KeyPackageService } from "../store/keypackage-service.ts";
 import type { MemberStore } from "../store/sqlite.ts";
-import type { SyncEffect, SyncParams } from "../sync/core.ts";
+import type { SyncEffect } from "../sync/effects.ts";
+import type { SyncParams } from "../sync/params.ts";
 import { toHex, utf8 } from "../util/bytes.ts";
 import { Member, type MemberOptions } from "./member.ts";
 

@@ -26,10 +26,14 @@ import { WakeTimer } from "../net/wake-timer.ts";
 import type { KeyPackageService } from "../store/keypackage-service.ts";
 import type { MemberStore } from "../store/sqlite.ts";
 import type { SyncStatus } from "../sync/classify.ts";
-import { FAST_SYNC_PARAMS, newSyncState, SyncCore, type SyncEffect, type SyncParams } from "../sync/core.ts";
+import { SyncCore } from "../sync/core.ts";
+import type { SyncEffect } from "../sync/effects.ts";
+import { FAST_SYNC_PARAMS, type SyncParams, validateSyncParams } from "../sync/params.ts";
+import { newSyncState } from "../sync/state.ts";
 import { toHex, utf8 } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { Emitter } from "../util/events.ts";
+import { groupPortOf } from "./group-port.ts";
 
 export interface MemberOptions {
   readonly name: string;
@@ -162,7 +166,7 @@ export class Member {
     return new Member(
       opts,
       core,
-      new SyncCore(core, newSyncState(), opts.rng, opts.syncParams ?? FAST_SYNC_PARAMS),
+      new SyncCore(groupPortOf(core), newSyncState(), opts.rng, opts.syncParams ?? FAST_SYNC_PARAMS),
     );
   }
 
@@ -170,8 +174,11 @@ export class Member {
    * Restarts a member from its store (after a crash or a restart).
    * @throws {DemlsError} `NO_STATE` (an empty store), `CORRUPT_STATE` (unreadable), `WRONG_MEMBER` (the
    * store is another member's: running as that member would fork its leaf).
+   * @throws {SyncError} `BAD_PARAMS` (`syncParams` out of range).
    */
   static async restore(opts: MemberOptions & { store: MemberStore }): Promise<Member> {
+    // Checked before the snapshot is read: a parameter out of range is not a damaged state.
+    const syncParams = validateSyncParams(opts.syncParams ?? FAST_SYNC_PARAMS);
     const bytes = opts.store.load();
     if (bytes === undefined) throw new DemlsError("NO_STATE", `no saved state for ${opts.name}`);
     let snap: Snapshot;
@@ -203,11 +210,7 @@ export class Member {
           (snap.resetKeyPackages ?? []).map((k) => restoreKeyPackage(k, identity)),
         );
       }
-      return new Member(
-        opts,
-        core,
-        new SyncCore(core, syncState, opts.rng, opts.syncParams ?? FAST_SYNC_PARAMS),
-      );
+      return new Member(opts, core, new SyncCore(groupPortOf(core), syncState, opts.rng, syncParams));
     } catch (e) {
       // A snapshot that deserialises but whose MLS state or KeyPackages do not: damaged, not a bug here.
       throw new DemlsError("CORRUPT_STATE", `the saved state cannot be read: ${(e as Error).message}`);

@@ -1,5 +1,5 @@
-// Classification (DESIGN section 4): a pure function of the views, so members that hold the same views
-// reach the same verdict.
+// Classification: a pure function of the views, so members that hold the same views reach the same
+// verdict.
 import { type EpochFingerprint, type FingerprintHistory, relation } from "../mls/index.ts";
 import { toHex } from "../util/bytes.ts";
 
@@ -63,9 +63,9 @@ function confirmedBy(v: View): Set<string> {
 }
 
 /**
- * The last agreed roster (DESIGN section 4): walking our history forward from its oldest known roster, a
- * state counts as agreed when more than half of the previously agreed roster is at it or past it; the
- * roster of the newest agreed state is returned. Members that only one branch added never decide
+ * The last agreed roster: walking our history forward from its oldest known roster, a state counts as
+ * agreed when more than half of the previously agreed roster is at it or past it; the roster of the
+ * newest agreed state is returned. Members that only one branch added never decide
  * whether that branch is the majority. `rosterAt` should return one array for equal rosters (faster).
  */
 export function agreedRoster(

@@ -1,5 +1,5 @@
-// Sealing sync messages under the sync key (DESIGN section 3): XChaCha20-Poly1305 with a random 24-byte
-// nonce; the key id (8 bytes of SHA-256 of the key) lets receivers pick among current and previous keys.
+// Sealing sync messages under the sync key: XChaCha20-Poly1305 with a random 24-byte nonce; the key id
+// (8 bytes of SHA-256 of the key) lets receivers pick among current and previous keys.
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { sharedOpen } from "../mls/index.ts";
@@ -10,8 +10,8 @@ import { decodeEnvelope, encodeEnvelope } from "./wire.ts";
 
 /**
  * The 8-byte id of `key`. Remembered per key object: every member matches each received envelope against
- * its current and previous keys (4-8% of a 500-member heal hashed them again each time). Sound while a
- * key's bytes do not change in place, which no sync key's do.
+ * its current and previous keys, so each key is hashed once, not once per envelope. Sound while a key's
+ * bytes do not change in place, which no sync key's do.
  */
 export function keyIdOf(key: Uint8Array): Uint8Array {
   let id = keyIds.get(key);

@@ -5,7 +5,7 @@ import type { GroupCode } from "../../src/group/errors.ts";
 import type { Vote } from "../../src/group/frames.ts";
 import { DEFAULT_GROUP_PARAMS, FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
-import { DEFAULT_SYNC_PARAMS } from "../../src/sync/core.ts";
+import { DEFAULT_SYNC_PARAMS } from "../../src/sync/params.ts";
 import { toHex, utf8 } from "../../src/util/bytes.ts";
 import { injectPayload } from "./inject.ts";
 

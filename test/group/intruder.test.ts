@@ -6,7 +6,7 @@ import { encodeGroupFrame } from "../../src/group/frames.ts";
 import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { encodeSdsMessage } from "../../src/sds/index.ts";
-import { FAST_SYNC_PARAMS } from "../../src/sync/core.ts";
+import { FAST_SYNC_PARAMS } from "../../src/sync/params.ts";
 
 /** Publishes SDS messages on the group's app topic from a node that is not a member. */
 async function fromIntruder(

@@ -6,7 +6,7 @@ import { it } from "node:test";
 import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import type { Member, MemberEvents } from "../../src/node/member.ts";
-import { FAST_SYNC_PARAMS } from "../../src/sync/core.ts";
+import { FAST_SYNC_PARAMS } from "../../src/sync/params.ts";
 
 type Seen = { [K in keyof MemberEvents]: MemberEvents[K][] };
 

@@ -12,7 +12,7 @@ import { Simulator } from "../../src/net/sim/simulator.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { Member } from "../../src/node/member.ts";
 import { SqliteMemberStore } from "../../src/store/sqlite.ts";
-import { FAST_SYNC_PARAMS } from "../../src/sync/core.ts";
+import { FAST_SYNC_PARAMS } from "../../src/sync/params.ts";
 import { DemlsError } from "../../src/util/errors.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "demls-store-errors-"));

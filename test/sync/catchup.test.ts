@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import { Cluster } from "../../src/node/cluster.ts";
 import type { Member } from "../../src/node/member.ts";
-import { FAST_SYNC_PARAMS } from "../../src/sync/core.ts";
+import type { SyncCode } from "../../src/sync/codes.ts";
+import { FAST_SYNC_PARAMS } from "../../src/sync/params.ts";
 import { seal } from "../../src/sync/seal.ts";
 import { encodeSyncPayload } from "../../src/sync/wire.ts";
 import { utf8 } from "../../src/util/bytes.ts";
@@ -108,7 +109,7 @@ it("a flood of catch-up requests gets one answer per requester per half retry; u
   const topic = m4.group.topics.sync;
   const served = () =>
     four.reduce((a, n) => a + (c.members.get(n)!.sync.state.counters.CATCH_UP_SERVED ?? 0), 0);
-  const dropped = (code: string) =>
+  const dropped = (code: SyncCode) =>
     four.reduce((a, n) => a + (c.members.get(n)!.sync.state.counters[code] ?? 0), 0);
   const before = served();
   // 20 requests for the last 3 epochs in 1 s, fresh nonces, as m4 and as a member nobody knows.

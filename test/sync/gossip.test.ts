@@ -5,7 +5,7 @@ import { it } from "node:test";
 import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { FAST_SDS_CONFIG } from "../../src/sds/config.ts";
-import { FAST_SYNC_PARAMS, gossipTiming } from "../../src/sync/core.ts";
+import { FAST_SYNC_PARAMS, gossipTiming } from "../../src/sync/params.ts";
 import { injectPayload } from "../group/inject.ts";
 
 it("heartbeats stretch with the group size; a returning member is still placed within the response delay", async () => {

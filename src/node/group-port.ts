@@ -1,0 +1,46 @@
+// The group core as the sync layer sees it: a `GroupMember` adapted to the sync layer's `GroupPort`. Every
+// read goes to the member at the time of the read (its group value, sync keys and KeyPackages change as
+// commands and input run); commands pass straight through, in the order the sync layer calls them.
+import type { GroupMember } from "../group/member.ts";
+import type { GroupPort } from "../sync/group-port.ts";
+
+/** `member` as the port its sync core uses. */
+export function groupPortOf(member: GroupMember): GroupPort {
+  return {
+    get identity() {
+      return member.identity;
+    },
+    get memberId() {
+      return member.memberId;
+    },
+    get group() {
+      return member.group;
+    },
+    get syncKey() {
+      return member.state.syncKey?.key;
+    },
+    get previousSyncKeys() {
+      return member.state.previousSyncKeys;
+    },
+    get commitInFlight() {
+      return member.state.freezeUntil !== undefined;
+    },
+    get commitLog() {
+      return member.state.commitLog;
+    },
+    get conversation() {
+      return member.state.conversation;
+    },
+    get keyPackages() {
+      return member.keyPackages;
+    },
+    rosterIds: () => member.rosterIds(),
+    keyPackageSet: (memberId) => member.keyPackageSet(memberId),
+    requestRejoin: (keyPackages, now, groupId) => member.requestRejoin(keyPackages, now, groupId),
+    replaceGroup: (group, now) => member.replaceGroup(group, now),
+    applyCommit: (commit, now, via) => member.applyCommit(commit, now, via),
+    resendAbandoned: (now, all, sinceEpoch) => member.resendAbandoned(now, all, sinceEpoch),
+    skipMissedHistory: (now) => member.skipMissedHistory(now),
+    startGroup: (group, now, resetFrom) => member.startGroup(group, now, resetFrom),
+  };
+}

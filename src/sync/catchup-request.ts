@@ -1,0 +1,52 @@
+// Asking for the commits we miss: one request, sealed under every key a holder of the target may use,
+// from the newest state we share with the majority to its state; repeated after `catchUpRetryMs`.
+import { retainedEpochs } from "../mls/index.ts";
+import { bytesEqual } from "../util/bytes.ts";
+import { count, publish, sealingKeys } from "./channel.ts";
+import type { Verdict } from "./classify.ts";
+import type { SyncContext } from "./context.ts";
+import type { SyncEffect } from "./effects.ts";
+
+/** Bytes of a catch-up request's nonce. */
+const NONCE_BYTES = 8;
+
+/**
+ * A request for every epoch we miss of the verdict's majority state, unless one for that state is still
+ * waiting for its answer. Behind, from our epoch; forked, from just below our oldest retained state, so
+ * the answer shows which retained state we share.
+ */
+export function requestCatchUp(ctx: SyncContext, v: Verdict, now: number): SyncEffect[] {
+  const g = ctx.port.group!;
+  const m = v.majority!;
+  const c = ctx.state.catchUp;
+  const same = c && c.epoch === m.epoch && bytesEqual(c.fingerprint, m.fingerprint);
+  if (same && now - c.sentAt < ctx.params.catchUpRetryMs) return [];
+  const retained = retainedEpochs(g);
+  const oldest = retained[0] ?? g.epoch;
+  const from = v.status === "BEHIND" ? g.epoch : oldest > 0n ? oldest - 1n : 0n;
+  return sendCatchUp(ctx, from, m.epoch, m.fingerprint, now);
+}
+
+/** Sends a request for the commits from epoch `from` to the state (`epoch`, `fingerprint`). */
+export function sendCatchUp(
+  ctx: SyncContext,
+  from: bigint,
+  epoch: bigint,
+  fingerprint: Uint8Array,
+  now: number,
+): SyncEffect[] {
+  const g = ctx.port.group!;
+  const nonce = new Uint8Array(NONCE_BYTES);
+  for (let i = 0; i < NONCE_BYTES; i++) nonce[i] = ctx.rng.int(256);
+  ctx.state.catchUp = { nonce, sentAt: now, epoch, fingerprint };
+  count(ctx, "CATCH_UP_SENT");
+  const catchUp = {
+    groupId: g.groupId,
+    memberId: ctx.port.memberId,
+    fromEpoch: from,
+    targetEpoch: epoch,
+    target: fingerprint,
+    nonce,
+  };
+  return sealingKeys(ctx, []).map((k) => publish(ctx, { catchUp }, k));
+}

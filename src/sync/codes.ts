@@ -1,0 +1,107 @@
+// The sync layer's codes: every input it drops and every notable step it takes is counted under one of
+// these (`SyncState.counters`), and every error it throws carries one.
+import type { GroupCode } from "../group/errors.ts";
+import type { MlsErrorCode } from "../mls/index.ts";
+import { DemlsError } from "../util/errors.ts";
+
+/**
+ * Why the sync core dropped an input (counted), a step it took that reports and benchmarks count
+ * ("counted"), or why it threw ({@link SyncError}).
+ */
+export type SyncCode =
+  // Opening a sync message.
+  /** Sealed under a key we do not hold: not the current sync key, a previous one or a lineage key. */
+  | "UNKNOWN_KEY"
+  /** The key id is one of ours, but the envelope does not authenticate under that key. */
+  | "UNDECRYPTABLE"
+  /** An envelope, payload, info, proposal or vote that does not decode or lacks a required field. */
+  | "MALFORMED"
+  // SyncStateInfo, catch-up requests, reset proposals and votes.
+  /** A SyncStateInfo carrying more ancestry entries than `maxAncestry`. */
+  | "OVERSIZED_ANCESTRY"
+  /** A sender (info, catch-up requester, proposer, voter) never seen in any roster of ours. */
+  | "UNKNOWN_MEMBER"
+  /** A SyncStateInfo, reset proposal or vote whose signature does not verify under its member's key. */
+  | "INVALID_SIGNATURE"
+  /** A SyncStateInfo whose seqnum is not above the last one of its member. */
+  | "REPLAY"
+  // Catch-up and re-alignment.
+  /** Counted: we sent a catch-up request. */
+  | "CATCH_UP_SENT"
+  /** Counted: we answered a catch-up request with commits. */
+  | "CATCH_UP_SERVED"
+  /** Counted: we answered a catch-up request with an empty batch (no commit of ours leads from there). */
+  | "CATCH_UP_NO_PATH"
+  /** A catch-up request repeated by one requester within `catchUpRetryMs / catchUpServesPerRetry`. */
+  | "CATCH_UP_THROTTLED"
+  /** A catch-up answer with more commits than `maxCatchUpCommits`. */
+  | "OVERSIZED_BATCH"
+  /** Counted: the answer to our request was empty; we ask to be re-added. */
+  | "NO_PATH_TO_MAJORITY"
+  /** Counted: the first commit of the answer to our request does not apply from our state; we rejoin. */
+  | "COMMIT_NOT_APPLICABLE"
+  /** Counted: the majority's branch forked from ours before our retained epochs; we rejoin. */
+  | "FORK_BEYOND_RETAINED"
+  // A member alone AHEAD of the majority.
+  /** Counted: we rewound from a state nobody else holds to the majority's. */
+  | "STEPPED_BACK"
+  /** AHEAD alone, but the majority's epoch is no longer retained: nothing to step back to. */
+  | "AHEAD_BEYOND_RETAINED"
+  /** AHEAD alone, but our state at the majority's epoch is not the majority's state. */
+  | "AHEAD_NOT_ANCESTOR"
+  // Reset lineage.
+  /** Counted: left behind by a reset, we asked the group our roster moved to to add us. */
+  | "LINEAGE_REJOIN"
+  // Hard reset.
+  /** A reset proposal whose roster has unknown members or no more than half of our group. */
+  | "RESET_BAD_ROSTER"
+  /** A second vote of one member in one reset round. */
+  | "DOUBLE_VOTE"
+  /** A reset vote whose KeyPackage does not parse or names another member than the voter. */
+  | "BAD_KEY_PACKAGE"
+  /** Counted: every operator's turn of a decided round passed without a Welcome reaching us. */
+  | "RESET_UNDELIVERED"
+  /** Counted: as a reset's operator, we sent our Welcome again. */
+  | "RESET_WELCOME_REPEATED"
+  /** A reset Welcome naming an operator that is neither on the round's roster nor a known member. */
+  | "RESET_UNKNOWN_OPERATOR"
+  /** A reset Welcome into a group whose id is not the one a reset of our group makes. */
+  | "RESET_LINK_MISMATCH"
+  /** A reset Welcome into a group the named operator did not create (it is not at leaf 0). */
+  | "RESET_NOT_OPERATOR"
+  /** Counted: we joined the reset group our roster moved to without having seen its round. */
+  | "RESET_FOLLOWED"
+  /** A reset Welcome that MLS refused to join (the MLS code follows), e.g. `RESET_NO_MATCHING_KEY_PACKAGE`. */
+  | `RESET_${MlsErrorCode}`
+  // Thrown.
+  /**
+   * There is no sync key to seal under (thrown by `publish`), or none to chain a reset's key from (a
+   * dropped proposal, counted).
+   */
+  | "NO_SYNC_KEY"
+  /** Thrown by `validateSyncParams`: a `SyncParams` field out of its range. */
+  | "BAD_PARAMS"
+  /**
+   * A typed error a layer below threw into one of our steps (the group core's commands, the MLS layer, a
+   * protobuf decode): counted under that layer's code.
+   */
+  | GroupCode;
+
+/** Counts by code (absent: never counted). */
+export type SyncCounters = { [C in SyncCode]?: number };
+
+/** An error the sync layer throws, with its {@link SyncCode}; the state is unchanged. */
+export class SyncError extends DemlsError<SyncCode> {}
+
+/**
+ * The code to count a typed error under that reached the sync core from a step: its own ({@link
+ * SyncError}), the seal's, a protobuf decode error's, or one of the layers below (see {@link SyncCode}).
+ */
+export function syncCodeOf(e: DemlsError): SyncCode {
+  return e.code as SyncCode;
+}
+
+/** The code to count a reset Welcome under that the MLS layer refused to join. */
+export function resetJoinCodeOf(e: DemlsError): SyncCode {
+  return `RESET_${e.code as MlsErrorCode}`;
+}

@@ -1,0 +1,163 @@
+// Fingerprint gossip: our SyncStateInfo (epoch, fingerprint, ancestry; signed) on a jittered heartbeat,
+// after every epoch change, early on a state hint and as an answer to a peer behind or beside us; and the
+// views of the others' infos that classification reads.
+import type { GroupEffect } from "../group/effects.ts";
+import { ancestry, relation, sign, verify } from "../mls/index.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
+import { count, drop, publish, sealingKeys } from "./channel.ts";
+import type { SyncContext } from "./context.ts";
+import type { SyncEffect } from "./effects.ts";
+import { onForeignView } from "./reset-welcome.ts";
+import { learnRoster, rosterIdSet, timing } from "./roster.ts";
+import type { GroupView } from "./state.ts";
+import { infoBody, type SyncStateInfo } from "./wire.ts";
+
+/** Sends our SyncStateInfo now (and sets the next heartbeat). */
+export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
+  const { port, state, volatile } = ctx;
+  const g = port.group;
+  const j = ctx.params.gossipJitter;
+  state.nextGossipAt = now + timing(ctx).intervalMs * (1 - j + 2 * j * ctx.rng.next());
+  if (g === undefined || port.syncKey === undefined) return [];
+  state.lastGossipAt = now;
+  state.seqnum++;
+  const info: SyncStateInfo = {
+    groupId: g.groupId,
+    memberId: port.memberId,
+    epoch: g.epoch,
+    fingerprint: g.fingerprint,
+    seqnum: state.seqnum,
+    ancestry: ancestry(g.history),
+  };
+  const signature = await sign(port.identity, "sync-state", infoBody(info));
+  // Our info also goes out under each older key a peer behind us used since the last gossip, and under
+  // all of them while we are out of sync ourselves (see `sealingKeys`).
+  const keys = sealingKeys(ctx, [...volatile.answerKeys.values()]);
+  volatile.answerKeys.clear();
+  const effects = keys.map((k) => publish(ctx, { info: { ...info, signature } }, k));
+  volatile.gossipSent += effects.length;
+  for (const e of effects) volatile.gossipBytes += e.bytes.length;
+  return effects;
+}
+
+/** Call with every group effect: epoch changes trigger an immediate gossip, state hints an early one. */
+export async function onGroupEffects(
+  ctx: SyncContext,
+  effects: readonly GroupEffect[],
+  now: number,
+): Promise<SyncEffect[]> {
+  const s = ctx.state;
+  for (const e of effects) if (e.type === "stateHint") onStateHint(ctx, e.epoch, now);
+  if (!effects.some((e) => e.type === "epoch" || e.type === "joined")) return [];
+  const out: SyncEffect[] = [];
+  if (s.rejoining && effects.some((e) => e.type === "joined")) {
+    s.rejoining = false;
+    out.push({ type: "recovered", how: "rejoin", epochs: 0 });
+  }
+  // One announcement of where we ended up, however many epochs the effects moved us.
+  s.lastEpochChangeAt = now;
+  // Not IN_SYNC before: judge the new state once it settles. Views of others' states may not ask for
+  // it: after a catch-up everyone else may already hold ours.
+  if (s.status !== "IN_SYNC")
+    ctx.volatile.classifyAt = Math.min(ctx.volatile.classifyAt, now + ctx.params.settleMs);
+  learnRoster(ctx);
+  out.push(...(await gossip(ctx, now)));
+  return out;
+}
+
+/**
+ * A group frame from another epoch than ours, or unreadable at ours: someone is in another state. Our
+ * state goes out early, so that the other side answers or classifies us, instead of both sides waiting
+ * for a heartbeat: after a short partition every member last gossiped at its last epoch change, so all
+ * heartbeats fall in one window. A later epoch may be a commit still spreading (our own epoch change then
+ * gossips first and puts the heartbeat back), an earlier one a member still applying it: hence the settle
+ * time. Once per state of ours, so that headers (not authenticated) cannot make us gossip more than our
+ * state changes.
+ */
+function onStateHint(ctx: SyncContext, epoch: bigint, now: number): void {
+  const g = ctx.port.group;
+  if (g === undefined) return;
+  const { state, params } = ctx;
+  if (epoch < g.epoch && now - state.lastEpochChangeAt < params.settleMs) return;
+  const fingerprint = toHex(g.fingerprint);
+  if (ctx.volatile.hinted === fingerprint) return;
+  ctx.volatile.hinted = fingerprint;
+  const at = now + params.settleMs + params.responseDelayMs * ctx.rng.next();
+  state.nextGossipAt = Math.min(state.nextGossipAt, at);
+}
+
+/** Another member's SyncStateInfo, opened under `key`: checked, then its view replaces the last. */
+export async function onInfo(
+  ctx: SyncContext,
+  i: SyncStateInfo,
+  now: number,
+  key: Uint8Array,
+): Promise<SyncEffect[]> {
+  if (
+    !i.memberId ||
+    !i.groupId ||
+    i.epoch === undefined ||
+    !i.fingerprint ||
+    i.seqnum === undefined ||
+    !i.signature
+  ) {
+    count(ctx, "MALFORMED");
+    return [];
+  }
+  // Bounded before anything walks it.
+  if (i.ancestry.length > ctx.params.maxAncestry) return drop(ctx, "OVERSIZED_ANCESTRY");
+  const s = ctx.state;
+  const who = toHex(i.memberId);
+  const signer = s.directory.get(who);
+  if (signer === undefined) return drop(ctx, "UNKNOWN_MEMBER");
+  if (!(await verify(signer, "sync-state", infoBody(i), i.signature))) return drop(ctx, "INVALID_SIGNATURE");
+  const last = s.lastSeq.get(who);
+  if (last !== undefined && i.seqnum <= last) return drop(ctx, "REPLAY");
+  s.lastSeq.set(who, i.seqnum);
+  const view = {
+    epoch: i.epoch,
+    fingerprint: i.fingerprint,
+    ancestry: i.ancestry.map((a) => ({
+      epoch: a.epoch ?? 0n,
+      fingerprint: a.fingerprint ?? new Uint8Array(),
+    })),
+    receivedAt: now,
+    groupId: toHex(i.groupId),
+  };
+  s.views.set(who, view);
+  answer(ctx, who, view, now, key);
+  const g0 = ctx.port.group;
+  if (g0 !== undefined && view.groupId !== toHex(g0.groupId)) onForeignView(ctx, who, now);
+  // A state other than ours: classify soon, not at whatever wakes us next (a quiet member of a large
+  // group can sleep for a stretched SDS sync period). Within the response delay, so that the answers
+  // this may draw are in too, and so one verdict covers a burst of infos.
+  const g = ctx.port.group;
+  if (g !== undefined && (i.epoch !== g.epoch || !bytesEqual(i.fingerprint, g.fingerprint)))
+    ctx.volatile.classifyAt = Math.min(ctx.volatile.classifyAt, now + ctx.params.responseDelayMs);
+  return [];
+}
+
+/**
+ * A peer behind us or on another branch (just back from a partition, say) learns where we are within
+ * `responseDelayMs` instead of at our next heartbeat: our next gossip is brought forward. At most
+ * `answersPerInterval` answers per base interval, so a member flooding claims cannot make us flood.
+ */
+function answer(ctx: SyncContext, who: string, v: GroupView, now: number, key: Uint8Array): void {
+  const { port, state, params } = ctx;
+  const g = port.group;
+  if (g === undefined || v.groupId !== toHex(g.groupId)) return;
+  // A member that missed a rotation of the sync key reads only the key it sent under (a removed member,
+  // which also still holds it, gets nothing under it: the rotation is there to shut it out).
+  const current = port.syncKey;
+  if (
+    current &&
+    !bytesEqual(key, current) &&
+    rosterIdSet(ctx)?.has(who) &&
+    port.previousSyncKeys.some((k) => bytesEqual(k, key))
+  )
+    ctx.volatile.answerKeys.set(toHex(key), key);
+  const rel = relation(g.history, v.epoch, v.fingerprint, v.ancestry);
+  if (rel === "SAME" || rel === "I_AM_BEHIND") return;
+  if (now - state.lastGossipAt < params.gossipIntervalMs / params.answersPerInterval) return;
+  state.nextGossipAt = Math.min(state.nextGossipAt, now + params.responseDelayMs * ctx.rng.next());
+}

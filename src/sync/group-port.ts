@@ -1,0 +1,65 @@
+// What the sync layer sees of the group core below it and may ask of it. The sync layer depends on this
+// interface only; `src/node/group-port.ts` adapts the group core (`GroupMember`) to it.
+import type { GroupEffect } from "../group/effects.ts";
+import type { StoredKeyPackageSet } from "../group/keypackage-store.ts";
+import type { Identity, KeyPackageBundle, MlsGroup } from "../mls/index.ts";
+
+/** A commit the group core applied, as its commit log keeps it to serve catch-up. */
+export interface LoggedCommit {
+  /** The epoch the commit was made in (it moves `epoch` to `epoch + 1`). */
+  readonly epoch: bigint;
+  readonly commit: Uint8Array;
+  /** Fingerprint of the state it leads to. */
+  readonly fingerprintAfter: Uint8Array;
+}
+
+/**
+ * The group core of one member as the sync layer uses it. Every read is live: the group value, the sync
+ * keys and the KeyPackages change as the commands below (and the group core's own input) run.
+ */
+export interface GroupPort {
+  /** Our identity (signing key and member id). */
+  readonly identity: Identity;
+  /** Our member id (the credential identity). */
+  readonly memberId: Uint8Array;
+  /** The current MLS group; undefined before joining and while waiting to be re-added. */
+  readonly group: MlsGroup | undefined;
+  /** The current sync key; undefined before its share arrived (a joiner) or without a group. */
+  readonly syncKey: Uint8Array | undefined;
+  /** The sync keys before the current one, newest first: members behind us still use them. */
+  readonly previousSyncKeys: readonly Uint8Array[];
+  /** A commit is in flight: candidates are frozen for selection (no verdict until it lands). */
+  readonly commitInFlight: boolean;
+  /** The commits of our chain the group core keeps, oldest first. */
+  readonly commitLog: readonly LoggedCommit[];
+  /** The conversation's name (it names the topics). */
+  readonly conversation: string;
+  /** Our own KeyPackages (private parts): the ones we published, for joining a reset group by them. */
+  readonly keyPackages: readonly KeyPackageBundle[];
+  /** Member ids of the current roster (empty without a group). */
+  rosterIds(): Uint8Array[];
+  /** The stored KeyPackage set of a member (hex id), if any. */
+  keyPackageSet(memberId: string): StoredKeyPackageSet | undefined;
+
+  /**
+   * Leaves the current group and asks to be re-added with `keyPackages`: by our group, or by `groupId` (a
+   * reset group our roster moved to).
+   */
+  requestRejoin(keyPackages: KeyPackageBundle[], now: number, groupId?: Uint8Array): Promise<void>;
+  /** Replaces the group value by a rewound one of the same group. */
+  replaceGroup(group: MlsGroup, now: number): void;
+  /**
+   * Applies a commit outside freeze and selection (we checked it against the majority's fingerprint);
+   * `via` names the path in the `epoch` effect. Undefined when it does not apply.
+   */
+  applyCommit(commit: Uint8Array, now: number, via: string): Promise<GroupEffect[] | undefined>;
+  /**
+   * Re-sends our chats sent at states no longer in our history, those from `sinceEpoch` on, or (`all`)
+   * every one (receivers dedupe by chat id).
+   */
+  resendAbandoned(now: number, all?: boolean, sinceEpoch?: bigint): Promise<GroupEffect[]>;
+  /** After we were moved past missed epochs: stop waiting for their SDS history. */
+  skipMissedHistory(now: number): Promise<GroupEffect[]>;
+  /** Starts in a new group: a hard reset's, whose sync key is chained from `resetFrom`. */
+  startGroup(group: MlsGroup, now: number, resetFrom?: Uint8Array): Promise<GroupEffect[]>;
+}

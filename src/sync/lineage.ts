@@ -1,0 +1,80 @@
+// The reset lineage: every reset of one group makes one group id whose sync key is chained from the old
+// group's (docs/decisions.md, "Reset lineage"), so groups that competing operators build, in one attempt or
+// in several, read each other and merge like any fork, and a member left in the old group reads the new one
+// and may follow its roster there.
+import { chainSyncKey } from "../group/sync-key.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
+import type { SyncContext } from "./context.ts";
+import { resetGroupId } from "./reset-ids.ts";
+import { rosterIdSet, timing } from "./roster.ts";
+import type { LineageGroup } from "./state.ts";
+
+/** The next `depth` groups of the reset lineage below `groupId`, whose sync key is `key`. */
+export function lineage(groupId: Uint8Array, key: Uint8Array, depth: number): LineageGroup[] {
+  const out: LineageGroup[] = [];
+  for (let i = 0, id = groupId, k = key; i < depth; i++) {
+    const child = resetGroupId(id);
+    const childKey = chainSyncKey(k, child);
+    out.push({ groupId: child, key: childKey, parentKey: k });
+    id = child;
+    k = childKey;
+  }
+  return out;
+}
+
+/** The groups resets below ours make (derived from our group id and sync key, remembered per pair). */
+export function lineageOf(ctx: SyncContext): readonly LineageGroup[] {
+  const g = ctx.port.group;
+  const key = ctx.port.syncKey;
+  if (g === undefined || key === undefined) return [];
+  const v = ctx.volatile;
+  const c = v.lineageCache;
+  if (c?.groupId !== g.groupId || c.key !== key)
+    v.lineageCache = { groupId: g.groupId, key, groups: lineage(g.groupId, key, ctx.params.lineageDepth) };
+  return v.lineageCache!.groups;
+}
+
+/** Members of our roster heard (within the view window) in a group of the lineage below ours. */
+function movedOn(ctx: SyncContext, now: number): number {
+  const ids = new Set(lineageOf(ctx).map((l) => toHex(l.groupId)));
+  if (ids.size === 0) return 0;
+  const windowMs = timing(ctx).windowMs;
+  let n = 0;
+  for (const id of rosterIdSet(ctx) ?? []) {
+    const v = ctx.state.views.get(id);
+    if (v && ids.has(v.groupId) && now - v.receivedAt <= windowMs) n++;
+  }
+  return n;
+}
+
+/**
+ * Our roster has moved to the lineage below our group: more than half of it is heard there, or
+ * `lineageWitnesses` of it while we see no majority in our own group. We were left behind by a reset we
+ * may not even have seen. Judged as of `now`, or of the last tick.
+ */
+export function leftBehind(ctx: SyncContext, now = ctx.volatile.lastTickAt): boolean {
+  const moved = movedOn(ctx, now);
+  const n = rosterIdSet(ctx)?.size ?? 0;
+  const noMajority = ctx.state.status === "UNKNOWN" || ctx.state.status === "HARD";
+  return moved * 2 > n || (moved >= ctx.params.lineageWitnesses && noMajority);
+}
+
+/**
+ * `groupId` is a group of our lineage and our roster has moved on (see {@link leftBehind}): that group,
+ * with the key its key is chained from; undefined otherwise.
+ */
+export function leftBehindFor(ctx: SyncContext, groupId: Uint8Array): LineageGroup | undefined {
+  const target = lineageOf(ctx).find((l) => bytesEqual(l.groupId, groupId));
+  if (target === undefined || !leftBehind(ctx)) return undefined;
+  return target;
+}
+
+/** The group of our lineage most of the members heard in the lineage are in. */
+export function lineageTarget(ctx: SyncContext): Uint8Array | undefined {
+  const ids = new Map(lineageOf(ctx).map((l) => [toHex(l.groupId), l.groupId]));
+  const counts = new Map<string, number>();
+  for (const v of ctx.state.views.values())
+    if (ids.has(v.groupId)) counts.set(v.groupId, (counts.get(v.groupId) ?? 0) + 1);
+  const [target] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
+  return ids.get(target);
+}

@@ -1,0 +1,115 @@
+// Entering the group a hard reset made: by its operator's Welcome (of our round, or of a group our roster
+// moved to while we were away), and what every member does once in it.
+import { joinFromWelcome, type MlsGroup, rosterMember } from "../mls/index.ts";
+import { bytesEqual, compareBytes, toHex } from "../util/bytes.ts";
+import { DemlsError } from "../util/errors.ts";
+import { count, drop } from "./channel.ts";
+import { resetJoinCodeOf } from "./codes.ts";
+import type { SyncContext } from "./context.ts";
+import type { SyncEffect } from "./effects.ts";
+import { onGroupEffects } from "./gossip.ts";
+import { leftBehindFor } from "./lineage.ts";
+import { rejoin } from "./rejoin.ts";
+import { operatorRank, resetProposalId } from "./reset-ids.ts";
+import { onWorseWelcome } from "./reset-welcome.ts";
+import type { ResetRound } from "./state.ts";
+import type { SyncPayload } from "./wire.ts";
+
+/**
+ * A reset Welcome. Joined when it is of our round's group (any attempt's operator) or of a group our
+ * roster moved to while we were away, its operator is known and created the group, and it ranks better
+ * than the operator of a group of the round we are in.
+ */
+export async function onWelcome(
+  ctx: SyncContext,
+  w: NonNullable<SyncPayload["resetWelcome"]>,
+  now: number,
+): Promise<SyncEffect[]> {
+  const { port, state } = ctx;
+  const old = port.group;
+  if (!w.welcome || !w.operator || !w.groupId || old === undefined) return [];
+  const op = toHex(w.operator);
+  let r = state.reset;
+  // Already in that group: only a better operator's group, while ours is still at its first epoch,
+  // replaces the one a Welcome brought us to. Once it moved on (or we came in as a joiner), any other
+  // group of the id is a fork like any other: an old Welcome must not take a member that was just re-added
+  // to the group back to the group's first epoch.
+  if (bytesEqual(old.groupId, w.groupId) && (r?.joinedVia === undefined || old.epoch > 1n)) return [];
+  // A Welcome of our round's group (any attempt's operator), or of a group our roster moved to while we
+  // were away (we may have seen no round at all).
+  const ours = r !== undefined && bytesEqual(w.groupId, r.groupId);
+  const behind = ours ? undefined : leftBehindFor(ctx, w.groupId);
+  if (!ours && behind === undefined) return [];
+  const known = ours
+    ? r!.proposal.roster.some((m) => toHex(m) === op) || port.rosterIds().some((m) => toHex(m) === op)
+    : state.directory.has(op);
+  if (!known) return drop(ctx, "RESET_UNKNOWN_OPERATOR");
+  if (!ours) {
+    r = {
+      proposal: { oldGroupId: old.groupId, attempt: 0n, proposer: w.operator, roster: [] },
+      id: resetProposalId(old.groupId, 0n),
+      groupId: w.groupId,
+      parentKey: behind!.parentKey,
+      startedAt: now,
+      votes: new Map(),
+      myKeyPackages: [],
+      done: false,
+    };
+  }
+  const round: ResetRound = r!;
+  // Two operators that ranked different YES sets both built a group: everyone settles on the one whose
+  // operator ranks first. A member that tallied NO (it saw other votes than the operator did) joins too:
+  // the group exists, and staying behind would leave it alone in the old one.
+  if (
+    round.joinedVia !== undefined &&
+    compareBytes(operatorRank(op, round), operatorRank(round.joinedVia, round)) >= 0
+  ) {
+    onWorseWelcome(ctx, round, op, now);
+    return [];
+  }
+  let joined: Awaited<ReturnType<typeof joinFromWelcome>>;
+  try {
+    // Our vote's KeyPackage, or (when the operator used the store) one of our published sets.
+    joined = await joinFromWelcome(port.identity, w.welcome, [...round.myKeyPackages, ...port.keyPackages]);
+  } catch (e) {
+    if (!(e instanceof DemlsError)) throw e;
+    count(ctx, resetJoinCodeOf(e));
+    if (e.code !== "NO_MATCHING_KEY_PACKAGE" || !ours || round.joinedVia !== undefined) return [];
+    // The operator had no KeyPackage of ours that we hold: ask the new group to add us (it removes the
+    // leaf it made for us, if any, then adds us as a joiner).
+    round.done = true;
+    return rejoin(ctx, now, round.groupId);
+  }
+  // The link to the old group: the new group id must be the one the reset of our group derives.
+  if (!bytesEqual(joined.group.groupId, round.groupId)) return drop(ctx, "RESET_LINK_MISMATCH");
+  // The operator is who created it (leaf 0): a member cannot pass its own group off as a better one.
+  if (rosterMember(joined.group, w.operator)?.leafIndex !== 0) return drop(ctx, "RESET_NOT_OPERATOR");
+  round.done = true;
+  round.joinedVia = op;
+  round.repeat = undefined;
+  state.reset = round;
+  if (!ours) count(ctx, "RESET_FOLLOWED");
+  return afterReset(ctx, joined.group, old.groupId, round.parentKey, now);
+}
+
+/**
+ * In the new group (as its operator or by its Welcome): start it with the sync key chained from
+ * `parentKey`, forget the old group's views, re-send our chats and announce the new state.
+ */
+export async function afterReset(
+  ctx: SyncContext,
+  group: MlsGroup,
+  oldGroupId: Uint8Array,
+  parentKey: Uint8Array,
+  now: number,
+): Promise<SyncEffect[]> {
+  const out: SyncEffect[] = [];
+  out.push(...(await ctx.port.startGroup(group, now, parentKey)));
+  ctx.state.views.clear();
+  ctx.state.lastSeq.clear();
+  out.push({ type: "reset", groupId: group.groupId, operator: oldGroupId });
+  out.push({ type: "recovered", how: "reset", epochs: 0 });
+  out.push(...(await ctx.port.resendAbandoned(now, true)));
+  out.push(...(await onGroupEffects(ctx, [{ type: "joined", epoch: group.epoch }], now)));
+  return out;
+}

@@ -1,0 +1,40 @@
+// The operator's part of a hard reset: building the new group from the votes and the KeyPackage store,
+// and Welcoming everyone into it.
+import { createGroup, generateKeyPackages, commit as mlsCommit } from "../mls/index.ts";
+import { toHex } from "../util/bytes.ts";
+import type { SyncContext } from "./context.ts";
+import type { SyncEffect } from "./effects.ts";
+import { afterReset } from "./reset-join.ts";
+import { sendWelcome } from "./reset-welcome.ts";
+import type { ResetRound } from "./state.ts";
+
+/**
+ * As operator: a new group with every voter, from the KeyPackages their votes carry, and every other
+ * member of the proposal's roster and of our group from the KeyPackage store (its last-resort
+ * KeyPackage: competing operators may both use it). The Welcome goes under our current sync key (the
+ * old group's), or the round's parent key.
+ */
+export async function operate(ctx: SyncContext, r: ResetRound, now: number): Promise<SyncEffect[]> {
+  const port = ctx.port;
+  const old = port.group!;
+  const me = toHex(port.memberId);
+  const [mine] = await generateKeyPackages(port.identity, 1);
+  let group = await createGroup(port.identity, r.groupId, mine!);
+  // Everyone who voted comes along (a NO voter is bound by the decision too): no member is orphaned.
+  const adds = [...r.votes].filter(([w, v]) => w !== me && v.keyPackage).map(([, v]) => v.keyPackage!);
+  const others = new Set([...r.proposal.roster.map(toHex), ...port.rosterIds().map(toHex)]);
+  for (const id of others) {
+    if (id === me || r.votes.get(id)?.keyPackage) continue;
+    const stored = port.keyPackageSet(id);
+    if (stored) adds.push(stored.lastResort);
+  }
+  const built = await mlsCommit(group, { adds });
+  group = built.group;
+  r.done = true;
+  r.joinedVia = me;
+  const out: SyncEffect[] = [];
+  const key = port.syncKey ?? r.parentKey;
+  if (built.welcome) out.push(sendWelcome(ctx, r, built.welcome, key, now));
+  out.push(...(await afterReset(ctx, group, old.groupId, r.parentKey, now)));
+  return out;
+}

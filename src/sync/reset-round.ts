@@ -1,0 +1,166 @@
+// A hard reset round: with no majority state, a member proposes a reset of the group, every member votes
+// (YES unless it is in sync with a majority) with a fresh KeyPackage, and once the vote window closes on a
+// YES decision the operators take their turns, best-ranked first.
+import { decide } from "../group/consensus.ts";
+import { generateKeyPackages, readKeyPackage, sign, verify } from "../mls/index.ts";
+import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
+import { count, drop, publish } from "./channel.ts";
+import type { Verdict } from "./classify.ts";
+import type { SyncContext } from "./context.ts";
+import type { SyncEffect } from "./effects.ts";
+import { operators, resetGroupId, resetProposalId } from "./reset-ids.ts";
+import { operate } from "./reset-operator.ts";
+import { repeatWelcome } from "./reset-welcome.ts";
+import { type ResetProposal, type ResetVote, resetBody, resetVoteBody } from "./wire.ts";
+
+/** When the running round next has something to do (vote close, an operator's turn, a repeat). */
+export function nextWake(ctx: SyncContext): number {
+  const r = ctx.state.reset;
+  const p = ctx.params;
+  if (!r) return Number.POSITIVE_INFINITY;
+  if (r.done) return r.repeat?.repeatAt ?? Number.POSITIVE_INFINITY;
+  const closes = r.startedAt + p.resetVoteTimeoutMs;
+  const turns =
+    r.decidedAt === undefined
+      ? 0
+      : Math.max(0, Math.floor((r.decidedAt - closes) / p.resetOperatorTimeoutMs) + 1);
+  return closes + turns * p.resetOperatorTimeoutMs;
+}
+
+/**
+ * Whether a lasting HARD may start a round: none about our group yet, or the last one is over (decided
+ * NO, or decided YES and never delivered) and we are still in that group.
+ */
+export function mayPropose(ctx: SyncContext): boolean {
+  const r = ctx.state.reset;
+  const g = ctx.port.group;
+  return g !== undefined && (r === undefined || r.done || !bytesEqual(r.proposal.oldGroupId!, g.groupId));
+}
+
+/**
+ * Proposes a reset of the group (and votes on it ourselves), as the next attempt after a round of our
+ * group that is over. The roster is every member the verdict heard from.
+ */
+export async function propose(ctx: SyncContext, v: Verdict, now: number): Promise<SyncEffect[]> {
+  const port = ctx.port;
+  const g = port.group!;
+  const r = ctx.state.reset;
+  const attempt = r && bytesEqual(r.proposal.oldGroupId!, g.groupId) ? r.proposal.attempt! + 1n : 0n;
+  const proposal: ResetProposal = {
+    oldGroupId: g.groupId,
+    attempt,
+    proposer: port.memberId,
+    roster: [...new Set(v.states.flatMap((s) => s.members))].sort().map(fromHex),
+  };
+  const signed = { ...proposal, signature: await sign(port.identity, "reset", resetBody(proposal)) };
+  const out: SyncEffect[] = [publish(ctx, { reset: signed })];
+  out.push(...(await onProposal(ctx, signed, now)));
+  return out;
+}
+
+/**
+ * A reset proposal for our group: vote YES unless we are in sync with a majority; our vote carries a
+ * fresh KeyPackage. A later attempt replaces an earlier one.
+ */
+export async function onProposal(ctx: SyncContext, p: ResetProposal, now: number): Promise<SyncEffect[]> {
+  const { port, state } = ctx;
+  const g = port.group;
+  if (!g) return [];
+  if (!p.oldGroupId || !p.proposer || !p.signature || p.attempt === undefined) return drop(ctx, "MALFORMED");
+  if (!bytesEqual(p.oldGroupId, g.groupId)) return [];
+  const key = state.directory.get(toHex(p.proposer));
+  if (key === undefined) return drop(ctx, "UNKNOWN_MEMBER");
+  if (!(await verify(key, "reset", resetBody(p), p.signature))) return drop(ctx, "INVALID_SIGNATURE");
+  // The roster sets how many votes decide: only known members, and more than half of our group's
+  // (a member proposing a reset among itself alone would decide it with its own vote).
+  const members = new Set(port.rosterIds().map(toHex));
+  const roster = new Set(p.roster.map(toHex));
+  if (roster.size * 2 <= members.size || [...roster].some((m) => !state.directory.has(m)))
+    return drop(ctx, "RESET_BAD_ROSTER");
+  const r = state.reset;
+  if (r && bytesEqual(r.proposal.oldGroupId!, g.groupId) && p.attempt <= r.proposal.attempt!) return [];
+  const parentKey = port.syncKey;
+  if (parentKey === undefined) return drop(ctx, "NO_SYNC_KEY");
+  const id = resetProposalId(p.oldGroupId, p.attempt);
+  const yes = state.status !== "IN_SYNC";
+  const kps = await generateKeyPackages(port.identity, 1);
+  // An earlier attempt's operator may have built its group from our vote there: keep those KeyPackages.
+  const earlier = r && bytesEqual(r.proposal.oldGroupId!, g.groupId) ? r.myKeyPackages : [];
+  state.reset = {
+    proposal: p,
+    id,
+    groupId: resetGroupId(p.oldGroupId),
+    parentKey,
+    startedAt: now,
+    votes: new Map(),
+    myKeyPackages: [...kps, ...earlier].slice(0, ctx.params.resetKeyPackagesKept),
+    done: false,
+  };
+  const vote: ResetVote = {
+    proposalId: id,
+    voter: port.memberId,
+    yes,
+    keyPackage: kps[0]!.publicBytes,
+  };
+  const signed = {
+    ...vote,
+    signature: await sign(port.identity, "reset-vote", resetVoteBody(vote)),
+  };
+  state.reset.votes.set(toHex(port.memberId), { yes, keyPackage: kps[0]!.publicBytes });
+  return [publish(ctx, { resetVote: signed })];
+}
+
+/** A vote in the running round: checked, tallied, and the round moves on if that decides it. */
+export async function onVote(ctx: SyncContext, v: ResetVote, now: number): Promise<SyncEffect[]> {
+  const state = ctx.state;
+  const r = state.reset;
+  if (!v.proposalId || !v.voter || !v.signature) return drop(ctx, "MALFORMED");
+  if (!r || !bytesEqual(r.id, v.proposalId)) return [];
+  const who = toHex(v.voter);
+  const key = state.directory.get(who);
+  if (key === undefined) return drop(ctx, "UNKNOWN_MEMBER");
+  if (!(await verify(key, "reset-vote", resetVoteBody(v), v.signature)))
+    return drop(ctx, "INVALID_SIGNATURE");
+  if (r.votes.has(who)) return drop(ctx, "DOUBLE_VOTE");
+  if (v.keyPackage) {
+    const kp = await readKeyPackage(v.keyPackage).catch(() => undefined);
+    if (!kp || !bytesEqual(kp.memberId, v.voter)) return drop(ctx, "BAD_KEY_PACKAGE");
+  }
+  r.votes.set(who, { yes: v.yes ?? false, ...(v.keyPackage ? { keyPackage: v.keyPackage } : {}) });
+  return tick(ctx, now);
+}
+
+/** The decision and, once the vote window closed, the operator's turn (with fail-over). */
+export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
+  const r = ctx.state.reset;
+  const p = ctx.params;
+  if (!r) return [];
+  if (r.done) return repeatWelcome(ctx, r, now);
+  if (r.decidedAt === undefined) {
+    const n = r.proposal.roster.length;
+    const yes = [...r.votes.values()].filter((v) => v.yes).length;
+    const d = decide(n, yes, r.votes.size - yes, now >= r.startedAt + p.resetVoteTimeoutMs, false);
+    if (d === "PENDING") return [];
+    if (d === "NO") {
+      r.done = true;
+      return [];
+    }
+    r.decidedAt = now;
+  }
+  // The operator acts once the vote window has closed, so every member ranks the same YES set.
+  const closesAt = r.startedAt + p.resetVoteTimeoutMs;
+  if (now < closesAt) return [];
+  const ops = operators(ctx, r);
+  const turn = Math.floor((now - closesAt) / p.resetOperatorTimeoutMs);
+  // Every operator's turn passed and no Welcome reached us: the round failed here, and a lasting HARD
+  // may try again (the groups it makes have the same id as any that did get built).
+  if (turn > ops.length) {
+    r.done = true;
+    count(ctx, "RESET_UNDELIVERED");
+    return [];
+  }
+  const me = toHex(ctx.port.memberId);
+  // Not in a group any more (we asked to be added to one): there is nothing of ours to reset.
+  if (ops[turn % Math.max(1, ops.length)] !== me || ctx.port.group === undefined) return [];
+  return operate(ctx, r, now);
+}

@@ -1,0 +1,106 @@
+// A reset operator's Welcome and its repeats. The Welcome goes out on the sync channel, which nothing
+// repairs: the operator sends it again while a member of the new roster is not heard in the new group,
+// within a budget of `resetWelcomeRepeats`, and beyond it whenever a roster member is heard elsewhere.
+import { bytesEqual, toHex } from "../util/bytes.ts";
+import { count, publish } from "./channel.ts";
+import type { SyncContext } from "./context.ts";
+import type { PublishEffect, SyncEffect } from "./effects.ts";
+import type { ResetRound } from "./state.ts";
+import type { SyncPayload } from "./wire.ts";
+
+/** Round `r`'s Welcome as the sync payload that carries it, naming us as the operator. */
+function welcomeOf(ctx: SyncContext, r: ResetRound, welcome: Uint8Array): SyncPayload {
+  return {
+    resetWelcome: { proposalId: r.id, operator: ctx.port.memberId, welcome, groupId: r.groupId },
+  };
+}
+
+/** How long after a Welcome (or a repeat) the next repeat comes at the earliest. */
+function repeatIntervalMs(ctx: SyncContext): number {
+  return ctx.params.resetOperatorTimeoutMs / ctx.params.resetWelcomeRepeatsPerTurn;
+}
+
+/**
+ * As the operator of round `r`'s group: publishes our Welcome under `key` (the old group's sync key) and
+ * schedules its repeats.
+ */
+export function sendWelcome(
+  ctx: SyncContext,
+  r: ResetRound,
+  welcome: Uint8Array,
+  key: Uint8Array,
+  now: number,
+): PublishEffect {
+  const out = publish(ctx, welcomeOf(ctx, r, welcome), key);
+  r.repeat = {
+    welcome,
+    key,
+    repeatsLeft: ctx.params.resetWelcomeRepeats,
+    repeatAt: now + repeatIntervalMs(ctx),
+    lastAt: now,
+    asked: false,
+  };
+  return out;
+}
+
+/**
+ * A roster member is heard in another group than ours: as the operator of ours, repeat our Welcome to
+ * it soon, beyond the timer's budget (at most once per repeat interval; views are signed and fresh, so
+ * only a member really elsewhere asks).
+ */
+export function onForeignView(ctx: SyncContext, who: string, now: number): void {
+  const r = ctx.state.reset;
+  const rep = r?.repeat;
+  const g = ctx.port.group;
+  if (!r || !rep || !g || !bytesEqual(g.groupId, r.groupId)) return;
+  if (!ctx.port.rosterIds().some((id) => toHex(id) === who)) return;
+  rep.asked = true;
+  const at = Math.max(now + ctx.params.responseDelayMs * ctx.rng.next(), rep.lastAt + repeatIntervalMs(ctx));
+  rep.repeatAt = Math.min(rep.repeatAt ?? Number.POSITIVE_INFINITY, at);
+}
+
+/**
+ * A Welcome of a worse-ranked operator `op` of our round: it missed ours. As our group's operator, repeat
+ * our Welcome soon, within the budget (the operator field is not signed, so forged ones can at most spend
+ * it).
+ */
+export function onWorseWelcome(ctx: SyncContext, round: ResetRound, op: string, now: number): void {
+  const rep = round.repeat;
+  if (rep && rep.repeatsLeft > 0 && op !== round.joinedVia)
+    rep.repeatAt = Math.min(
+      rep.repeatAt ?? Number.POSITIVE_INFINITY,
+      now + ctx.params.responseDelayMs * ctx.rng.next(),
+    );
+}
+
+/**
+ * As operator of the group we are in: our Welcome again, while some member of its roster has not been
+ * heard in it (members that joined gossip at once), within the repeat budget, or when one was heard
+ * elsewhere.
+ */
+export function repeatWelcome(ctx: SyncContext, r: ResetRound, now: number): SyncEffect[] {
+  const rep = r.repeat;
+  if (rep?.repeatAt === undefined || now < rep.repeatAt) return [];
+  // Left out of a better-ranked operator's group, we became its joiner: ours is abandoned.
+  const g = ctx.port.group;
+  if (g === undefined || !bytesEqual(g.groupId, r.groupId)) {
+    r.repeat = undefined;
+    return [];
+  }
+  const gid = toHex(g.groupId);
+  const me = toHex(ctx.port.memberId);
+  const unheard = ctx.port
+    .rosterIds()
+    .map(toHex)
+    .some((id) => id !== me && ctx.state.views.get(id)?.groupId !== gid);
+  if (!unheard || (rep.repeatsLeft <= 0 && !rep.asked)) {
+    rep.repeatAt = undefined;
+    return [];
+  }
+  if (!rep.asked) rep.repeatsLeft--;
+  rep.asked = false;
+  rep.lastAt = now;
+  rep.repeatAt = rep.repeatsLeft > 0 ? now + repeatIntervalMs(ctx) : undefined;
+  count(ctx, "RESET_WELCOME_REPEATED");
+  return [publish(ctx, welcomeOf(ctx, r, rep.welcome), rep.key)];
+}

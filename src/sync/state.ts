@@ -1,0 +1,188 @@
+// The sync core's state of one member, declared once: `SyncState` is saved with the member and survives a
+// restart; `SyncVolatile` lives as long as the process (a restarted member starts it afresh).
+import type { KeyPackageBundle } from "../mls/index.ts";
+import type { SyncStatus, Verdict, View } from "./classify.ts";
+import type { SyncCounters } from "./codes.ts";
+import type { CatchUpResponse, ResetProposal } from "./wire.ts";
+
+/** A member's freshest SyncStateInfo, with the group (hex id) it was sent from. */
+export type GroupView = View & { groupId: string };
+
+/** Our catch-up request waiting for its answer. */
+export interface PendingCatchUp {
+  /** The request's nonce: its answers carry it, and it picks the responders. */
+  readonly nonce: Uint8Array;
+  readonly sentAt: number;
+  /** The majority state asked for. */
+  readonly epoch: bigint;
+  readonly fingerprint: Uint8Array;
+}
+
+/** One reset proposal as a member tracks it. */
+export interface ResetRound {
+  readonly proposal: ResetProposal;
+  /** The vote's id: SHA-256(old group id ‖ attempt). */
+  readonly id: Uint8Array;
+  /** The group the reset makes (`resetGroupId`); every attempt and operator makes this id. */
+  readonly groupId: Uint8Array;
+  /** The old group's sync key when the round began: the new group's key is chained from it. */
+  readonly parentKey: Uint8Array;
+  readonly startedAt: number;
+  /** Votes by voter (hex id), with the KeyPackage each carried. */
+  readonly votes: Map<string, { yes: boolean; keyPackage?: Uint8Array }>;
+  /**
+   * The KeyPackages (private parts) of our votes in this reset's attempts, newest first. The member saves
+   * them beside the snapshot (serialized KeyPackages), not inside it.
+   */
+  myKeyPackages: KeyPackageBundle[];
+  /** When the vote was decided YES. */
+  decidedAt?: number;
+  /** Decided NO, every operator's turn passed, or we are in a group of the round. */
+  done: boolean;
+  /** Operator (hex id) of the new group we are in; a better-ranked operator's Welcome replaces it. */
+  joinedVia?: string;
+  /**
+   * As operator: our Welcome and the old group's sync key it goes under, repeated while a member of the
+   * new roster has not been heard in the new group (its Welcome may have been lost), at most
+   * `repeatsLeft` more times, and whenever a roster member is heard in another group; the next is due at
+   * `repeatAt`.
+   */
+  repeat?: {
+    welcome: Uint8Array;
+    key: Uint8Array;
+    repeatsLeft: number;
+    repeatAt: number | undefined;
+    lastAt: number;
+    /** A roster member was heard in another group since the last repeat: repeat beyond the budget. */
+    asked: boolean;
+  };
+}
+
+/**
+ * What the sync core remembers across a restart: the member saves all of it with its snapshot (v8
+ * serialize; `reset.myKeyPackages` separately). Every field is persisted.
+ */
+export interface SyncState {
+  /** Sequence number of our last SyncStateInfo: peers drop an info not above the last they saw. */
+  seqnum: bigint;
+  /** The last seqnum seen per member (hex id): replays are dropped. */
+  readonly lastSeq: Map<string, bigint>;
+  /** The freshest view of each member (hex id), in whatever group it was sent from. */
+  readonly views: Map<string, GroupView>;
+  /** Signature keys of every member ever seen in a roster: forks and resets keep identities. */
+  readonly directory: Map<string, Uint8Array>;
+  /**
+   * Roster (sorted hex member ids) of each of our recent states, by hex fingerprint, oldest first, at most
+   * the group's history size: for the agreed roster. Equal rosters share one array.
+   */
+  readonly rosters: Map<string, string[]>;
+  /** When our next heartbeat is due (brought forward by answers and state hints). */
+  nextGossipAt: number;
+  /** When we last sent our SyncStateInfo: early answers wait for part of an interval after it. */
+  lastGossipAt: number;
+  /** When our epoch (or group) last changed: no verdict within `settleMs` of it. */
+  lastEpochChangeAt: number;
+  /** The last verdict's status. */
+  status: SyncStatus;
+  /** Since when the verdict is HARD (a reset is proposed once it lasted `hardAfterMs`). */
+  hardSince: number | undefined;
+  /**
+   * Since when we are AHEAD of the majority on a state no other member holds. Optional: a fresh state
+   * does not carry the field until a verdict sets it.
+   */
+  aloneAheadSince?: number | undefined;
+  /** Our catch-up request waiting for its answer. */
+  catchUp: PendingCatchUp | undefined;
+  /** The reset round about our group (or the last one), if any. */
+  reset: ResetRound | undefined;
+  /** We asked to be re-added (forked beyond the retained epochs) and wait for the Welcome. */
+  rejoining: boolean;
+  /** Dropped inputs and notable steps, by code. */
+  readonly counters: SyncCounters;
+}
+
+export function newSyncState(): SyncState {
+  return {
+    seqnum: 0n,
+    lastSeq: new Map(),
+    views: new Map(),
+    directory: new Map(),
+    rosters: new Map(),
+    nextGossipAt: 0,
+    lastGossipAt: Number.NEGATIVE_INFINITY,
+    lastEpochChangeAt: 0,
+    status: "UNKNOWN",
+    hardSince: undefined,
+    catchUp: undefined,
+    reset: undefined,
+    rejoining: false,
+    counters: {},
+  };
+}
+
+/** One group a chain of resets below ours makes, with its sync key and the key that one is chained from. */
+export interface LineageGroup {
+  readonly groupId: Uint8Array;
+  readonly key: Uint8Array;
+  readonly parentKey: Uint8Array;
+}
+
+/**
+ * What the sync core keeps only while the process runs: a restarted member starts with
+ * {@link newSyncVolatile}. The caches at the end are derived from the state and the group, and remembered
+ * only because they are asked for on every tick or message.
+ */
+export interface SyncVolatile {
+  /** The last verdict, with its evidence (undefined before the first). */
+  verdict: Verdict | undefined;
+  /** SyncStateInfo messages this core sent since it was created (for overhead figures). */
+  gossipSent: number;
+  /** Their bytes. */
+  gossipBytes: number;
+  /** Our state (hex fingerprint) that a state hint last brought our gossip forward in: once per state. */
+  hinted: string | undefined;
+  /** When views of another state than ours ask for a verdict (none pending: infinity). */
+  classifyAt: number;
+  /** When the sync core last ticked: a reset Welcome between ticks judges "left behind" as of then. */
+  lastTickAt: number;
+  /** Since when our roster is seen to have moved on to a reset group without us. */
+  leftBehindSince: number | undefined;
+  /** Older sync keys that peers behind us sent under since our last gossip (it goes out under them too). */
+  readonly answerKeys: Map<string, Uint8Array>;
+  /** The last catch-up request we acted on, per requester (hex id): a repeat is throttled. */
+  readonly served: Map<string, { at: number; from: bigint }>;
+  /**
+   * Answers to other members' catch-up requests, oldest first, at most `heardBatches`: a member behind
+   * takes a heard answer that carries its epoch instead of asking. No weaker than its own answer: requests
+   * travel to every holder of the sync key, nonce included, and every commit is checked by MLS as it
+   * applies.
+   */
+  readonly heard: CatchUpResponse[];
+  /** Cache: the hex ids of our roster, for the state (hex fingerprint) they were read at. */
+  rosterCache: { key: string; ids: Set<string> } | undefined;
+  /** Cache: the reset lineage below our group, for the group id and sync key it was derived from. */
+  lineageCache: { groupId: Uint8Array; key: Uint8Array; groups: LineageGroup[] } | undefined;
+  /**
+   * Cache: the YES voters of a round in operator order, for the round and the number of votes it had
+   * (ranking hashes every voter; it is asked on every tick after the vote closes).
+   */
+  operatorsCache: { round: ResetRound; votes: number; ops: string[] } | undefined;
+}
+
+export function newSyncVolatile(): SyncVolatile {
+  return {
+    verdict: undefined,
+    gossipSent: 0,
+    gossipBytes: 0,
+    hinted: undefined,
+    classifyAt: Number.POSITIVE_INFINITY,
+    lastTickAt: 0,
+    leftBehindSince: undefined,
+    answerKeys: new Map(),
+    served: new Map(),
+    heard: [],
+    rosterCache: undefined,
+    lineageCache: undefined,
+    operatorsCache: undefined,
+  };
+}
