@@ -4,13 +4,13 @@
 import { FAST_GROUP_PARAMS } from "./group/params.ts";
 import type { Cluster } from "./node/cluster.ts";
 import { FAST_SDS_CONFIG } from "./sds/config.ts";
-import { FAST_SYNC_PARAMS } from "./sync/core.ts";
+import { FAST_SYNC_PARAMS } from "./sync/params.ts";
 
 export type { GroupParams } from "./group/params.ts";
 export { type LinkModel, type SimOptions, Simulator } from "./net/sim/simulator.ts";
 export { type ChatLog, Cluster, type ClusterOptions } from "./node/cluster.ts";
 export type { SdsConfig } from "./sds/config.ts";
-export type { SyncParams } from "./sync/core.ts";
+export type { SyncParams } from "./sync/params.ts";
 export { scaleTimers } from "./util/scale.ts";
 
 /**

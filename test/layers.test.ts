@@ -23,13 +23,6 @@ const BELOW: Record<string, string[]> = {
   util: [],
 };
 
-/**
- * Import cycles that exist today and are being removed (then their entry goes: the cycle test fails on an
- * entry that is no longer a cycle). Each is the set of files of one cycle, relative to src/; any other
- * cycle, or a file joining one of these, fails the test.
- */
-const KNOWN_CYCLES: readonly (readonly string[])[] = [["sync/core.ts", "sync/reset.ts"]];
-
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
@@ -134,16 +127,8 @@ it("src/ has no import cycle (import type and export ... from included)", () => 
       specs.filter((s) => s.startsWith(".")).map((s) => target(rel, s)),
     ]),
   );
-  const groups = cyclicGroups(graph);
-  const known = KNOWN_CYCLES.map((c) => [...c].sort().join(", "));
-  const found = new Set(groups.map((g) => g.join(", ")));
   assert.deepEqual(
-    [
-      ...groups
-        .filter((g) => !known.includes(g.join(", ")))
-        .map((g) => `${cycleThrough(graph, g)} (files: ${g.join(", ")})`),
-      ...known.filter((k) => !found.has(k)).map((k) => `no longer a cycle, remove from KNOWN_CYCLES: ${k}`),
-    ],
+    cyclicGroups(graph).map((g) => `${cycleThrough(graph, g)} (files: ${g.join(", ")})`),
     [],
   );
 });

@@ -1,6 +1,22 @@
-// The SDS layer's error class.
+// The SDS layer's error class and its codes.
 import { DemlsError } from "../util/errors.ts";
-import type { SdsErrorCode } from "./types.ts";
+
+/** The codes of `SdsError`. */
+export type SdsErrorCode =
+  /** `send` was given empty content (an empty message is a sync message). */
+  | "EMPTY"
+  /** A message for another channel. */
+  | "WRONG_CHANNEL"
+  /** A Lamport timestamp more than `maxLamportAheadMs` ahead of our clock. */
+  | "LAMPORT_AHEAD"
+  /** More than `maxHistoryEntries` causal history entries. */
+  | "OVERSIZED_HISTORY"
+  /** More than `maxHistoryEntries` repair request entries. */
+  | "OVERSIZED_REPAIR"
+  /** A message, sender or entry id longer than `maxIdLength`. */
+  | "OVERSIZED_ID"
+  /** An `SdsConfig` value out of its range (see `validateSdsConfig`). */
+  | "INVALID_CONFIG";
 
 /** A message that is valid protobuf but not for this channel, a bad call, or a config out of range. */
 export class SdsError extends DemlsError {

@@ -37,22 +37,7 @@ export type SdsEffect =
  */
 export type SdsEffectType = SdsEffect["type"];
 
-/** The codes of `SdsError`. */
-export type SdsErrorCode =
-  /** `send` was given empty content (an empty message is a sync message). */
-  | "EMPTY"
-  /** A message for another channel. */
-  | "WRONG_CHANNEL"
-  /** A Lamport timestamp more than `maxLamportAheadMs` ahead of our clock. */
-  | "LAMPORT_AHEAD"
-  /** More than `maxHistoryEntries` causal history entries. */
-  | "OVERSIZED_HISTORY"
-  /** More than `maxHistoryEntries` repair request entries. */
-  | "OVERSIZED_REPAIR"
-  /** A message, sender or entry id longer than `maxIdLength`. */
-  | "OVERSIZED_ID"
-  /** An `SdsConfig` value out of its range (see `validateSdsConfig`). */
-  | "INVALID_CONFIG";
+export type { SdsErrorCode } from "./errors.ts";
 
 /** An entry of the local log. */
 export interface LogEntry {
