@@ -22,18 +22,20 @@ import { onVote, onVotes } from "./votes.ts";
 export async function onSds(core: GroupCore, effects: SdsEffect[], now: number): Promise<GroupEffect[]> {
   const out: GroupEffect[] = [];
   for (const e of effects) {
-    if (e.type !== "deliver") {
-      out.push(...channelEffects(core, e));
-      continue;
-    }
-    try {
-      out.push(...(await onFrame(core, e.content, now)));
-    } catch (err) {
-      if (!(err instanceof DemlsError)) throw err;
-      out.push(reject(core, groupCodeOf(err), err.message));
-    }
+    if (e.type === "deliver") out.push(...(await readFrame(core, e.content, now)));
+    else out.push(...channelEffects(core, e));
   }
   return out;
+}
+
+/** Reads one frame; a typed error (bad input from a peer) is counted and reported, never thrown. */
+async function readFrame(core: GroupCore, content: Uint8Array, now: number): Promise<GroupEffect[]> {
+  try {
+    return await onFrame(core, content, now);
+  } catch (e) {
+    if (!(e instanceof DemlsError)) throw e;
+    return [reject(core, groupCodeOf(e), e.message)];
+  }
 }
 
 /** One group frame delivered by SDS (or held and read again). */
@@ -105,13 +107,7 @@ async function onPayload(
 /** Held application frames of our epoch or older, read again now that our state changed. */
 export async function retryHeld(core: GroupCore, now: number): Promise<GroupEffect[]> {
   const out: GroupEffect[] = [];
-  for (const h of takeHeld(core, requireGroup(core).epoch)) {
-    try {
-      out.push(...(await onFrame(core, h.frame, now)));
-    } catch (e) {
-      if (!(e instanceof DemlsError)) throw e;
-      out.push(reject(core, groupCodeOf(e), e.message));
-    }
-  }
+  for (const h of takeHeld(core, requireGroup(core).epoch))
+    out.push(...(await readFrame(core, h.frame, now)));
   return out;
 }
