@@ -15,16 +15,11 @@ import { onSds } from "./inbound.ts";
 import type { StoredKeyPackageSet } from "./keypackage-store.ts";
 import * as keyPackages from "./keypackages.ts";
 import { type GroupParams, validateGroupParams } from "./params.ts";
+import { restoreGroupMemory, type SavedGroupMemory, saveGroupMemory } from "./persist.ts";
 import { propose } from "./proposals.ts";
 import * as receiving from "./receive.ts";
 import * as rejoin from "./rejoin.ts";
-import {
-  type GroupCore,
-  type GroupCoreState,
-  migrateGroupState,
-  newGroupState,
-  newGroupVolatile,
-} from "./state.ts";
+import { type GroupCore, type GroupCoreState, migrateGroupState, newGroupState } from "./state.ts";
 import { stewards } from "./steward-schedule.ts";
 import * as timers from "./timers.ts";
 import { topicsOf } from "./topics.ts";
@@ -38,6 +33,7 @@ export class GroupMember {
    * @param state persisted state (a fresh one from {@link GroupMember.newState}, or restored)
    * @param group the MLS group (undefined before joining)
    * @param keyPackages own KeyPackages (private parts)
+   * @param memory what {@link GroupMember.saveMemory} returned before a restart
    * @throws {GroupError} `BAD_PARAMS` when a parameter is out of range.
    */
   constructor(
@@ -47,6 +43,7 @@ export class GroupMember {
     keyPackages: KeyPackageBundle[],
     rng: Rng,
     params: GroupParams,
+    memory?: SavedGroupMemory,
   ) {
     validateGroupParams(params);
     this.core = {
@@ -55,12 +52,17 @@ export class GroupMember {
       rng,
       topics: topicsOf(state.conversation),
       state: migrateGroupState(state),
-      vol: newGroupVolatile(),
+      vol: restoreGroupMemory(memory),
       group,
       keyPackages,
       sds: state.sds === undefined ? undefined : new SdsChannel(state.sds, rng, params.sds),
     };
     adoption.updateParticipants(this.core);
+  }
+
+  /** What of the in-memory state a restart needs (saved with the snapshot beside `state`). */
+  saveMemory(): SavedGroupMemory {
+    return saveGroupMemory(this.core.vol);
   }
 
   /** A fresh core state. */

@@ -126,9 +126,9 @@ export interface OwnCommit {
 }
 
 /**
- * What a member keeps in memory only. After a restart these start empty: caches are derived again,
- * timers re-armed, and the rest (own commits, early frames, Welcome resend times) a restarted member
- * does without (docs/architecture.md, "State").
+ * What a member keeps outside `GroupCoreState`: values that hold MLS states (encoded by the MLS layer, not
+ * plain data) and short-lived bookkeeping. Saved with the snapshot through `persist.ts`, except the two
+ * caches, which are derived again.
  */
 export interface GroupVolatile {
   /**
@@ -141,15 +141,15 @@ export interface GroupVolatile {
   ownCommit:
     | (OwnCommit & { readonly bytes: Uint8Array; readonly welcome: Uint8Array | undefined })
     | undefined;
-  /** Steward lists by state (fingerprint) and retry round: derived, asked on every reschedule. */
+  /** Cache, not saved: steward lists by state (fingerprint) and retry round, asked on every reschedule. */
   readonly stewardCache: Map<string, Uint8Array[]>;
-  /** Proposal ids of pending requests, by entry (an entry's kind and target never change): derived. */
+  /** Cache, not saved: proposal ids of pending requests, by entry (its kind and target never change). */
   readonly pendingIds: WeakMap<object, string>;
   /** Time of the last tick: a commit slot already passed is not a reason to wake again. */
   lastTick: number;
   /** A vote reached a count at which a proposal may be decided: tick now rather than at the timeout. */
   decisionDue: boolean;
-  /** Candidates the running selection chose among, for the `epoch` effect. */
+  /** Candidates the running selection chose among, for the `epoch` effect (0 between steps: not saved). */
   selectedAmong: number;
   /**
    * Group traffic that arrived while we had no group (bounded, newest kept): a joiner's Welcome and the

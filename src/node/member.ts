@@ -8,7 +8,8 @@ import { GroupError } from "../group/errors.ts";
 import { decodeKeyPackageSet, encodeKeyPackageSet } from "../group/frames.ts";
 import { toWire } from "../group/keypackage-store.ts";
 import { GroupMember } from "../group/member.ts";
-import { FAST_GROUP_PARAMS, type GroupParams } from "../group/params.ts";
+import { FAST_GROUP_PARAMS, type GroupParams, validateGroupParams } from "../group/params.ts";
+import type { SavedGroupMemory } from "../group/persist.ts";
 import {
   createGroup,
   createIdentity,
@@ -29,7 +30,7 @@ import type { SyncStatus } from "../sync/classify.ts";
 import { SyncCore } from "../sync/core.ts";
 import type { SyncEffect } from "../sync/effects.ts";
 import { FAST_SYNC_PARAMS, type SyncParams, validateSyncParams } from "../sync/params.ts";
-import { newSyncState } from "../sync/state.ts";
+import { newSyncState, type SavedSyncMemory } from "../sync/state.ts";
 import { toHex, utf8 } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { Emitter } from "../util/events.ts";
@@ -174,10 +175,12 @@ export class Member {
    * Restarts a member from its store (after a crash or a restart).
    * @throws {DemlsError} `NO_STATE` (an empty store), `CORRUPT_STATE` (unreadable), `WRONG_MEMBER` (the
    * store is another member's: running as that member would fork its leaf).
+   * @throws {GroupError} `BAD_PARAMS` (`groupParams` out of range).
    * @throws {SyncError} `BAD_PARAMS` (`syncParams` out of range).
    */
   static async restore(opts: MemberOptions & { store: MemberStore }): Promise<Member> {
     // Checked before the snapshot is read: a parameter out of range is not a damaged state.
+    const params = validateGroupParams(opts.groupParams ?? FAST_GROUP_PARAMS);
     const syncParams = validateSyncParams(opts.syncParams ?? FAST_SYNC_PARAMS);
     const bytes = opts.store.load();
     if (bytes === undefined) throw new DemlsError("NO_STATE", `no saved state for ${opts.name}`);
@@ -199,10 +202,9 @@ export class Member {
     try {
       const kps = await Promise.all(snap.keyPackages.map((k) => restoreKeyPackage(k, identity)));
       const group = snap.group ? restoreGroup(snap.group) : undefined;
-      const params = opts.groupParams ?? FAST_GROUP_PARAMS;
       // The KeyPackage store lives in its own table, not in the snapshot.
       const sets = opts.store.keyPackageSets();
-      const core = new GroupMember(identity, snap.core, group, kps, opts.rng, params);
+      const core = new GroupMember(identity, snap.core, group, kps, opts.rng, params, snap.groupMemory);
       await core.importKeyPackageSets(sets.map((r) => decodeKeyPackageSet(r.set)));
       const syncState = snap.sync;
       if (syncState.reset) {
@@ -210,7 +212,10 @@ export class Member {
           (snap.resetKeyPackages ?? []).map((k) => restoreKeyPackage(k, identity)),
         );
       }
-      return new Member(opts, core, new SyncCore(groupPortOf(core), syncState, opts.rng, syncParams));
+      const sync = new SyncCore(groupPortOf(core), syncState, opts.rng, syncParams, snap.syncMemory);
+      const m = new Member(opts, core, sync);
+      m.lastTickAt = snap.lastTickAt ?? Number.NEGATIVE_INFINITY;
+      return m;
     } catch (e) {
       // A snapshot that deserialises but whose MLS state or KeyPackages do not: damaged, not a bug here.
       throw new DemlsError("CORRUPT_STATE", `the saved state cannot be read: ${(e as Error).message}`);
@@ -319,15 +324,21 @@ export class Member {
   private enqueue(step: (now: number) => Promise<SyncEffect[]>): Promise<void> {
     const run = async () => {
       if (this.stopped) return;
+      const keyBefore = this.group.state.syncKey;
       const effects = await step(this.opts.clock.now());
       // Stopped while the step ran: as if it crashed here, nothing is saved or sent (the store may be
       // closed already; the restart resumes from the last save, as after a crash).
       if (this.stopped) return;
       const newCommits = effects.some((e) => e.type === "epoch");
       const now = this.opts.clock.now();
-      // Saving the whole state (MLS tree, SDS buffers) for every input was half of the CPU of 30 members
-      // in one process; an input whose effects nobody outside sees can wait for the next save.
-      if (effects.some((e) => !SILENT_EFFECTS.has(e.type)) || now >= (this.unsavedSince ?? now) + SAVE_LAG_MS)
+      // Saving the whole state (MLS tree, SDS buffers) for every input costs much CPU in large groups; an
+      // input whose effects nobody outside sees can wait for the next save. A new sync key cannot: the
+      // member acts on it at once, and a restart without it could no longer read the sync channel.
+      if (
+        effects.some((e) => !SILENT_EFFECTS.has(e.type)) ||
+        this.group.state.syncKey !== keyBefore ||
+        now >= (this.unsavedSince ?? now) + SAVE_LAG_MS
+      )
         this.persist(newCommits);
       else this.unsavedSince ??= now;
       await this.perform(effects);
@@ -444,6 +455,9 @@ export class Member {
       core: { ...g.state, keyPackageSets: new Map() },
       sync: { ...this.sync.state, reset: reset ? { ...reset, myKeyPackages: [] } : undefined },
       resetKeyPackages: reset?.myKeyPackages.map(serializeKeyPackage),
+      groupMemory: g.saveMemory(),
+      syncMemory: this.sync.saveMemory(),
+      lastTickAt: this.lastTickAt,
     };
     const gid = g.group ? toHex(g.group.groupId) : "";
     const commits = withCommits
@@ -500,6 +514,11 @@ interface Snapshot {
   core: GroupMember["state"];
   sync: SyncCore["state"];
   resetKeyPackages: Uint8Array[] | undefined;
+  /** The cores' bookkeeping beside their state (absent in snapshots of earlier versions). */
+  groupMemory?: SavedGroupMemory;
+  syncMemory?: SavedSyncMemory;
+  /** When the member last ticked (it never ticks twice at one instant). */
+  lastTickAt?: number;
 }
 
 export type { GroupEffect };

@@ -15,7 +15,7 @@ import { tick } from "./policy.ts";
 import { receive } from "./receive.ts";
 import { rejoin } from "./rejoin.ts";
 import { nextWake as resetNextWake } from "./reset-round.ts";
-import { newSyncVolatile, type SyncState } from "./state.ts";
+import { restoreSyncMemory, type SavedSyncMemory, type SyncState, saveSyncMemory } from "./state.ts";
 
 /** The sync core of one member. */
 export class SyncCore {
@@ -25,10 +25,11 @@ export class SyncCore {
   private readonly ctx: SyncContext;
 
   /**
-   * `state` is a fresh `newSyncState()` or a restored one; the volatile state starts afresh.
+   * `state` is a fresh `newSyncState()` or a restored one, `memory` what {@link SyncCore.saveMemory}
+   * returned before a restart.
    * @throws {SyncError} `BAD_PARAMS` when a field of `params` is out of its range.
    */
-  constructor(port: GroupPort, state: SyncState, rng: Rng, params: SyncParams) {
+  constructor(port: GroupPort, state: SyncState, rng: Rng, params: SyncParams, memory?: SavedSyncMemory) {
     validateSyncParams(params);
     this.state = state;
     this.params = params;
@@ -36,12 +37,17 @@ export class SyncCore {
     this.ctx = {
       port,
       state,
-      volatile: newSyncVolatile(),
+      volatile: restoreSyncMemory(memory),
       params,
       rng,
       topic,
       topicAad: new TextEncoder().encode(topic),
     };
+  }
+
+  /** What of the bookkeeping a restart needs (saved with the snapshot beside `state`). */
+  saveMemory(): SavedSyncMemory {
+    return saveSyncMemory(this.ctx.volatile);
   }
 
   /** The last verdict (undefined before the first). */

@@ -128,9 +128,9 @@ export interface LineageGroup {
 }
 
 /**
- * What the sync core keeps only while the process runs: a restarted member starts with
- * {@link newSyncVolatile}. The caches at the end are derived from the state and the group, and remembered
- * only because they are asked for on every tick or message.
+ * What the sync core keeps beside `SyncState`: short-lived bookkeeping, saved with the snapshot through
+ * {@link saveSyncMemory}, and three caches at the end, derived from the state and the group and
+ * remembered only because they are asked for on every tick or message (not saved).
  */
 export interface SyncVolatile {
   /** The last verdict, with its evidence (undefined before the first). */
@@ -167,6 +167,20 @@ export interface SyncVolatile {
    * (ranking hashes every voter; it is asked on every tick after the vote closes).
    */
   operatorsCache: { round: ResetRound; votes: number; ops: string[] } | undefined;
+}
+
+/** The saved part of {@link SyncVolatile}: everything but the caches (plain data, `node:v8` serialisable). */
+export type SavedSyncMemory = Omit<SyncVolatile, "rosterCache" | "lineageCache" | "operatorsCache">;
+
+/** The saved form of `v` (read at once by the caller's serialiser: it shares `v`'s maps). */
+export function saveSyncMemory(v: SyncVolatile): SavedSyncMemory {
+  const { rosterCache: _r, lineageCache: _l, operatorsCache: _o, ...saved } = v;
+  return saved;
+}
+
+/** The bookkeeping of a member restored from `saved` (fresh when nothing was saved), caches empty. */
+export function restoreSyncMemory(saved: SavedSyncMemory | undefined): SyncVolatile {
+  return { ...newSyncVolatile(), ...saved };
 }
 
 export function newSyncVolatile(): SyncVolatile {

@@ -1,0 +1,72 @@
+// What of a group core's in-memory state a restarted member needs to go on as it would have, in a form
+// the node layer saves with its snapshot: own commits with the states they lead to (MLS values, encoded
+// by the MLS layer), the last tick, a decision due, frames that came before a Welcome, Welcome resend
+// times. Caches (steward lists, pending proposal ids) are derived again.
+import { type MlsGroup, restoreGroup, serializeGroup } from "../mls/index.ts";
+import { type GroupVolatile, newGroupVolatile } from "./state.ts";
+
+/** The saved part of {@link GroupVolatile}: plain data (`node:v8` serialisable). */
+export interface SavedGroupMemory {
+  readonly ownCommits: readonly { hash: string; group: Uint8Array; added: Uint8Array[] }[];
+  readonly ownCommit:
+    | { bytes: Uint8Array; group: Uint8Array; welcome: Uint8Array | undefined; added: Uint8Array[] }
+    | undefined;
+  readonly lastTick: number;
+  readonly decisionDue: boolean;
+  readonly early: readonly Uint8Array[];
+  readonly welcomeResentAt: ReadonlyMap<string, number>;
+}
+
+/** Encoded group states by value: own commits' states do not change, so each is encoded once. */
+const encoded = new WeakMap<MlsGroup, Uint8Array>();
+
+function encode(group: MlsGroup): Uint8Array {
+  let bytes = encoded.get(group);
+  if (bytes === undefined) {
+    bytes = serializeGroup(group);
+    encoded.set(group, bytes);
+  }
+  return bytes;
+}
+
+/** The saved form of `vol`. */
+export function saveGroupMemory(vol: GroupVolatile): SavedGroupMemory {
+  const own = vol.ownCommit;
+  return {
+    ownCommits: vol.ownCommits.map((o) => ({ hash: o.hash, group: encode(o.group), added: o.added })),
+    ownCommit: own && { bytes: own.bytes, group: encode(own.group), welcome: own.welcome, added: own.added },
+    lastTick: vol.lastTick,
+    decisionDue: vol.decisionDue,
+    early: [...vol.early],
+    welcomeResentAt: new Map(vol.welcomeResentAt),
+  };
+}
+
+/**
+ * The in-memory state of a member restored from `saved` (fresh when nothing was saved: a snapshot of an
+ * older version).
+ * @throws {MlsProtocolError} `MALFORMED` when a saved group state does not decode.
+ */
+export function restoreGroupMemory(saved: SavedGroupMemory | undefined): GroupVolatile {
+  const vol = newGroupVolatile();
+  if (saved === undefined) return vol;
+  const decode = (bytes: Uint8Array) => {
+    const group = restoreGroup(bytes);
+    encoded.set(group, bytes);
+    return group;
+  };
+  for (const o of saved.ownCommits)
+    vol.ownCommits.push({ hash: o.hash, group: decode(o.group), added: o.added });
+  const own = saved.ownCommit;
+  vol.ownCommit = own && {
+    bytes: own.bytes,
+    group: decode(own.group),
+    welcome: own.welcome,
+    added: own.added,
+  };
+  vol.lastTick = saved.lastTick;
+  vol.decisionDue = saved.decisionDue;
+  vol.early = [...saved.early];
+  for (const [k, v] of saved.welcomeResentAt) vol.welcomeResentAt.set(k, v);
+  return vol;
+}
