@@ -60,9 +60,9 @@ type Layout = {
 };
 
 /**
- * A schema's field order and field-number index, built once per schema: rebuilt on every decode it was
- * half of a 1000-member heal's profile (every member decodes every SyncStateInfo and its ancestry
- * entries, and re-encodes each to check its signature).
+ * A schema's field order and field-number index, built once per schema rather than on every decode:
+ * every member decodes every SyncStateInfo and its ancestry entries, and re-encodes each to check its
+ * signature (docs/decisions.md has the measurement).
  */
 const layouts = new WeakMap<Schema, Layout>();
 
