@@ -2,14 +2,12 @@
 // processed one at a time (a promise queue); before any effect is performed the state is saved, so a
 // crash loses nothing that was sent, acknowledged or shown, and applies nothing twice (SDS resends what
 // was not out). An input with no effect (most gossip, votes, SDS syncs) is saved within `SAVE_LAG_MS`.
-import { deserialize as v8deserialize, serialize as v8serialize } from "node:v8";
 import type { GroupEffect } from "../group/effects.ts";
 import { GroupError } from "../group/errors.ts";
 import { decodeKeyPackageSet, encodeKeyPackageSet } from "../group/frames.ts";
 import { toWire } from "../group/keypackage-store.ts";
 import { GroupMember } from "../group/member.ts";
 import { FAST_GROUP_PARAMS, type GroupParams, validateGroupParams } from "../group/params.ts";
-import type { SavedGroupMemory } from "../group/persist.ts";
 import {
   createGroup,
   createIdentity,
@@ -19,8 +17,6 @@ import {
   type MlsGroup,
   restoreGroup,
   restoreKeyPackage,
-  serializeGroup,
-  serializeKeyPackage,
 } from "../mls/index.ts";
 import type { Clock, Rng, Transport } from "../net/transport.ts";
 import { WakeTimer } from "../net/wake-timer.ts";
@@ -30,11 +26,15 @@ import type { SyncStatus } from "../sync/classify.ts";
 import { SyncCore } from "../sync/core.ts";
 import type { SyncEffect } from "../sync/effects.ts";
 import { FAST_SYNC_PARAMS, type SyncParams, validateSyncParams } from "../sync/params.ts";
-import { newSyncState, type SavedSyncMemory } from "../sync/state.ts";
+import { newSyncState } from "../sync/state.ts";
 import { toHex, utf8 } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { Emitter } from "../util/events.ts";
+import { type ChatMessage, emitEvents, type MemberEvents, type RosterWatch, type Traffic } from "./events.ts";
 import { groupPortOf } from "./group-port.ts";
+import { newSaveCache, readSnapshot, saveSnapshot } from "./snapshot.ts";
+
+export type { ChatMessage, MemberEvents, Traffic };
 
 export interface MemberOptions {
   readonly name: string;
@@ -52,48 +52,6 @@ export interface MemberOptions {
   readonly onEvent?: (e: SyncEffect, member: Member) => void;
 }
 
-/** A chat another member sent, delivered once. */
-export interface ChatMessage {
-  /** The chat's id (hex): the same on every member, and what `sendChat` returned to its sender. */
-  readonly id: string;
-  /** The sender's name (its credential identity). */
-  readonly from: string;
-  readonly body: Uint8Array;
-  /** `body` as UTF-8 text. */
-  readonly text: string;
-  /** The epoch it was sent in. */
-  readonly epoch: bigint;
-}
-
-/** What a {@link Member} tells the application; subscribe with {@link Member.on}. */
-export interface MemberEvents {
-  /** A chat from another member (each at most once, also after resends and recovery). */
-  message: ChatMessage;
-  /** Our chat left (`sendChat` resolved with this id). */
-  sent: { readonly id: string; readonly body: Uint8Array };
-  /** Every member of the group acknowledged our chat. */
-  delivered: { readonly id: string };
-  /** Our chat was given up before every member acknowledged it. */
-  lost: { readonly id: string };
-  /** The sync verdict changed (`IN_SYNC`, `BEHIND`, `FORKED`, `HARD`, ...). */
-  status: { readonly status: SyncStatus; readonly previous: SyncStatus };
-  /** A member entered the roster (not sent for the roster we joined with: see {@link Member.roster}). */
-  memberJoined: { readonly member: string };
-  /** A member left the roster (ourselves, when we were removed). */
-  memberLeft: { readonly member: string };
-  /** The group healed here: caught up, re-aligned, rejoined or reset. */
-  recovered: { readonly how: "catch-up" | "realign" | "reset" | "rejoin"; readonly epochs: number };
-  /** A new epoch (or a new group, after a join or a reset). */
-  epoch: { readonly epoch: bigint; readonly via: string };
-}
-
-/** Traffic this member put on the wire, by topic kind. */
-export interface Traffic {
-  app: number;
-  sync: number;
-  welcome: number;
-}
-
 /** One member of one conversation. */
 export class Member {
   readonly name: string;
@@ -106,12 +64,9 @@ export class Member {
   private readonly wake: WakeTimer;
   private stopped = true;
   private lastTickAt = Number.NEGATIVE_INFINITY;
-  /** Version of every KeyPackage set in the store file. */
-  private readonly savedSets = new Map<string, bigint>();
+  private readonly saveCache = newSaveCache();
   private readonly events = new Emitter<MemberEvents>();
-  /** Roster names the last events were about (undefined before the first group). */
-  private knownRoster: Set<string> | undefined;
-  private lastSaved: { group: MlsGroup; bytes: Uint8Array } | undefined;
+  private readonly rosterWatch: RosterWatch = { known: undefined };
   /** Since when inputs that had no effect are processed but not saved (undefined: all saved). */
   private unsavedSince: number | undefined;
 
@@ -182,23 +137,8 @@ export class Member {
     // Checked before the snapshot is read: a parameter out of range is not a damaged state.
     const params = validateGroupParams(opts.groupParams ?? FAST_GROUP_PARAMS);
     const syncParams = validateSyncParams(opts.syncParams ?? FAST_SYNC_PARAMS);
-    const bytes = opts.store.load();
-    if (bytes === undefined) throw new DemlsError("NO_STATE", `no saved state for ${opts.name}`);
-    let snap: Snapshot;
-    try {
-      snap = v8deserialize(bytes) as Snapshot;
-      if (snap?.version !== 1 || !(snap.identity?.id instanceof Uint8Array))
-        throw new Error("not a snapshot");
-    } catch (e) {
-      throw new DemlsError("CORRUPT_STATE", `the saved state cannot be read: ${(e as Error).message}`);
-    }
+    const snap = readSnapshot(opts.store, opts.name);
     const identity = snap.identity;
-    const owner = new TextDecoder().decode(identity.id);
-    if (owner !== opts.name)
-      throw new DemlsError(
-        "WRONG_MEMBER",
-        `the saved state belongs to member '${owner}', not '${opts.name}'`,
-      );
     try {
       const kps = await Promise.all(snap.keyPackages.map((k) => restoreKeyPackage(k, identity)));
       const group = snap.group ? restoreGroup(snap.group) : undefined;
@@ -355,46 +295,13 @@ export class Member {
       if (e.type === "stateHint") continue; // the sync layer's, handled
       if (e.type !== "publish") {
         this.opts.onEvent?.(e, this);
-        this.emitEvent(e);
+        emitEvents(this.events, e, this.rosterWatch, this.name, () => this.roster());
         continue;
       }
       const kind = e.topic === t.app ? "app" : e.topic === t.sync ? "sync" : "welcome";
       this.bytesOut[kind] += e.bytes.length;
       await this.opts.transport.publish(e.topic, e.bytes).catch(() => {});
     }
-  }
-
-  /** An effect as the application events it means. */
-  private emitEvent(e: SyncEffect): void {
-    const ev = this.events;
-    const hex = (b: Uint8Array) => toHex(b);
-    if (e.type === "chat") {
-      const text = new TextDecoder().decode(e.body);
-      const from = new TextDecoder().decode(e.sender);
-      ev.emit("message", { id: hex(e.id), from, body: e.body, text, epoch: e.epoch });
-    } else if (e.type === "chatDelivered") ev.emit("delivered", { id: hex(e.id) });
-    else if (e.type === "chatLost") ev.emit("lost", { id: hex(e.id) });
-    else if (e.type === "status") ev.emit("status", { status: e.status, previous: e.previous });
-    else if (e.type === "recovered") ev.emit("recovered", { how: e.how, epochs: e.epochs });
-    else if (e.type === "epoch" || e.type === "joined") {
-      ev.emit("epoch", { epoch: e.epoch, via: e.type === "epoch" ? e.via : "join" });
-      this.rosterEvents();
-    } else if (e.type === "removed") {
-      // The commit's epoch effect may have told it already (a roster without us).
-      const told = this.knownRoster !== undefined && !this.knownRoster.has(this.name);
-      this.knownRoster = undefined;
-      if (!told) ev.emit("memberLeft", { member: this.name });
-    }
-  }
-
-  /** Roster changes since the last epoch we told the application about. */
-  private rosterEvents(): void {
-    const now = new Set(this.roster());
-    const before = this.knownRoster;
-    this.knownRoster = now;
-    if (before === undefined) return;
-    for (const m of now) if (!before.has(m)) this.events.emit("memberJoined", { member: m });
-    for (const m of before) if (!now.has(m)) this.events.emit("memberLeft", { member: m });
   }
 
   /** Own sets go to the storage service; on joining a group, the roster members' sets come from it. */
@@ -445,47 +352,7 @@ export class Member {
     this.unsavedSince = undefined;
     const store = this.opts.store;
     if (store === undefined) return;
-    const g = this.group;
-    const reset = this.sync.state.reset;
-    const snap: Snapshot = {
-      version: 1,
-      identity: g.identity,
-      group: this.serialized(g.group),
-      keyPackages: g.keyPackages.map(serializeKeyPackage),
-      core: { ...g.state, keyPackageSets: new Map() },
-      sync: { ...this.sync.state, reset: reset ? { ...reset, myKeyPackages: [] } : undefined },
-      resetKeyPackages: reset?.myKeyPackages.map(serializeKeyPackage),
-      groupMemory: g.saveMemory(),
-      syncMemory: this.sync.saveMemory(),
-      lastTickAt: this.lastTickAt,
-    };
-    const gid = g.group ? toHex(g.group.groupId) : "";
-    const commits = withCommits
-      ? g.state.commitLog.slice(-4).map((c) => ({ groupId: gid, epoch: c.epoch, commit: c.commit }))
-      : [];
-    // Only the KeyPackage sets that changed since the last save.
-    const sets = g.state.keyPackageSets;
-    const changed = [...sets].filter(([id, set]) => this.savedSets.get(id) !== set.version);
-    const removed = [...this.savedSets.keys()].filter((id) => !sets.has(id));
-    store.save(
-      v8serialize(snap),
-      commits,
-      changed.map(([memberId, set]) => ({
-        memberId,
-        set: encodeKeyPackageSet(toWire(set)),
-        version: set.version,
-      })),
-      removed,
-    );
-    for (const [id, set] of changed) this.savedSets.set(id, set.version);
-    for (const id of removed) this.savedSets.delete(id);
-  }
-
-  /** The group's bytes, encoded again only when the (immutable) state changed since the last save. */
-  private serialized(group: MlsGroup | undefined): Uint8Array | undefined {
-    if (group === undefined) return undefined;
-    if (this.lastSaved?.group !== group) this.lastSaved = { group, bytes: serializeGroup(group) };
-    return this.lastSaved.bytes;
+    saveSnapshot(store, this.saveCache, this.group, this.sync, this.lastTickAt, withCommits);
   }
 
   /** For reports: epoch, fingerprint prefix, status. */
@@ -505,20 +372,5 @@ export class Member {
 const SILENT_EFFECTS = new Set<SyncEffect["type"]>(["rejected", "stateHint"]);
 /** How long an input with no effect may stay unsaved (a crash in between loses only such inputs). */
 const SAVE_LAG_MS = 1_000;
-
-interface Snapshot {
-  version: 1;
-  identity: Identity;
-  group: Uint8Array | undefined;
-  keyPackages: Uint8Array[];
-  core: GroupMember["state"];
-  sync: SyncCore["state"];
-  resetKeyPackages: Uint8Array[] | undefined;
-  /** The cores' bookkeeping beside their state (absent in snapshots of earlier versions). */
-  groupMemory?: SavedGroupMemory;
-  syncMemory?: SavedSyncMemory;
-  /** When the member last ticked (it never ticks twice at one instant). */
-  lastTickAt?: number;
-}
 
 export type { GroupEffect };

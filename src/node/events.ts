@@ -1,0 +1,89 @@
+// What a Member tells the application: the events, and how the cores' effects map onto them.
+import type { SyncStatus } from "../sync/classify.ts";
+import type { RecoveryHow, SyncEffect } from "../sync/effects.ts";
+import { toHex } from "../util/bytes.ts";
+import type { Emitter } from "../util/events.ts";
+
+/** A chat another member sent, delivered once. */
+export interface ChatMessage {
+  /** The chat's id (hex): the same on every member, and what `sendChat` returned to its sender. */
+  readonly id: string;
+  /** The sender's name (its credential identity). */
+  readonly from: string;
+  readonly body: Uint8Array;
+  /** `body` as UTF-8 text. */
+  readonly text: string;
+  /** The epoch it was sent in. */
+  readonly epoch: bigint;
+}
+
+/** What a {@link Member} tells the application; subscribe with {@link Member.on}. */
+export interface MemberEvents {
+  /** A chat from another member (each at most once, also after resends and recovery). */
+  message: ChatMessage;
+  /** Our chat left (`sendChat` resolved with this id). */
+  sent: { readonly id: string; readonly body: Uint8Array };
+  /** Every member of the group acknowledged our chat. */
+  delivered: { readonly id: string };
+  /** Our chat was given up before every member acknowledged it. */
+  lost: { readonly id: string };
+  /** The sync verdict changed (`IN_SYNC`, `BEHIND`, `FORKED`, `HARD`, ...). */
+  status: { readonly status: SyncStatus; readonly previous: SyncStatus };
+  /** A member entered the roster (not sent for the roster we joined with: see {@link Member.roster}). */
+  memberJoined: { readonly member: string };
+  /** A member left the roster (ourselves, when we were removed). */
+  memberLeft: { readonly member: string };
+  /** The group healed here: caught up, re-aligned, rejoined or reset. */
+  recovered: { readonly how: RecoveryHow; readonly epochs: number };
+  /** A new epoch (or a new group, after a join or a reset). */
+  epoch: { readonly epoch: bigint; readonly via: string };
+}
+
+/** Traffic this member put on the wire, by topic kind. */
+export interface Traffic {
+  app: number;
+  sync: number;
+  welcome: number;
+}
+
+/** The roster names the last events were about (undefined before the first group, and once removed). */
+export interface RosterWatch {
+  known: Set<string> | undefined;
+}
+
+/** Emits the application events an effect means; `roster` is the roster now, `self` our name. */
+export function emitEvents(
+  ev: Emitter<MemberEvents>,
+  e: SyncEffect,
+  watch: RosterWatch,
+  self: string,
+  roster: () => string[],
+): void {
+  if (e.type === "chat") {
+    const text = new TextDecoder().decode(e.body);
+    const from = new TextDecoder().decode(e.sender);
+    ev.emit("message", { id: toHex(e.id), from, body: e.body, text, epoch: e.epoch });
+  } else if (e.type === "chatDelivered") ev.emit("delivered", { id: toHex(e.id) });
+  else if (e.type === "chatLost") ev.emit("lost", { id: toHex(e.id) });
+  else if (e.type === "status") ev.emit("status", { status: e.status, previous: e.previous });
+  else if (e.type === "recovered") ev.emit("recovered", { how: e.how, epochs: e.epochs });
+  else if (e.type === "epoch" || e.type === "joined") {
+    ev.emit("epoch", { epoch: e.epoch, via: e.type === "epoch" ? e.via : "join" });
+    rosterEvents(ev, watch, roster());
+  } else if (e.type === "removed") {
+    // The commit's epoch effect may have told it already (a roster without us).
+    const told = watch.known !== undefined && !watch.known.has(self);
+    watch.known = undefined;
+    if (!told) ev.emit("memberLeft", { member: self });
+  }
+}
+
+/** Roster changes since the last epoch we told the application about. */
+function rosterEvents(ev: Emitter<MemberEvents>, watch: RosterWatch, roster: readonly string[]): void {
+  const now = new Set(roster);
+  const before = watch.known;
+  watch.known = now;
+  if (before === undefined) return;
+  for (const m of now) if (!before.has(m)) ev.emit("memberJoined", { member: m });
+  for (const m of before) if (!now.has(m)) ev.emit("memberLeft", { member: m });
+}
