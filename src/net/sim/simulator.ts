@@ -1,92 +1,23 @@
 // Seeded, virtual-time network simulator. One event queue ordered by (time, seq); every random choice
 // comes from one seeded PRNG in event order, so a seed replays a run exactly (`traceHash` proves it).
-import { type Clock, dispatch, type Handler, type Rng, type TimerId, type Transport } from "../transport.ts";
+import { type Clock, dispatch, type Transport } from "../transport.ts";
 import { SeededRng } from "./prng.ts";
-import { EventQueue, type SimEvent } from "./queue.ts";
+import { EventQueue } from "./queue.ts";
 import { SeenCache } from "./seen-cache.ts";
+import {
+  type Counters,
+  DEFAULT_SIM_OPTIONS,
+  type Drops,
+  type Gap,
+  type LinkModel,
+  type NodeRec,
+  type SimMessage,
+  type SimNode,
+  type SimOptions,
+} from "./types.ts";
 
-/** Per-link behaviour. */
-export interface LinkModel {
-  /** One-way base latency, ms. */
-  latencyMs: number;
-  /** Uniform extra latency in [0, jitterMs). */
-  jitterMs: number;
-  /** Probability that one transmission is lost. */
-  loss: number;
-}
-
-/** How a publication reaches subscribers. */
-export type DeliveryModel =
-  /** Straight to every subscriber: fast, no relaying. */
-  | "broadcast"
-  /**
-   * gossipsub-like: a mesh of degree ~`meshDegree` per topic, relayed hop by hop; a transmission
-   * blocked by a partition, a crash or loss is retried from the relaying node's message cache for
-   * `gossipWindow` heartbeats (IHAVE/IWANT), so a short outage heals by itself and a long one does not.
-   */
-  | "gossip";
-
-export interface SimOptions {
-  seed: number;
-  delivery: DeliveryModel;
-  link: LinkModel;
-  meshDegree: number;
-  heartbeatMs: number;
-  gossipWindow: number;
-}
-
-export const DEFAULT_SIM_OPTIONS: SimOptions = {
-  seed: 1,
-  delivery: "broadcast",
-  link: { latencyMs: 40, jitterMs: 20, loss: 0 },
-  meshDegree: 6,
-  heartbeatMs: 1000,
-  gossipWindow: 3,
-};
-
-/** Traffic counters. A relayed message counts once per transmission. */
-export interface Counters {
-  msgsOut: number;
-  bytesOut: number;
-  msgsIn: number;
-  bytesIn: number;
-}
-
-/** Why a transmission did not arrive. */
-export interface Drops {
-  loss: number;
-  partition: number;
-  down: number;
-  duplicate: number;
-  handlerErrors: number;
-}
-
-interface NodeRec {
-  readonly index: number;
-  readonly id: string;
-  up: boolean;
-  /** Bumped on every crash: handles of an earlier incarnation go inert. */
-  incarnation: number;
-  group: number;
-  readonly timers: Map<TimerId, SimEvent>;
-  readonly subs: Map<string, Set<Handler>>;
-  readonly seen: SeenCache;
-  readonly counters: Counters;
-  readonly rng: SeededRng;
-}
-
-interface Gap {
-  from: NodeRec;
-  to: NodeRec;
-  msg: SimMessage;
-  since: number;
-}
-
-interface SimMessage {
-  readonly id: number;
-  readonly topic: string;
-  readonly data: Uint8Array;
-}
+export type { Counters, DeliveryModel, Drops, LinkModel, SimNode, SimOptions } from "./types.ts";
+export { DEFAULT_SIM_OPTIONS } from "./types.ts";
 
 /**
  * How long a node remembers a message id to drop duplicates, as gossipsub's seen cache (2 min). A copy
@@ -448,12 +379,4 @@ export class Simulator {
     this.#gaps = keep;
     this.#queue.push(this.#now + this.options.heartbeatMs, () => this.#onHeartbeat());
   }
-}
-
-/** A node's handles: what a protocol core running on it is given. */
-export interface SimNode {
-  readonly id: string;
-  readonly transport: Transport;
-  readonly clock: Clock;
-  readonly rng: Rng;
 }
