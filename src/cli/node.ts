@@ -76,7 +76,12 @@ export async function runNode(o: NodeOptions, print: (line: string) => void = co
   let hint: ReturnType<typeof setInterval> | undefined;
   try {
     const restored = existsSync(o.dataFile) && store.load() !== undefined;
-    transport = await Libp2pTransport.create({ transport: "tcp", listen: [o.listen] });
+    // The peer id is kept in the data file: nodes that dialled this one find it again after a restart.
+    transport = await Libp2pTransport.create({
+      transport: "tcp",
+      listen: [o.listen],
+      identity: store.nodeIdentity(),
+    });
     const opts = {
       name: o.name,
       conversation: o.conversation,

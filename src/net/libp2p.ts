@@ -2,6 +2,7 @@
 // topic; all of them travel on one relay pubsub topic inside WakuMessage envelopes.
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
+import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import { type GossipSub, gossipsub, StrictNoSign } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
 import type { PeerId } from "@libp2p/interface";
@@ -10,8 +11,15 @@ import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { createLibp2p, type Libp2p } from "libp2p";
+import { DemlsError } from "../util/errors.ts";
 import { dispatch, type Handler, type Transport } from "./transport.ts";
 import { DEFAULT_PUBSUB_TOPIC, decodeWakuMessage, encodeWakuMessage, WAKU_RELAY_PROTOCOL } from "./waku.ts";
+
+/**
+ * Codes of the errors a {@link Libp2pTransport} throws: `BAD_IDENTITY` (an identity seed that is not 32
+ * bytes), `BAD_ADDRESS` (not a multiaddr), `DIAL_FAILED` (no connection to that address).
+ */
+export type NetErrorCode = "BAD_IDENTITY" | "BAD_ADDRESS" | "DIAL_FAILED";
 
 export interface Libp2pOptions {
   /** `tcp` on loopback for real runs; `memory` for in-process tests. */
@@ -20,6 +28,11 @@ export interface Libp2pOptions {
   listen?: string[];
   /** Relay pubsub topic; default {@link DEFAULT_PUBSUB_TOPIC}. */
   pubsubTopic?: string;
+  /**
+   * The node's identity: a 32-byte Ed25519 seed. The same seed gives the same peer id, so a restarted
+   * node keeps the address other nodes dialled (they redial it by themselves). Default: a fresh one.
+   */
+  identity?: Uint8Array;
 }
 
 /** Counters of what arrived from the network. */
@@ -70,7 +83,13 @@ export class Libp2pTransport implements Transport {
       (options.transport === "tcp"
         ? ["/ip4/127.0.0.1/tcp/0"]
         : [`/memory/demls-${process.pid}-${memoryCounter++}`]);
+    if (options.identity !== undefined && options.identity.length !== 32)
+      throw new DemlsError(
+        "BAD_IDENTITY",
+        `a libp2p identity is a 32-byte seed, not ${options.identity.length} bytes`,
+      );
     const node = await createLibp2p({
+      ...(options.identity ? { privateKey: await generateKeyPairFromSeed("Ed25519", options.identity) } : {}),
       start: false,
       addresses: { listen },
       transports: [options.transport === "tcp" ? tcp() : memory()],
@@ -119,9 +138,20 @@ export class Libp2pTransport implements Transport {
     return this.#node.services.pubsub.getSubscribers(this.#pubsubTopic).length;
   }
 
-  /** Connects to `address`, and keeps that link up: redialled whenever it drops, unless blocked. */
+  /**
+   * Connects to `address`, and keeps that link up: redialled whenever it drops, unless blocked.
+   * @throws {DemlsError} `BAD_ADDRESS` (not a multiaddr), `DIAL_FAILED` (no connection: the reason follows).
+   */
   async dial(address: string): Promise<void> {
-    const connection = await this.#node.dial(multiaddr(address));
+    let target: ReturnType<typeof multiaddr>;
+    try {
+      target = multiaddr(address);
+    } catch (e) {
+      throw new DemlsError("BAD_ADDRESS", `'${address}' is not a multiaddr: ${(e as Error).message}`);
+    }
+    const connection = await this.#node.dial(target).catch((e: unknown) => {
+      throw new DemlsError("DIAL_FAILED", `dialling ${address}: ${(e as Error).message}`, { cause: e });
+    });
     this.#links.set(connection.remotePeer.toString(), address);
   }
 

@@ -128,8 +128,8 @@ export class Member {
 
   /**
    * Restarts a member from its store (after a crash or a restart).
-   * @throws {DemlsError} `NO_STATE` (an empty store), `CORRUPT_STATE` (unreadable), `WRONG_MEMBER` (the
-   * store is another member's: running as that member would fork its leaf).
+   * @throws {DemlsError} `NO_STORE` (no `store` given), `NO_STATE` (an empty store), `CORRUPT_STATE`
+   * (unreadable), `WRONG_MEMBER` (the store is another member's: running as that member would fork its leaf).
    * @throws {GroupError} `BAD_PARAMS` (`groupParams` out of range).
    * @throws {SyncError} `BAD_PARAMS` (`syncParams` out of range).
    */
@@ -137,6 +137,11 @@ export class Member {
     // Checked before the snapshot is read: a parameter out of range is not a damaged state.
     const params = validateGroupParams(opts.groupParams ?? FAST_GROUP_PARAMS);
     const syncParams = validateSyncParams(opts.syncParams ?? FAST_SYNC_PARAMS);
+    if (opts.store === undefined)
+      throw new DemlsError(
+        "NO_STORE",
+        "Member.restore needs the store the member was saved in (options.store)",
+      );
     const snap = readSnapshot(opts.store, opts.name);
     const identity = snap.identity;
     try {

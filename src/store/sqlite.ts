@@ -1,8 +1,16 @@
 // Persistence of one member in one node:sqlite file: the member snapshot, the commit log and the
 // KeyPackage store, written in one transaction per processed event so a crash leaves either the state
 // before the event or the state after it.
+import { randomBytes } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { DemlsError } from "../util/errors.ts";
+import { lockDataFile } from "./lock.ts";
+
+/**
+ * Codes of the errors a store raises: `STORE_UNREADABLE` (not a member store, or damaged) and
+ * `STORE_LOCKED` (another live process holds the data file).
+ */
+export type StoreErrorCode = "STORE_UNREADABLE" | "STORE_LOCKED";
 
 /** What the node layer needs from storage. `:memory:` databases survive a simulated crash if kept. */
 export interface MemberStore {
@@ -43,13 +51,20 @@ export interface StoredKeyPackageSetRow {
 export class SqliteMemberStore implements MemberStore {
   readonly db: DatabaseSync;
   saves = 0;
+  private readonly unlock: () => void;
 
-  /** @throws {DemlsError} `STORE_UNREADABLE` when `path` is not a member store (another file, damaged). */
+  /**
+   * Opens (or creates) the store in `path`, held by this process alone until {@link close}.
+   * @throws {DemlsError} `STORE_LOCKED` when another running process holds `path` (the message names it);
+   * `STORE_UNREADABLE` when `path` is not a member store (another file, damaged).
+   */
   constructor(path = ":memory:") {
+    this.unlock = path === ":memory:" ? () => {} : lockDataFile(path);
     try {
       this.db = new DatabaseSync(path);
       this.init();
     } catch (e) {
+      this.unlock();
       throw new DemlsError(
         "STORE_UNREADABLE",
         `${path} is not a readable member store: ${(e as Error).message}`,
@@ -66,6 +81,7 @@ export class SqliteMemberStore implements MemberStore {
         group_id TEXT NOT NULL, epoch INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (group_id, epoch, body));
       CREATE TABLE IF NOT EXISTS key_package_sets (
         member_id TEXT PRIMARY KEY, body BLOB NOT NULL, version INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS node_identity (id INTEGER PRIMARY KEY CHECK (id = 1), seed BLOB NOT NULL);
     `);
   }
 
@@ -124,7 +140,26 @@ export class SqliteMemberStore implements MemberStore {
     }));
   }
 
+  /**
+   * The network identity of the node this member runs on (a 32-byte seed: `Libp2pOptions.identity`),
+   * created on first use and kept: a restarted node has the same peer id.
+   */
+  nodeIdentity(): Uint8Array {
+    const row = this.db.prepare("SELECT seed FROM node_identity WHERE id = 1").get() as
+      | { seed: Uint8Array }
+      | undefined;
+    if (row !== undefined) return new Uint8Array(row.seed);
+    const seed = new Uint8Array(randomBytes(32));
+    this.db.prepare("INSERT INTO node_identity (id, seed) VALUES (1, ?)").run(seed);
+    return seed;
+  }
+
+  /** Closes the database and releases the data file. */
   close(): void {
-    this.db.close();
+    try {
+      this.db.close();
+    } finally {
+      this.unlock();
+    }
   }
 }

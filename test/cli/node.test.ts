@@ -63,10 +63,13 @@ it("demls node reads every piped command, survives failed dials, exits on /quit,
   const second = node(["--name", "alice", "--data", data], "/status\n/quit\n");
   assert.equal(second.status, 0, `${second.out}\n${second.err}`);
   assert.match(second.out, /alice: restored from/);
+  const peerId = (out: string) => /^listening .*\/p2p\/(\w+)$/m.exec(out)?.[1];
+  assert.ok(peerId(first.out));
+  assert.equal(peerId(second.out), peerId(first.out), "the restarted node has the same peer id");
   assert.match(second.out, /^alice epoch 0 state 0:\w+ \w+ peers 0 roster alice$/m);
 });
 
-it("demls node refuses another member's data file and a damaged one: exit code 2, the reason, no stack trace", () => {
+it("demls node refuses another member's data file, a damaged one, and one in use: exit code 2, the reason, no stack trace", () => {
   const data = join(dir, "carol.sqlite");
   assert.equal(node(["--name", "carol", "--create", "--data", data], "/quit\n").status, 0);
   const wrong = node(["--name", "dave", "--data", data], "/quit\n");
@@ -80,4 +83,11 @@ it("demls node refuses another member's data file and a damaged one: exit code 2
   assert.equal(bad.status, 2);
   assert.match(bad.err, /is not a readable member store: .*\(STORE_UNREADABLE\)/);
   assert.doesNotMatch(bad.err, /\n\s+at /);
+
+  // A lock file naming a live process (this test's): the data file is in use.
+  writeFileSync(`${data}.lock`, JSON.stringify({ pid: process.pid, since: "now" }));
+  const busy = node(["--name", "carol", "--data", data], "/quit\n");
+  assert.equal(busy.status, 2);
+  assert.match(busy.err, new RegExp(`in use by process ${process.pid}.*\\(STORE_LOCKED\\)`));
+  assert.doesNotMatch(busy.err, /\n\s+at /);
 });

@@ -55,4 +55,37 @@ describe("libp2p adapter (Waku relay conventions)", () => {
       await Promise.all([a!.close(), b!.close()]);
     }
   });
+
+  it("a node restarted with its identity on its address keeps its peer id, and the node that dialled it reconnects", async () => {
+    const identity = new Uint8Array(32).fill(7);
+    const b1 = await Libp2pTransport.create({ transport: "tcp", identity });
+    const address = b1.addresses[0]!;
+    const a = await Libp2pTransport.create({ transport: "tcp" });
+    let b2: Libp2pTransport | undefined;
+    try {
+      await a.dial(address);
+      assert.ok(await until(() => a.topicPeers > 0, 5000));
+      await b1.close();
+      assert.ok(await until(() => a.topicPeers === 0, 5000), "a lost b");
+      const listen = address.replace(/\/p2p\/.*$/, "");
+      b2 = await Libp2pTransport.create({ transport: "tcp", identity, listen: [listen] });
+      assert.equal(b2.nodeId, b1.nodeId, "same identity, same peer id");
+      assert.ok(await until(() => a.topicPeers > 0 && b2!.topicPeers > 0, 15_000), "a redialled b by itself");
+    } finally {
+      await Promise.all([a.close(), b2?.close()]);
+    }
+  });
+
+  it("bad input to the adapter is a typed error: an identity of the wrong size, an address that is not one", async () => {
+    await assert.rejects(Libp2pTransport.create({ transport: "memory", identity: new Uint8Array(5) }), {
+      code: "BAD_IDENTITY",
+    });
+    const a = await Libp2pTransport.create({ transport: "memory" });
+    try {
+      await assert.rejects(a.dial("not-an-address"), { code: "BAD_ADDRESS" });
+      await assert.rejects(a.dial("/memory/nobody-listens-here"), { code: "DIAL_FAILED" });
+    } finally {
+      await a.close();
+    }
+  });
 });
