@@ -136,7 +136,7 @@ async function simulate(argv: string[]): Promise<number> {
   if (tty) process.stdout.write("\n");
   if (values.report) writeFileSync(values.report, renderReport(r));
   const ok = r.allInSync && r.appLost === 0;
-  const { timeline: _t, ...rest } = r;
+  const { timeline: _t, recoveryMarks: _m, ...rest } = r;
   if (values.json) console.log(JSON.stringify(rest));
   else {
     const rows: [string, string][] = [

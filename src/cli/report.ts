@@ -1,6 +1,7 @@
-// A self-contained HTML report of one scenario run: inline SVG plots (epoch per member, status per
-// member, bytes on the wire) on one shared time axis, the split and the heal marked on each, and the
-// partition plan. No scripts, no network.
+// A self-contained HTML report of one scenario run: inline SVG plots (epoch per member, state per member
+// with a colour per state, status per member with each recovery marked where it happened, bytes on the
+// wire by topic) on one shared time axis, the split and the heal marked on each, the partition plan and
+// who was on which side. No scripts, no network.
 import type { Sample, ScenarioResult } from "./scenarios.ts";
 
 const STATUS_COLOR: Record<string, string> = {
@@ -158,20 +159,112 @@ function statusPlot(r: ScenarioResult, t: TimeAxis, marks: readonly PhaseMark[])
         `<g class="legend-entry"><rect x="${LEFT + i * 110}" y="${H - 14}" width="10" height="10" fill="${c}"/><text x="${LEFT + 14 + i * 110}" y="${H - 5}" font-size="10">${k}</text></g>`,
     )
     .join("");
-  return `<figure id="status"><figcaption>Status per member</figcaption><svg width="${W}" height="${H}">${cells.join("")}${xAxis(t, bottom)}${phaseMarks(t, marks, 0, bottom)}<g class="legend">${legend}</g></svg></figure>`;
+  const recoveryLegend = Object.entries(RECOVERY_MARK)
+    .map(
+      ([how, k], i) =>
+        `<g class="legend-entry"><circle cx="${LEFT + 5 + i * 110}" cy="${H - 23}" r="6" fill="#fff" stroke="${k.color}"/><text x="${LEFT + 5 + i * 110}" y="${H - 20}" font-size="9" font-weight="bold" text-anchor="middle" fill="${k.color}">${k.letter}</text><text x="${LEFT + 15 + i * 110}" y="${H - 20}" font-size="10">${how}</text></g>`,
+    )
+    .join("");
+  return `<figure id="status"><figcaption>Status per member, and where each member healed (C catch-up, R realign, J rejoin, X reset)</figcaption><svg width="${W}" height="${H + 16}">${cells.join("")}${xAxis(t, bottom)}${phaseMarks(t, marks, 0, bottom)}${recoveryMarks(r, t, members, top, row)}<g class="legend" transform="translate(0 16)">${legend}</g><g class="legend">${recoveryLegend}</g></svg></figure>`;
 }
 
-/** Bytes on the wire, cumulative. */
+const KIND_COLOR = { app: "#37474f", sync: "#6a1b9a", welcome: "#00838f" } as const;
+
+/** Bytes on the wire by topic kind (application, sync, welcome), cumulative. */
 function bytesPlot(r: ScenarioResult, t: TimeAxis, marks: readonly PhaseMark[]): string {
   const H = 220;
   const top = 10;
   const bottom = H - 45;
-  const kb = r.timeline.map((s): [number, number] => [s.timeMs, s.bytes / 1024]);
-  const max = Math.max(1, ...kb.map((p) => p[1]));
+  const kinds = Object.keys(KIND_COLOR) as (keyof typeof KIND_COLOR)[];
+  const max = Math.max(1, ...r.timeline.flatMap((s) => kinds.map((k) => s.bytesByKind[k] / 1024)));
   const y = (v: number) => bottom - (v / max) * (bottom - top);
-  const d = kb.map(([ms, v], k) => `${k ? "L" : "M"}${t.x(ms).toFixed(1)},${y(v).toFixed(1)}`).join("");
-  return `<figure id="bytes"><figcaption>Bytes on the wire, all members (cumulative)</figcaption><svg width="${W}" height="${H}">
-${yAxis(max, top, bottom, "KB", false)}${xAxis(t, bottom)}${phaseMarks(t, marks, top, bottom)}<path class="series" data-name="bytes" d="${d}" fill="none" stroke="#37474f" stroke-width="1.5"/></svg></figure>`;
+  const lines = kinds.map((k) => {
+    const d = r.timeline
+      .map((s, i) => `${i ? "L" : "M"}${t.x(s.timeMs).toFixed(1)},${y(s.bytesByKind[k] / 1024).toFixed(1)}`)
+      .join("");
+    return `<path class="series" data-name="bytes-${k}" d="${d}" fill="none" stroke="${KIND_COLOR[k]}" stroke-width="1.5"><title>${k}</title></path>`;
+  });
+  const legend = kinds
+    .map(
+      (k, i) =>
+        `<g class="legend-entry"><line x1="${LEFT + i * 110}" y1="${H - 8}" x2="${LEFT + 14 + i * 110}" y2="${H - 8}" stroke="${KIND_COLOR[k]}" stroke-width="3"/><text x="${LEFT + 18 + i * 110}" y="${H - 5}" font-size="10">${k}</text></g>`,
+    )
+    .join("");
+  return `<figure id="bytes"><figcaption>Bytes on the wire by topic, all members (cumulative)</figcaption><svg width="${W}" height="${H}">
+${yAxis(max, top, bottom, "KB", false)}${xAxis(t, bottom)}${phaseMarks(t, marks, top, bottom)}${lines.join("")}<g class="legend">${legend}</g></svg></figure>`;
+}
+
+/** A colour per distinct state, in order of first appearance ("-": no group, grey). */
+function stateColors(timeline: readonly Sample[]): Map<string, string> {
+  const colors = new Map<string, string>([["-", "#e0e0e0"]]);
+  for (const s of timeline)
+    for (const st of Object.values(s.states))
+      if (!colors.has(st))
+        colors.set(st, `hsl(${((colors.size - 1) * 67) % 360},55%,${colors.size % 2 ? 45 : 62}%)`);
+  return colors;
+}
+
+/**
+ * State per member: one row per member, one cell per sample, one colour per distinct state (group,
+ * epoch and fingerprint): two sides at one epoch on different branches show in different colours.
+ */
+function statePlot(r: ScenarioResult, t: TimeAxis, marks: readonly PhaseMark[]): string {
+  const members = Object.keys(r.timeline.at(-1)?.states ?? {});
+  const colors = stateColors(r.timeline);
+  const row = 14;
+  const top = 14;
+  const bottom = top + members.length * row + 2;
+  const cells: string[] = [];
+  members.forEach((m, i) => {
+    cells.push(
+      `<text x="${LEFT - 6}" y="${top + i * row + 11}" font-size="10" text-anchor="end">${esc(m)}</text>`,
+    );
+    r.timeline.forEach((s, k) => {
+      const next = r.timeline[k + 1]?.timeMs ?? s.timeMs + 1000;
+      const st = s.states[m] ?? "-";
+      cells.push(
+        `<rect class="state" data-state="${esc(st)}" x="${t.x(s.timeMs).toFixed(1)}" y="${top + i * row}" width="${Math.max(1, t.x(next) - t.x(s.timeMs)).toFixed(1)}" height="${row - 2}" fill="${colors.get(st)}"><title>${esc(m)} ${esc(st)}</title></rect>`,
+      );
+    });
+  });
+  const shown = [...colors].filter(([k]) => k !== "-");
+  const perRow = 3;
+  const legend = shown
+    .map(([k, c], i) => {
+      const lx = LEFT + (i % perRow) * 230;
+      const ly = bottom + 48 + Math.floor(i / perRow) * 14;
+      return `<g class="legend-entry"><rect x="${lx}" y="${ly - 9}" width="10" height="10" fill="${c}"/><text x="${lx + 14}" y="${ly}" font-size="10">${esc(k)}</text></g>`;
+    })
+    .join("");
+  const H = bottom + 52 + Math.ceil(shown.length / perRow) * 14;
+  return `<figure id="states"><figcaption>State per member: group/epoch:fingerprint, a colour per state (a fork shows as two colours at one epoch)</figcaption><svg width="${W}" height="${H}">${cells.join("")}${xAxis(t, bottom)}${phaseMarks(t, marks, 0, bottom)}<g class="legend">${legend}</g></svg></figure>`;
+}
+
+/** The letter and colour of each recovery path on the status plot. */
+const RECOVERY_MARK: Record<string, { letter: string; color: string }> = {
+  "catch-up": { letter: "C", color: "#1b5e20" },
+  realign: { letter: "R", color: "#0d47a1" },
+  rejoin: { letter: "J", color: "#4a148c" },
+  reset: { letter: "X", color: "#b71c1c" },
+};
+
+/** Each member's recoveries, where they happened, on its row of the status plot. */
+function recoveryMarks(
+  r: ScenarioResult,
+  t: TimeAxis,
+  members: readonly string[],
+  top: number,
+  row: number,
+): string {
+  return r.recoveryMarks
+    .filter((m) => members.includes(m.member))
+    .map((m) => {
+      const k = RECOVERY_MARK[m.how] ?? { letter: "?", color: "#000" };
+      const x = t.x(m.timeMs);
+      const y = top + members.indexOf(m.member) * row + (row - 2) / 2;
+      return `<g class="recovery" data-how="${esc(m.how)}" data-member="${esc(m.member)}"><circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="6" fill="#fff" stroke="${k.color}" stroke-width="1.5"/><text x="${x.toFixed(1)}" y="${(y + 3.5).toFixed(1)}" font-size="9" font-weight="bold" text-anchor="middle" fill="${k.color}">${k.letter}</text><title>${esc(m.member)} ${esc(m.how)} at ${(m.timeMs / 1000).toFixed(1)} s</title></g>`;
+    })
+    .join("");
 }
 
 /** Renders the report. */
@@ -200,8 +293,14 @@ export function renderReport(r: ScenarioResult): string {
 <h1>demls: ${esc(r.scenario)}</h1>
 <table id="summary">${summary.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join("")}</table>
 <h2>Partition plan</h2><ol id="plan">${phases.map((p) => `<li>${(p.timeMs / 1000).toFixed(1)} s: ${esc(p.phase)}</li>`).join("")}</ol>
-<p>All plots share one time axis; the dashed lines mark the split and the heal.</p>
+<table id="sides">${r.sides.map((side, i) => `<tr><td>side ${i + 1} (${side.length})</td><td>${esc(side.join(" "))}</td></tr>`).join("")}</table>
+<p>All plots share one time axis; the dashed lines mark the split and the heal. Recoveries: ${esc(
+    Object.entries(r.recoveries)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ") || "none",
+  )}.</p>
 ${epochPlot(r, t, marks)}
+${statePlot(r, t, marks)}
 ${statusPlot(r, t, marks)}
 ${bytesPlot(r, t, marks)}
 </body></html>

@@ -41,8 +41,20 @@ export interface Progress {
   readonly bytes: number;
 }
 
-/** One sample of the timeline, for the HTML report. */
-export interface Sample extends Progress {}
+/** One sample of the timeline, for the HTML report: a progress snapshot plus what tells states apart. */
+export interface Sample extends Progress {
+  /** Each member's state: group id prefix, epoch and fingerprint prefix ("-" without a group). */
+  readonly states: Record<string, string>;
+  /** Bytes on the wire so far, by topic kind, all members. */
+  readonly bytesByKind: { app: number; sync: number; welcome: number };
+}
+
+/** Where a member healed, and how: a mark on the report's plots. */
+export interface RecoveryMark {
+  readonly timeMs: number;
+  readonly member: string;
+  readonly how: string;
+}
 
 export interface ScenarioResult {
   scenario: ScenarioName;
@@ -73,9 +85,13 @@ export interface ScenarioResult {
    * protocol events (`CATCH_UP_SENT`, `STEPPED_BACK`, ...).
    */
   counters: Record<string, number>;
+  /** Who was on which side of the split. */
+  sides: string[][];
   /** The simulator's digest of every delivery, drop, partition and crash: equal runs, equal hash. */
   traceHash: string;
   timeline: Sample[];
+  /** Every recovery, when and by whom (for the report; not in `--json`). */
+  recoveryMarks: RecoveryMark[];
 }
 
 const names = (prefix: string, from: number, to: number) =>
@@ -107,12 +123,16 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     seed: o.seed,
     groupParams: FAST_GROUP_PARAMS,
     syncParams: FAST_SYNC_PARAMS,
-    onEvent: (e: SyncEffect) => {
-      if (e.type === "recovered") recoveries[e.how] = (recoveries[e.how] ?? 0) + 1;
+    onEvent: (e: SyncEffect, m) => {
+      if (e.type === "recovered") {
+        recoveries[e.how] = (recoveries[e.how] ?? 0) + 1;
+        recoveryMarks.push({ timeMs: cluster.sim.now, member: m.name, how: e.how });
+      }
       if (e.type === "status") statusChanges[e.status] = (statusChanges[e.status] ?? 0) + 1;
     },
   });
   const timeline: Sample[] = [];
+  const recoveryMarks: RecoveryMark[] = [];
   let phase = "forming";
   const bytes = () =>
     [...cluster.members.values()].reduce(
@@ -120,12 +140,27 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       0,
     );
   const sample = () => {
-    const p: Progress = {
+    const members = [...cluster.members];
+    const p: Sample = {
       timeMs: cluster.sim.now,
       phase,
-      epochs: Object.fromEntries([...cluster.members].map(([k, m]) => [k, Number(m.group.epoch ?? -1n)])),
-      statuses: Object.fromEntries([...cluster.members].map(([k, m]) => [k, m.sync.state.status])),
+      epochs: Object.fromEntries(members.map(([k, m]) => [k, Number(m.group.epoch ?? -1n)])),
+      statuses: Object.fromEntries(members.map(([k, m]) => [k, m.sync.state.status])),
       bytes: bytes(),
+      states: Object.fromEntries(
+        members.map(([k, m]) => {
+          const sm = m.summary();
+          return [k, sm.epoch === undefined ? "-" : `${sm.groupId}/${sm.state}`];
+        }),
+      ),
+      bytesByKind: members.reduce(
+        (a, [, m]) => ({
+          app: a.app + m.bytesOut.app,
+          sync: a.sync + m.bytesOut.sync,
+          welcome: a.welcome + m.bytesOut.welcome,
+        }),
+        { app: 0, sync: 0, welcome: 0 },
+      ),
     };
     timeline.push(p);
     o.onProgress?.(p);
@@ -237,8 +272,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     recoveries,
     statusChanges,
     counters,
+    sides,
     traceHash: cluster.sim.traceHash(),
     timeline,
+    recoveryMarks,
   };
 }
 

@@ -8,10 +8,58 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { it } from "node:test";
+import { inflateSync } from "node:zlib";
 import { renderReport } from "../../src/cli/report.ts";
 import { runScenario } from "../../src/cli/scenarios.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** A PNG as Chromium writes it (8-bit RGB or RGBA, not interlaced): width, height, a pixel's colour. */
+function decodePng(png: Buffer): { width: number; height: number; rgb(x: number, y: number): string } {
+  assert.equal(png.subarray(0, 8).toString("hex"), "89504e470d0a1a0a", "a PNG");
+  let width = 0;
+  let height = 0;
+  let channels = 0;
+  const idat: Buffer[] = [];
+  for (let at = 8; at < png.length; ) {
+    const len = png.readUInt32BE(at);
+    const type = png.subarray(at + 4, at + 8).toString("latin1");
+    const data = png.subarray(at + 8, at + 8 + len);
+    if (type === "IHDR") {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      assert.equal(data[8], 8, "8 bits per channel");
+      channels = data[9] === 6 ? 4 : 3;
+    } else if (type === "IDAT") idat.push(data);
+    at += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const px = Buffer.alloc(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)]!;
+    for (let i = 0; i < stride; i++) {
+      const v = raw[y * (stride + 1) + 1 + i]!;
+      const a = i >= channels ? px[y * stride + i - channels]! : 0;
+      const b = y > 0 ? px[(y - 1) * stride + i]! : 0;
+      const c = i >= channels && y > 0 ? px[(y - 1) * stride + i - channels]! : 0;
+      const p = a + b - c;
+      const paeth =
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+          ? a
+          : Math.abs(p - b) <= Math.abs(p - c)
+            ? b
+            : c;
+      const pred = [0, a, b, (a + b) >> 1, paeth][filter]!;
+      px[y * stride + i] = (v + pred) & 0xff;
+    }
+  }
+  return {
+    width,
+    height,
+    rgb: (x, y) => px.subarray(y * stride + x * channels, y * stride + x * channels + 3).toString("hex"),
+  };
+}
 
 /** A minimal DevTools-protocol client over `--remote-debugging-pipe` (NUL-delimited JSON on fds 3/4). */
 class Cdp {
@@ -58,9 +106,11 @@ const PROBE = `(() => {
   const visible = (e) => e.getBoundingClientRect().width > 0 && document.elementFromPoint(
     e.getBoundingClientRect().left + e.getBoundingClientRect().width / 2,
     e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2) !== null;
-  return JSON.stringify(["epochs", "status", "bytes"].map((id) => {
+  return JSON.stringify(["epochs", "states", "status", "bytes"].map((id) => {
     const svg = document.querySelector("#" + id + " svg");
-    const marks = [...svg.querySelectorAll(".series, .status")].filter((e) => e.getBoundingClientRect().width > 1);
+    const marks = [...svg.querySelectorAll(".series, .status, .state")].filter((e) => e.getBoundingClientRect().width > 1);
+    const recoveries = [...svg.querySelectorAll(".recovery")];
+    const box0 = svg.getBoundingClientRect();
     const box = svg.getBoundingClientRect();
     const texts = (sel) => [...svg.querySelectorAll(sel)].filter(visible).map((e) => e.textContent);
     // Where each phase mark is drawn on the screen, by its label.
@@ -68,7 +118,10 @@ const PROBE = `(() => {
       [l.dataset.phase, Math.round(l.getBoundingClientRect().left)]));
     // The screen x of the tick labelled "10" (seconds): the same on every plot if the axis is shared.
     const tick10 = [...svg.querySelectorAll(".tick")].find((e) => e.textContent === "10" && e.getAttribute("text-anchor") === "middle");
+    const inGroup = (g) => { const r = g.getBoundingClientRect(); const e = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); return e !== null && g.contains(e); };
     return { id, width: box.width, height: box.height, marks: marks.length, hit: marks.filter(hit).length,
+      recoveries: recoveries.length, recoveriesHit: recoveries.filter(inGroup).length,
+      rect: { x: Math.round(box0.left), y: Math.round(box0.top), w: Math.round(box0.width), h: Math.round(box0.height) },
       axisLabels: texts(".axis-label"), ticks: texts(".tick").length, legend: texts(".legend-entry").length,
       phases, tick10: tick10 ? Math.round(tick10.getBoundingClientRect().left + tick10.getBoundingClientRect().width / 2) : null,
       lineTops: id === "epochs" ? marks.map((m) => m.getBBox().y) : [] };
@@ -76,7 +129,7 @@ const PROBE = `(() => {
     plan: document.querySelectorAll("#plan li").length }]));
 })()`;
 
-it("the HTML report of a real run renders its three plots on one time axis, with legends, labelled axes, the split and the heal, in headless Chromium, offline", {
+it("the HTML report of a real run renders its four plots on one time axis, with legends, labelled axes, the split and the heal, states told apart and recoveries marked, in headless Chromium, offline", {
   skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed`,
 }, async () => {
   const r = await runScenario({ scenario: "minority-lag", members: 5, seed: 2, loss: 0, epochs: 2 });
@@ -129,8 +182,8 @@ it("the HTML report of a real run renders its three plots on one time axis, with
       { expression: PROBE },
       sessionId,
     );
-    const [epochs, status, bytes, page] = JSON.parse(probe.result.value);
-    for (const plot of [epochs, status, bytes]) {
+    const [epochs, states, status, bytes, page] = JSON.parse(probe.result.value);
+    for (const plot of [epochs, states, status, bytes]) {
       assert.ok(plot.width > 300 && plot.height > 50, `${plot.id} has a size: ${JSON.stringify(plot)}`);
       assert.ok(plot.marks > 0, `${plot.id} has marks: ${JSON.stringify(plot)}`);
       assert.equal(
@@ -143,12 +196,47 @@ it("the HTML report of a real run renders its three plots on one time axis, with
     assert.ok(status.marks >= 5 * 10, "a status cell per member and sample");
     // Legends: every member's colour on the epoch plot, every status on the status plot.
     assert.equal(epochs.legend, 5, JSON.stringify(epochs));
-    assert.equal(status.legend, 6, JSON.stringify(status));
+    assert.equal(status.legend, 6 + 4, `statuses and recovery paths: ${JSON.stringify(status)}`);
+    assert.equal(bytes.legend, 3, "app, sync, welcome");
+    assert.equal(bytes.marks, 3, "a line per topic kind");
+    // Every recovery of the run is marked on its member's row, visible.
+    assert.equal(
+      status.recoveries,
+      Object.values(r.recoveries).reduce((a, b) => a + b, 0),
+    );
+    assert.ok(status.recoveries > 0);
+    assert.equal(status.recoveriesHit, status.recoveries, JSON.stringify(status));
+    assert.ok(states.marks >= 5 * 10, "a state cell per member and sample");
+    // The screenshot: the state plot shows one colour per distinct state of the run.
+    const shot = await cdp.send<{ data: string }>("Page.captureScreenshot", { format: "png" }, sessionId);
+    const png = Buffer.from(shot.data, "base64");
+    writeFileSync(join(dir, "report.png"), png);
+    const image = decodePng(png);
+    assert.equal(image.width, 1000);
+    const distinctStates = new Set(r.timeline.flatMap((x) => Object.values(x.states)));
+    // Pixels along the middle of each member's row of cells (rows 14 px apart from 14 px down): one colour
+    // per state the run went through. Colours seen only a few times are edges blended by anti-aliasing,
+    // the dashed split and heal lines, or the background before the first sample.
+    const seen = new Map<string, number>();
+    const { x, y, w } = states.rect;
+    for (let row = 0; row < 5; row++)
+      for (let px = x + 75; px < x + w - 25; px++) {
+        const c = image.rgb(px, y + 14 + row * 14 + 6);
+        seen.set(c, (seen.get(c) ?? 0) + 1);
+      }
+    const colours = new Set([...seen].filter(([c, n]) => n >= 20 && c !== "ffffff").map(([c]) => c));
+    const cellColours = distinctStates.size;
+    assert.ok(cellColours >= 2, "the run had several states");
+    assert.ok(
+      colours.size >= cellColours && colours.size <= cellColours + 3,
+      `the state plot shows its ${cellColours} states in as many colours: ${colours.size}`,
+    );
     // Labelled axes with ticks; time on every plot.
     assert.deepEqual(epochs.axisLabels, ["epoch", "time since start (s, virtual)"]);
     assert.deepEqual(status.axisLabels, ["time since start (s, virtual)"]);
     assert.deepEqual(bytes.axisLabels, ["KB", "time since start (s, virtual)"]);
     for (const plot of [epochs, status, bytes]) assert.ok(plot.ticks >= 5, `${plot.id} has ticks`);
+    assert.equal(states.tick10, epochs.tick10);
     // One shared time axis: a time is at one x on all three plots, and so are the split and the heal.
     assert.ok(epochs.tick10 !== null, "a 10 s tick");
     assert.equal(status.tick10, epochs.tick10);

@@ -24,6 +24,7 @@ const result: ScenarioResult = {
   recoveries: { "catch-up": 1 },
   statusChanges: { BEHIND: 1, IN_SYNC: 4 },
   counters: {},
+  sides: [["m0", "m1"], ["m2"]],
   traceHash: "0123456789abcdef",
   timeline: [0, 1000, 2000].map((t, i) => ({
     timeMs: t,
@@ -31,17 +32,36 @@ const result: ScenarioResult = {
     epochs: { m0: 2, m1: 2, m2: i },
     statuses: { m0: "IN_SYNC", m1: "IN_SYNC", m2: i === 2 ? "IN_SYNC" : "BEHIND" },
     bytes: 1000 * (i + 1),
+    // m2 forked at epoch 1 (another fingerprint than the others had there), then caught up.
+    states: { m0: "g/2:aa", m1: "g/2:aa", m2: ["g/0:00", "g/1:ff", "g/2:aa"][i]! },
+    bytesByKind: { app: 600 * (i + 1), sync: 300 * (i + 1), welcome: 100 * (i + 1) },
   })),
+  recoveryMarks: [{ timeMs: 2000, member: "m2", how: "catch-up" }],
 };
 
 describe("demls CLI", () => {
-  it("the HTML report is self-contained and has the three plots and the plan", () => {
+  it("the HTML report is self-contained and shows the plots, the plan, the sides, the states and the recoveries", () => {
     const html = renderReport(result);
     assert.ok(!/src=|href=|<script/i.test(html), "no external resources, no scripts");
-    for (const id of ['id="epochs"', 'id="status"', 'id="bytes"', 'id="plan"'])
+    for (const id of ['id="epochs"', 'id="states"', 'id="status"', 'id="bytes"', 'id="plan"', 'id="sides"'])
       assert.ok(html.includes(id), id);
-    assert.equal((html.match(/class="series"/g) ?? []).length, 3 + 1, "one epoch line per member + bytes");
+    assert.equal(
+      (html.match(/class="series"/g) ?? []).length,
+      3 + 3,
+      "one epoch line per member + bytes by app, sync, welcome",
+    );
     assert.ok(html.includes("BEHIND"));
+    assert.match(html, /side 1 \(2\)<\/td><td>m0 m1/);
+    // Three distinct states are told apart (four with no group: none here), each with its own colour.
+    const states = new Set([...html.matchAll(/class="state" data-state="([^"]+)"/g)].map((m) => m[1]));
+    assert.deepEqual([...states].sort(), ["g/0:00", "g/1:ff", "g/2:aa"]);
+    const fills = new Set(
+      [...html.matchAll(/class="state" data-state="([^"]+)"[^>]*fill="([^"]+)"/g)].map(
+        (m) => `${m[1]}=${m[2]}`,
+      ),
+    );
+    assert.equal(new Set([...fills].map((f) => f.split("=")[1])).size, 3, "a colour per state");
+    assert.match(html, /class="recovery" data-how="catch-up" data-member="m2"/);
   });
 
   it("bad flags name the flag and the accepted values; --help works", () => {
