@@ -33,7 +33,9 @@ demls <command> --help for the options of a command.`,
   --loss       message loss on every link, 0..0.5 (default 0; 'lossy' uses at least 0.2)
   --epochs     epochs committed while split (default 3; 'large' defaults to 20)
   --json       print one JSON object instead of the progress and table
+  --quiet      no progress lines, only the summary table
   --report     write a self-contained HTML report with plots
+  (DEBUG=demls:* logs every member's effects to stderr: demls:member:<name>, demls:rejected:<name>)
 
 exit code 0 when every member ends in one state, in sync, with no application message lost.`,
   node: `usage: demls node --name NAME [--listen MULTIADDR] [--peer MULTIADDR]... [--create] [--data FILE] [--conversation C]
@@ -98,6 +100,7 @@ async function simulate(argv: string[]): Promise<number> {
       epochs: { type: "string" },
       json: { type: "boolean" },
       report: { type: "string" },
+      quiet: { type: "boolean" },
       help: { type: "boolean" },
     },
   });
@@ -116,22 +119,30 @@ async function simulate(argv: string[]): Promise<number> {
     epochs: num("epochs", values.epochs, scenario === "large" ? 20 : 3, 1, 100),
   };
   const tty = !values.json && process.stdout.isTTY;
+  // Off a terminal a progress line goes out whenever the epochs or the statuses change (a transient HARD
+  // or FORKED shows), and at least every 10 s of virtual time.
+  let lastShown = "";
+  let lastShownAt = Number.NEGATIVE_INFINITY;
   const r = await runScenario({
     ...opts,
-    onProgress: values.json
-      ? undefined
-      : (p) => {
-          const counts: Record<string, number> = {};
-          for (const s of Object.values(p.statuses)) counts[s] = (counts[s] ?? 0) + 1;
-          const epochs = [...new Set(Object.values(p.epochs))].sort((a, b) => a - b).join(",");
-          const line = `t=${(p.timeMs / 1000).toFixed(0).padStart(4)}s  ${p.phase.padEnd(7)} epochs {${epochs}}  ${Object.entries(
-            counts,
-          )
-            .map(([k, v]) => `${k} ${v}`)
-            .join("  ")}`;
-          if (tty) process.stdout.write(`\r${line.padEnd(100)}`);
-          else if (p.timeMs % 10_000 < 1000) console.log(line);
-        },
+    onProgress:
+      values.json || values.quiet
+        ? undefined
+        : (p) => {
+            const counts: Record<string, number> = {};
+            for (const st of Object.values(p.statuses)) counts[st] = (counts[st] ?? 0) + 1;
+            const epochs = [...new Set(Object.values(p.epochs))].sort((a, b) => a - b).join(",");
+            const what = `${p.phase.padEnd(7)} epochs {${epochs}}  ${Object.entries(counts)
+              .map(([k, v]) => `${k} ${v}`)
+              .join("  ")}`;
+            const line = `t=${(p.timeMs / 1000).toFixed(0).padStart(4)}s  ${what}`;
+            if (tty) process.stdout.write(`\r${line.padEnd(100)}`);
+            else if (what !== lastShown || p.timeMs - lastShownAt >= 10_000) {
+              console.log(line);
+              lastShown = what;
+              lastShownAt = p.timeMs;
+            }
+          },
   });
   if (tty) process.stdout.write("\n");
   if (values.report) writeFileSync(values.report, renderReport(r));
@@ -179,12 +190,23 @@ async function chaos(argv: string[]): Promise<number> {
   const jobs = num("jobs", values.jobs, availableParallelism(), 1, 64);
   const started = Date.now();
   let done = 0;
+  let failed = 0;
+  let shownAt = started;
+  const total = to - from + 1;
+  // Progress: a live line on a terminal; elsewhere a line every 10 s, so a long sweep is seen to move.
+  const progress = () =>
+    `${done}/${total} run, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(0)} s`;
   const results = await runChaosSeeds(from, to, jobs, (r) => {
     done++;
+    if (!r.converged) failed++;
     if (values.json) console.log(JSON.stringify(r));
     else if (!r.converged)
       console.log(`\nFAILED ${describeSchedule(chaosSchedule(r.seed))}\n  -> ${r.failure}`);
-    else if (process.stdout.isTTY) process.stdout.write(`\r${done}/${to - from + 1} run`);
+    else if (process.stdout.isTTY) process.stdout.write(`\r${progress()}`);
+    else if (Date.now() - shownAt >= 10_000) {
+      shownAt = Date.now();
+      console.log(progress());
+    }
   });
   const ok = results.filter((r) => r.converged);
   const times = ok.map((r) => r.convergedMs!).sort((a, b) => a - b);

@@ -87,3 +87,29 @@ function rosterEvents(ev: Emitter<MemberEvents>, watch: RosterWatch, roster: rea
   for (const m of now) if (!before.has(m)) ev.emit("memberJoined", { member: m });
   for (const m of before) if (!now.has(m)) ev.emit("memberLeft", { member: m });
 }
+
+/** One line saying what an effect means (for logs and the command line); undefined for internal ones. */
+export function describeEffect(e: SyncEffect): string | undefined {
+  switch (e.type) {
+    case "chat":
+      return `<${new TextDecoder().decode(e.sender)}> ${new TextDecoder().decode(e.body)}`;
+    case "status":
+      return `status ${e.previous} -> ${e.status}`;
+    case "epoch":
+      return `epoch ${e.epoch} (${e.via}, committed by ${new TextDecoder().decode(e.committer)})`;
+    case "joined":
+      return `joined at epoch ${e.epoch}`;
+    case "recovered":
+      return `recovered by ${e.how} (${e.epochs} epochs)`;
+    case "reset":
+      return "group reset: new group joined";
+    case "removed":
+      return "removed from the group";
+    case "rejected":
+      return `rejected ${e.code}: ${e.detail}`;
+    case "publish":
+      return `publish ${e.bytes.length} bytes on ${e.topic}`;
+    default:
+      return undefined;
+  }
+}

@@ -30,7 +30,15 @@ import { newSyncState } from "../sync/state.ts";
 import { toHex, utf8 } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { Emitter } from "../util/events.ts";
-import { type ChatMessage, emitEvents, type MemberEvents, type RosterWatch, type Traffic } from "./events.ts";
+import { type Logger, logger } from "../util/log.ts";
+import {
+  type ChatMessage,
+  describeEffect,
+  emitEvents,
+  type MemberEvents,
+  type RosterWatch,
+  type Traffic,
+} from "./events.ts";
 import { groupPortOf } from "./group-port.ts";
 import { newSaveCache, readSnapshot, saveSnapshot } from "./snapshot.ts";
 
@@ -67,6 +75,9 @@ export class Member {
   private readonly saveCache = newSaveCache();
   private readonly events = new Emitter<MemberEvents>();
   private readonly rosterWatch: RosterWatch = { known: undefined };
+  /** `DEBUG=demls:member:<name>` logs every effect; rejections under `demls:rejected:<name>`. */
+  private readonly log: Logger;
+  private readonly logRejected: Logger;
   /** Since when inputs that had no effect are processed but not saved (undefined: all saved). */
   private unsavedSince: number | undefined;
 
@@ -76,6 +87,8 @@ export class Member {
     this.group = group;
     this.sync = sync;
     this.wake = new WakeTimer(opts.clock);
+    this.log = logger(`demls:member:${opts.name}`);
+    this.logRejected = logger(`demls:rejected:${opts.name}`);
   }
 
   /** A new member: `creator` starts the group, `joiner` announces KeyPackages until welcomed. */
@@ -296,6 +309,11 @@ export class Member {
   private async perform(effects: readonly SyncEffect[]): Promise<void> {
     const t = this.group.topics;
     for (const e of effects) {
+      const log = e.type === "rejected" ? this.logRejected : this.log;
+      if (log.enabled) {
+        const line = describeEffect(e);
+        if (line !== undefined) log(line);
+      }
       if (e.type === "keyPackageSet" || e.type === "joined") this.useKeyPackageService(e);
       if (e.type === "stateHint") continue; // the sync layer's, handled
       if (e.type !== "publish") {
