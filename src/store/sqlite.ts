@@ -2,7 +2,7 @@
 // KeyPackage store, written in one transaction per processed event so a crash leaves either the state
 // before the event or the state after it.
 import { randomBytes } from "node:crypto";
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { DemlsError } from "../util/errors.ts";
 import { lockDataFile } from "./lock.ts";
 
@@ -61,7 +61,12 @@ export class SqliteMemberStore implements MemberStore {
   constructor(path = ":memory:") {
     this.unlock = path === ":memory:" ? () => {} : lockDataFile(path);
     try {
-      this.db = new DatabaseSync(path);
+      // Loaded when a store is made, not when the library is imported: an application that keeps its
+      // members in memory does not need node:sqlite.
+      const { DatabaseSync: Database } = process.getBuiltinModule(
+        "node:sqlite",
+      ) as typeof import("node:sqlite");
+      this.db = new Database(path);
       this.init();
     } catch (e) {
       this.unlock();
