@@ -2,7 +2,7 @@
 // from MLS at an anchor epoch (creation, a removal) or chained from the old group's key by a reset.
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { exportSecret, type MlsGroup } from "../mls/index.ts";
+import { exporterValue, exportSecret, type MlsGroup } from "../mls/index.ts";
 import { bytesEqual, utf8 } from "../util/bytes.ts";
 import type { GroupEffect } from "./effects.ts";
 import type { GroupPayload } from "./frames.ts";
@@ -12,9 +12,17 @@ import type { GroupCore, GroupCoreState } from "./state.ts";
 /** Sync keys kept after a rotation (docs/sync.md: the grace window, counted in rotations). */
 export const PREVIOUS_SYNC_KEYS = 3;
 
+/** The exporter label of the sync key (docs/spec/recovery.md, section 3). */
+const SYNC_KEY_LABEL = "demls/sync-key";
+
 /** The sync key of a state: an MLS exporter value, so only members at that epoch can derive it. */
 export function deriveSyncKey(group: MlsGroup, conversation: string): Promise<Uint8Array> {
-  return exportSecret(group, "demls/sync-key", utf8(conversation), 32);
+  return exportSecret(group, SYNC_KEY_LABEL, utf8(conversation), 32);
+}
+
+/** The sync key of the epoch whose exporter secret is `exporterSecret` (what {@link deriveSyncKey} computes). */
+export function syncKeyFrom(exporterSecret: Uint8Array, conversation: string): Promise<Uint8Array> {
+  return exporterValue(exporterSecret, SYNC_KEY_LABEL, utf8(conversation), 32);
 }
 
 /**

@@ -40,8 +40,33 @@ function allConsumed(c: ConsumedSecrets | undefined): Uint8Array[] {
 export const FINGERPRINT_LABEL = "demls/state-fp";
 
 async function fingerprintOf(state: ClientState): Promise<Uint8Array> {
-  const ctx = concatBytes(state.groupContext.groupId, u64be(state.groupContext.epoch));
-  return mlsExporter(state.keySchedule.exporterSecret, FINGERPRINT_LABEL, ctx, 32, await suite());
+  return fingerprintFrom(
+    state.keySchedule.exporterSecret,
+    state.groupContext.groupId,
+    state.groupContext.epoch,
+  );
+}
+
+/**
+ * The fingerprint of the epoch whose exporter secret is `exporterSecret`:
+ * `MLS-Exporter("demls/state-fp", group_id || u64(epoch), 32)` (docs/spec/recovery.md, section 2).
+ */
+export async function fingerprintFrom(
+  exporterSecret: Uint8Array,
+  groupId: Uint8Array,
+  epoch: bigint,
+): Promise<Uint8Array> {
+  return exporterValue(exporterSecret, FINGERPRINT_LABEL, concatBytes(groupId, u64be(epoch)), 32);
+}
+
+/** RFC 9420 `MLS-Exporter(label, context, length)` from an epoch's exporter secret (this ciphersuite). */
+export async function exporterValue(
+  exporterSecret: Uint8Array,
+  label: string,
+  context: Uint8Array,
+  length: number,
+): Promise<Uint8Array> {
+  return mlsExporter(exporterSecret, label, context, length, await suite());
 }
 
 /** Builds the group value for a fresh state (creation or join): empty retention, one-entry history. */
@@ -409,7 +434,7 @@ export async function exportSecret(
   context: Uint8Array,
   length: number,
 ): Promise<Uint8Array> {
-  return mlsExporter(group.state.keySchedule.exporterSecret, label, context, length, await suite());
+  return exporterValue(group.state.keySchedule.exporterSecret, label, context, length);
 }
 
 /** Diagnostics for logs and reports (docs/sync.md): never used to decide anything. */
