@@ -71,6 +71,23 @@ export type SyncCode =
   | "RESET_NOT_OPERATOR"
   /** Counted: we joined the reset group our roster moved to without having seen its round. */
   | "RESET_FOLLOWED"
+  // The reset certificate (docs/spec/recovery.md, section 7).
+  /** A reset Welcome without the signed proposal of its round. */
+  | "RESET_NO_PROOF"
+  /** A certificate for a reset of a group that is neither ours nor one of our reset lineage. */
+  | "RESET_FOREIGN_PROOF"
+  /** A certificate whose proposal's signature does not verify under its proposer's key. */
+  | "RESET_FORGED_PROOF"
+  /** A certificate vote that is not a valid signed YES of an expected voter on this round, or a voter twice. */
+  | "RESET_FORGED_VOTE"
+  /** A certificate with fewer valid YES votes than the de-MLS rule needs over its expected voters. */
+  | "RESET_INSUFFICIENT_VOTES"
+  /** A reset Welcome whose operator is not one of the round's YES voters. */
+  | "RESET_OPERATOR_NOT_VOTER"
+  /** While we are in sync, a certificate of a reset of our group whose round we did not take part in lately. */
+  | "RESET_REPLAYED"
+  /** A reset group with a leaf whose member id or signature key is not the one we knew for that member. */
+  | "RESET_UNBOUND_LEAF"
   /** A reset Welcome that MLS refused to join (the MLS code follows), e.g. `RESET_NO_MATCHING_KEY_PACKAGE`. */
   | `RESET_${MlsErrorCode}`
   // Thrown.

@@ -10,7 +10,8 @@ import type { SyncEffect } from "./effects.ts";
 import { onGroupEffects } from "./gossip.ts";
 import { leftBehindFor } from "./lineage.ts";
 import { rejoin } from "./rejoin.ts";
-import { operatorRank, resetProposalId } from "./reset-ids.ts";
+import { operatorRank } from "./reset-ids.ts";
+import { checkProof, leavesBound } from "./reset-proof.ts";
 import { onWorseWelcome } from "./reset-welcome.ts";
 import type { ResetRound } from "./state.ts";
 import type { SyncPayload } from "./wire.ts";
@@ -44,10 +45,13 @@ export async function onWelcome(
     ? r!.proposal.roster.some((m) => toHex(m) === op) || port.rosterIds().some((m) => toHex(m) === op)
     : state.directory.has(op);
   if (!known) return drop(ctx, "RESET_UNKNOWN_OPERATOR");
+  // The proof that the round was decided YES, before anything else is done with the Welcome.
+  const proof = await checkProof(ctx, w, r, now);
+  if (typeof proof === "string") return drop(ctx, proof);
   if (!ours) {
     r = {
-      proposal: { oldGroupId: old.groupId, attempt: 0n, proposer: w.operator, roster: [] },
-      id: resetProposalId(old.groupId, 0n),
+      proposal: proof.proposal,
+      id: proof.id,
       groupId: w.groupId,
       parentKey: behind!.parentKey,
       startedAt: now,
@@ -84,6 +88,8 @@ export async function onWelcome(
   if (!bytesEqual(joined.group.groupId, round.groupId)) return drop(ctx, "RESET_LINK_MISMATCH");
   // The operator is who created it (leaf 0): a member cannot pass its own group off as a better one.
   if (rosterMember(joined.group, w.operator)?.leafIndex !== 0) return drop(ctx, "RESET_NOT_OPERATOR");
+  // Nobody in it under another member's name.
+  if (!leavesBound(ctx, joined.group)) return drop(ctx, "RESET_UNBOUND_LEAF");
   round.done = true;
   round.joinedVia = op;
   round.repeat = undefined;

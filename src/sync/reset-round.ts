@@ -1,6 +1,7 @@
 // A hard reset round: with no majority state, a member proposes a reset of the group, every member votes
 // (YES unless it is in sync with a majority) with a fresh KeyPackage, and once the vote window closes on a
 // YES decision the operators take their turns, best-ranked first.
+import { sha256 } from "@noble/hashes/sha2.js";
 import { decide } from "../group/consensus.ts";
 import { generateKeyPackages, readKeyPackage, sign, verify } from "../mls/index.ts";
 import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
@@ -10,7 +11,9 @@ import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { operators, resetGroupId, resetProposalId } from "./reset-ids.ts";
 import { operate } from "./reset-operator.ts";
+import { acceptableVoters } from "./reset-proof.ts";
 import { repeatWelcome } from "./reset-welcome.ts";
+import type { RoundVote } from "./state.ts";
 import { type ResetProposal, type ResetVote, resetBody, resetVoteBody } from "./wire.ts";
 
 /** When the running round next has something to do (vote close, an operator's turn, a repeat). */
@@ -71,12 +74,8 @@ export async function onProposal(ctx: SyncContext, p: ResetProposal, now: number
   const key = state.directory.get(toHex(p.proposer));
   if (key === undefined) return drop(ctx, "UNKNOWN_MEMBER");
   if (!(await verify(key, "reset", resetBody(p), p.signature))) return drop(ctx, "INVALID_SIGNATURE");
-  // The roster sets how many votes decide: only known members, and more than half of our group's
-  // (a member proposing a reset among itself alone would decide it with its own vote).
-  const members = new Set(port.rosterIds().map(toHex));
-  const roster = new Set(p.roster.map(toHex));
-  if (roster.size * 2 <= members.size || [...roster].some((m) => !state.directory.has(m)))
-    return drop(ctx, "RESET_BAD_ROSTER");
+  // The roster sets how many votes decide (see acceptableVoters).
+  if (!acceptableVoters(ctx, p.roster)) return drop(ctx, "RESET_BAD_ROSTER");
   const r = state.reset;
   if (r && bytesEqual(r.proposal.oldGroupId!, g.groupId) && p.attempt <= r.proposal.attempt!) return [];
   const parentKey = port.syncKey;
@@ -106,7 +105,7 @@ export async function onProposal(ctx: SyncContext, p: ResetProposal, now: number
     ...vote,
     signature: await sign(port.identity, "reset-vote", resetVoteBody(vote)),
   };
-  state.reset.votes.set(toHex(port.memberId), { yes, keyPackage: kps[0]!.publicBytes });
+  state.reset.votes.set(toHex(port.memberId), roundVote(signed));
   return [publish(ctx, { resetVote: signed })];
 }
 
@@ -126,8 +125,17 @@ export async function onVote(ctx: SyncContext, v: ResetVote, now: number): Promi
     const kp = await readKeyPackage(v.keyPackage).catch(() => undefined);
     if (!kp || !bytesEqual(kp.memberId, v.voter)) return drop(ctx, "BAD_KEY_PACKAGE");
   }
-  r.votes.set(who, { yes: v.yes ?? false, ...(v.keyPackage ? { keyPackage: v.keyPackage } : {}) });
+  r.votes.set(who, roundVote(v));
   return tick(ctx, now);
+}
+
+/** A checked vote as the round keeps it: its choice, KeyPackage, and what a certificate carries of it. */
+function roundVote(v: ResetVote): RoundVote {
+  return {
+    yes: v.yes ?? false,
+    ...(v.keyPackage ? { keyPackage: v.keyPackage, keyPackageHash: sha256(v.keyPackage) } : {}),
+    ...(v.signature ? { signature: v.signature } : {}),
+  };
 }
 
 /** The decision and, once the vote window closed, the operator's turn (with fail-over). */

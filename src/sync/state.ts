@@ -18,6 +18,15 @@ export interface PendingCatchUp {
   readonly fingerprint: Uint8Array;
 }
 
+/** One vote of a reset round as tallied. */
+export interface RoundVote {
+  readonly yes: boolean;
+  readonly keyPackage?: Uint8Array;
+  /** The signature and the KeyPackage hash it covers: the vote as it goes into a certificate. */
+  readonly signature?: Uint8Array;
+  readonly keyPackageHash?: Uint8Array;
+}
+
 /** One reset proposal as a member tracks it. */
 export interface ResetRound {
   readonly proposal: ResetProposal;
@@ -29,7 +38,8 @@ export interface ResetRound {
   readonly parentKey: Uint8Array;
   readonly startedAt: number;
   /** Votes by voter (hex id), with the KeyPackage each carried. */
-  readonly votes: Map<string, { yes: boolean; keyPackage?: Uint8Array }>;
+  /** Votes by voter (hex id), with what a certificate needs of each: its KeyPackage hash and signature. */
+  readonly votes: Map<string, RoundVote>;
   /**
    * The KeyPackages (private parts) of our votes in this reset's attempts, newest first. The member saves
    * them beside the snapshot (serialized KeyPackages), not inside it.

@@ -1,4 +1,5 @@
 // Codecs of proto/sync.proto.
+import { sha256 } from "@noble/hashes/sha2.js";
 import { type Decoded, decode, encode } from "../util/schema.ts";
 
 const EpochFp = { epoch: [1, "u64"], fingerprint: [2, "bytes"] } as const;
@@ -45,6 +46,7 @@ export const ResetVoteSchema = {
   voter: [2, "bytes"],
   yes: [3, "bool"],
   keyPackage: [4, "bytes"],
+  keyPackageHash: [5, "bytes"],
   signature: [15, "bytes"],
 } as const;
 export const ResetWelcomeSchema = {
@@ -52,6 +54,8 @@ export const ResetWelcomeSchema = {
   operator: [2, "bytes"],
   welcome: [3, "bytes"],
   groupId: [4, "bytes"],
+  proposal: [5, ResetProposalSchema],
+  votes: [6, ResetVoteSchema, "repeated"],
 } as const;
 export const SyncPayloadSchema = {
   info: [1, SyncStateInfoSchema],
@@ -67,6 +71,7 @@ export type CatchUpRequest = Decoded<typeof CatchUpRequestSchema>;
 export type CatchUpResponse = Decoded<typeof CatchUpResponseSchema>;
 export type ResetProposal = Decoded<typeof ResetProposalSchema>;
 export type ResetVote = Decoded<typeof ResetVoteSchema>;
+export type ResetWelcome = Decoded<typeof ResetWelcomeSchema>;
 export type SyncPayload = Decoded<typeof SyncPayloadSchema>;
 export type SyncEnvelope = Decoded<typeof SyncEnvelopeSchema>;
 
@@ -78,4 +83,14 @@ export const decodeEnvelope = (b: Uint8Array) =>
 /** The bytes a SyncStateInfo signature covers: the message without its signature. */
 export const infoBody = (i: SyncStateInfo) => encode(SyncStateInfoSchema, { ...i, signature: undefined });
 export const resetBody = (r: ResetProposal) => encode(ResetProposalSchema, { ...r, signature: undefined });
-export const resetVoteBody = (v: ResetVote) => encode(ResetVoteSchema, { ...v, signature: undefined });
+/**
+ * The bytes a reset vote's signature covers: its fields with the KeyPackage replaced by its SHA-256, so
+ * that a certificate can carry the signed vote without the KeyPackage (`keyPackageHash` instead).
+ */
+export const resetVoteBody = (v: ResetVote) =>
+  encode(ResetVoteSchema, {
+    proposalId: v.proposalId,
+    voter: v.voter,
+    yes: v.yes,
+    keyPackageHash: v.keyPackage ? sha256(v.keyPackage) : v.keyPackageHash,
+  });

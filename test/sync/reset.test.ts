@@ -10,6 +10,7 @@ import type { Member } from "../../src/node/member.ts";
 import { FAST_SYNC_PARAMS, RESET_WELCOME_REPEATS } from "../../src/sync/params.ts";
 import { resetGroupId } from "../../src/sync/reset-ids.ts";
 import { seal } from "../../src/sync/seal.ts";
+import type { ResetRound } from "../../src/sync/state.ts";
 import { encodeSyncPayload, type SyncPayload } from "../../src/sync/wire.ts";
 import { compareBytes, fromHex, toHex, utf8 } from "../../src/util/bytes.ts";
 
@@ -38,6 +39,22 @@ async function resetGroup(
   return { c, oldKey, oldGroupId };
 }
 
+/** The certificate of `round` as its operator sends it: the signed proposal and the signed YES votes. */
+function proofOf(round: ResetRound) {
+  return {
+    proposal: round.proposal,
+    votes: [...round.votes]
+      .filter(([, v]) => v.yes)
+      .map(([who, v]) => ({
+        proposalId: round.id,
+        voter: fromHex(who),
+        yes: true,
+        keyPackageHash: v.keyPackageHash,
+        signature: v.signature,
+      })),
+  };
+}
+
 /** Publishes a sync payload from `from`, sealed under `key` (a peer that can seal but lies). */
 async function inject(c: Cluster, from: string, key: Uint8Array, payload: SyncPayload): Promise<void> {
   const topic = c.members.get(from)!.group.topics.sync;
@@ -64,6 +81,7 @@ describe("hard reset Welcomes", () => {
         groupId: round.groupId,
         operator: utf8("stranger"),
         welcome: new Uint8Array([1, 2, 3]),
+        votes: [],
       },
     });
     await c.sim.runFor(500);
@@ -90,6 +108,8 @@ describe("hard reset Welcomes", () => {
         groupId: round.groupId,
         operator: fromHex(operator),
         welcome: built.welcome!,
+        // The round's real certificate: m2 holds every vote of it.
+        ...proofOf(m2.sync.state.reset!),
       },
     });
     await c.sim.runFor(500);
@@ -112,6 +132,7 @@ describe("hard reset Welcomes", () => {
           groupId: round.groupId,
           operator: other.group.memberId,
           welcome: new Uint8Array([i]),
+          ...proofOf(round),
         },
       });
       await c.sim.runFor(250);
