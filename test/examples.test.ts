@@ -26,3 +26,16 @@ it("examples/partition.ts: two cut-off members catch up after the heal and get t
   assert.match(r.out, /m4 recovered by catch-up/);
   assert.match(r.out, /m4 got <m1> sent while m3 and m4 were away/);
 });
+
+it("the examples as the package ships them (compiled: Node does not strip types under node_modules) run too", () => {
+  const r = spawnSync(
+    process.execPath,
+    [join(import.meta.dirname, "..", "dist", "examples", "partition.js")],
+    {
+      encoding: "utf8",
+      timeout: 120_000,
+    },
+  );
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  assert.match(r.stdout, /m4 recovered by catch-up/);
+});

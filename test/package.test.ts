@@ -33,6 +33,8 @@ it("the packed package has bin, typed exports and the patched ts-mls bundled, an
     "dist/testing.js",
     "dist/testing.d.ts",
     "dist/cli/main.js",
+    "dist/examples/chat.js",
+    "dist/examples/partition.js",
   ])
     assert.ok(files.has(f), f);
   assert.ok(packed!.bundled.includes("ts-mls"));

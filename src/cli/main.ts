@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // demls command line: `simulate` (default), `node`, `net`, `demo`, `bench`. `--help` on each.
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { DemlsError } from "../util/errors.ts";
@@ -225,6 +225,12 @@ async function chaos(argv: string[]): Promise<number> {
 
 /** Runs every bench/*.ts, then merges their JSON into bench/results/all.json and all.md. */
 function bench(): number {
+  // The benchmarks are not part of the package: they run from a clone of the repository.
+  if (!existsSync("bench/report.ts"))
+    throw new DemlsError(
+      "NEEDS_REPOSITORY",
+      "demls bench runs the benchmarks of a clone of the demls repository (bench/ is not in the package): run it in the clone",
+    );
   const files = readdirSync("bench").filter((f) => f.endsWith(".ts") && f !== "report.ts");
   const started = Date.now();
   for (const b of files) {
