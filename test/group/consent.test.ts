@@ -1,7 +1,8 @@
 // Membership changes need the applications' consent under the default vote policy: an insider with a
 // valid key cannot remove honest members (its removals are refused in the vote, and its commit of them
-// is refused at selection), and a removed member that asks to come back is re-added only once the
-// applications vote YES, and then gets none of the chats sent while it was out.
+// is refused at selection); a removed member that asks to come back (after a restart, as over TCP) is
+// re-added only once the applications vote YES, and then gets none of the chats sent while it was out;
+// a member's own rejoin (its signed request) passes with no application voting.
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import type { GroupCore } from "../../src/group/state.ts";
@@ -62,7 +63,11 @@ async function voteAll(c: Cluster, voters: readonly Member[], yes: boolean, kind
 for (const refreshes of [0, 5]) {
   const path = refreshes === 0 ? "a young group: re-sends everything" : "re-sends recent chats";
   it(`a removed member asking back is re-added only on the applications' YES, with none of the chats sent while it was out (${path})`, async () => {
-    const c = new Cluster({ seed: 52 + refreshes, votePolicy: DEFAULT_VOTE_POLICY });
+    const c = new Cluster({
+      seed: 52 + refreshes,
+      votePolicy: DEFAULT_VOTE_POLICY,
+      persist: (n) => n === "m3",
+    });
     await c.bootstrap(4);
     const [m0, m1, m2, m3] = ["m0", "m1", "m2", "m3"].map((n) => c.members.get(n)!) as Member[];
     for (let i = 0; i < refreshes; i++) {
@@ -72,13 +77,19 @@ for (const refreshes of [0, 5]) {
     }
     await c.chat("m1", "before");
     await until(c, () => c.chats.received.get("m3")?.includes("before") === true);
+    const left: string[] = [];
+    m3!.on("memberLeft", ({ member }) => left.push(member));
     await m0!.proposeRemove("m3");
     await voteAll(c, [m1!, m2!], true, "remove");
     await until(c, () => [m0!, m1!, m2!].every((m) => m.roster().length === 3));
     await c.chat("m0", "while out 1");
     await c.chat("m2", "while out 2");
 
-    await m3!.requestRejoin();
+    // As over TCP: the removed member restarts from its store, then asks to rejoin.
+    await until(c, () => left.includes("m3"));
+    await c.reload("m3");
+    const back = c.members.get("m3")!;
+    await back.requestRejoin();
     const members = [m0!, m1!, m2!];
     await until(c, () => members.every((m) => m.pendingProposals().length > 0));
     for (const m of members)
@@ -93,14 +104,26 @@ for (const refreshes of [0, 5]) {
       assert.deepEqual(m.roster().sort(), ["m0", "m1", "m2"], `${m.name}: not re-added without a vote`);
       assert.deepEqual(m.pendingProposals(), []);
     }
-    assert.equal(m3!.group.group, undefined, "m3 waits for a Welcome");
+    assert.equal(back.group.group, undefined, "m3 waits for a Welcome");
 
     // Its request is proposed again once the refused proposal expired: now the applications say YES.
     await voteAll(c, members, true, "readmit");
-    await until(c, () => c.distinctStates().size === 1 && m3!.roster().length === 4);
+    await until(c, () => c.distinctStates().size === 1 && back.roster().length === 4);
     await c.chat("m1", "after");
     await until(c, () => c.chats.received.get("m3")?.includes("after") === true);
     await c.sim.runFor(5_000);
     assert.deepEqual(c.chats.received.get("m3"), ["before", "after"], "nothing sent while it was out");
   });
 }
+
+it("a member's own rejoin passes under the default policy with no application voting: its stale leaf goes, it comes back", async () => {
+  const c = new Cluster({ seed: 58, votePolicy: DEFAULT_VOTE_POLICY });
+  await c.bootstrap(4);
+  const asked: string[] = [];
+  for (const m of c.members.values()) m.on("proposal", (p) => asked.push(`${m.name}: ${p.kind}`));
+  const start = c.epochOf("m0");
+  await c.members.get("m3")!.requestRejoin();
+  await until(c, () => c.epochOf("m0") >= start + 2n && c.distinctStates().size === 1);
+  assert.deepEqual(c.members.get("m0")!.roster().sort(), ["m0", "m1", "m2", "m3"]);
+  assert.deepEqual(asked, [], "nobody's application was asked");
+});
