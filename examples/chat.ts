@@ -1,6 +1,7 @@
 // Three members of one conversation on real libp2p nodes (in-process memory connections; use
-// `transport: "tcp"` for sockets): alice creates the group, bob and carol join through a vote, and a
-// chat goes to everyone. Run: node examples/chat.ts
+// `transport: "tcp"` for sockets): alice creates the group, bob and carol join through a vote (each
+// application approves the joiners it is asked about), and a chat goes to everyone.
+// Run: node examples/chat.ts
 import { cryptoRng, Libp2pTransport, Member, systemClock } from "demls";
 
 const start = async (name: string, role: "creator" | "joiner", peer?: Libp2pTransport) => {
@@ -15,6 +16,10 @@ const start = async (name: string, role: "creator" | "joiner", peer?: Libp2pTran
     role,
   });
   m.on("message", (msg) => console.log(`${name} got <${msg.from}> ${msg.text}`));
+  // Adds (and removals) wait for the application's vote; silence counts NO.
+  m.on("proposal", (p) => {
+    if (p.kind === "add") void m.vote(p.id, true).catch(() => {});
+  });
   m.start();
   return { m, transport };
 };

@@ -1,5 +1,6 @@
-// Several `demls node` processes on one machine over libp2p TCP: they form a group, one is cut off with
-// /block while the others commit an epoch, the cut heals, and every node prints its status.
+// Several `demls node` processes on one machine over libp2p TCP: they form a group (each node approves
+// joiners by itself, `--auto-yes add`), one is cut off with /block while the others commit an epoch, the
+// cut heals, and every node prints its status.
 // Usage: npm run node-group -- [members=4]   (npm runs it on the pinned Node 24)
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -28,6 +29,8 @@ function start(name: string, extra: string[]): Proc {
     name,
     "--data",
     join(dir, `${name}.sqlite`),
+    "--auto-yes",
+    "add",
     ...extra,
   ]);
   const proc: Proc = { name, p, lines: [] };

@@ -5,6 +5,17 @@
 export { type GroupCode, GroupError } from "./group/errors.ts";
 export type { GroupParams } from "./group/params.ts";
 export { DEFAULT_GROUP_PARAMS, FAST_GROUP_PARAMS } from "./group/params.ts";
+export {
+  ASK,
+  AUTO_YES,
+  DEFAULT_VOTE_POLICY,
+  type KindPolicy,
+  PROPOSAL_KINDS,
+  type ProposalKind,
+  SIMULATION_VOTE_POLICY,
+  type VoteChoice,
+  type VotePolicy,
+} from "./group/vote-policy.ts";
 export { MlsProtocolError } from "./mls/index.ts";
 export { type Libp2pOptions, Libp2pTransport } from "./net/libp2p.ts";
 export { type SimOptions, Simulator } from "./net/sim/simulator.ts";
@@ -24,6 +35,7 @@ export {
   Member,
   type MemberEvents,
   type MemberOptions,
+  type PendingProposal,
   type Traffic,
 } from "./node/member.ts";
 export { SdsError } from "./sds/index.ts";

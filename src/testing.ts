@@ -2,11 +2,18 @@
 // simulation presets, and helpers to split, heal and wait, so that tests outside this repository need no
 // internal path. Everything here is deterministic: the same seed replays the same run.
 import { FAST_GROUP_PARAMS } from "./group/params.ts";
+import { SIMULATION_VOTE_POLICY } from "./group/vote-policy.ts";
 import type { Cluster } from "./node/cluster.ts";
 import { FAST_SDS_CONFIG } from "./sds/config.ts";
 import { FAST_SYNC_PARAMS } from "./sync/params.ts";
 
 export type { GroupParams } from "./group/params.ts";
+export {
+  AUTO_YES,
+  DEFAULT_VOTE_POLICY,
+  SIMULATION_VOTE_POLICY,
+  type VotePolicy,
+} from "./group/vote-policy.ts";
 export { type LinkModel, type SimOptions, Simulator } from "./net/sim/simulator.ts";
 export { type ChatLog, Cluster, type ClusterOptions } from "./node/cluster.ts";
 export type { SdsConfig } from "./sds/config.ts";
@@ -15,13 +22,16 @@ export { scaleTimers } from "./util/scale.ts";
 
 /**
  * The parameters the simulator runs with: the de-MLS and SDS timers scaled down (about 30x, see
- * docs/decisions.md) so that a run of minutes of protocol time takes seconds. `scaleTimers(preset, x)`
+ * docs/decisions.md) so that a run of minutes of protocol time takes seconds, and the vote policy of a
+ * group without applications voting: joiners and former members are added by themselves (removals
+ * still wait for `Member.vote`; `Cluster` uses it unless told otherwise). `scaleTimers(preset, x)`
  * stretches every duration of a preset by `x`.
  */
 export const SIMULATION_PRESETS = {
   group: FAST_GROUP_PARAMS,
   sync: FAST_SYNC_PARAMS,
   sds: FAST_SDS_CONFIG,
+  votes: SIMULATION_VOTE_POLICY,
 } as const;
 
 /** `names` cut into consecutive sides of the given sizes (what is left over forms a last side). */

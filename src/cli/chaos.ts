@@ -4,6 +4,7 @@
 // group ends in one state, everyone IN_SYNC, every chat delivered exactly once to every member it was
 // sent to, and that holds for 3 s (docs/chaos.md).
 import { FAST_GROUP_PARAMS } from "../group/params.ts";
+import { SIMULATION_VOTE_POLICY } from "../group/vote-policy.ts";
 import { SeededRng } from "../net/sim/prng.ts";
 import { Cluster } from "../node/cluster.ts";
 import type { Member } from "../node/member.ts";
@@ -146,6 +147,8 @@ export async function runChaos(
   const cluster = new Cluster({
     seed: s.seed,
     groupParams: FAST_GROUP_PARAMS,
+    // Joins through votes with no application voting (docs/decisions.md, "Votes belong to the application").
+    votePolicy: SIMULATION_VOTE_POLICY,
     syncParams: FAST_SYNC_PARAMS,
     persist: (name) => name === s.crash?.name,
     onEvent: (e, m) => {

@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { PROPOSAL_KINDS, type ProposalKind } from "../group/vote-policy.ts";
 import { DemlsError } from "../util/errors.ts";
 import { chaosSchedule, describeSchedule, runChaosSeeds } from "./chaos.ts";
 import { runDemo } from "./demo.ts";
@@ -38,7 +39,7 @@ demls <command> --help for the options of a command.`,
   (DEBUG=demls:* logs every member's effects to stderr: demls:member:<name>, demls:rejected:<name>)
 
 exit code 0 when every member ends in one state, in sync, with no application message lost.`,
-  node: `usage: demls node --name NAME [--listen MULTIADDR] [--peer MULTIADDR]... [--create] [--data FILE] [--conversation C]
+  node: `usage: demls node --name NAME [--listen MULTIADDR] [--peer MULTIADDR]... [--create] [--data FILE] [--conversation C] [--auto-yes KINDS]
 
   --name          member name (its credential identity)
   --listen        libp2p listen address (default /ip4/127.0.0.1/tcp/0)
@@ -46,6 +47,8 @@ exit code 0 when every member ends in one state, in sync, with no application me
   --create        create the group (the first node); the others join it through votes
   --data          sqlite file of this member's state (default ./<name>.sqlite); restarts resume from it
   --conversation  conversation name (default demo)
+  --auto-yes      proposal kinds this node approves by itself, comma-separated: ${PROPOSAL_KINDS.join(", ")}
+                  (default: none but leave, refresh and rejoin; adds, re-admissions and removals wait for /vote)
 
 ${NODE_COMMANDS}`,
   net: `usage: demls net [--plan P] [--members N] [--minority K] [--epochs E] [--transport tcp|memory] [--time-scale X] [--data DIR] [--json]
@@ -286,6 +289,7 @@ async function node(argv: string[]): Promise<number> {
       create: { type: "boolean" },
       data: { type: "string" },
       conversation: { type: "string" },
+      "auto-yes": { type: "string" },
     },
   });
   if (!values.name || !/^[\w.-]{1,64}$/.test(values.name))
@@ -300,6 +304,10 @@ async function node(argv: string[]): Promise<number> {
       throw new UsageError(
         `--peer: expected a multiaddr ending in /p2p/<peer id> (as printed by 'listening'), got '${p}'`,
       );
+  const autoYes = (values["auto-yes"] ?? "").split(",").filter((k) => k !== "");
+  for (const k of autoYes)
+    if (!PROPOSAL_KINDS.includes(k as ProposalKind))
+      throw new UsageError(`--auto-yes: expected kinds among ${PROPOSAL_KINDS.join(", ")}, got '${k}'`);
   return runNode({
     name: values.name,
     listen,
@@ -307,6 +315,7 @@ async function node(argv: string[]): Promise<number> {
     create: values.create ?? false,
     dataFile: values.data ?? `${values.name}.sqlite`,
     conversation: values.conversation ?? "demo",
+    autoYes: autoYes as ProposalKind[],
   });
 }
 

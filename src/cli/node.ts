@@ -1,10 +1,12 @@
 // `demls node`: one real member over libp2p TCP (gossipsub as Waku relay), its state in a sqlite file.
-// Several on one machine form a group; stdin commands chat, propose, and cut or heal links.
+// Several on one machine form a group; stdin commands chat, propose, vote, and cut or heal links.
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { AUTO_YES, type KindPolicy, type ProposalKind } from "../group/vote-policy.ts";
 import { Libp2pTransport } from "../net/libp2p.ts";
 import { cryptoRng, systemClock } from "../net/transport.ts";
-import { Member } from "../node/member.ts";
+import { proposalInfo } from "../node/events.ts";
+import { Member, type PendingProposal } from "../node/member.ts";
 import { SqliteMemberStore } from "../store/sqlite.ts";
 import type { SyncEffect } from "../sync/effects.ts";
 
@@ -16,6 +18,8 @@ export interface NodeOptions {
   /** Create the group (otherwise join it by announcing a KeyPackage). Ignored when the file has a state. */
   readonly create: boolean;
   readonly dataFile: string;
+  /** Proposal kinds this node approves by itself (the others of the default policy wait for `/vote`). */
+  readonly autoYes?: readonly ProposalKind[];
 }
 
 export const NODE_COMMANDS = `stdin commands:
@@ -24,13 +28,24 @@ export const NODE_COMMANDS = `stdin commands:
   /refresh          propose a key refresh (a new epoch)
   /remove NAME      propose removing a member
   /leave            propose leaving the group
+  /pending          list the proposals waiting for your vote (each is also printed as it comes)
+  /vote ID yes|no   vote on a proposal (a unique prefix of its id is enough); silence counts NO
   /rejoin           drop this state and ask to be re-added (a fresh KeyPackage, voted like a join)
   /block PEERID...  cut this node off from peers (a partition); /unblock lifts every cut
   /dial MULTIADDR   connect to a peer
   /quit             stop (the state stays in the sqlite file)`;
 
+/** One line per proposal waiting for a vote. */
+function describeProposal(p: PendingProposal): string {
+  return `proposal ${p.id.slice(0, 8)}: ${p.kind} ${p.target ?? ""} by ${p.proposer} (/vote ${p.id.slice(0, 8)} yes|no)`;
+}
+
 function describe(e: SyncEffect): string | undefined {
   switch (e.type) {
+    case "proposal":
+      return describeProposal(proposalInfo(e));
+    case "decided":
+      return `proposal ${e.proposalId.slice(0, 8)} decided ${e.decision}`;
     case "chat":
       return `<${new TextDecoder().decode(e.sender)}> ${new TextDecoder().decode(e.body)}`;
     case "status":
@@ -89,6 +104,7 @@ export async function runNode(o: NodeOptions, print: (line: string) => void = co
       clock: systemClock,
       rng: cryptoRng,
       store,
+      votePolicy: Object.fromEntries((o.autoYes ?? []).map((k): [ProposalKind, KindPolicy] => [k, AUTO_YES])),
       onEvent: (e: SyncEffect) => {
         const line = describe(e);
         if (line) print(line);
@@ -130,6 +146,18 @@ export async function runNode(o: NodeOptions, print: (line: string) => void = co
   return 0;
 }
 
+/**
+ * The proposal a `/vote` argument names: the one waiting proposal whose id starts with it, or the
+ * argument itself (a whole id; the member refuses one it does not know).
+ * @throws {Error} when the prefix names more than one waiting proposal.
+ */
+function proposalIdOf(member: Member, prefix: string): string {
+  const matches = member.pendingProposals().filter((p) => p.id.startsWith(prefix.toLowerCase()));
+  if (matches.length > 1)
+    throw new Error(`'${prefix}' names ${matches.length} proposals: give more of the id`);
+  return matches[0]?.id ?? prefix;
+}
+
 /** Reads stdin commands until `/quit` or the end of input. */
 async function commands(
   lines: AsyncIterable<string>,
@@ -152,7 +180,15 @@ async function commands(
       else if (cmd === "/remove" && args[0]) await member.proposeRemove(args[0]);
       else if (cmd === "/leave") await member.leave();
       else if (cmd === "/rejoin") await member.requestRejoin();
-      else if (cmd === "/block") await transport.block(args);
+      else if (cmd === "/pending") {
+        const waiting = member.pendingProposals();
+        if (waiting.length === 0) print("no proposal waits for your vote");
+        for (const p of waiting) print(describeProposal(p));
+      } else if (cmd === "/vote" && args[0] && (args[1] === "yes" || args[1] === "no")) {
+        const id = proposalIdOf(member, args[0]);
+        await member.vote(id, args[1] === "yes");
+        print(`voted ${args[1]} on ${id.slice(0, 8)}`);
+      } else if (cmd === "/block") await transport.block(args);
       else if (cmd === "/unblock") transport.unblock();
       else if (cmd === "/dial" && args[0]) await transport.dial(args[0]);
       else if (cmd?.startsWith("/")) print(`unknown command ${cmd}\n${NODE_COMMANDS}`);

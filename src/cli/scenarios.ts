@@ -2,6 +2,7 @@
 // forms a group through the real join path, splits it, lets sides commit, heals, and measures detection,
 // recovery, bytes and application-message delivery.
 import { FAST_GROUP_PARAMS } from "../group/params.ts";
+import { SIMULATION_VOTE_POLICY } from "../group/vote-policy.ts";
 import { sign } from "../mls/index.ts";
 import { Cluster } from "../node/cluster.ts";
 import type { SyncStatus } from "../sync/classify.ts";
@@ -122,6 +123,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const cluster = new Cluster({
     seed: o.seed,
     groupParams: FAST_GROUP_PARAMS,
+    // Joins through votes with no application voting (docs/decisions.md, "Votes belong to the application").
+    votePolicy: SIMULATION_VOTE_POLICY,
     syncParams: FAST_SYNC_PARAMS,
     onEvent: (e: SyncEffect, m) => {
       if (e.type === "recovered") {

@@ -3,18 +3,11 @@
 import { type MlsGroup, roster } from "../mls/index.ts";
 import { newSdsState, SdsChannel } from "../sds/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
-import { rosterIds } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
+import { recordDepartures, recordReturns } from "./former-members.ts";
 import { retryHeld } from "./inbound.ts";
 import type { GroupCore } from "./state.ts";
 import { chainSyncKey, deriveSyncKey, rotateSyncKey } from "./sync-key.ts";
-
-/** Members of `before` that are not `now`'s: if they come back, they get our recent chats again. */
-export function rememberFormer(core: GroupCore, before: readonly string[], now: ReadonlySet<string>): void {
-  const former = core.state.rejoined;
-  for (const id of before) if (!now.has(id)) former.add(id);
-  while (former.size > core.params.formerMembersKept) former.delete(former.values().next().value!);
-}
 
 /** Tells SDS who the participants are (the roster), for acknowledgements. */
 export function updateParticipants(core: GroupCore): void {
@@ -31,8 +24,12 @@ export function updateParticipants(core: GroupCore): void {
 export function adopt(core: GroupCore, group: MlsGroup, now: number, sdsHorizon: bigint): void {
   const s = core.state;
   const channelId = toHex(group.groupId);
+  const inRoster = new Set(roster(group).map((m) => toHex(m.memberId)));
+  // Members a reset group leaves out may come back; members we remember as out may be on the roster we
+  // take (a branch, a reset group).
   if (core.group !== undefined && !bytesEqual(core.group.groupId, group.groupId))
-    rememberFormer(core, rosterIds(core).map(toHex), new Set(roster(group).map((m) => toHex(m.memberId))));
+    recordDepartures(core, core.group, inRoster, now, () => "reset");
+  recordReturns(core, inRoster, new Set(), now);
   if (s.sds === undefined || s.sds.channelId !== channelId) {
     const sds = newSdsState(toHex(core.identity.id), channelId, now, core.params.sds);
     sds.horizon = sdsHorizon;

@@ -39,11 +39,17 @@ export function observe(
   return undefined;
 }
 
-/** Processes a commit on a copy and checks it only carries known proposals; an error code or the facts. */
+/**
+ * Processes a commit on a copy and checks it only carries known proposals; an error code or the facts.
+ * `approved`: its adds and removals must also be approved by our tally, as they must be when it is
+ * selected (`UNAPPROVED_CHANGE`: a steward may commit what the group refused); before, a vote still
+ * counting may approve them.
+ */
 export async function stage(
   core: GroupCore,
   group: MlsGroup,
   bytes: Uint8Array,
+  approved = false,
 ): Promise<GroupCode | { sender: Uint8Array; proposals: number; processed: Processed }> {
   let p: Processed;
   try {
@@ -60,17 +66,19 @@ export async function stage(
     if (n === 0) return "EMPTY_COMMIT";
   }
   if (n > core.params.maxProposalsPerCommit) return "OVERSIZED_COMMIT";
+  const changes = approved ? known.filter((r) => r.status === "approved") : known;
+  const unproposed = approved ? "UNAPPROVED_CHANGE" : "UNPROPOSED_CHANGE";
   for (const id of p.removed)
     if (
-      !known.some(
+      !changes.some(
         (r) =>
           (r.proposal.kind === PROPOSAL_REMOVE || r.proposal.kind === PROPOSAL_LEAVE) &&
           bytesEqual(r.proposal.target!, id),
       )
     )
-      return "UNPROPOSED_CHANGE";
+      return unproposed;
   for (const id of p.added)
-    if (!known.some((r) => r.joiner !== undefined && bytesEqual(r.joiner, id))) return "UNPROPOSED_CHANGE";
+    if (!changes.some((r) => r.joiner !== undefined && bytesEqual(r.joiner, id))) return unproposed;
   return { sender: p.sender, proposals: n, processed: p };
 }
 

@@ -7,6 +7,7 @@ import { trackChatCopy } from "./chat-delivery.ts";
 import { requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import { GroupError } from "./errors.ts";
+import { sentWhileOut } from "./former-members.ts";
 import { encodeGroupFrame, encodePayload } from "./frames.ts";
 import { channelEffects } from "./outbound.ts";
 import type { GroupCore } from "./state.ts";
@@ -36,8 +37,16 @@ export async function sendChat(
   rememberChat(core, toHex(chatId));
   const sent = core.state.sentChats;
   const existing = sent.findIndex((c) => bytesEqual(c.id, chatId));
+  // A re-send keeps the time the chat was first sent: who was in our roster then may read it.
+  const at = existing >= 0 ? sent[existing]!.at : now;
   if (existing >= 0) sent.splice(existing, 1);
-  sent.push({ id: chatId, body, epoch: group.epoch, fingerprint: group.fingerprint });
+  sent.push({
+    id: chatId,
+    body,
+    epoch: group.epoch,
+    fingerprint: group.fingerprint,
+    ...(at === undefined ? {} : { at }),
+  });
   if (sent.length > core.params.sentChatsKept) sent.shift();
   const r = await encrypt(group, encodePayload({ chat: { id: chatId, body } }));
   core.group = r.group;
@@ -50,7 +59,8 @@ export async function sendChat(
 /**
  * Re-sends chats that went out at states no longer in this member's history (an abandoned branch), at
  * epochs from `sinceEpoch` on (sent while we or a peer lagged: the other side may no longer hold those
- * epochs' keys), or all.
+ * epochs' keys), or all; never one sent while a member of our roster was out of it after a removal or a
+ * leave (a re-send goes out at our current epoch, which every member reads).
  */
 export async function resendAbandoned(
   core: GroupCore,
@@ -61,9 +71,11 @@ export async function resendAbandoned(
   const group = requireGroup(core);
   const out: GroupEffect[] = [];
   const mine = new Set(group.history.map((h) => toHex(h.fingerprint)));
+  const withheld = sentWhileOut(core);
   for (const c of [...core.state.sentChats]) {
     const lagging = sinceEpoch !== undefined && c.epoch >= sinceEpoch && c.epoch < group.epoch;
     if (!all && !lagging && mine.has(toHex(c.fingerprint))) continue;
+    if (withheld(c.at)) continue;
     out.push(...(await sendChat(core, c.body, now, c.id)).effects);
   }
   return out;

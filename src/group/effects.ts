@@ -2,6 +2,7 @@
 // rejections). The core returns these; it performs no I/O itself.
 import type { GroupCode } from "./errors.ts";
 import type { StoredKeyPackageSet } from "./keypackage-store.ts";
+import type { ProposalKind } from "./vote-policy.ts";
 
 /** What the caller must do or may show. */
 export type GroupEffect =
@@ -29,6 +30,15 @@ export type GroupEffect =
   /** This member published a new KeyPackage set (a storage service may keep it too). */
   | { readonly type: "keyPackageSet"; readonly set: StoredKeyPackageSet }
   | { readonly type: "decided"; readonly proposalId: string; readonly decision: "YES" | "NO" }
+  /** A proposal waits for the application's vote (its vote policy says `ask`). */
+  | {
+      readonly type: "proposal";
+      readonly proposalId: string;
+      readonly kind: ProposalKind;
+      /** The member it is about (an add's joiner), absent for a key refresh. */
+      readonly target: Uint8Array | undefined;
+      readonly proposer: Uint8Array;
+    }
   | { readonly type: "rejected"; readonly code: GroupCode; readonly detail: string }
   /** Every member of the group acknowledged our chat `id` (SDS: each holds it). */
   | { readonly type: "chatDelivered"; readonly id: Uint8Array }
@@ -43,3 +53,6 @@ export type GroupEffect =
 
 /** The internal effect saying a peer is at `epoch` (see the `stateHint` variant). */
 export const stateHint = (epoch: bigint): GroupEffect => ({ type: "stateHint", epoch });
+
+/** A proposal waiting for the application's vote. */
+export type ProposalEffect = Extract<GroupEffect, { type: "proposal" }>;

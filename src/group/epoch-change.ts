@@ -12,11 +12,12 @@ import {
   roster,
 } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
-import { rememberFormer, updateParticipants } from "./adopt.ts";
+import { updateParticipants } from "./adopt.ts";
 import { addCandidate, observe, stage } from "./candidates.ts";
 import { resendAbandoned } from "./chats.ts";
-import { requireGroup, rosterIds } from "./core.ts";
+import { reject, requireGroup, rosterIds } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
+import { departureOf, recordDepartures, recordReturns } from "./former-members.ts";
 import { encodeWelcomeFrame, PROPOSAL_ADD, PROPOSAL_REFRESH } from "./frames.ts";
 import { retryHeld } from "./inbound.ts";
 import { pruneKeyPackageSets } from "./keypackage-store.ts";
@@ -71,7 +72,10 @@ export async function applyCommit(
   return onEpochChange(core, p, bytes, undefined, now, via);
 }
 
-/** End of freeze: apply the best candidate that stages; fall back to the next. */
+/**
+ * End of freeze: apply the best candidate that stages and whose membership changes our own tally
+ * approved (a steward may commit what the group refused); fall back to the next.
+ */
 export async function select(core: GroupCore, now: number): Promise<GroupEffect[]> {
   const s = core.state;
   const vol = core.vol;
@@ -79,19 +83,27 @@ export async function select(core: GroupCore, now: number): Promise<GroupEffect[
   vol.selectedAmong = ranked.length;
   s.freezeUntil = undefined;
   s.candidates = [];
+  const skipped: GroupEffect[] = [];
   for (const c of ranked) {
     const own = vol.ownCommit;
     if (own !== undefined && bytesEqual(own.bytes, c.bytes)) {
       const group = requireGroup(core);
       vol.ownCommit = undefined;
-      return onEpochChange(core, ownProcessed(core, own), c.bytes, own.welcome, now, "commit", group);
+      return [
+        ...skipped,
+        ...(await onEpochChange(core, ownProcessed(core, own), c.bytes, own.welcome, now, "commit", group)),
+      ];
     }
-    const r = await stage(core, requireGroup(core), c.bytes);
+    const r = await stage(core, requireGroup(core), c.bytes, true);
+    if (r === "UNAPPROVED_CHANGE") skipped.push(reject(core, r, "a candidate changes membership unapproved"));
     if (typeof r === "string") continue;
-    return onEpochChange(core, r.processed as ProcessedCommit, c.bytes, undefined, now, "commit");
+    return [
+      ...skipped,
+      ...(await onEpochChange(core, r.processed as ProcessedCommit, c.bytes, undefined, now, "commit")),
+    ];
   }
   vol.ownCommit = undefined;
-  return [];
+  return skipped;
 }
 
 /** Bookkeeping after any epoch change: log, proposals, keys, held messages. */
@@ -121,12 +133,10 @@ async function onEpochChange(
   s.retry = 0;
   const ids = rosterIds(core);
   const inRoster = new Set(ids.map(toHex));
+  // How each member left is read from the requests and proposals this commit settles.
+  recordDepartures(core, before, inRoster, now, (id) => departureOf(core, id));
+  const back = recordReturns(core, inRoster, new Set(p.added.map(toHex)), now);
   settleMembership(core, p.added, inRoster, now);
-  rememberFormer(
-    core,
-    roster(before).map((m) => toHex(m.memberId)),
-    inRoster,
-  );
   settleProposals(core, inRoster);
   s.approvedSince = [...s.proposals.values()].some((r) => r.status === "approved") ? now : undefined;
   const candidates = via === "commit" ? core.vol.selectedAmong : 0;
@@ -160,18 +170,16 @@ async function onEpochChange(
     out.push(...(await sendKeyPackageStore(core, now)));
   }
   // Early in a group (a reset's): members added late missed what was re-sent at the reset; send it again
-  // (receivers dedupe by chat id).
+  // (receivers dedupe by chat id). Neither re-send carries what we sent while a member of the roster
+  // was out of it after a removal or a leave (`resendAbandoned`).
   if (ids.length > roster(before).length && group.epoch <= BigInt(core.params.earlyGroupEpochs))
     out.push(...(await resendAbandoned(core, now, true)));
-  else {
+  else if (back.length > 0)
     // A member back from a fork could not read what we sent on our branch since it forked: send our
     // recent chats again (receivers dedupe by id).
-    const back = p.added.map(toHex).filter((id) => s.rejoined.delete(id));
-    if (back.length > 0)
-      out.push(
-        ...(await resendAbandoned(core, now, false, group.epoch - BigInt(core.params.rejoinResendEpochs))),
-      );
-  }
+    out.push(
+      ...(await resendAbandoned(core, now, false, group.epoch - BigInt(core.params.rejoinResendEpochs))),
+    );
   // Messages that waited for this epoch, and candidates already seen for it.
   out.push(...(await retryHeld(core, now)));
   for (const c of s.observedCommits.get(group.epoch) ?? []) out.push(...(await addCandidate(core, c, now)));

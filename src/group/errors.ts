@@ -32,12 +32,14 @@ export type GroupCode =
   | "LEAVE_FOR_OTHER"
   /** A proposal kind this version does not know, or a vote for a proposal we do not track. */
   | "UNKNOWN_PROPOSAL"
+  /** The application voted on a proposal already decided (`Member.vote`). */
+  | "SETTLED_PROPOSAL"
   // Votes.
   /** A vote whose `voter` field is not the member that sent it. */
   | "VOTER_MISMATCH"
   /** A vote, rejoin request or KeyPackage whose signature does not verify under the member's key. */
   | "INVALID_SIGNATURE"
-  /** A second vote of one member on one proposal. */
+  /** A second vote of one member on one proposal (also the application's second vote, `Member.vote`). */
   | "DOUBLE_VOTE"
   /** More votes in one message than `VOTES_PER_MESSAGE`. */
   | "OVERSIZED_BATCH"
@@ -52,8 +54,10 @@ export type GroupCode =
   | "EMPTY_COMMIT"
   /** A commit carrying more proposals than `maxProposalsPerCommit`. */
   | "OVERSIZED_COMMIT"
-  /** A commit that adds or removes a member no approved proposal names. */
+  /** A commit that adds or removes a member no proposal we hold (and did not refuse) names. */
   | "UNPROPOSED_CHANGE"
+  /** A commit selected at the end of the freeze that adds or removes a member our tally did not approve. */
+  | "UNAPPROVED_CHANGE"
   /** A commit that MLS refuses (the MLS code follows), or that fails for another reason. */
   | `COMMIT_${MlsErrorCode}`
   | "COMMIT_INVALID"

@@ -5,9 +5,10 @@ import type { Identity, KeyPackageBundle, MlsGroup } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
 import { SdsChannel } from "../sds/index.ts";
 import * as adoption from "./adopt.ts";
+import * as ballots from "./ballots.ts";
 import * as chats from "./chats.ts";
 import { rosterIds } from "./core.ts";
-import type { GroupEffect } from "./effects.ts";
+import type { GroupEffect, ProposalEffect } from "./effects.ts";
 import * as epochChange from "./epoch-change.ts";
 import type { KeyPackageSet } from "./frames.ts";
 import { PROPOSAL_LEAVE } from "./frames.ts";
@@ -23,6 +24,7 @@ import { type GroupCore, type GroupCoreState, migrateGroupState, newGroupState }
 import { stewards } from "./steward-schedule.ts";
 import * as timers from "./timers.ts";
 import { topicsOf } from "./topics.ts";
+import { DEFAULT_VOTE_POLICY, type VotePolicy, votePolicyOf } from "./vote-policy.ts";
 
 /** A member of one conversation. */
 export class GroupMember {
@@ -34,7 +36,8 @@ export class GroupMember {
    * @param group the MLS group (undefined before joining)
    * @param keyPackages own KeyPackages (private parts)
    * @param memory what {@link GroupMember.saveMemory} returned before a restart
-   * @throws {GroupError} `BAD_PARAMS` when a parameter is out of range.
+   * @param policy how this member votes, per kind of proposal
+   * @throws {GroupError} `BAD_PARAMS` when a parameter or the vote policy is out of range.
    */
   constructor(
     identity: Identity,
@@ -44,11 +47,13 @@ export class GroupMember {
     rng: Rng,
     params: GroupParams,
     memory?: SavedGroupMemory,
+    policy: VotePolicy = DEFAULT_VOTE_POLICY,
   ) {
     validateGroupParams(params);
     this.core = {
       identity,
       params,
+      policy: votePolicyOf(policy),
       rng,
       topics: topicsOf(state.conversation),
       state: migrateGroupState(state),
@@ -135,9 +140,22 @@ export class GroupMember {
     return chats.sendChat(this.core, body, now, id);
   }
 
-  /** Proposes a change; the proposer votes YES at once. */
+  /** Proposes a change for the application; the proposer votes YES at once. */
   propose(kind: number, target: Uint8Array, now: number): Promise<GroupEffect[]> {
     return propose(this.core, kind, target, now);
+  }
+
+  /** Proposals waiting for the application's vote (the vote policy said `ask`), oldest first. */
+  waitingProposals(): ProposalEffect[] {
+    return ballots.waitingProposals(this.core);
+  }
+
+  /**
+   * The application's vote on proposal `id`.
+   * @throws {GroupError} `UNKNOWN_PROPOSAL`, `SETTLED_PROPOSAL`, `DOUBLE_VOTE`, `NO_GROUP`.
+   */
+  vote(id: string, yes: boolean, now: number): Promise<GroupEffect[]> {
+    return ballots.voteAsApplication(this.core, id, yes, now);
   }
 
   /** Asks to leave: a self-leave proposal. */

@@ -1,6 +1,7 @@
 // Requests waiting to become proposals: joiners' KeyPackages (an add) and members asking to be re-added
 // (the removal of their stale leaf). The epoch steward proposes them at once, any member after a
 // consensus timeout (the steward may be unreachable); a request older than `keyPackageEpochs` is dropped.
+// The proposer's own vote on them follows its vote policy, like everyone's.
 import { fromHex } from "../util/bytes.ts";
 import { requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
@@ -37,7 +38,7 @@ async function proposePending<T extends PendingRequest>(
   const fallback = now >= entry.seenAt + core.params.consensusTimeoutMs;
   if (!fallback && !isEpochSteward(core)) return [];
   if (core.state.proposals.has(proposalId(kind, target))) return [];
-  return propose(core, kind, target, now);
+  return propose(core, kind, target, now, false);
 }
 
 /** The earliest time `proposeJoiners` acts on a pending request of either kind. */

@@ -1,6 +1,7 @@
 // Proposals (de-MLS; docs/architecture.md, "The group layer"): add, remove, leave and key refresh, identified by SHA-256(kind ‖ target)
 // so that the same change proposed twice is one proposal. A proposal is checked against the roster,
-// tracked with the roster size of its epoch as the expected voters, and voted on after the voting delay.
+// tracked with the roster size of its epoch as the expected voters, and voted on after the voting delay
+// as the vote policy says.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { readKeyPackage, roster } from "../mls/index.ts";
 import { bytesEqual, concatBytes, toHex } from "../util/bytes.ts";
@@ -10,7 +11,13 @@ import type { GroupCode } from "./errors.ts";
 import { PROPOSAL_ADD, PROPOSAL_LEAVE, PROPOSAL_REFRESH, PROPOSAL_REMOVE, type Proposal } from "./frames.ts";
 import { sendPayload } from "./outbound.ts";
 import type { GroupCore, ProposalRecord } from "./state.ts";
-import { vote } from "./votes.ts";
+import { vote, voteByPolicy } from "./votes.ts";
+
+/** What an add's KeyPackage names: the joiner and its signature key. */
+interface Joiner {
+  readonly joiner?: Uint8Array;
+  readonly joinerKey?: Uint8Array;
+}
 
 /** SHA-256(kind ‖ target): the same change proposed twice is one proposal. */
 export function proposalId(kind: number, target: Uint8Array): string {
@@ -18,50 +25,44 @@ export function proposalId(kind: number, target: Uint8Array): string {
 }
 
 /** Starts tracking proposal `id` with the current roster as its expected voters. */
-function track(
-  core: GroupCore,
-  id: string,
-  proposal: Proposal,
-  now: number,
-  joiner?: Uint8Array,
-): ProposalRecord {
+function track(core: GroupCore, id: string, proposal: Proposal, now: number, joiner: Joiner): ProposalRecord {
   const rec: ProposalRecord = {
     proposal,
     receivedAt: now,
     voters: roster(requireGroup(core)).length,
     votes: new Map(),
     status: "pending",
-    ...(joiner ? { joiner } : {}),
+    ...(joiner.joiner ? { joiner: joiner.joiner } : {}),
+    ...(joiner.joinerKey ? { joinerKey: joiner.joinerKey } : {}),
   };
   core.state.proposals.set(id, rec);
   return rec;
 }
 
-/** Proposes a change; the proposer votes YES at once. */
+/**
+ * Proposes a change. `fromApplication`: the application asked for it, and its YES goes out at once;
+ * otherwise (a pending request the member proposes by itself) our vote follows the vote policy.
+ */
 export async function propose(
   core: GroupCore,
   kind: number,
   target: Uint8Array,
   now: number,
+  fromApplication = true,
 ): Promise<GroupEffect[]> {
   const group = requireGroup(core);
   const proposal: Proposal = { kind, target, epoch: group.epoch, proposer: core.identity.id };
   const id = proposalId(kind, target);
   if (core.state.proposals.has(id)) return [];
-  const joiner =
-    kind === PROPOSAL_ADD ? (await readKeyPackage(target).catch(() => undefined))?.memberId : undefined;
-  track(core, id, proposal, now, joiner);
+  const kp = kind === PROPOSAL_ADD ? await readKeyPackage(target).catch(() => undefined) : undefined;
+  track(core, id, proposal, now, { joiner: kp?.memberId, joinerKey: kp?.signaturePublicKey });
   const out = await sendPayload(core, { proposal }, now);
-  out.push(...(await vote(core, id, true, now)));
+  out.push(...(fromApplication ? await vote(core, id, true, now) : await voteByPolicy(core, id, now)));
   return out;
 }
 
 /** An error code, or the checked proposal with the joiner an add names. */
-async function validProposal(
-  core: GroupCore,
-  p: Proposal,
-  sender: Uint8Array,
-): Promise<GroupCode | { joiner?: Uint8Array }> {
+async function validProposal(core: GroupCore, p: Proposal, sender: Uint8Array): Promise<GroupCode | Joiner> {
   if (p.kind === undefined || p.target === undefined || p.proposer === undefined) return "MALFORMED";
   if (!bytesEqual(p.proposer, sender)) return "PROPOSER_MISMATCH";
   const ids = rosterIds(core);
@@ -70,7 +71,7 @@ async function validProposal(
     try {
       const kp = await readKeyPackage(p.target);
       if (inRoster(kp.memberId)) return "ALREADY_MEMBER";
-      return { joiner: kp.memberId };
+      return { joiner: kp.memberId, joinerKey: kp.signaturePublicKey };
     } catch {
       return "BAD_KEY_PACKAGE";
     }
@@ -102,7 +103,7 @@ export async function onProposal(
   if (typeof checked === "string") return [reject(core, checked, "proposal rejected")];
   const id = proposalId(p.kind!, p.target!);
   if (core.state.proposals.has(id)) return [];
-  const rec = track(core, id, p, now, checked.joiner);
+  const rec = track(core, id, p, now, checked);
   rec.voteAt = now + core.params.votingDelayMs;
   return [];
 }

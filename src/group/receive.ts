@@ -2,6 +2,7 @@
 // a typed error is counted and reported as a `rejected` effect.
 import { DemlsError } from "../util/errors.ts";
 import { keepEarly, onKeyPackage, onWelcome } from "./admission.ts";
+import { reconsiderWaiting } from "./ballots.ts";
 import { reject } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import { groupCodeOf, sdsCodeOf } from "./errors.ts";
@@ -38,9 +39,14 @@ export async function receive(
 }
 
 /** The welcome topic carries rejoin requests, joiners' KeyPackages and Welcomes. */
-function receiveWelcomeTopic(core: GroupCore, bytes: Uint8Array, now: number): Promise<GroupEffect[]> {
+async function receiveWelcomeTopic(core: GroupCore, bytes: Uint8Array, now: number): Promise<GroupEffect[]> {
   const f = decodeWelcomeFrame(bytes);
-  if (f.rejoin !== undefined) return onRejoinRequest(core, f.rejoin, now);
+  if (f.rejoin !== undefined) {
+    const out = await onRejoinRequest(core, f.rejoin, now);
+    // A removal put to the application may be this request's: then the policy for rejoins applies.
+    reconsiderWaiting(core, now);
+    return out;
+  }
   if (f.keyPackage !== undefined) return onKeyPackage(core, f.keyPackage, now);
   return onWelcome(core, f, now);
 }

@@ -9,6 +9,7 @@ import type { Proposal } from "./frames.ts";
 import type { KeyPackageSets } from "./keypackage-store.ts";
 import type { GroupParams } from "./params.ts";
 import type { Topics } from "./topics.ts";
+import type { VotePolicy } from "./vote-policy.ts";
 
 /** One proposal as a member tracks it. */
 export interface ProposalRecord {
@@ -23,6 +24,10 @@ export interface ProposalRecord {
   voteAt?: number;
   /** For an add: the member id its KeyPackage names, read (and verified) once when tracked. */
   readonly joiner?: Uint8Array;
+  /** For an add: the signature key of its KeyPackage (a former member back under its own key or not). */
+  readonly joinerKey?: Uint8Array;
+  /** Waiting for the application's vote (the vote policy says `ask`; a `proposal` effect told it). */
+  awaiting?: boolean;
 }
 
 /** A commit by a steward for the current epoch, waiting for selection. */
@@ -52,6 +57,30 @@ export interface SentChat {
   readonly body: Uint8Array;
   readonly epoch: bigint;
   readonly fingerprint: Uint8Array;
+  /** When it was first sent (our clock; absent in states of older versions). */
+  readonly at?: number;
+}
+
+/** How a member left one of our rosters. */
+export type Departure =
+  /** Removed by a proposal of another member (or a removal applied from a catch-up answer). */
+  | "removed"
+  /** Its own leave. */
+  | "left"
+  /** Its stale leaf removed at its own signed rejoin request. */
+  | "rejoin"
+  /** A group we moved to (a hard reset's) without it. */
+  | "reset";
+
+/** A time a member was out of our roster. */
+export interface Absence {
+  readonly how: Departure;
+  /** Our clock when we took the roster without it: chats we sent from then on were never its to read. */
+  readonly from: number;
+  /** Its signature key in the roster it left: an add under another key is not this member back. */
+  readonly key: Uint8Array | undefined;
+  /** Our clock when an add brought it back (undefined while it is out). */
+  to?: number;
 }
 
 /** Counters of rejected and notable input, by code. */
@@ -105,10 +134,11 @@ export interface GroupCoreState {
   /** Roster members (hex) that asked to be re-added: their stale leaf is proposed for removal. */
   readonly pendingRejoins: Map<string, PendingRequest>;
   /**
-   * Members (hex) that were in a roster of ours and left it (a stale leaf removed for a rejoin, any
-   * removal, a reset group without them): when added again, recent chats go out again.
+   * Members (hex) that were in a roster of ours and left it, with their absences, newest last (bounded):
+   * an add of one is a re-admission, and when one is added again our recent chats go out again, except
+   * those sent while it was out after a removal or a leave.
    */
-  readonly rejoined: Set<string>;
+  readonly formerMembers: Map<string, Absence[]>;
   /** Epoch at which each member (hex) was last added: removals proposed before it are stale. */
   readonly addedAt: Map<string, bigint>;
   /** When (our clock) each member (hex) was last added: a rejoin request made before it is stale. */
@@ -188,7 +218,7 @@ export function newGroupState(conversation: string): GroupCoreState {
     pendingRejoins: new Map(),
     addedAt: new Map(),
     addedTime: new Map(),
-    rejoined: new Set(),
+    formerMembers: new Map(),
     seenRejoins: new Set(),
     counters: {},
   };
@@ -200,10 +230,20 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     chatCopies?: GroupCoreState["chatCopies"];
     deliveredChats?: GroupCoreState["deliveredChats"];
     addedTime?: GroupCoreState["addedTime"];
+    formerMembers?: GroupCoreState["formerMembers"];
+    rejoined?: Set<string>;
   };
   old.chatCopies ??= new Map();
   old.deliveredChats ??= new Set();
   old.addedTime ??= new Map();
+  if (old.formerMembers === undefined) {
+    // How they left and under which key was not recorded: an add of one is a re-admission, and no span of
+    // chats is held back from it.
+    old.formerMembers = new Map(
+      [...(old.rejoined ?? [])].map((id) => [id, [{ how: "reset", from: 0, key: undefined }]]),
+    );
+    delete old.rejoined;
+  }
   return state;
 }
 
@@ -229,6 +269,8 @@ export function newGroupVolatile(): GroupVolatile {
 export interface GroupCore {
   readonly identity: Identity;
   readonly params: GroupParams;
+  /** How this member votes, per kind of proposal. */
+  readonly policy: VotePolicy;
   readonly rng: Rng;
   readonly topics: Topics;
   /** Persisted. */

@@ -3,13 +3,20 @@
 // as a candidate like any other.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { commit as mlsCommit } from "../mls/index.ts";
-import { toHex } from "../util/bytes.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { addCandidate } from "./candidates.ts";
 import { reject, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import { groupCodeOf } from "./errors.ts";
-import { encodeGroupFrame, PROPOSAL_ADD, PROPOSAL_REFRESH } from "./frames.ts";
+import {
+  encodeGroupFrame,
+  PROPOSAL_ADD,
+  PROPOSAL_LEAVE,
+  PROPOSAL_REFRESH,
+  PROPOSAL_REMOVE,
+  type Proposal,
+} from "./frames.ts";
 import { sendFrame } from "./outbound.ts";
 import type { GroupCore } from "./state.ts";
 import { commitSlot, retryDue, stewardRank } from "./steward-schedule.ts";
@@ -29,12 +36,15 @@ export async function stewardCommit(core: GroupCore, now: number): Promise<Group
   const rank = stewardRank(core, s.retry);
   // Slots count from when the round that just ended began (a new round's backups may act at once).
   if (rank < 0 || now < commitSlot(p, since, rank)) return [];
+  const me = core.identity.id;
+  // MLS does not let a member remove itself in its own commit: another steward commits our removal.
   const approved = [...s.proposals.entries()]
-    .filter(([, r]) => r.status === "approved")
+    .filter(([, r]) => r.status === "approved" && !removesMember(r.proposal, me))
     .sort((a, b) => a[1].receivedAt - b[1].receivedAt || (a[0] < b[0] ? -1 : 1))
     .slice(0, p.maxProposalsPerCommit);
   if (approved.length === 0) {
-    s.approvedSince = undefined;
+    // Only our own removal left: its schedule goes on (we accept the steward rounds that commit it).
+    if (![...s.proposals.values()].some((r) => r.status === "approved")) s.approvedSince = undefined;
     return [];
   }
   const adds: Uint8Array[] = [];
@@ -60,4 +70,13 @@ export async function stewardCommit(core: GroupCore, now: number): Promise<Group
   const effects = sendFrame(core, encodeGroupFrame({ commit: out.commit }), now);
   effects.push(...(await addCandidate(core, out.commit, now)));
   return effects;
+}
+
+/** Whether `p` removes member `id` (a removal of it, or its leave). */
+function removesMember(p: Proposal, id: Uint8Array): boolean {
+  return (
+    (p.kind === PROPOSAL_REMOVE || p.kind === PROPOSAL_LEAVE) &&
+    p.target !== undefined &&
+    bytesEqual(p.target, id)
+  );
 }

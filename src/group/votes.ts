@@ -1,14 +1,16 @@
 // Votes on proposals (de-MLS; docs/architecture.md, "The group layer"): signed by the voter's roster key and hash-chained per voter;
-// tallied by the de-MLS decision rule (`consensus.ts`).
+// tallied by the de-MLS decision rule (`consensus.ts`). This member's own vote follows its vote policy:
+// YES, NO, or none until the application votes (docs/decisions.md, "Votes belong to the application").
 import { sha256 } from "@noble/hashes/sha2.js";
 import { rosterMember, sign, verify } from "../mls/index.ts";
 import { bytesEqual, toHex, utf8 } from "../util/bytes.ts";
 import { decide, mayDecideEarly } from "./consensus.ts";
 import { count, reject, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
-import { encodeVote, type Vote } from "./frames.ts";
+import { encodeVote, PROPOSAL_ADD, PROPOSAL_REFRESH, type Vote } from "./frames.ts";
 import { sendPayload } from "./outbound.ts";
-import type { GroupCore } from "./state.ts";
+import { policyOf, proposalKind } from "./proposal-kind.ts";
+import type { GroupCore, ProposalRecord } from "./state.ts";
 
 /** The bytes a vote's signature covers. */
 export function voteBody(v: Vote): Uint8Array {
@@ -29,6 +31,7 @@ async function signVote(core: GroupCore, id: string, yes: boolean): Promise<Vote
   rec.voteAt = undefined;
   const me = toHex(core.identity.id);
   if (rec.votes.has(me)) return undefined;
+  rec.awaiting = undefined;
   const unsigned: Vote = {
     proposalId: utf8(id),
     voter: core.identity.id,
@@ -95,22 +98,61 @@ export async function onVotes(
 }
 
 /**
- * Once a vote is due, votes on it and on every proposal received up to half a voting delay after it, in
- * one message per `votesPerMessage`: a steward proposing many changes at once (the stale leaves of many
- * forked members) would otherwise cost every member one message per vote, n^2 deliveries per proposal.
+ * Our vote on proposal `id` as the policy says, now: YES or NO in a message of its own, or, when the
+ * application decides, a `proposal` effect that asks it.
+ */
+export async function voteByPolicy(core: GroupCore, id: string, now: number): Promise<GroupEffect[]> {
+  const rec = core.state.proposals.get(id);
+  if (rec === undefined || rec.status !== "pending") return [];
+  const choice = policyOf(core, rec).vote;
+  return choice === "ask" ? askApplication(core, id, rec) : vote(core, id, choice === "yes", now);
+}
+
+/** Marks proposal `id` as waiting for the application's vote and tells it, once. */
+function askApplication(core: GroupCore, id: string, rec: ProposalRecord): GroupEffect[] {
+  rec.voteAt = undefined;
+  if (rec.awaiting || rec.votes.has(toHex(core.identity.id))) return [];
+  rec.awaiting = true;
+  return [proposalEffect(core, id, rec)];
+}
+
+/** The `proposal` effect of proposal `id`: what it does, to whom, and who proposed it. */
+export function proposalEffect(core: GroupCore, id: string, rec: ProposalRecord): GroupEffect {
+  const p = rec.proposal;
+  const target = p.kind === PROPOSAL_REFRESH ? undefined : p.kind === PROPOSAL_ADD ? rec.joiner : p.target;
+  return {
+    type: "proposal",
+    proposalId: id,
+    kind: proposalKind(core, rec),
+    target,
+    proposer: p.proposer ?? new Uint8Array(),
+  };
+}
+
+/**
+ * Once a vote is due, votes on it and on every proposal received up to half a voting delay later as the
+ * policy says, in one message per `votesPerMessage` (proposals the application decides are put to it):
+ * a steward proposing many changes at once (the stale leaves of many forked members) would otherwise cost
+ * every member one message per vote, n^2 deliveries per proposal.
  */
 export async function castVotes(core: GroupCore, now: number): Promise<GroupEffect[]> {
   const proposals = core.state.proposals;
   if (![...proposals.values()].some((r) => r.voteAt !== undefined && r.voteAt <= now)) return [];
   const until = now + core.params.votingDelayMs / 2;
   const votes: Vote[] = [];
+  const out: GroupEffect[] = [];
   for (const [id, rec] of proposals) {
     if (rec.voteAt === undefined || rec.voteAt > until) continue;
-    const v = rec.status === "pending" ? await signVote(core, id, true) : undefined;
-    if (v) votes.push(v);
     rec.voteAt = undefined;
+    if (rec.status !== "pending") continue;
+    const choice = policyOf(core, rec).vote;
+    if (choice === "ask") {
+      out.push(...askApplication(core, id, rec));
+      continue;
+    }
+    const v = await signVote(core, id, choice === "yes");
+    if (v) votes.push(v);
   }
-  const out: GroupEffect[] = [];
   const per = core.params.votesPerMessage;
   for (let i = 0; i < votes.length; i += per) {
     const batch = votes.slice(i, i + per);
@@ -130,10 +172,12 @@ export function decideAll(core: GroupCore, now: number, out: GroupEffect[]): voi
       continue;
     }
     const yes = [...rec.votes.values()].filter(Boolean).length;
-    const d = decide(rec.voters, yes, rec.votes.size - yes, now >= rec.receivedAt + p.consensusTimeoutMs);
+    const timedOut = now >= rec.receivedAt + p.consensusTimeoutMs;
+    const d = decide(rec.voters, yes, rec.votes.size - yes, timedOut, policyOf(core, rec).liveness);
     if (d === "PENDING") continue;
     rec.status = d === "YES" ? "approved" : "rejected";
     rec.decidedAt = now;
+    rec.awaiting = undefined;
     if (d === "YES" && s.approvedSince === undefined) s.approvedSince = now;
     out.push({ type: "decided", proposalId: id, decision: d });
   }

@@ -1,4 +1,6 @@
 // What a Member tells the application: the events, and how the cores' effects map onto them.
+import type { ProposalEffect } from "../group/effects.ts";
+import type { ProposalKind } from "../group/vote-policy.ts";
 import type { SyncStatus } from "../sync/classify.ts";
 import type { RecoveryHow, SyncEffect } from "../sync/effects.ts";
 import { toHex } from "../util/bytes.ts";
@@ -15,6 +17,16 @@ export interface ChatMessage {
   readonly text: string;
   /** The epoch it was sent in. */
   readonly epoch: bigint;
+}
+
+/** A proposal waiting for this member's vote (`Member.vote`). */
+export interface PendingProposal {
+  /** The proposal's id (hex), the same on every member. */
+  readonly id: string;
+  readonly kind: ProposalKind;
+  /** The member it is about (an add's joiner), absent for a key refresh. */
+  readonly target: string | undefined;
+  readonly proposer: string;
 }
 
 /** What a {@link Member} tells the application; subscribe with {@link Member.on}. */
@@ -37,6 +49,8 @@ export interface MemberEvents {
   recovered: { readonly how: RecoveryHow; readonly epochs: number };
   /** A new epoch (or a new group, after a join or a reset). */
   epoch: { readonly epoch: bigint; readonly via: string };
+  /** A proposal waits for this member's vote: answer with `Member.vote` (silence counts NO by default). */
+  proposal: PendingProposal;
 }
 
 /** Traffic this member put on the wire, by topic kind. */
@@ -49,6 +63,18 @@ export interface Traffic {
 /** The roster names the last events were about (undefined before the first group, and once removed). */
 export interface RosterWatch {
   known: Set<string> | undefined;
+}
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** A waiting proposal as the application sees it. */
+export function proposalInfo(e: ProposalEffect): PendingProposal {
+  return {
+    id: e.proposalId,
+    kind: e.kind,
+    target: e.target === undefined ? undefined : text(e.target),
+    proposer: text(e.proposer),
+  };
 }
 
 /** Emits the application events an effect means; `roster` is the roster now, `self` our name. */
@@ -67,6 +93,7 @@ export function emitEvents(
   else if (e.type === "chatLost") ev.emit("lost", { id: toHex(e.id) });
   else if (e.type === "status") ev.emit("status", { status: e.status, previous: e.previous });
   else if (e.type === "recovered") ev.emit("recovered", { how: e.how, epochs: e.epochs });
+  else if (e.type === "proposal") ev.emit("proposal", proposalInfo(e));
   else if (e.type === "epoch" || e.type === "joined") {
     ev.emit("epoch", { epoch: e.epoch, via: e.type === "epoch" ? e.via : "join" });
     rosterEvents(ev, watch, roster());

@@ -1,6 +1,7 @@
 // What every group of member processes shares, on the simulator or on libp2p: member options, the chat
 // log that delivery checks read, and views of the members' states.
 import type { GroupParams } from "../group/params.ts";
+import { SIMULATION_VOTE_POLICY, type VotePolicy } from "../group/vote-policy.ts";
 import {
   commit,
   createGroup,
@@ -32,6 +33,11 @@ export interface MemberSetOptions {
   readonly conversation?: string;
   readonly groupParams?: GroupParams;
   readonly syncParams?: SyncParams;
+  /**
+   * How members vote, over `SIMULATION_VOTE_POLICY` (joiners and former members are added with no
+   * application voting; removals still wait for `Member.vote`).
+   */
+  readonly votePolicy?: Partial<VotePolicy>;
   /** A storage service every member backs its KeyPackage store with. */
   readonly keyPackageService?: KeyPackageService;
   readonly onEvent?: (e: SyncEffect, m: Member) => void;
@@ -88,6 +94,7 @@ export abstract class MemberSet {
       ...net,
       ...(b.groupParams ? { groupParams: b.groupParams } : {}),
       ...(b.syncParams ? { syncParams: b.syncParams } : {}),
+      votePolicy: { ...SIMULATION_VOTE_POLICY, ...b.votePolicy },
       ...(store ? { store } : {}),
       ...(b.keyPackageService ? { keyPackageService: b.keyPackageService } : {}),
       onEvent: (e: SyncEffect, m: Member) => {

@@ -8,6 +8,7 @@ import { decodeKeyPackageSet, encodeKeyPackageSet } from "../group/frames.ts";
 import { toWire } from "../group/keypackage-store.ts";
 import { GroupMember } from "../group/member.ts";
 import { FAST_GROUP_PARAMS, type GroupParams, validateGroupParams } from "../group/params.ts";
+import { type VotePolicy, votePolicyOf } from "../group/vote-policy.ts";
 import {
   createGroup,
   createIdentity,
@@ -36,13 +37,15 @@ import {
   describeEffect,
   emitEvents,
   type MemberEvents,
+  type PendingProposal,
+  proposalInfo,
   type RosterWatch,
   type Traffic,
 } from "./events.ts";
 import { groupPortOf } from "./group-port.ts";
 import { newSaveCache, readSnapshot, saveSnapshot } from "./snapshot.ts";
 
-export type { ChatMessage, MemberEvents, Traffic };
+export type { ChatMessage, MemberEvents, PendingProposal, Traffic };
 
 export interface MemberOptions {
   readonly name: string;
@@ -52,6 +55,11 @@ export interface MemberOptions {
   readonly rng: Rng;
   readonly groupParams?: GroupParams;
   readonly syncParams?: SyncParams;
+  /**
+   * How this member votes, per kind of proposal, over `DEFAULT_VOTE_POLICY`: by default adds,
+   * re-admissions and removals wait for {@link Member.vote} (`proposal` events), the rest pass.
+   */
+  readonly votePolicy?: Partial<VotePolicy>;
   /** Persist every processed event here; restart with {@link Member.restore}. */
   readonly store?: MemberStore;
   /** A storage service backing the KeyPackage store: own sets go to it, roster members' come from it. */
@@ -91,7 +99,10 @@ export class Member {
     this.logRejected = logger(`demls:rejected:${opts.name}`);
   }
 
-  /** A new member: `creator` starts the group, `joiner` announces KeyPackages until welcomed. */
+  /**
+   * A new member: `creator` starts the group, `joiner` announces KeyPackages until welcomed.
+   * @throws {GroupError} `BAD_PARAMS` (`groupParams` or `votePolicy` out of range).
+   */
   static async create(opts: MemberOptions & { role: "creator" | "joiner" }): Promise<Member> {
     const identity = await createIdentity(opts.name);
     const kps = await generateKeyPackages(identity, 3, { lastResort: true });
@@ -131,6 +142,8 @@ export class Member {
       keyPackages,
       opts.rng,
       opts.groupParams ?? FAST_GROUP_PARAMS,
+      undefined,
+      votePolicyOf(opts.votePolicy),
     );
     return new Member(
       opts,
@@ -143,12 +156,13 @@ export class Member {
    * Restarts a member from its store (after a crash or a restart).
    * @throws {DemlsError} `NO_STORE` (no `store` given), `NO_STATE` (an empty store), `CORRUPT_STATE`
    * (unreadable), `WRONG_MEMBER` (the store is another member's: running as that member would fork its leaf).
-   * @throws {GroupError} `BAD_PARAMS` (`groupParams` out of range).
+   * @throws {GroupError} `BAD_PARAMS` (`groupParams` or `votePolicy` out of range).
    * @throws {SyncError} `BAD_PARAMS` (`syncParams` out of range).
    */
   static async restore(opts: MemberOptions & { store: MemberStore }): Promise<Member> {
     // Checked before the snapshot is read: a parameter out of range is not a damaged state.
     const params = validateGroupParams(opts.groupParams ?? FAST_GROUP_PARAMS);
+    const policy = votePolicyOf(opts.votePolicy);
     const syncParams = validateSyncParams(opts.syncParams ?? FAST_SYNC_PARAMS);
     if (opts.store === undefined)
       throw new DemlsError(
@@ -162,7 +176,16 @@ export class Member {
       const group = snap.group ? restoreGroup(snap.group) : undefined;
       // The KeyPackage store lives in its own table, not in the snapshot.
       const sets = opts.store.keyPackageSets();
-      const core = new GroupMember(identity, snap.core, group, kps, opts.rng, params, snap.groupMemory);
+      const core = new GroupMember(
+        identity,
+        snap.core,
+        group,
+        kps,
+        opts.rng,
+        params,
+        snap.groupMemory,
+        policy,
+      );
       await core.importKeyPackageSets(sets.map((r) => decodeKeyPackageSet(r.set)));
       const syncState = snap.sync;
       if (syncState.reset) {
@@ -257,6 +280,33 @@ export class Member {
   /** Proposes removing `memberName` (voted like any proposal). */
   proposeRemove(memberName: string): Promise<void> {
     return this.enqueue((now) => this.group.propose(2, utf8(memberName), now));
+  }
+
+  /**
+   * Proposals waiting for this member's vote (the vote policy asks the application), oldest first; also
+   * after a restart, when their `proposal` events are not repeated.
+   */
+  pendingProposals(): PendingProposal[] {
+    return this.group.waitingProposals().map(proposalInfo);
+  }
+
+  /**
+   * Votes on proposal `proposalId` (a `proposal` event's id, or any proposal still being voted on that
+   * this member has not voted on).
+   * @throws {GroupError} `UNKNOWN_PROPOSAL`, `SETTLED_PROPOSAL` (decided already), `DOUBLE_VOTE` (this
+   * member voted on it), `NO_GROUP`, `STOPPED`.
+   */
+  async vote(proposalId: string, yes: boolean): Promise<void> {
+    let refused: GroupError | undefined = new GroupError("STOPPED", "the member is stopped");
+    await this.enqueue(async (now) => {
+      refused = undefined;
+      return this.group.vote(proposalId, yes, now).catch((e: unknown) => {
+        if (!(e instanceof GroupError)) throw e;
+        refused = e;
+        return [];
+      });
+    });
+    if (refused) throw refused;
   }
 
   /** Proposes a key refresh: once approved, the steward commits an update path (a new epoch). */

@@ -1,9 +1,9 @@
 // `demls node` as a user runs it, a real process over libp2p TCP: commands piped in before it is up are
 // all read, a failed dial (refused, or a peer that is not who the address says) is reported and the node
 // goes on, `/quit` saves and exits, a restart resumes, and a data file it cannot run as is refused with
-// its reason and exit code 2, without a stack trace.
+// its reason and exit code 2, without a stack trace; a joiner waits for the member's `/vote`.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -90,4 +90,63 @@ it("demls node refuses another member's data file, a damaged one, and one in use
   assert.equal(busy.status, 2);
   assert.match(busy.err, new RegExp(`in use by process ${process.pid}.*\\(STORE_LOCKED\\)`));
   assert.doesNotMatch(busy.err, /\n\s+at /);
+});
+
+/** A `demls node` process driven line by line. */
+function live(args: string[]) {
+  const p = spawn(process.execPath, [MAIN, "node", ...args]);
+  const lines: string[] = [];
+  let buf = "";
+  p.stdout.on("data", (d) => {
+    buf += d;
+    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  const exited = new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
+  return {
+    lines,
+    exited,
+    send: (line: string) => p.stdin.write(`${line}\n`),
+    kill: () => p.kill("SIGKILL"),
+    /** The first line (from the `from`th on) matching `re`; fails the test after a minute without one. */
+    async line(re: RegExp, from = 0): Promise<RegExpMatchArray> {
+      for (const end = Date.now() + 60_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+        const m = lines
+          .slice(from)
+          .find((l) => re.test(l))
+          ?.match(re);
+        if (m) return m;
+      }
+      throw new Error(`no line ${re} in:\n${lines.join("\n")}`);
+    },
+  };
+}
+
+it("demls node: a joiner waits for the vote; /pending lists it, /vote with an id prefix approves it", async () => {
+  const alice = live(["--name", "alice", "--create", "--data", join(dir, "va.sqlite")]);
+  const bob = live(["--name", "bob", "--data", join(dir, "vb.sqlite")]);
+  try {
+    const [, address] = await alice.line(/^listening (\S+)$/);
+    bob.send(`/dial ${address}`);
+    const [, prefix] = await alice.line(/^proposal (\w{8}): add bob by alice \(\/vote \w{8} yes\|no\)$/);
+    const listed = alice.lines.length;
+    alice.send("/pending");
+    await alice.line(new RegExp(`^proposal ${prefix}: add bob by alice`), listed);
+    assert.equal(bob.lines.filter((l) => /^joined/.test(l)).length, 0, "not in before the vote");
+    alice.send("/vote zzzz yes");
+    await alice.line(/^error: no proposal zzzz/);
+    alice.send(`/vote ${prefix!.slice(0, 5)} yes`);
+    await alice.line(new RegExp(`^voted yes on ${prefix}$`));
+    await alice.line(new RegExp(`^proposal ${prefix} decided YES$`));
+    await bob.line(/^joined at epoch 1$/);
+    alice.send("/pending");
+    await alice.line(/^no proposal waits for your vote$/);
+    for (const n of [alice, bob]) n.send("/quit");
+    assert.deepEqual(await Promise.all([alice.exited, bob.exited]), [0, 0]);
+  } finally {
+    alice.kill();
+    bob.kill();
+  }
 });

@@ -4,6 +4,7 @@ import { decide, mayDecideEarly } from "../../src/group/consensus.ts";
 import type { GroupCode } from "../../src/group/errors.ts";
 import type { Vote } from "../../src/group/frames.ts";
 import { DEFAULT_GROUP_PARAMS, FAST_GROUP_PARAMS } from "../../src/group/params.ts";
+import { AUTO_YES } from "../../src/group/vote-policy.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { DEFAULT_SYNC_PARAMS } from "../../src/sync/params.ts";
 import { toHex, utf8 } from "../../src/util/bytes.ts";
@@ -35,7 +36,8 @@ describe("de-MLS group", () => {
   });
 
   it("1 creator + 9 joiners through votes; key refreshes and a removal; one state, every chat delivered", async () => {
-    const c = new Cluster({ seed: 11 });
+    // The removal passes without the applications' votes: a policy the group opts into.
+    const c = new Cluster({ seed: 11, votePolicy: { remove: AUTO_YES } });
     await c.form(10);
     assert.equal(c.distinctStates().size, 1);
     for (let e = 0; e < 3; e++) {

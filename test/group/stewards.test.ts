@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { GroupEffect } from "../../src/group/effects.ts";
 import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
+import { AUTO_YES } from "../../src/group/vote-policy.ts";
 import { Cluster, type ClusterOptions } from "../../src/node/cluster.ts";
 import { toHex } from "../../src/util/bytes.ts";
 
@@ -111,7 +112,7 @@ describe("group under loss and churn", () => {
   });
 
   it("1 creator + 9 joiners, then adds and removes to 20 epochs: one fingerprint per epoch, every chat delivered", async () => {
-    const { c, epochs } = recorded({ seed: 34 });
+    const { c, epochs } = recorded({ seed: 34, votePolicy: { remove: AUTO_YES } }); // removals pass by themselves
     await c.form(10);
     let next = 10;
     for (let round = 0; c.epochOf("m0") < 20n; round++) {

@@ -22,6 +22,7 @@ function record(m: Member): Seen {
     memberLeft: [],
     recovered: [],
     epoch: [],
+    proposal: [],
   };
   for (const k of Object.keys(seen) as (keyof MemberEvents)[]) m.on(k, (e) => (seen[k] as unknown[]).push(e));
   return seen;
@@ -90,8 +91,16 @@ it("membership and recovery: `memberJoined`, `epoch` on join, `status` and `reco
   for (const s of seen3.status) assert.notEqual(s.status, s.previous);
 
   const seen2 = record(c.members.get("m2")!);
+  const seen1 = record(c.members.get("m1")!);
   await c.members.get("m0")!.proposeRemove("m2");
-  await until(c, () => c.members.get("m0")!.roster().length === 3);
+  // A removal waits for the applications' votes (the simulation policy passes adds only).
+  const voters = ["m1", "m3"].map((n) => c.members.get(n)!);
+  await until(c, () => voters.every((m) => m.pendingProposals().length > 0));
+  const asked = seen1.proposal[0]!;
+  assert.deepEqual({ ...asked, id: "" }, { id: "", kind: "remove", target: "m2", proposer: "m0" });
+  assert.deepEqual(c.members.get("m1")!.pendingProposals(), [asked]);
+  for (const m of voters) await m.vote(asked.id, true);
+  await until(c, () => c.members.get("m0")!.roster().length === 3 && seen2.memberLeft.length > 0);
   assert.deepEqual(m0.memberLeft, [{ member: "m2" }]);
   assert.deepEqual(seen2.memberLeft, [{ member: "m2" }], "the removed member hears it left");
 });

@@ -1,0 +1,89 @@
+// The group's memory of former members (docs/decisions.md, "Votes belong to the application"): who left
+// one of our rosters, how (removed, left, its stale leaf removed for a rejoin, a reset group without it),
+// under which key and when. It tells a re-admission from a new joiner, and which of our chats a member
+// back in the roster must never get again: those we sent while it was out after a removal or a leave.
+import { type MlsGroup, roster } from "../mls/index.ts";
+import { toHex } from "../util/bytes.ts";
+import { rosterIds } from "./core.ts";
+import { PROPOSAL_LEAVE } from "./frames.ts";
+import type { Absence, Departure, GroupCore } from "./state.ts";
+
+/** Absences remembered per member, newest last. */
+const ABSENCES_KEPT = 8;
+
+/** The newest absence of member `id` (hex), if we remember one. */
+export function lastAbsence(core: GroupCore, id: string): Absence | undefined {
+  return core.state.formerMembers.get(id)?.at(-1);
+}
+
+/** How member `id` (hex) left in the commit we are applying, by the requests and proposals we hold. */
+export function departureOf(core: GroupCore, id: string): Departure {
+  const s = core.state;
+  if (s.pendingRejoins.has(id)) return "rejoin";
+  for (const r of s.proposals.values())
+    if (r.proposal.kind === PROPOSAL_LEAVE && r.proposal.target && toHex(r.proposal.target) === id)
+      return "left";
+  // Also a removal applied from a catch-up answer, whose proposal we never saw: a decision of the group.
+  return "removed";
+}
+
+/** Members of `before` that `now` does not hold left our roster at `at`, each as `how` says. */
+export function recordDepartures(
+  core: GroupCore,
+  before: MlsGroup,
+  now: ReadonlySet<string>,
+  at: number,
+  how: (id: string) => Departure,
+): void {
+  const former = core.state.formerMembers;
+  for (const m of roster(before)) {
+    const id = toHex(m.memberId);
+    if (now.has(id)) continue;
+    const list = former.get(id) ?? [];
+    if (list.at(-1)?.to === undefined && list.length > 0) continue; // already out
+    list.push({ how: how(id), from: at, key: m.signaturePublicKey });
+    if (list.length > ABSENCES_KEPT) list.shift();
+    former.delete(id); // newest last: the oldest memory goes first
+    former.set(id, list);
+  }
+  while (former.size > core.params.formerMembersKept) former.delete(former.keys().next().value!);
+}
+
+/**
+ * Members of our roster `inRoster` that we remember as out are back at `at`: through an add (`added`),
+ * or with a branch or a reset group we moved to. A removal or a leave keeps its span closed (what we
+ * sent while the member was out of our roster stays out of its reach); a recovery leaves nothing to keep.
+ * Returns the members an add brought back.
+ */
+export function recordReturns(
+  core: GroupCore,
+  inRoster: ReadonlySet<string>,
+  added: ReadonlySet<string>,
+  at: number,
+): string[] {
+  const back: string[] = [];
+  for (const [id, list] of core.state.formerMembers) {
+    const last = list.at(-1);
+    if (last === undefined || last.to !== undefined || !inRoster.has(id)) continue;
+    if (added.has(id)) back.push(id);
+    last.to = at;
+    if (last.how === "rejoin" || last.how === "reset") list.pop();
+    if (list.length === 0) core.state.formerMembers.delete(id);
+  }
+  return back;
+}
+
+/**
+ * Whether a chat we sent at `at` (our clock; undefined when not recorded) must not go out again: a
+ * member of our roster was out of it then, after a removal or a leave, and must not read it now.
+ * Members back from a recovery (a rejoin, a reset) were not dropped by anyone and get what they missed.
+ */
+export function sentWhileOut(core: GroupCore): (at: number | undefined) => boolean {
+  const spans: { from: number; to: number }[] = [];
+  for (const id of rosterIds(core)) {
+    for (const a of core.state.formerMembers.get(toHex(id)) ?? [])
+      if (a.how === "removed" || a.how === "left") spans.push({ from: a.from, to: a.to ?? Infinity });
+  }
+  if (spans.length === 0) return () => false;
+  return (at) => at === undefined || spans.some((s) => at >= s.from && at < s.to);
+}
