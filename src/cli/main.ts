@@ -39,7 +39,7 @@ demls <command> --help for the options of a command.`,
   (DEBUG=demls:* logs every member's effects to stderr: demls:member:<name>, demls:rejected:<name>)
 
 exit code 0 when every member ends in one state, in sync, with no application message lost.`,
-  node: `usage: demls node --name NAME [--listen MULTIADDR] [--peer MULTIADDR]... [--create] [--data FILE] [--conversation C] [--auto-yes KINDS]
+  node: `usage: demls node --name NAME [--listen MULTIADDR] [--peer MULTIADDR]... [--create] [--data FILE] [--conversation C] [--auto-yes KINDS] [--verbose | --quiet]
 
   --name          member name (its credential identity)
   --listen        libp2p listen address (default /ip4/127.0.0.1/tcp/0)
@@ -49,6 +49,9 @@ exit code 0 when every member ends in one state, in sync, with no application me
   --conversation  conversation name (default demo)
   --auto-yes      proposal kinds this node approves by itself, comma-separated: ${PROPOSAL_KINDS.join(", ")}
                   (default: none but leave, refresh and rejoin; adds, re-admissions and removals wait for /vote)
+  --verbose       print every rejected input (by default counted, shown by /status; a name clash is printed once)
+  --quiet         print only chats, proposals, a removal and errors
+  (DEBUG=demls:* logs every member effect to stderr, DEBUG=libp2p:* the network)
 
 ${NODE_COMMANDS}`,
   net: `usage: demls net [--plan P] [--members N] [--minority K] [--epochs E] [--transport tcp|memory] [--time-scale X] [--data DIR] [--json]
@@ -290,6 +293,8 @@ async function node(argv: string[]): Promise<number> {
       data: { type: "string" },
       conversation: { type: "string" },
       "auto-yes": { type: "string" },
+      verbose: { type: "boolean" },
+      quiet: { type: "boolean" },
     },
   });
   if (!values.name || !/^[\w.-]{1,64}$/.test(values.name))
@@ -316,6 +321,8 @@ async function node(argv: string[]): Promise<number> {
     dataFile: values.data ?? `${values.name}.sqlite`,
     conversation: values.conversation ?? "demo",
     autoYes: autoYes as ProposalKind[],
+    verbose: values.verbose ?? false,
+    quiet: values.quiet ?? false,
   });
 }
 

@@ -5,8 +5,8 @@ import { createInterface } from "node:readline";
 import { AUTO_YES, type KindPolicy, type ProposalKind } from "../group/vote-policy.ts";
 import { Libp2pTransport } from "../net/libp2p.ts";
 import { cryptoRng, systemClock } from "../net/transport.ts";
-import { proposalInfo } from "../node/events.ts";
-import { Member, type PendingProposal } from "../node/member.ts";
+import { describeEffect, describeProposal } from "../node/events.ts";
+import { Member } from "../node/member.ts";
 import { SqliteMemberStore } from "../store/sqlite.ts";
 import type { SyncEffect } from "../sync/effects.ts";
 
@@ -20,7 +20,14 @@ export interface NodeOptions {
   readonly dataFile: string;
   /** Proposal kinds this node approves by itself (the others of the default policy wait for `/vote`). */
   readonly autoYes?: readonly ProposalKind[];
+  /** Print every rejected input (by default they are counted; `/status` shows how many). */
+  readonly verbose?: boolean;
+  /** Print only chats, proposals, removal and errors. */
+  readonly quiet?: boolean;
 }
+
+/** Effects `--quiet` still prints. */
+const QUIET_SHOWS = new Set<SyncEffect["type"]>(["chat", "proposal", "removed"]);
 
 export const NODE_COMMANDS = `stdin commands:
   <text>            send a chat message
@@ -34,38 +41,6 @@ export const NODE_COMMANDS = `stdin commands:
   /block PEERID...  cut this node off from peers (a partition); /unblock lifts every cut
   /dial MULTIADDR   connect to a peer
   /quit             stop (the state stays in the sqlite file)`;
-
-/** One line per proposal waiting for a vote. */
-function describeProposal(p: PendingProposal): string {
-  return `proposal ${p.id.slice(0, 8)}: ${p.kind} ${p.target ?? ""} by ${p.proposer} (/vote ${p.id.slice(0, 8)} yes|no)`;
-}
-
-function describe(e: SyncEffect): string | undefined {
-  switch (e.type) {
-    case "proposal":
-      return describeProposal(proposalInfo(e));
-    case "decided":
-      return `proposal ${e.proposalId.slice(0, 8)} decided ${e.decision}`;
-    case "chat":
-      return `<${new TextDecoder().decode(e.sender)}> ${new TextDecoder().decode(e.body)}`;
-    case "status":
-      return `status ${e.previous} -> ${e.status}`;
-    case "epoch":
-      return `epoch ${e.epoch} (${e.via}, committed by ${new TextDecoder().decode(e.committer)})`;
-    case "joined":
-      return `joined at epoch ${e.epoch}`;
-    case "recovered":
-      return `recovered by ${e.how} (${e.epochs} epochs)`;
-    case "reset":
-      return "group reset: new group joined";
-    case "removed":
-      return "removed from the group";
-    case "rejected":
-      return `rejected ${e.code}: ${e.detail}`;
-    default:
-      return undefined;
-  }
-}
 
 /** How often a node that is not in a group yet says so, with what to check. */
 const WAITING_HINT_MS = 15_000;
@@ -88,6 +63,8 @@ export async function runNode(o: NodeOptions, print: (line: string) => void = co
   process.once("SIGINT", quit);
   process.once("SIGTERM", quit);
   let member: Member | undefined;
+  let rejected = 0;
+  const clashes = new Set<string>();
   let hint: ReturnType<typeof setInterval> | undefined;
   try {
     const restored = existsSync(o.dataFile) && store.load() !== undefined;
@@ -106,13 +83,27 @@ export async function runNode(o: NodeOptions, print: (line: string) => void = co
       store,
       votePolicy: Object.fromEntries((o.autoYes ?? []).map((k): [ProposalKind, KindPolicy] => [k, AUTO_YES])),
       onEvent: (e: SyncEffect) => {
-        const line = describe(e);
+        if (e.type === "rejected" && !o.verbose) {
+          // Rejections are normal after a catch-up (late votes, stale proposals): counted, not printed; a
+          // name clash is printed once per joiner, since it needs someone to act.
+          rejected++;
+          if (e.code !== "NAME_TAKEN" || clashes.has(e.detail)) return;
+          clashes.add(e.detail);
+        }
+        if (o.quiet && !QUIET_SHOWS.has(e.type)) return;
+        const line = describeEffect(e);
         if (line) print(line);
       },
     };
     member = restored
       ? await Member.restore(opts)
       : await Member.create({ ...opts, role: o.create ? "creator" : "joiner" });
+    if (!o.quiet) {
+      member.on("memberJoined", ({ member: name }) => print(`${name} joined`));
+      member.on("memberLeft", ({ member: name }) => print(`${name} left`));
+      member.on("delivered", ({ id }) => print(`delivered ${id.slice(0, 8)} to every member`));
+      member.on("lost", ({ id }) => print(`lost ${id.slice(0, 8)}: not every member acknowledged it`));
+    }
     member.start();
     for (const a of transport.addresses)
       print(`listening ${a.includes("/p2p/") ? a : `${a}/p2p/${transport.nodeId}`}`);
@@ -131,7 +122,7 @@ export async function runNode(o: NodeOptions, print: (line: string) => void = co
       );
     }, WAITING_HINT_MS);
     hint.unref();
-    await commands(lines, m, t, print);
+    await commands(lines, m, t, print, () => rejected);
   } finally {
     if (hint) clearInterval(hint);
     rl.close();
@@ -164,10 +155,16 @@ async function commands(
   member: Member,
   transport: Libp2pTransport,
   print: (line: string) => void,
+  rejected: () => number,
 ): Promise<void> {
   const status = () => {
     const s = member.summary();
-    return `${s.name} epoch ${s.epoch ?? "-"} state ${s.state} ${s.status} peers ${transport.topicPeers} roster ${member.roster().join(",")}`;
+    const peers = transport.topicPeerIds();
+    return [
+      `${s.name} epoch ${s.epoch ?? "-"} state ${s.state} ${s.status} peers ${peers.length} roster ${member.roster().join(",")}`,
+      ...(peers.length > 0 ? [`  peers: ${peers.join(" ")}`] : []),
+      ...(rejected() > 0 ? [`  rejected inputs: ${rejected()} (--verbose prints them)`] : []),
+    ].join("\n");
   };
   for await (const raw of lines) {
     const line = raw.trim();
@@ -192,7 +189,10 @@ async function commands(
       else if (cmd === "/unblock") transport.unblock();
       else if (cmd === "/dial" && args[0]) await transport.dial(args[0]);
       else if (cmd?.startsWith("/")) print(`unknown command ${cmd}\n${NODE_COMMANDS}`);
-      else await member.sendChat(line);
+      else {
+        const id = await member.sendChat(line);
+        print(`sent ${id.slice(0, 8)}`);
+      }
     } catch (e) {
       print(`error: ${(e as Error).message}`);
     }

@@ -138,6 +138,11 @@ export class Libp2pTransport implements Transport {
     return this.#node.services.pubsub.getSubscribers(this.#pubsubTopic).length;
   }
 
+  /** The peer ids in this node's relay topic. */
+  topicPeerIds(): string[] {
+    return this.#node.services.pubsub.getSubscribers(this.#pubsubTopic).map((p) => p.toString());
+  }
+
   /**
    * Connects to `address`, and keeps that link up: redialled whenever it drops, unless blocked.
    * @throws {DemlsError} `BAD_ADDRESS` (not a multiaddr), `DIAL_FAILED` (no connection: the reason follows).

@@ -67,6 +67,11 @@ export interface RosterWatch {
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
+/** One line for a proposal waiting for a vote, with the command that votes on it. */
+export function describeProposal(p: PendingProposal): string {
+  return `proposal ${p.id.slice(0, 8)}: ${p.kind} ${p.target ?? ""} by ${p.proposer} (/vote ${p.id.slice(0, 8)} yes|no)`;
+}
+
 /** A waiting proposal as the application sees it. */
 export function proposalInfo(e: ProposalEffect): PendingProposal {
   return {
@@ -118,6 +123,10 @@ function rosterEvents(ev: Emitter<MemberEvents>, watch: RosterWatch, roster: rea
 /** One line saying what an effect means (for logs and the command line); undefined for internal ones. */
 export function describeEffect(e: SyncEffect): string | undefined {
   switch (e.type) {
+    case "proposal":
+      return describeProposal(proposalInfo(e));
+    case "decided":
+      return `proposal ${e.proposalId.slice(0, 8)} decided ${e.decision}`;
     case "chat":
       return `<${new TextDecoder().decode(e.sender)}> ${new TextDecoder().decode(e.body)}`;
     case "status":

@@ -45,6 +45,7 @@ it("demls node reads every piped command, survives failed dials, exits on /quit,
       `/dial /ip4/127.0.0.1/tcp/${port}/p2p/${STRANGER}`, // someone listens, with another identity
       "/dial not-an-address",
       "/status",
+      "hello, nobody",
       "/quit",
       "",
     ].join("\n"),
@@ -55,6 +56,7 @@ it("demls node reads every piped command, survives failed dials, exits on /quit,
     2,
     first.out,
   );
+  assert.match(first.out, /^sent [0-9a-f]{8}$/m, "a sent mark for our chat");
   const errors = first.out.match(/^error: .*$/gm) ?? [];
   assert.equal(errors.length, 3, first.out);
   assert.match(errors[1]!, /does not match expected remote identity/);
