@@ -161,7 +161,7 @@ async function commands(
     const s = member.summary();
     const peers = transport.topicPeerIds();
     return [
-      `${s.name} epoch ${s.epoch ?? "-"} state ${s.state} ${s.status} peers ${peers.length} roster ${member.roster().join(",")}`,
+      `${s.name} epoch ${s.epoch ?? "-"} state ${s.state} ${member.status} peers ${peers.length} roster ${member.roster().join(",")}`,
       ...(peers.length > 0 ? [`  peers: ${peers.join(" ")}`] : []),
       ...(rejected() > 0 ? [`  rejected inputs: ${rejected()} (--verbose prints them)`] : []),
     ].join("\n");

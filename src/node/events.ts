@@ -41,6 +41,10 @@ export interface MemberEvents {
   lost: { readonly id: string };
   /** The sync verdict changed (`IN_SYNC`, `BEHIND`, `FORKED`, `HARD`, ...). */
   status: { readonly status: SyncStatus; readonly previous: SyncStatus };
+  /** This member is in a group: created it, or joined one (a Welcome, a rejoin, a reset). */
+  joined: { readonly epoch: bigint };
+  /** This member was removed from its group: it can no longer send or read there. */
+  removed: Record<string, never>;
   /** A member entered the roster (not sent for the roster we joined with: see {@link Member.roster}). */
   memberJoined: { readonly member: string };
   /** A member left the roster (ourselves, when we were removed). */
@@ -101,8 +105,10 @@ export function emitEvents(
   else if (e.type === "proposal") ev.emit("proposal", proposalInfo(e));
   else if (e.type === "epoch" || e.type === "joined") {
     ev.emit("epoch", { epoch: e.epoch, via: e.type === "epoch" ? e.via : "join" });
+    if (e.type === "joined") ev.emit("joined", { epoch: e.epoch });
     rosterEvents(ev, watch, roster());
   } else if (e.type === "removed") {
+    ev.emit("removed", {});
     // The commit's epoch effect may have told it already (a roster without us).
     const told = watch.known !== undefined && !watch.known.has(self);
     watch.known = undefined;

@@ -14,6 +14,7 @@ import {
   createIdentity,
   generateKeyPackages,
   type Identity,
+  isActive,
   type KeyPackageBundle,
   type MlsGroup,
   restoreGroup,
@@ -249,9 +250,31 @@ export class Member {
     return this.events.on(event, fn);
   }
 
-  /** The last sync verdict (`UNKNOWN` until the first). */
-  get status(): SyncStatus {
-    return this.sync.state.status;
+  /** Like {@link on}, for the next event only. */
+  once<K extends keyof MemberEvents>(event: K, fn: (e: MemberEvents[K]) => void): () => void {
+    return this.events.once(event, fn);
+  }
+
+  /** Removes a handler added with {@link on}. */
+  off<K extends keyof MemberEvents>(event: K, fn: (e: MemberEvents[K]) => void): void {
+    this.events.off(event, fn);
+  }
+
+  /** Resolves once this member is in a group (at once if it is): after that, `sendChat` works. */
+  ready(): Promise<void> {
+    if (this.group.group !== undefined && !this.removed) return Promise.resolve();
+    return new Promise((resolve) => this.once("joined", () => resolve()));
+  }
+
+  /** Whether this member was removed from its group (it can no longer send or read there). */
+  get removed(): boolean {
+    const g = this.group.group;
+    return g !== undefined && !isActive(g);
+  }
+
+  /** The last sync verdict (`UNKNOWN` until the first); `REMOVED` once this member was removed. */
+  get status(): SyncStatus | "REMOVED" {
+    return this.removed ? "REMOVED" : this.sync.state.status;
   }
 
   /** Names of the members of our current group (empty before we joined one). */

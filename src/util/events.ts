@@ -12,6 +12,20 @@ export class Emitter<E extends object> {
     return () => set.delete(fn as (e: never) => void);
   }
 
+  /** Calls `fn` with the next `event` only; returns the function that cancels it. */
+  once<K extends keyof E>(event: K, fn: (e: E[K]) => void): () => void {
+    const off = this.on(event, (e) => {
+      off();
+      fn(e);
+    });
+    return off;
+  }
+
+  /** Stops calling `fn` for `event`. */
+  off<K extends keyof E>(event: K, fn: (e: E[K]) => void): void {
+    this.#handlers.get(event)?.delete(fn as (e: never) => void);
+  }
+
   /** Whether anyone listens to `event` (so that building its payload can be skipped). */
   has(event: keyof E): boolean {
     return (this.#handlers.get(event)?.size ?? 0) > 0;

@@ -23,6 +23,8 @@ function record(m: Member): Seen {
     recovered: [],
     epoch: [],
     proposal: [],
+    joined: [],
+    removed: [],
   };
   for (const k of Object.keys(seen) as (keyof MemberEvents)[]) m.on(k, (e) => (seen[k] as unknown[]).push(e));
   return seen;
@@ -67,7 +69,13 @@ it("membership and recovery: `memberJoined`, `epoch` on join, `status` and `reco
   const m0 = record(c.members.get("m0")!);
   const m3 = await c.add("m3", "joiner");
   const seen3 = record(m3);
+  let ready = false;
+  void m3.ready().then(() => {
+    ready = true;
+  });
   await until(c, () => m3.roster().length === 4 && c.distinctStates().size === 1);
+  assert.equal(seen3.joined.length, 1, "`joined` once");
+  assert.ok(ready, "ready() resolved once it joined");
   assert.deepEqual(m0.memberJoined, [{ member: "m3" }]);
   assert.deepEqual(
     seen3.epoch.map((e) => e.via),
@@ -103,6 +111,10 @@ it("membership and recovery: `memberJoined`, `epoch` on join, `status` and `reco
   await until(c, () => c.members.get("m0")!.roster().length === 3 && seen2.memberLeft.length > 0);
   assert.deepEqual(m0.memberLeft, [{ member: "m2" }]);
   assert.deepEqual(seen2.memberLeft, [{ member: "m2" }], "the removed member hears it left");
+  const removed = c.members.get("m2")!;
+  assert.equal(seen2.removed.length, 1, "`removed` once");
+  assert.equal(removed.removed, true);
+  assert.equal(removed.status, "REMOVED", "a removed member says so, not IN_SYNC");
 });
 
 it("`lost`: a chat given up before every member acknowledged it (beyond the kept unacknowledged chats)", async () => {
