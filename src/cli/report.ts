@@ -132,6 +132,38 @@ function epochPlot(r: ScenarioResult, t: TimeAxis, marks: readonly PhaseMark[]):
 ${yAxis(max, top, bottom, "epoch", true)}${xAxis(t, bottom)}${phaseMarks(t, marks, top, bottom)}${lines.join("")}<g class="legend">${legend}${range}</g></svg></figure>`;
 }
 
+/** What one cell of a member's row shows: its attributes, colour and tooltip. */
+interface Cell {
+  readonly attrs: string;
+  readonly fill: string;
+  readonly title: string;
+}
+
+/** A row per member (its name, then a cell per sample lasting until the next), from `top`, `row` apart. */
+function memberRows(
+  r: ScenarioResult,
+  t: TimeAxis,
+  members: readonly string[],
+  top: number,
+  row: number,
+  cell: (s: Sample, member: string) => Cell,
+): string[] {
+  const out: string[] = [];
+  members.forEach((m, i) => {
+    out.push(
+      `<text x="${LEFT - 6}" y="${top + i * row + 11}" font-size="10" text-anchor="end">${esc(m)}</text>`,
+    );
+    r.timeline.forEach((s, k) => {
+      const next = r.timeline[k + 1]?.timeMs ?? s.timeMs + 1000;
+      const c = cell(s, m);
+      out.push(
+        `<rect ${c.attrs} x="${t.x(s.timeMs).toFixed(1)}" y="${top + i * row}" width="${Math.max(1, t.x(next) - t.x(s.timeMs)).toFixed(1)}" height="${row - 2}" fill="${c.fill}"><title>${esc(c.title)}</title></rect>`,
+      );
+    });
+  });
+  return out;
+}
+
 /** Status per member: one row per member, one cell per sample, coloured by status. */
 function statusPlot(r: ScenarioResult, t: TimeAxis, marks: readonly PhaseMark[]): string {
   const members = Object.keys(r.timeline.at(-1)?.statuses ?? {});
@@ -140,18 +172,9 @@ function statusPlot(r: ScenarioResult, t: TimeAxis, marks: readonly PhaseMark[])
   const top = 14;
   const bottom = top + members.length * row + 2;
   const H = bottom + 60;
-  const cells: string[] = [];
-  members.forEach((m, i) => {
-    cells.push(
-      `<text x="${LEFT - 6}" y="${top + i * row + 11}" font-size="10" text-anchor="end">${esc(m)}</text>`,
-    );
-    r.timeline.forEach((s, k) => {
-      const next = r.timeline[k + 1]?.timeMs ?? s.timeMs + 1000;
-      const st = s.statuses[m] ?? "UNKNOWN";
-      cells.push(
-        `<rect class="status" x="${t.x(s.timeMs).toFixed(1)}" y="${top + i * row}" width="${Math.max(1, t.x(next) - t.x(s.timeMs)).toFixed(1)}" height="${row - 2}" fill="${STATUS_COLOR[st]}"><title>${esc(m)} ${st}</title></rect>`,
-      );
-    });
+  const cells = memberRows(r, t, members, top, row, (s, m) => {
+    const st = s.statuses[m] ?? "UNKNOWN";
+    return { attrs: `class="status"`, fill: STATUS_COLOR[st]!, title: `${m} ${st}` };
   });
   const legend = Object.entries(STATUS_COLOR)
     .map(
@@ -214,18 +237,9 @@ function statePlot(r: ScenarioResult, t: TimeAxis, marks: readonly PhaseMark[]):
   const row = 14;
   const top = 14;
   const bottom = top + members.length * row + 2;
-  const cells: string[] = [];
-  members.forEach((m, i) => {
-    cells.push(
-      `<text x="${LEFT - 6}" y="${top + i * row + 11}" font-size="10" text-anchor="end">${esc(m)}</text>`,
-    );
-    r.timeline.forEach((s, k) => {
-      const next = r.timeline[k + 1]?.timeMs ?? s.timeMs + 1000;
-      const st = s.states[m] ?? "-";
-      cells.push(
-        `<rect class="state" data-state="${esc(st)}" x="${t.x(s.timeMs).toFixed(1)}" y="${top + i * row}" width="${Math.max(1, t.x(next) - t.x(s.timeMs)).toFixed(1)}" height="${row - 2}" fill="${colors.get(st)}"><title>${esc(m)} ${esc(st)}</title></rect>`,
-      );
-    });
+  const cells = memberRows(r, t, members, top, row, (s, m) => {
+    const st = s.states[m] ?? "-";
+    return { attrs: `class="state" data-state="${esc(st)}"`, fill: colors.get(st)!, title: `${m} ${st}` };
   });
   const shown = [...colors].filter(([k]) => k !== "-");
   const perRow = 3;

@@ -4,13 +4,30 @@
 // is the member we knew under that id.
 import { decide } from "../group/consensus.ts";
 import { type MlsGroup, roster, verify } from "../mls/index.ts";
-import { bytesEqual, toHex } from "../util/bytes.ts";
+import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
 import type { SyncCode } from "./codes.ts";
 import type { SyncContext } from "./context.ts";
 import { lineageOf } from "./lineage.ts";
 import { resetGroupId, resetProposalId } from "./reset-ids.ts";
 import type { ResetRound } from "./state.ts";
 import { type ResetProposal, type ResetWelcome, resetBody, resetVoteBody } from "./wire.ts";
+
+/**
+ * Round `r`'s certificate as its operator sends it: the signed proposal and every signed YES vote held,
+ * without their KeyPackages (the signature covers the KeyPackage's hash).
+ */
+export function certificateOf(r: ResetRound): Pick<ResetWelcome, "proposal" | "votes"> {
+  const votes = [...r.votes]
+    .filter(([, v]) => v.yes && v.signature !== undefined)
+    .map(([who, v]) => ({
+      proposalId: r.id,
+      voter: fromHex(who),
+      yes: true,
+      keyPackageHash: v.keyPackageHash,
+      signature: v.signature,
+    }));
+  return { proposal: r.proposal, votes };
+}
 
 /** A checked certificate: the round's proposal and vote id. */
 export interface ResetProof {

@@ -1,10 +1,11 @@
 // A reset operator's Welcome and its repeats. The Welcome goes out on the sync channel, which nothing
 // repairs: the operator sends it again while a member of the new roster is not heard in the new group,
 // within a budget of `resetWelcomeRepeats`, and beyond it whenever a roster member is heard elsewhere.
-import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
 import { count, publish } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { PublishEffect, SyncEffect } from "./effects.ts";
+import { certificateOf } from "./reset-proof.ts";
 import type { ResetRound } from "./state.ts";
 import type { SyncPayload } from "./wire.ts";
 
@@ -13,23 +14,13 @@ import type { SyncPayload } from "./wire.ts";
  * certificate: its signed proposal and every signed YES vote we hold (without their KeyPackages).
  */
 function welcomeOf(ctx: SyncContext, r: ResetRound, welcome: Uint8Array): SyncPayload {
-  const votes = [...r.votes]
-    .filter(([, v]) => v.yes && v.signature !== undefined)
-    .map(([who, v]) => ({
-      proposalId: r.id,
-      voter: fromHex(who),
-      yes: true,
-      keyPackageHash: v.keyPackageHash,
-      signature: v.signature,
-    }));
   return {
     resetWelcome: {
       proposalId: r.id,
       operator: ctx.port.memberId,
       welcome,
       groupId: r.groupId,
-      proposal: r.proposal,
-      votes,
+      ...certificateOf(r),
     },
   };
 }

@@ -16,6 +16,7 @@ import {
 } from "../../src/mls/index.ts";
 import type { Member } from "../../src/node/member.ts";
 import { resetGroupId, resetProposalId } from "../../src/sync/reset-ids.ts";
+import { certificateOf } from "../../src/sync/reset-proof.ts";
 import { seal } from "../../src/sync/seal.ts";
 import type { ResetRound } from "../../src/sync/state.ts";
 import {
@@ -36,19 +37,6 @@ async function publishSync(c: Cluster, from: string, payload: SyncPayload): Prom
   await c.sim
     .node(from)
     .transport.publish(topic, seal(key, encodeSyncPayload(payload), c.sim.node(from).rng, utf8(topic)));
-}
-
-/** The signed YES votes of `round` as a certificate carries them. */
-function yesVotes(round: ResetRound) {
-  return [...round.votes]
-    .filter(([, v]) => v.yes)
-    .map(([who, v]) => ({
-      proposalId: round.id,
-      voter: fromHex(who),
-      yes: true,
-      keyPackageHash: v.keyPackageHash,
-      signature: v.signature,
-    }));
 }
 
 /** A group with the reset's id built by `insider`, adding `keyPackages`; its Welcome. */
@@ -180,8 +168,7 @@ describe("hard reset authority", () => {
         operator: insider.group.memberId,
         welcome,
         groupId: round.groupId,
-        proposal: round.proposal,
-        votes: yesVotes(round),
+        ...certificateOf(round),
       },
     });
     await c.sim.runFor(300);

@@ -9,8 +9,8 @@ import { Cluster } from "../../src/node/cluster.ts";
 import type { Member } from "../../src/node/member.ts";
 import { FAST_SYNC_PARAMS, RESET_WELCOME_REPEATS } from "../../src/sync/params.ts";
 import { resetGroupId } from "../../src/sync/reset-ids.ts";
+import { certificateOf } from "../../src/sync/reset-proof.ts";
 import { seal } from "../../src/sync/seal.ts";
-import type { ResetRound } from "../../src/sync/state.ts";
 import { encodeSyncPayload, type SyncPayload } from "../../src/sync/wire.ts";
 import { compareBytes, fromHex, toHex, utf8 } from "../../src/util/bytes.ts";
 
@@ -37,22 +37,6 @@ async function resetGroup(
   for (const m of c.members.values())
     if (m.name !== down) assert.ok(reset(m), `${m.name} is in the new group`);
   return { c, oldKey, oldGroupId };
-}
-
-/** The certificate of `round` as its operator sends it: the signed proposal and the signed YES votes. */
-function proofOf(round: ResetRound) {
-  return {
-    proposal: round.proposal,
-    votes: [...round.votes]
-      .filter(([, v]) => v.yes)
-      .map(([who, v]) => ({
-        proposalId: round.id,
-        voter: fromHex(who),
-        yes: true,
-        keyPackageHash: v.keyPackageHash,
-        signature: v.signature,
-      })),
-  };
 }
 
 /** Publishes a sync payload from `from`, sealed under `key` (a peer that can seal but lies). */
@@ -109,7 +93,7 @@ describe("hard reset Welcomes", () => {
         operator: fromHex(operator),
         welcome: built.welcome!,
         // The round's real certificate: m2 holds every vote of it.
-        ...proofOf(m2.sync.state.reset!),
+        ...certificateOf(m2.sync.state.reset!),
       },
     });
     await c.sim.runFor(500);
@@ -132,7 +116,7 @@ describe("hard reset Welcomes", () => {
           groupId: round.groupId,
           operator: other.group.memberId,
           welcome: new Uint8Array([i]),
-          ...proofOf(round),
+          ...certificateOf(round),
         },
       });
       await c.sim.runFor(250);
