@@ -145,7 +145,10 @@ export class Member {
       // The KeyPackage store lives in its own table, not in the snapshot.
       const sets = opts.store.keyPackageSets();
       const core = new GroupMember(identity, snap.core, group, kps, opts.rng, params, snap.groupMemory);
-      await core.importKeyPackageSets(sets.map((r) => decodeKeyPackageSet(r.set)));
+      await core.importKeyPackageSets(
+        sets.map((r) => decodeKeyPackageSet(r.set)),
+        opts.clock.now(),
+      );
       const syncState = snap.sync;
       if (syncState.reset) {
         syncState.reset.myKeyPackages = await Promise.all(
@@ -317,7 +320,7 @@ export class Member {
     void service
       .fetch(this.group.rosterIds().map(toHex))
       .then((sets) =>
-        this.enqueue(async () => {
+        this.enqueue(async (now) => {
           const decoded = sets.flatMap((b) => {
             try {
               return [decodeKeyPackageSet(b)];
@@ -325,7 +328,7 @@ export class Member {
               return [];
             }
           });
-          return this.group.importKeyPackageSets(decoded);
+          return this.group.importKeyPackageSets(decoded, now);
         }),
       )
       .catch(() => {});

@@ -3,6 +3,7 @@
 // YES decision the operators take their turns, best-ranked first.
 import { decide } from "../group/consensus.ts";
 import { generateKeyPackages, readKeyPackage, sign, verify } from "../mls/index.ts";
+import { aheadOfClock } from "../util/bounds.ts";
 import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
 import { count, drop, publish } from "./channel.ts";
 import type { Verdict } from "./classify.ts";
@@ -68,14 +69,23 @@ export async function onProposal(ctx: SyncContext, p: ResetProposal, now: number
   if (!g) return [];
   if (!p.oldGroupId || !p.proposer || !p.signature || p.attempt === undefined) return drop(ctx, "MALFORMED");
   if (!bytesEqual(p.oldGroupId, g.groupId)) return [];
+  // Honest attempts count rounds from 0, one per round of seconds: never ahead of a clock. Bounded by our
+  // own clock, not by the last attempt we heard, so one member can neither push the counter out of range
+  // nor set members apart (docs/decisions.md, "Peer integers").
+  if (aheadOfClock(p.attempt, now)) return drop(ctx, "OUT_OF_RANGE");
   const key = state.directory.get(toHex(p.proposer));
   if (key === undefined) return drop(ctx, "UNKNOWN_MEMBER");
   if (!(await verify(key, "reset", resetBody(p), p.signature))) return drop(ctx, "INVALID_SIGNATURE");
-  // The roster sets how many votes decide: only known members, and more than half of our group's
-  // (a member proposing a reset among itself alone would decide it with its own vote).
+  // The roster sets how many votes decide: only known members, each once (its length is the count of
+  // voters), and more than half of our group's (a member proposing a reset among itself alone would
+  // decide it with its own vote).
   const members = new Set(port.rosterIds().map(toHex));
   const roster = new Set(p.roster.map(toHex));
-  if (roster.size * 2 <= members.size || [...roster].some((m) => !state.directory.has(m)))
+  if (
+    roster.size !== p.roster.length ||
+    roster.size * 2 <= members.size ||
+    [...roster].some((m) => !state.directory.has(m))
+  )
     return drop(ctx, "RESET_BAD_ROSTER");
   const r = state.reset;
   if (r && bytesEqual(r.proposal.oldGroupId!, g.groupId) && p.attempt <= r.proposal.attempt!) return [];
