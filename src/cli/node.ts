@@ -47,6 +47,8 @@ function describe(e: SyncEffect): string | undefined {
       return "removed from the group";
     case "rejected":
       return `rejected ${e.code}: ${e.detail}`;
+    case "fault":
+      return `fault ${e.code}: ${e.detail}`;
     default:
       return undefined;
   }

@@ -23,7 +23,11 @@ export type GroupCode =
    * proposal claiming an epoch after the one its message was sent in.
    */
   | "OUT_OF_RANGE"
-
+  /**
+   * This member was removed from its group: it sends nothing more on the group's channel (a command is
+   * refused with this code) and takes no part in the group (input and timers of that group are ignored).
+   */
+  | "REMOVED"
   // Proposals.
   /** A proposal whose `proposer` field is not the member that sent it. */
   | "PROPOSER_MISMATCH"

@@ -37,6 +37,11 @@ export interface MemberEvents {
   recovered: { readonly how: RecoveryHow; readonly epochs: number };
   /** A new epoch (or a new group, after a join or a reset). */
   epoch: { readonly epoch: bigint; readonly via: string };
+  /**
+   * A step of the member threw (a bug, or bad input a rule let through): counted under `code` in the sync
+   * counters, its effects dropped; the member went on.
+   */
+  fault: { readonly code: string; readonly detail: string };
 }
 
 /** Traffic this member put on the wire, by topic kind. */
@@ -67,6 +72,7 @@ export function emitEvents(
   else if (e.type === "chatLost") ev.emit("lost", { id: toHex(e.id) });
   else if (e.type === "status") ev.emit("status", { status: e.status, previous: e.previous });
   else if (e.type === "recovered") ev.emit("recovered", { how: e.how, epochs: e.epochs });
+  else if (e.type === "fault") ev.emit("fault", { code: e.code, detail: e.detail });
   else if (e.type === "epoch" || e.type === "joined") {
     ev.emit("epoch", { epoch: e.epoch, via: e.type === "epoch" ? e.via : "join" });
     rosterEvents(ev, watch, roster());

@@ -90,6 +90,12 @@ export type SyncCode =
   /** Thrown by `validateSyncParams`: a `SyncParams` field out of its range. */
   | "BAD_PARAMS"
   /**
+   * Counted by the member process: one of its steps (a message, a timer) threw something that is not a
+   * typed `DemlsError`, a bug. The step's effects are dropped and the member goes on (a `fault` effect
+   * reports it); a typed error escaping a step is counted under its own code the same way.
+   */
+  | "INTERNAL"
+  /**
    * A typed error a layer below threw into one of our steps (the group core's commands, the MLS layer, a
    * protobuf decode): counted under that layer's code.
    */

@@ -22,6 +22,7 @@ function record(m: Member): Seen {
     memberLeft: [],
     recovered: [],
     epoch: [],
+    fault: [],
   };
   for (const k of Object.keys(seen) as (keyof MemberEvents)[]) m.on(k, (e) => (seen[k] as unknown[]).push(e));
   return seen;
