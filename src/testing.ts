@@ -1,12 +1,21 @@
 // The simulation kit (`import ... from "demls/testing"`): a group of members on the seeded simulator, the
-// simulation presets, and helpers to split, heal and wait, so that tests outside this repository need no
-// internal path. Everything here is deterministic: the same seed replays the same run.
+// simulation presets, helpers to split, heal and wait, and an insider (a member that lies with valid
+// keys), so that tests outside this repository need no internal path. Everything here is deterministic:
+// the same seed replays the same run.
 import { FAST_GROUP_PARAMS } from "./group/params.ts";
 import { SIMULATION_VOTE_POLICY } from "./group/vote-policy.ts";
 import type { Cluster } from "./node/cluster.ts";
 import { FAST_SDS_CONFIG } from "./sds/config.ts";
 import { FAST_SYNC_PARAMS } from "./sync/params.ts";
 
+export type {
+  GroupPayload,
+  KeyPackageSet,
+  Proposal,
+  RejoinRequest,
+  Vote,
+  WelcomeFrame,
+} from "./group/frames.ts";
 export type { GroupParams } from "./group/params.ts";
 export {
   AUTO_YES,
@@ -14,10 +23,23 @@ export {
   SIMULATION_VOTE_POLICY,
   type VotePolicy,
 } from "./group/vote-policy.ts";
+export type { CommitOutput, CommitRequest } from "./mls/index.ts";
 export { type LinkModel, type SimOptions, Simulator } from "./net/sim/simulator.ts";
 export { type ChatLog, Cluster, type ClusterOptions } from "./node/cluster.ts";
+export { Insider, type InsiderSendOptions } from "./node/insider.ts";
+export type { Outgoing, OutgoingFilter, OutgoingMessage, TopicKind } from "./node/outgoing.ts";
 export type { SdsConfig } from "./sds/config.ts";
+export type { SdsMessage } from "./sds/wire.ts";
 export type { SyncParams } from "./sync/params.ts";
+export type {
+  CatchUpRequest,
+  CatchUpResponse,
+  ResetProposal,
+  ResetVote,
+  SyncPayload,
+  SyncStateInfo,
+} from "./sync/wire.ts";
+export { MAX_AHEAD_MS, MAX_WIRE_U64 } from "./util/bounds.ts";
 export { scaleTimers } from "./util/scale.ts";
 
 /**

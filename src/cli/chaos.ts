@@ -183,7 +183,9 @@ export async function runChaos(
     await sim.runFor(500);
     since = cluster.settled() && cluster.duplicateChats() === 0 ? (since ?? sim.now) : null;
   }
-  const converged = since !== null && sim.now - since >= CHAOS_HOLD_MS;
+  // A step of a member that threw is caught and counted by the member; here it fails the seed.
+  const faults = cluster.faults.map((f) => `${f.member} ${f.code} (${f.detail})`);
+  const converged = faults.length === 0 && since !== null && sim.now - since >= CHAOS_HOLD_MS;
   const missing = cluster.missingChats();
   const lost = [...missing.values()].reduce((a, l) => a + l.length, 0);
   const states = cluster.distinctStates();
@@ -195,6 +197,7 @@ export async function runChaos(
         `statuses ${statuses.join(" ")}`,
         lost ? `missing ${JSON.stringify(Object.fromEntries(missing))}` : "",
         cluster.duplicateChats() ? `duplicates ${cluster.duplicateChats()}` : "",
+        faults.length ? `${faults.length} faults, the first: ${faults[0]}` : "",
       ]
         .filter(Boolean)
         .join("; ");

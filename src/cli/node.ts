@@ -27,7 +27,7 @@ export interface NodeOptions {
 }
 
 /** Effects `--quiet` still prints. */
-const QUIET_SHOWS = new Set<SyncEffect["type"]>(["chat", "proposal", "removed"]);
+const QUIET_SHOWS = new Set<SyncEffect["type"]>(["chat", "proposal", "removed", "fault"]);
 
 export const NODE_COMMANDS = `stdin commands:
   <text>            send a chat message

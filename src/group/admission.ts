@@ -4,6 +4,7 @@
 
 import { joinFromWelcome, MlsProtocolError, readKeyPackage, rosterMember } from "../mls/index.ts";
 import { decodeSdsMessage } from "../sds/index.ts";
+import { aheadOfClock } from "../util/bounds.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { adopt } from "./adopt.ts";
@@ -55,6 +56,10 @@ export async function onKeyPackage(core: GroupCore, bytes: Uint8Array, now: numb
 /** A Welcome: ours to take when we have no group and one of our KeyPackages opens it. */
 export async function onWelcome(core: GroupCore, f: WelcomeFrame, now: number): Promise<GroupEffect[]> {
   if (f.welcome === undefined || core.group !== undefined) return [];
+  // The SDS Lamport time is not covered by the Welcome's signature: one far ahead would make us ignore
+  // the channel's history (and ask for no repair) up to it. Bounded as SDS bounds a Lamport time.
+  if (f.sdsLamport !== undefined && aheadOfClock(f.sdsLamport, now, core.params.sds.maxLamportAheadMs))
+    return [reject(core, "OUT_OF_RANGE", "Welcome with an SDS Lamport time ahead of our clock")];
   let joined: Awaited<ReturnType<typeof joinFromWelcome>>;
   try {
     joined = await joinFromWelcome(core.identity, f.welcome, core.keyPackages);

@@ -4,9 +4,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { encrypt } from "../mls/index.ts";
 import { bytesEqual, concatBytes, toHex, utf8 } from "../util/bytes.ts";
 import { trackChatCopy } from "./chat-delivery.ts";
-import { requireGroup } from "./core.ts";
+import { requireActiveGroup, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
-import { GroupError } from "./errors.ts";
 import { sentWhileOut } from "./former-members.ts";
 import { encodeGroupFrame, encodePayload } from "./frames.ts";
 import { channelEffects } from "./outbound.ts";
@@ -22,7 +21,7 @@ function rememberChat(core: GroupCore, key: string): void {
 
 /**
  * Sends a chat (a new one, or again under its id `id`); returns its id.
- * @throws {GroupError} `NO_GROUP` before the member is in a group.
+ * @throws {GroupError} `NO_GROUP` before the member is in a group, `REMOVED` once it was removed.
  */
 export async function sendChat(
   core: GroupCore,
@@ -32,8 +31,7 @@ export async function sendChat(
 ): Promise<{ id: Uint8Array; effects: GroupEffect[] }> {
   const chatId =
     id ?? sha256(concatBytes(core.identity.id, utf8(`${now}/${core.rng.next()}`))).subarray(0, 16);
-  const group = core.group;
-  if (group === undefined) throw new GroupError("NO_GROUP", "not in a group yet");
+  const group = requireActiveGroup(core);
   rememberChat(core, toHex(chatId));
   const sent = core.state.sentChats;
   const existing = sent.findIndex((c) => bytesEqual(c.id, chatId));

@@ -1,5 +1,5 @@
 // Small helpers every rule of the group core uses: counting a rejection, the group it needs, the roster.
-import { type MlsGroup, roster } from "../mls/index.ts";
+import { isActive, type MlsGroup, roster } from "../mls/index.ts";
 import type { GroupEffect } from "./effects.ts";
 import { type GroupCode, GroupError } from "./errors.ts";
 import type { GroupCore } from "./state.ts";
@@ -22,6 +22,17 @@ export function reject(core: GroupCore, code: GroupCode, detail: string): GroupE
 export function requireGroup(core: GroupCore): MlsGroup {
   if (core.group === undefined) throw new GroupError("NO_GROUP", "not in a group yet");
   return core.group;
+}
+
+/**
+ * The member's group, to act in: send, vote, propose, commit.
+ * @throws {GroupError} `NO_GROUP` before it joined one, `REMOVED` once a commit removed it from it.
+ */
+export function requireActiveGroup(core: GroupCore): MlsGroup {
+  const group = requireGroup(core);
+  if (!isActive(group))
+    throw new GroupError("REMOVED", "removed from the group: nothing more goes out on its channel");
+  return group;
 }
 
 /** Member ids of the current roster (empty without a group). */

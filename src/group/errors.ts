@@ -17,6 +17,17 @@ export type GroupCode =
   | "STOPPED"
   /** A group parameter out of its range (`validateGroupParams`). */
   | "BAD_PARAMS"
+  /**
+   * A number no honest peer sends (docs/decisions.md, "Peer integers"): a clock-like value (a KeyPackage
+   * set's version, a Welcome's SDS Lamport time) more than `MAX_AHEAD_MS` ahead of our clock, or a
+   * proposal claiming an epoch after the one its message was sent in.
+   */
+  | "OUT_OF_RANGE"
+  /**
+   * This member was removed from its group: it sends nothing more on the group's channel (a command is
+   * refused with this code) and takes no part in the group (input and timers of that group are ignored).
+   */
+  | "REMOVED"
   // Proposals.
   /** A proposal whose `proposer` field is not the member that sent it. */
   | "PROPOSER_MISMATCH"
@@ -61,7 +72,7 @@ export type GroupCode =
   /** A commit that MLS refuses (the MLS code follows), or that fails for another reason. */
   | `COMMIT_${MlsErrorCode}`
   | "COMMIT_INVALID"
-  /** A commit for an epoch beyond the commit log's reach ahead of ours. */
+  /** A commit or application frame for an epoch beyond the commit log's reach ahead of ours. */
   | "FAR_EPOCH"
   /** More commits for one other epoch than `observedPerEpoch`. */
   | "OBSERVED_FULL"

@@ -11,7 +11,7 @@ import { type GroupEffect, stateHint } from "./effects.ts";
 import { groupCodeOf } from "./errors.ts";
 import { decodeGroupFrame, decodePayload, type GroupPayload } from "./frames.ts";
 import { hold, takeHeld } from "./held.ts";
-import { importKeyPackageSets } from "./keypackages.ts";
+import { onKeyPackageSets } from "./keypackages.ts";
 import { channelEffects } from "./outbound.ts";
 import { onProposal } from "./proposals.ts";
 import type { GroupCore } from "./state.ts";
@@ -55,8 +55,7 @@ async function onFrame(core: GroupCore, content: Uint8Array, now: number): Promi
   if (frame.application === undefined) return [reject(core, "MALFORMED", "empty frame")];
   const h = peek(frame.application);
   if (h.epoch !== undefined && h.epoch > group.epoch) {
-    hold(core, h.epoch, content);
-    return [stateHint(h.epoch)];
+    return hold(core, h.epoch, content);
   }
   if (h.epoch !== undefined && h.epoch < group.epoch - BigInt(core.params.retainedKeyEpochs)) {
     // From before we joined, or too old to decrypt: not an attack, just history we cannot read.
@@ -77,8 +76,7 @@ async function onFrame(core: GroupCore, content: Uint8Array, now: number): Promi
     // next epoch change (a re-alignment); it ages out with the retained keys.
     if (h.epoch === undefined) throw e;
     count(core, "UNREADABLE_HELD");
-    hold(core, h.epoch, content);
-    return [stateHint(h.epoch)];
+    return hold(core, h.epoch, content);
   }
   if (p.kind !== "application") return [reject(core, "MALFORMED", "expected an application message")];
   core.group = p.group;
@@ -96,8 +94,8 @@ async function onPayload(
 ): Promise<GroupEffect[]> {
   if (p.chat?.id !== undefined && p.chat.body !== undefined)
     return onChat(core, { id: p.chat.id, body: p.chat.body }, sender, epoch);
-  if (p.keyPackageSets.length > 0) return importKeyPackageSets(core, p.keyPackageSets);
-  if (p.proposal !== undefined) return onProposal(core, p.proposal, sender, now);
+  if (p.keyPackageSets.length > 0) return onKeyPackageSets(core, p.keyPackageSets, now);
+  if (p.proposal !== undefined) return onProposal(core, p.proposal, sender, epoch, now);
   if (p.vote !== undefined) return onVote(core, p.vote, sender, epoch);
   if (p.votes.length > 0) return onVotes(core, p.votes, sender, epoch);
   const share = p.syncKey === undefined ? undefined : await onSyncKeyPayload(core, p.syncKey, now);

@@ -2,6 +2,7 @@
 // by every member and synced among them over SDS, so a hard reset can re-add members who could not send a
 // fresh KeyPackage. Pure functions over plain data; the group core owns the map.
 import { type KeyPackageBundle, type RosterMember, readKeyPackage } from "../mls/index.ts";
+import { aheadOfClock } from "../util/bounds.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import type { KeyPackageSet } from "./frames.ts";
 
@@ -18,20 +19,33 @@ export interface StoredKeyPackageSet {
 export type KeyPackageSets = Map<string, StoredKeyPackageSet>;
 
 /** Why a set was refused; the store is unchanged. */
-export type KeyPackageSetError = "MALFORMED" | "NOT_A_MEMBER" | "STALE_KEY_PACKAGES" | "BAD_KEY_PACKAGE";
+export type KeyPackageSetError =
+  | "MALFORMED"
+  | "NOT_A_MEMBER"
+  | "STALE_KEY_PACKAGES"
+  | "BAD_KEY_PACKAGE"
+  | "OUT_OF_RANGE";
+
+/** The most one-use KeyPackages a set may carry (the upper bound of `keyPackageSetSize`). */
+export const MAX_SET_KEY_PACKAGES = 64;
 
 /**
  * Checks a received set: its member is on the roster, it is newer than the stored one, and every
  * KeyPackage verifies, names that member and carries the member's roster signature key (so one member
- * cannot plant KeyPackages, and with them group membership, in another's name).
+ * cannot plant KeyPackages, and with them group membership, in another's name). The version is not
+ * signed and anyone may forward a set: a version is a clock reading of its publisher, so one more than
+ * `MAX_AHEAD_MS` ahead of our clock `now` is refused (it would make the member's real sets stale).
  */
 export async function checkKeyPackageSet(
   set: KeyPackageSet,
   memberOf: (memberId: Uint8Array) => RosterMember | undefined,
   store: KeyPackageSets,
+  now: number,
 ): Promise<StoredKeyPackageSet | KeyPackageSetError> {
   const { member, version, lastResort } = set;
   if (member === undefined || version === undefined || lastResort === undefined) return "MALFORMED";
+  if ((set.keyPackages?.length ?? 0) > MAX_SET_KEY_PACKAGES) return "MALFORMED";
+  if (aheadOfClock(version, now)) return "OUT_OF_RANGE";
   const leaf = memberOf(member);
   if (leaf === undefined) return "NOT_A_MEMBER";
   const stored = store.get(toHex(member));

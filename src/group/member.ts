@@ -209,9 +209,12 @@ export class GroupMember {
     return chats.resendAbandoned(this.core, now, all, sinceEpoch);
   }
 
-  /** Adds checked KeyPackage sets (from a member or a storage service) to the store. */
-  importKeyPackageSets(sets: readonly KeyPackageSet[]): Promise<GroupEffect[]> {
-    return keyPackages.importKeyPackageSets(this.core, sets);
+  /**
+   * Adds checked KeyPackage sets (from a member or a storage service) to the store; `now` (ms) bounds
+   * their versions.
+   */
+  importKeyPackageSets(sets: readonly KeyPackageSet[], now: number): Promise<GroupEffect[]> {
+    return keyPackages.importKeyPackageSets(this.core, sets, now);
   }
 
   /** The stored KeyPackage set of a member (hex id), if any. */

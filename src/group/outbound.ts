@@ -3,7 +3,7 @@
 import { encrypt } from "../mls/index.ts";
 import type { SdsEffect, SendOptions } from "../sds/index.ts";
 import { chatOutcome } from "./chat-delivery.ts";
-import { requireGroup } from "./core.ts";
+import { requireActiveGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import { GroupError } from "./errors.ts";
 import { encodeGroupFrame, encodePayload, type GroupPayload } from "./frames.ts";
@@ -22,25 +22,32 @@ export function channelEffects(core: GroupCore, e: SdsEffect): GroupEffect[] {
   return [];
 }
 
-/** Sends a group frame on the SDS channel. */
+/**
+ * Sends a group frame on the SDS channel.
+ * @throws {GroupError} `NO_GROUP` without a channel, `REMOVED` once a commit removed us from the group.
+ */
 export function sendFrame(
   core: GroupCore,
   frame: Uint8Array,
   now: number,
   options?: SendOptions,
 ): GroupEffect[] {
+  requireActiveGroup(core);
   if (core.sds === undefined) throw new GroupError("NO_GROUP", "no channel");
   return core.sds.send(frame, now, options).effects.flatMap((e) => channelEffects(core, e));
 }
 
-/** Encrypts a payload under the current epoch and sends it. */
+/**
+ * Encrypts a payload under the current epoch and sends it.
+ * @throws {GroupError} `NO_GROUP` before we joined one, `REMOVED` once a commit removed us from it.
+ */
 export async function sendPayload(
   core: GroupCore,
   payload: Partial<GroupPayload>,
   now: number,
   options?: SendOptions,
 ): Promise<GroupEffect[]> {
-  const r = await encrypt(requireGroup(core), encodePayload(payload));
+  const r = await encrypt(requireActiveGroup(core), encodePayload(payload));
   core.group = r.group;
   return sendFrame(core, encodeGroupFrame({ application: r.message }), now, options);
 }

@@ -1,6 +1,7 @@
 // Named parameters of the de-MLS group protocol (de-MLS; docs/architecture.md, "The group layer"). Times in milliseconds.
 import { DEFAULT_SDS_CONFIG, FAST_SDS_CONFIG, type SdsConfig } from "../sds/config.ts";
 import { GroupError } from "./errors.ts";
+import { MAX_SET_KEY_PACKAGES } from "./keypackage-store.ts";
 
 export interface GroupParams {
   /** A member casts its vote this long after it received a proposal (de-MLS: 10 s). */
@@ -121,7 +122,7 @@ const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [num
   keyPackageEpochs: [0, 1024],
   commitLogSize: [1, 65_536],
   keyPackageResendMs: [1, 86_400_000],
-  keyPackageSetSize: [0, 64],
+  keyPackageSetSize: [0, MAX_SET_KEY_PACKAGES],
   seenChatLimit: [1, 1 << 20],
   votesPerMessage: [1, 4096],
   heldLimit: [1, 1 << 20],

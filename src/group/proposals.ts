@@ -61,10 +61,18 @@ export async function propose(
   return out;
 }
 
-/** An error code, or the checked proposal with the joiner an add names. */
-async function validProposal(core: GroupCore, p: Proposal, sender: Uint8Array): Promise<GroupCode | Joiner> {
+/** An error code, or the checked proposal (sent in MLS epoch `sentIn`) with the joiner an add names. */
+async function validProposal(
+  core: GroupCore,
+  p: Proposal,
+  sender: Uint8Array,
+  sentIn: bigint,
+): Promise<GroupCode | Joiner> {
   if (p.kind === undefined || p.target === undefined || p.proposer === undefined) return "MALFORMED";
   if (!bytesEqual(p.proposer, sender)) return "PROPOSER_MISMATCH";
+  // A proposal goes out in the epoch it is made in: a later epoch would exempt it from every staleness
+  // check below.
+  if ((p.epoch ?? 0n) > sentIn) return "OUT_OF_RANGE";
   const ids = rosterIds(core);
   const inRoster = (id: Uint8Array) => ids.some((m) => bytesEqual(m, id));
   if (p.kind === PROPOSAL_ADD) {
@@ -92,14 +100,15 @@ async function validProposal(core: GroupCore, p: Proposal, sender: Uint8Array): 
   return "UNKNOWN_PROPOSAL";
 }
 
-/** A proposal from a member: checked, tracked, and voted on after the voting delay. */
+/** A proposal from a member, sent in MLS epoch `sentIn`: checked, tracked, and voted on after the voting delay. */
 export async function onProposal(
   core: GroupCore,
   p: Proposal,
   sender: Uint8Array,
+  sentIn: bigint,
   now: number,
 ): Promise<GroupEffect[]> {
-  const checked = await validProposal(core, p, sender);
+  const checked = await validProposal(core, p, sender, sentIn);
   if (typeof checked === "string") return [reject(core, checked, "proposal rejected")];
   const id = proposalId(p.kind!, p.target!);
   if (core.state.proposals.has(id)) return [];

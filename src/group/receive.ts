@@ -1,5 +1,6 @@
 // The group core's input: a message on one of the conversation's topics. Never throws for bad peer input:
 // a typed error is counted and reported as a `rejected` effect.
+import { isActive } from "../mls/index.ts";
 import { DemlsError } from "../util/errors.ts";
 import { keepEarly, onKeyPackage, onWelcome } from "./admission.ts";
 import { reconsiderWaiting } from "./ballots.ts";
@@ -18,6 +19,8 @@ export async function receive(
   bytes: Uint8Array,
   now: number,
 ): Promise<GroupEffect[]> {
+  // Removed from the group: its traffic is no longer ours to read, answer (SDS repairs) or act on.
+  if (core.group !== undefined && !isActive(core.group)) return [];
   try {
     if (topic === core.topics.welcome) return await receiveWelcomeTopic(core, bytes, now);
     if (topic !== core.topics.app) return [];

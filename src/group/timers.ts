@@ -2,6 +2,7 @@
 // minimum of. Deadlines are derived from the state where each decision is recorded (a proposal's vote
 // time, the freeze, the approved-since time of the steward schedule), so a restored member wakes on time
 // without a saved timer table.
+import { isActive } from "../mls/index.ts";
 import { toHex } from "../util/bytes.ts";
 import { announceKeyPackage } from "./admission.ts";
 import type { GroupEffect } from "./effects.ts";
@@ -19,6 +20,8 @@ import { castVotes, decideAll } from "./votes.ts";
 export async function tick(core: GroupCore, now: number): Promise<GroupEffect[]> {
   const s = core.state;
   if (core.group === undefined) return announceKeyPackage(core, now);
+  // Removed: nothing of the group is ours to do any more (votes, proposals, commits, SDS syncs).
+  if (!isActive(core.group)) return [];
   core.vol.lastTick = now;
   const out: GroupEffect[] = [];
   if (core.sds !== undefined) out.push(...(await onSds(core, core.sds.tick(now), now)));
@@ -55,11 +58,15 @@ export type GroupTimers = Partial<
   >
 >;
 
-/** The table of deadlines: until the member can act in its group, only those that get it there. */
+/**
+ * The table of deadlines: until the member can act in its group, only those that get it there; none once
+ * it was removed.
+ */
 export function timers(core: GroupCore): GroupTimers {
   const s = core.state;
   const group = core.group;
   if (group === undefined) return { announce: s.nextKeyPackageAt };
+  if (!isActive(group)) return {};
   // A group we have not published our KeyPackage set in yet (just joined): at once.
   if (s.keyPackageSetGroup !== toHex(group.groupId)) return { publishKeyPackages: Number.NEGATIVE_INFINITY };
   const sds = core.sds?.nextWake() ?? Number.POSITIVE_INFINITY;

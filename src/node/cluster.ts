@@ -5,6 +5,7 @@ import { type LinkModel, Simulator } from "../net/sim/simulator.ts";
 import { SqliteMemberStore } from "../store/sqlite.ts";
 import { Member } from "./member.ts";
 import { MemberSet, type MemberSetOptions, oneCommitGroup } from "./member-set.ts";
+import { filteredTransport, type OutgoingFilter } from "./outgoing.ts";
 
 export type { ChatLog } from "./member-set.ts";
 
@@ -21,6 +22,12 @@ export interface ClusterOptions extends MemberSetOptions {
 export class Cluster extends MemberSet {
   readonly sim: Simulator;
   readonly stores = new Map<string, SqliteMemberStore>();
+  /**
+   * What becomes of the messages a member publishes itself, by member name (absent: sent as is). Every
+   * member's transport looks it up at each publish, so a test can take over any member's traffic at any
+   * time, across restarts (`demls/testing`'s `Insider` sets it).
+   */
+  readonly outgoing = new Map<string, OutgoingFilter>();
   private readonly opts: ClusterOptions;
 
   constructor(opts: ClusterOptions) {
@@ -42,7 +49,14 @@ export class Cluster extends MemberSet {
   }
 
   private optionsOf(name: string) {
-    return this.memberOptions(name, this.sim.node(name), this.stores.get(name));
+    const node = this.sim.node(name);
+    const transport = filteredTransport(
+      node.transport,
+      this.base.conversation ?? "demo",
+      () => this.outgoing.get(name),
+      (topic, data, to) => this.sim.publishTo(name, topic, data, to),
+    );
+    return this.memberOptions(name, { ...node, transport }, this.stores.get(name));
   }
 
   private addStore(name: string): void {

@@ -55,6 +55,11 @@ export interface MemberEvents {
   epoch: { readonly epoch: bigint; readonly via: string };
   /** A proposal waits for this member's vote: answer with `Member.vote` (silence counts NO by default). */
   proposal: PendingProposal;
+  /**
+   * A step of the member threw (a bug, or bad input a rule let through): counted under `code` in the sync
+   * counters, its effects dropped; the member went on.
+   */
+  fault: { readonly code: string; readonly detail: string };
 }
 
 /** Traffic this member put on the wire, by topic kind. */
@@ -103,6 +108,7 @@ export function emitEvents(
   else if (e.type === "status") ev.emit("status", { status: e.status, previous: e.previous });
   else if (e.type === "recovered") ev.emit("recovered", { how: e.how, epochs: e.epochs });
   else if (e.type === "proposal") ev.emit("proposal", proposalInfo(e));
+  else if (e.type === "fault") ev.emit("fault", { code: e.code, detail: e.detail });
   else if (e.type === "epoch" || e.type === "joined") {
     ev.emit("epoch", { epoch: e.epoch, via: e.type === "epoch" ? e.via : "join" });
     if (e.type === "joined") ev.emit("joined", { epoch: e.epoch });
@@ -149,6 +155,8 @@ export function describeEffect(e: SyncEffect): string | undefined {
       return "removed from the group";
     case "rejected":
       return `rejected ${e.code}: ${e.detail}`;
+    case "fault":
+      return `fault ${e.code}: ${e.detail}`;
     case "publish":
       return `publish ${e.bytes.length} bytes on ${e.topic}`;
     default:

@@ -2,6 +2,7 @@
 // read goes to the member at the time of the read (its group value, sync keys and KeyPackages change as
 // commands and input run); commands pass straight through, in the order the sync layer calls them.
 import type { GroupMember } from "../group/member.ts";
+import { isActive } from "../mls/index.ts";
 import type { GroupPort } from "../sync/group-port.ts";
 
 /** `member` as the port its sync core uses. */
@@ -13,8 +14,11 @@ export function groupPortOf(member: GroupMember): GroupPort {
     get memberId() {
       return member.memberId;
     },
+    // A group that removed us is none to the sync layer: it gossips, votes, answers and heals nothing
+    // there (the group core sends nothing on it either).
     get group() {
-      return member.group;
+      const g = member.group;
+      return g !== undefined && isActive(g) ? g : undefined;
     },
     get syncKey() {
       return member.state.syncKey?.key;

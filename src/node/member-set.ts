@@ -72,6 +72,11 @@ export async function* oneCommitGroup(
 export abstract class MemberSet {
   readonly members = new Map<string, Member>();
   readonly chats: ChatLog = { sent: new Map(), received: new Map() };
+  /**
+   * Every fault of a member, in order: a step of it threw (counted and reported by the member, which went
+   * on). A run where no peer input can make a member throw keeps this empty.
+   */
+  readonly faults: { readonly member: string; readonly code: string; readonly detail: string }[] = [];
   protected readonly base: MemberSetOptions;
 
   constructor(base: MemberSetOptions) {
@@ -104,6 +109,7 @@ export abstract class MemberSet {
           list.push(new TextDecoder().decode(e.body));
           this.chats.received.set(m.name, list);
         }
+        if (e.type === "fault") this.faults.push({ member: m.name, code: e.code, detail: e.detail });
         b.onEvent?.(e, m);
       },
     };

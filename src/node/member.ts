@@ -26,7 +26,7 @@ import type { KeyPackageService } from "../store/keypackage-service.ts";
 import type { MemberStore } from "../store/sqlite.ts";
 import type { SyncStatus } from "../sync/classify.ts";
 import { SyncCore } from "../sync/core.ts";
-import type { SyncEffect } from "../sync/effects.ts";
+import type { FaultEvent, SyncEffect } from "../sync/effects.ts";
 import { FAST_SYNC_PARAMS, type SyncParams, validateSyncParams } from "../sync/params.ts";
 import { newSyncState } from "../sync/state.ts";
 import { toHex, utf8 } from "../util/bytes.ts";
@@ -43,6 +43,7 @@ import {
   type RosterWatch,
   type Traffic,
 } from "./events.ts";
+import { faultOf, type StepInput } from "./faults.ts";
 import { groupPortOf } from "./group-port.ts";
 import { newSaveCache, readSnapshot, saveSnapshot } from "./snapshot.ts";
 
@@ -89,6 +90,8 @@ export class Member {
   private readonly logRejected: Logger;
   /** Since when inputs that had no effect are processed but not saved (undefined: all saved). */
   private unsavedSince: number | undefined;
+  /** No tick before this: a timer's step threw (see `fault`). */
+  private retryAt = Number.NEGATIVE_INFINITY;
 
   private constructor(opts: MemberOptions, group: GroupMember, sync: SyncCore) {
     this.opts = opts;
@@ -187,7 +190,10 @@ export class Member {
         snap.groupMemory,
         policy,
       );
-      await core.importKeyPackageSets(sets.map((r) => decodeKeyPackageSet(r.set)));
+      await core.importKeyPackageSets(
+        sets.map((r) => decodeKeyPackageSet(r.set)),
+        opts.clock.now(),
+      );
       const syncState = snap.sync;
       if (syncState.reset) {
         syncState.reset.myKeyPackages = await Promise.all(
@@ -218,7 +224,7 @@ export class Member {
             if (topic === t.sync) return this.sync.receive(d.data, now);
             const g = await this.group.receive(topic, d.data, now);
             return [...g, ...(await this.sync.onGroupEffects(g, now))];
-          }),
+          }, "message"),
         ),
       );
     this.reschedule();
@@ -351,12 +357,25 @@ export class Member {
     return this.enqueue((now) => this.sync.rejoin(now));
   }
 
-  /** Runs `step` after every earlier input, then saves and performs its effects. */
-  private enqueue(step: (now: number) => Promise<SyncEffect[]>): Promise<void> {
+  /**
+   * Runs `step` after every earlier input, then saves and performs its effects. A step of an `input`
+   * (a peer's message, a timer, the storage service) that throws is a fault: counted, reported, its
+   * effects dropped, and the member goes on; nothing a peer sends can stop it. A command's error goes
+   * back to its caller.
+   */
+  private enqueue(step: (now: number) => Promise<SyncEffect[]>, input?: StepInput): Promise<void> {
     const run = async () => {
       if (this.stopped) return;
       const keyBefore = this.group.state.syncKey;
-      const effects = await step(this.opts.clock.now());
+      let effects: SyncEffect[];
+      try {
+        effects = await step(this.opts.clock.now());
+      } catch (e) {
+        if (input === undefined) throw e;
+        // Stopped meanwhile: as a crash, nothing more (see below).
+        if (!this.stopped) this.fault(faultOf(e, input), input);
+        return;
+      }
       // Stopped while the step ran: as if it crashed here, nothing is saved or sent (the store may be
       // closed already; the restart resumes from the last save, as after a crash).
       if (this.stopped) return;
@@ -377,6 +396,21 @@ export class Member {
     };
     this.queue = this.queue.then(run, run);
     return this.queue;
+  }
+
+  /**
+   * A step that threw: counted and reported. Its effects never went out; the state changes it made
+   * before it threw stay, saved with the next save (within `SAVE_LAG_MS`). After a timer's fault the next
+   * tick waits `FAULT_RETRY_MS`, so a step that throws every time cannot spin the member's loop.
+   */
+  private fault(f: FaultEvent, input: StepInput): void {
+    const now = this.opts.clock.now();
+    this.sync.count(f.code);
+    this.unsavedSince ??= now;
+    if (input === "timer") this.retryAt = now + FAULT_RETRY_MS;
+    this.opts.onEvent?.(f, this);
+    emitEvents(this.events, f, this.rosterWatch, this.name, () => this.roster());
+    this.reschedule();
   }
 
   private async perform(effects: readonly SyncEffect[]): Promise<void> {
@@ -413,7 +447,7 @@ export class Member {
     void service
       .fetch(this.group.rosterIds().map(toHex))
       .then((sets) =>
-        this.enqueue(async () => {
+        this.enqueue(async (now) => {
           const decoded = sets.flatMap((b) => {
             try {
               return [decodeKeyPackageSet(b)];
@@ -421,8 +455,8 @@ export class Member {
               return [];
             }
           });
-          return this.group.importKeyPackageSets(decoded);
-        }),
+          return this.group.importKeyPackageSets(decoded, now);
+        }, "service"),
       )
       .catch(() => {});
   }
@@ -431,7 +465,11 @@ export class Member {
     if (this.stopped) return;
     // Never tick twice at one instant: a core that reports a past time as due cannot spin the loop.
     const save = this.unsavedSince === undefined ? Number.POSITIVE_INFINITY : this.unsavedSince + SAVE_LAG_MS;
-    const at = Math.max(this.lastTickAt + 1, Math.min(this.group.nextWake(), this.sync.nextWake(), save));
+    const at = Math.max(
+      this.lastTickAt + 1,
+      this.retryAt,
+      Math.min(this.group.nextWake(), this.sync.nextWake(), save),
+    );
     this.wake.arm(at, () =>
       this.enqueue(async (now) => {
         this.lastTickAt = now;
@@ -439,7 +477,7 @@ export class Member {
         const out: SyncEffect[] = [...g, ...(await this.sync.onGroupEffects(g, now))];
         out.push(...(await this.sync.tick(now)));
         return out;
-      }),
+      }, "timer"),
     );
   }
 
@@ -468,5 +506,7 @@ export class Member {
 const SILENT_EFFECTS = new Set<SyncEffect["type"]>(["rejected", "stateHint"]);
 /** How long an input with no effect may stay unsaved (a crash in between loses only such inputs). */
 const SAVE_LAG_MS = 1_000;
+/** After a timer's step threw, the next tick waits this long (a step that always throws must not spin). */
+const FAULT_RETRY_MS = 1_000;
 
 export type { GroupEffect };

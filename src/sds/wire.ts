@@ -1,6 +1,8 @@
-// SDS wire format (proto/sds.proto), hand-written over protobuf wire primitives. Field numbers and
-// encodings match the spec and @waku/sds, which the tests check both ways.
-import { BinaryWriter, DecodeError, readFields, WireType, writeBytes, writeUint64 } from "../util/proto.ts";
+// SDS wire format (proto/sds.proto) as a schema table, like the other layers' codecs: the field numbers in
+// one place, and every uint64 bounded by the protobuf reader. Field numbers and encodings match the spec
+// and @waku/sds, which the tests check both ways.
+import { DecodeError } from "../util/proto.ts";
+import { decode, encode } from "../util/schema.ts";
 
 /** An entry of a causal history or of a repair request. */
 export interface HistoryEntry {
@@ -21,47 +23,44 @@ export interface SdsMessage {
   readonly content?: Uint8Array;
 }
 
-function writeString(w: BinaryWriter, field: number, s: string | undefined): void {
-  if (s !== undefined && s !== "") w.tag(field, WireType.LengthDelimited).string(s);
-}
+export const HistoryEntrySchema = {
+  messageId: [1, "string"],
+  retrievalHint: [2, "bytes"],
+  senderId: [3, "string"],
+} as const;
+export const SdsMessageSchema = {
+  senderId: [1, "string"],
+  messageId: [2, "string"],
+  channelId: [3, "string"],
+  lamportTimestamp: [10, "u64"],
+  causalHistory: [11, HistoryEntrySchema, "repeated"],
+  bloomFilter: [12, "bytes"],
+  repairRequest: [13, HistoryEntrySchema, "repeated"],
+  content: [20, "bytes"],
+} as const;
 
-function encodeEntry(e: HistoryEntry): Uint8Array {
-  const w = new BinaryWriter();
-  writeString(w, 1, e.messageId);
-  writeBytes(w, 2, e.retrievalHint);
-  if (e.senderId !== undefined) w.tag(3, WireType.LengthDelimited).string(e.senderId);
-  return w.finish();
-}
+/** An empty string is proto3's default: not written (as @waku/sds writes it). */
+const nonEmpty = (s: string | undefined) => (s === "" ? undefined : s);
 
-function decodeEntry(bytes: Uint8Array): HistoryEntry {
-  let messageId = "";
-  let retrievalHint: Uint8Array | undefined;
-  let senderId: string | undefined;
-  readFields(bytes, "HistoryEntry", (f, r) => {
-    if (f === 1) messageId = r.string();
-    else if (f === 2) retrievalHint = r.bytes();
-    else if (f === 3) senderId = r.string();
-    else return false;
-    return true;
-  });
-  return {
-    messageId,
-    ...(retrievalHint !== undefined ? { retrievalHint } : {}),
-    ...(senderId !== undefined ? { senderId } : {}),
-  };
-}
+const entryOut = (e: HistoryEntry) => ({ ...e, messageId: nonEmpty(e.messageId) });
 
 export function encodeSdsMessage(m: SdsMessage): Uint8Array {
-  const w = new BinaryWriter();
-  writeString(w, 1, m.senderId);
-  writeString(w, 2, m.messageId);
-  writeString(w, 3, m.channelId);
-  writeUint64(w, 10, m.lamportTimestamp);
-  for (const e of m.causalHistory) writeBytes(w, 11, encodeEntry(e));
-  writeBytes(w, 12, m.bloomFilter);
-  for (const e of m.repairRequest) writeBytes(w, 13, encodeEntry(e));
-  writeBytes(w, 20, m.content);
-  return w.finish();
+  return encode(SdsMessageSchema, {
+    ...m,
+    senderId: nonEmpty(m.senderId),
+    messageId: nonEmpty(m.messageId),
+    channelId: nonEmpty(m.channelId),
+    causalHistory: m.causalHistory.map(entryOut),
+    repairRequest: m.repairRequest.map(entryOut),
+  });
+}
+
+function entryIn(e: { messageId?: string; retrievalHint?: Uint8Array; senderId?: string }): HistoryEntry {
+  return {
+    messageId: e.messageId ?? "",
+    ...(e.retrievalHint !== undefined ? { retrievalHint: e.retrievalHint } : {}),
+    ...(e.senderId !== undefined ? { senderId: e.senderId } : {}),
+  };
 }
 
 /**
@@ -70,35 +69,16 @@ export function encodeSdsMessage(m: SdsMessage): Uint8Array {
  * sender id.
  */
 export function decodeSdsMessage(bytes: Uint8Array): SdsMessage {
-  let senderId = "";
-  let messageId = "";
-  let channelId = "";
-  let lamportTimestamp: bigint | undefined;
-  const causalHistory: HistoryEntry[] = [];
-  let bloomFilter: Uint8Array | undefined;
-  const repairRequest: HistoryEntry[] = [];
-  let content: Uint8Array | undefined;
-  readFields(bytes, "SdsMessage", (f, r) => {
-    if (f === 1) senderId = r.string();
-    else if (f === 2) messageId = r.string();
-    else if (f === 3) channelId = r.string();
-    else if (f === 10) lamportTimestamp = r.uint64();
-    else if (f === 11) causalHistory.push(decodeEntry(r.message()));
-    else if (f === 12) bloomFilter = r.bytes();
-    else if (f === 13) repairRequest.push(decodeEntry(r.message()));
-    else if (f === 20) content = r.bytes();
-    else return false;
-    return true;
-  });
-  if (messageId === "" || senderId === "") throw new DecodeError("SdsMessage: missing message or sender id");
+  const m = decode(SdsMessageSchema, bytes, "SdsMessage");
+  if (!m.messageId || !m.senderId) throw new DecodeError("SdsMessage: missing message or sender id");
   return {
-    senderId,
-    messageId,
-    channelId,
-    ...(lamportTimestamp !== undefined ? { lamportTimestamp } : {}),
-    causalHistory,
-    ...(bloomFilter !== undefined ? { bloomFilter } : {}),
-    repairRequest,
-    ...(content !== undefined ? { content } : {}),
+    senderId: m.senderId,
+    messageId: m.messageId,
+    channelId: m.channelId ?? "",
+    ...(m.lamportTimestamp !== undefined ? { lamportTimestamp: m.lamportTimestamp } : {}),
+    causalHistory: m.causalHistory.map(entryIn),
+    ...(m.bloomFilter !== undefined ? { bloomFilter: m.bloomFilter } : {}),
+    repairRequest: m.repairRequest.map(entryIn),
+    ...(m.content !== undefined ? { content: m.content } : {}),
   };
 }

@@ -19,6 +19,10 @@ import type { CatchUpResponse } from "./wire.ts";
  */
 export async function onCommits(ctx: SyncContext, r: CatchUpResponse, now: number): Promise<SyncEffect[]> {
   if (r.commits.length > ctx.params.maxCatchUpCommits) return drop(ctx, "OVERSIZED_BATCH");
+  // Every entry whole before anything reads it: an entry without its epoch would make epoch arithmetic
+  // throw.
+  if (r.commits.some((e) => e.epoch === undefined || !e.commit || !e.fingerprintAfter))
+    return drop(ctx, "MALFORMED");
   const c = ctx.state.catchUp;
   if (c && r.nonce && bytesEqual(r.nonce, c.nonce)) return applyBatch(ctx, r, now, c);
   const g = ctx.port.group;

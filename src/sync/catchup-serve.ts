@@ -31,6 +31,8 @@ export async function onCatchUp(
     return [];
   const have = fingerprintAt(g.history, r.targetEpoch ?? -1n);
   if (have === undefined || !bytesEqual(have, r.target)) return [];
+  // A range that runs backwards is no request an honest member makes.
+  if (r.fromEpoch > r.targetEpoch!) return drop(ctx, "OUT_OF_RANGE");
   // Requests are sealed, not signed: bound what one claimed requester can make us send.
   const requester = toHex(r.memberId ?? new Uint8Array());
   if (!state.directory.has(requester)) return drop(ctx, "UNKNOWN_MEMBER");

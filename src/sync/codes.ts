@@ -14,8 +14,16 @@ export type SyncCode =
   | "UNKNOWN_KEY"
   /** The key id is one of ours, but the envelope does not authenticate under that key. */
   | "UNDECRYPTABLE"
-  /** An envelope, payload, info, proposal or vote that does not decode or lacks a required field. */
+  /**
+   * An envelope, payload, info, proposal, vote or catch-up answer that does not decode (a uint64 above
+   * 2^53-1 included) or lacks a required field.
+   */
   | "MALFORMED"
+  /**
+   * A number no honest peer sends (docs/decisions.md, "Peer integers"): a reset attempt or an info's
+   * seqnum more than `MAX_AHEAD_MS` ahead of our clock, a catch-up request whose range runs backwards.
+   */
+  | "OUT_OF_RANGE"
   // SyncStateInfo, catch-up requests, reset proposals and votes.
   /** A SyncStateInfo carrying more ancestry entries than `maxAncestry`. */
   | "OVERSIZED_ANCESTRY"
@@ -53,7 +61,7 @@ export type SyncCode =
   /** Counted: left behind by a reset, we asked the group our roster moved to to add us. */
   | "LINEAGE_REJOIN"
   // Hard reset.
-  /** A reset proposal whose roster has unknown members or no more than half of our group. */
+  /** A reset proposal whose roster has unknown members, a member twice, or no more than half of our group. */
   | "RESET_BAD_ROSTER"
   /** A second vote of one member in one reset round. */
   | "DOUBLE_VOTE"
@@ -98,6 +106,12 @@ export type SyncCode =
   | "NO_SYNC_KEY"
   /** Thrown by `validateSyncParams`: a `SyncParams` field out of its range. */
   | "BAD_PARAMS"
+  /**
+   * Counted by the member process: one of its steps (a message, a timer) threw something that is not a
+   * typed `DemlsError`, a bug. The step's effects are dropped and the member goes on (a `fault` effect
+   * reports it); a typed error escaping a step is counted under its own code the same way.
+   */
+  | "INTERNAL"
   /**
    * A typed error a layer below threw into one of our steps (the group core's commands, the MLS layer, a
    * protobuf decode): counted under that layer's code.

@@ -5,7 +5,9 @@
 import type { GroupEffect } from "../group/effects.ts";
 import { topicsOf } from "../group/topics.ts";
 import type { Rng } from "../net/transport.ts";
+import { count } from "./channel.ts";
 import type { Verdict } from "./classify.ts";
+import type { SyncCode } from "./codes.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { gossip, onGroupEffects } from "./gossip.ts";
@@ -82,6 +84,11 @@ export class SyncCore {
   /** Sends our SyncStateInfo now. */
   gossip(now: number): Promise<SyncEffect[]> {
     return gossip(this.ctx, now);
+  }
+
+  /** Counts `code` in this core's counters (the member counts the faults of its steps here). */
+  count(code: SyncCode): void {
+    count(this.ctx, code);
   }
 
   /** A message on the sync topic. Bad input is counted and dropped. */

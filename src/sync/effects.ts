@@ -1,6 +1,7 @@
 // What the sync core returns to its caller: the group core's effects it passes on, and its own.
 import type { GroupEffect } from "../group/effects.ts";
 import type { SyncStatus, Verdict } from "./classify.ts";
+import type { SyncCode } from "./codes.ts";
 
 /** How a member got back into the majority's state (a `recovered` effect). */
 export type RecoveryHow =
@@ -40,8 +41,20 @@ export interface ResetEvent {
   readonly operator: Uint8Array;
 }
 
+/**
+ * A step of the member process threw instead of returning effects (reported by the member, never by a
+ * core): counted under `code` (a typed error's own code, `INTERNAL` for anything else), the step's
+ * effects dropped; the member goes on with its next input.
+ */
+export interface FaultEvent {
+  readonly type: "fault";
+  readonly code: SyncCode;
+  /** What threw, and where the input came from (`message`, `timer`, `service`). */
+  readonly detail: string;
+}
+
 /** A message to publish on a topic (the sync layer publishes on the conversation's sync topic). */
 export type PublishEffect = Extract<GroupEffect, { type: "publish" }>;
 
 /** What the sync core asks its caller to do or tells it: every group effect, and its own. */
-export type SyncEffect = GroupEffect | StatusEvent | RecoveredEvent | ResetEvent;
+export type SyncEffect = GroupEffect | StatusEvent | RecoveredEvent | ResetEvent | FaultEvent;

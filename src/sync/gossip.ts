@@ -3,6 +3,7 @@
 // views of the others' infos that classification reads.
 import type { GroupEffect } from "../group/effects.ts";
 import { ancestry, relation, sign, verify } from "../mls/index.ts";
+import { aheadOfClock } from "../util/bounds.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { count, drop, publish, sealingKeys } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
@@ -106,6 +107,9 @@ export async function onInfo(
   }
   // Bounded before anything walks it.
   if (i.ancestry.length > ctx.params.maxAncestry) return drop(ctx, "OVERSIZED_ANCESTRY");
+  // A seqnum counts its member's infos from 0, far slower than a clock: one ahead of ours is a lie, and
+  // kept as the member's last it would make every later info of that member a replay.
+  if (aheadOfClock(i.seqnum, now)) return drop(ctx, "OUT_OF_RANGE");
   const s = ctx.state;
   const who = toHex(i.memberId);
   const signer = s.directory.get(who);

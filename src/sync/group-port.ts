@@ -22,7 +22,7 @@ export interface GroupPort {
   readonly identity: Identity;
   /** Our member id (the credential identity). */
   readonly memberId: Uint8Array;
-  /** The current MLS group; undefined before joining and while waiting to be re-added. */
+  /** The current MLS group; undefined before joining, while waiting to be re-added, and once removed. */
   readonly group: MlsGroup | undefined;
   /** The current sync key; undefined before its share arrived (a joiner) or without a group. */
   readonly syncKey: Uint8Array | undefined;

@@ -4,7 +4,7 @@
 //   HARD for `hardAfterMs`             → propose a hard reset
 //   left behind by a reset, for `lineageFollowTurns` operator timeouts + `hardAfterMs` → follow the lineage
 //   IN_SYNC, UNKNOWN                   → nothing
-import { ancestry, isActive, type MlsGroup, MlsProtocolError, rewind } from "../mls/index.ts";
+import { ancestry, type MlsGroup, MlsProtocolError, rewind } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { applyHeard } from "./catchup-apply.ts";
 import { requestCatchUp } from "./catchup-request.ts";
@@ -29,8 +29,9 @@ export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]>
   out.push(...(await resetTick(ctx, now)));
   const g = port.group;
   // Without the sync key (a rejoin's Welcome came before its key share) there is nothing to act with;
-  // removed from the group, there is nothing to heal: it must not ask its way back in.
-  if (g === undefined || port.syncKey === undefined || !isActive(g)) return out;
+  // removed from the group (the port shows no group then), there is nothing to heal: it must not ask its
+  // way back in.
+  if (g === undefined || port.syncKey === undefined) return out;
   const inFlight = port.commitInFlight;
   const settled = state.lastEpochChangeAt + params.settleMs;
   if (inFlight || now < settled) {

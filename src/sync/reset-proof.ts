@@ -36,13 +36,16 @@ export interface ResetProof {
 }
 
 /**
- * Whether an expected-voter set is acceptable: only known members, and more than half of our roster (a
- * member proposing a reset among itself alone would decide it with its own vote).
+ * Whether an expected-voter set is acceptable: only known members, each once (its length is the count of
+ * voters), and more than half of our roster (a member proposing a reset among itself alone would decide
+ * it with its own vote).
  */
 export function acceptableVoters(ctx: SyncContext, voters: readonly Uint8Array[]): boolean {
   const members = ctx.port.rosterIds().length;
   const set = new Set(voters.map(toHex));
-  return set.size * 2 > members && [...set].every((m) => ctx.state.directory.has(m));
+  return (
+    set.size === voters.length && set.size * 2 > members && [...set].every((m) => ctx.state.directory.has(m))
+  );
 }
 
 /**

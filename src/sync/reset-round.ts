@@ -4,6 +4,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { decide } from "../group/consensus.ts";
 import { generateKeyPackages, readKeyPackage, sign, verify } from "../mls/index.ts";
+import { aheadOfClock } from "../util/bounds.ts";
 import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
 import { count, drop, publish } from "./channel.ts";
 import type { Verdict } from "./classify.ts";
@@ -71,6 +72,10 @@ export async function onProposal(ctx: SyncContext, p: ResetProposal, now: number
   if (!g) return [];
   if (!p.oldGroupId || !p.proposer || !p.signature || p.attempt === undefined) return drop(ctx, "MALFORMED");
   if (!bytesEqual(p.oldGroupId, g.groupId)) return [];
+  // Honest attempts count rounds from 0, one per round of seconds: never ahead of a clock. Bounded by our
+  // own clock, not by the last attempt we heard, so one member can neither push the counter out of range
+  // nor set members apart (docs/decisions.md, "Peer integers").
+  if (aheadOfClock(p.attempt, now)) return drop(ctx, "OUT_OF_RANGE");
   const key = state.directory.get(toHex(p.proposer));
   if (key === undefined) return drop(ctx, "UNKNOWN_MEMBER");
   if (!(await verify(key, "reset", resetBody(p), p.signature))) return drop(ctx, "INVALID_SIGNATURE");

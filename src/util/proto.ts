@@ -2,6 +2,7 @@
 // message lives in proto/*.proto; codecs mirror it field by field. Decoders are strict about wire types
 // and skip unknown fields, as protobuf requires.
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { MAX_WIRE_U64 } from "./bounds.ts";
 import { DemlsError } from "./errors.ts";
 
 export { BinaryWriter, WireType };
@@ -17,7 +18,9 @@ export class DecodeError extends DemlsError {
 export interface FieldReader {
   bytes(): Uint8Array;
   string(): string;
+  /** At most {@link MAX_WIRE_U64}: a larger value is a {@link DecodeError}. */
   uint64(): bigint;
+  /** A varint above 2^32 - 1 keeps its low 32 bits, as protobuf reads a uint32. */
   uint32(): number;
   bool(): boolean;
   /** Nested message: its raw bytes, to be decoded by another codec. */
@@ -83,7 +86,9 @@ class Fields implements FieldReader {
   }
   uint64(): bigint {
     this.expect(WireType.Varint);
-    return BigInt.asUintN(64, BigInt(this.reader.uint64()));
+    const v = BigInt.asUintN(64, BigInt(this.reader.uint64()));
+    if (v > MAX_WIRE_U64) throw new DecodeError(`${this.what}: field ${this.field} is above 2^53-1`);
+    return v;
   }
   uint32(): number {
     this.expect(WireType.Varint);

@@ -7,6 +7,7 @@ import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { encodeSdsMessage } from "../../src/sds/index.ts";
 import { FAST_SYNC_PARAMS } from "../../src/sync/params.ts";
+import { MAX_WIRE_U64 } from "../../src/util/bounds.ts";
 
 /** Publishes SDS messages on the group's app topic from a node that is not a member. */
 async function fromIntruder(
@@ -34,15 +35,17 @@ async function assertGroupCommits(c: Cluster): Promise<void> {
   assert.equal(c.distinctStates().size, 1);
 }
 
-it("an SDS message with a Lamport clock of 2^64-1 from a non-member is refused and counted; the group goes on", async () => {
+it("an SDS message with a Lamport clock of 2^53-1 or 2^64-1 from a non-member is refused and counted; the group goes on", async () => {
   const c = new Cluster({ seed: 8, groupParams: FAST_GROUP_PARAMS, syncParams: FAST_SYNC_PARAMS });
   await c.form(4);
   await fromIntruder(c, [
-    { messageId: "forged", lamportTimestamp: 2n ** 64n - 1n, content: new Uint8Array([1, 2, 3]) },
-    { messageId: "forged-sync", lamportTimestamp: 2n ** 64n - 1n },
+    { messageId: "forged", lamportTimestamp: MAX_WIRE_U64, content: new Uint8Array([1, 2, 3]) },
+    { messageId: "forged-sync", lamportTimestamp: MAX_WIRE_U64 },
+    { messageId: "forged-64", lamportTimestamp: 2n ** 64n - 1n, content: new Uint8Array([1, 2, 3]) },
   ]);
   for (const m of c.members.values()) {
     assert.equal(m.group.state.counters.SDS_LAMPORT_AHEAD, 2, `${m.name} refused both`);
+    assert.equal(m.group.state.counters.SDS_MALFORMED, 1, `${m.name} could not even decode 2^64-1`);
     assert.ok(m.group.channel!.state.lamport < 2n ** 63n, `${m.name} kept its clock`);
   }
   await c.chat("m1", "still here");

@@ -25,6 +25,7 @@ function record(m: Member): Seen {
     proposal: [],
     joined: [],
     removed: [],
+    fault: [],
   };
   for (const k of Object.keys(seen) as (keyof MemberEvents)[]) m.on(k, (e) => (seen[k] as unknown[]).push(e));
   return seen;

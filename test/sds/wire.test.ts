@@ -8,6 +8,7 @@ import {
   type HistoryEntry,
   type SdsMessage,
 } from "../../src/sds/wire.ts";
+import { MAX_WIRE_U64 } from "../../src/util/bounds.ts";
 import { DecodeError } from "../../src/util/proto.ts";
 
 const id = fc.string({ minLength: 1, maxLength: 40 });
@@ -21,7 +22,7 @@ const message: fc.Arbitrary<SdsMessage> = fc
       senderId: id,
       messageId: id,
       channelId: fc.string({ maxLength: 40 }),
-      lamportTimestamp: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      lamportTimestamp: fc.bigInt({ min: 0n, max: MAX_WIRE_U64 }),
       causalHistory: fc.array(entry, { maxLength: 4 }),
       bloomFilter: fc.uint8Array({ maxLength: 64 }),
       repairRequest: fc.array(entry, { maxLength: 3 }),
@@ -113,6 +114,19 @@ describe("SDS wire format", () => {
     );
     // The same bytes as a varint decode.
     assert.equal(decodeSdsMessage(new Uint8Array([...ok, (10 << 3) | 0, 7])).lamportTimestamp, 7n);
+  });
+
+  it("a Lamport timestamp above 2^53-1 is MALFORMED: no peer value beyond a safe integer gets in", () => {
+    const base = { senderId: "a", messageId: "m", channelId: "c", causalHistory: [], repairRequest: [] };
+    for (const lamportTimestamp of [MAX_WIRE_U64 + 1n, 2n ** 64n - 2n, 2n ** 64n - 1n])
+      assert.throws(
+        () => decodeSdsMessage(encodeSdsMessage({ ...base, lamportTimestamp })),
+        (e: unknown) => e instanceof DecodeError && e.code === "MALFORMED",
+      );
+    assert.equal(
+      decodeSdsMessage(encodeSdsMessage({ ...base, lamportTimestamp: MAX_WIRE_U64 })).lamportTimestamp,
+      MAX_WIRE_U64,
+    );
   });
 
   it("garbage is a typed DecodeError", () => {

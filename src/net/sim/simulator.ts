@@ -170,6 +170,21 @@ export class Simulator {
     });
   }
 
+  /**
+   * Publishes `data` on `topic` from node `from` to the nodes `to` only, one transmission each (subject
+   * to partitions, loss and latency like any other), which do not relay it: what a peer that picks its
+   * recipients can do. Nodes not subscribed to `topic` get nothing.
+   */
+  publishTo(from: string, topic: string, data: Uint8Array, to: readonly string[]): void {
+    const rec = this.#rec(from);
+    if (!rec.up) return;
+    const msg: SimMessage = { id: this.#nextMsg++, topic, data, direct: true };
+    for (const id of to) {
+      const target = this.#rec(id);
+      if (target !== rec && target.subs.has(topic)) this.#transmit(rec, target, msg, 0);
+    }
+  }
+
   /** Runs every event up to and including virtual time `t`, then sets the clock to `t`. */
   async runUntil(t: number): Promise<void> {
     for (let ev = this.#queue.peek(); ev !== undefined && ev.time <= t; ev = this.#queue.peek()) {
@@ -322,7 +337,7 @@ export class Simulator {
     t.msgsIn++;
     t.bytesIn += msg.data.length;
     this.#mix(20, from.index, to.index, msg.id);
-    if (this.options.delivery === "gossip") this.#relay(to, msg, from);
+    if (this.options.delivery === "gossip" && !msg.direct) this.#relay(to, msg, from);
     const handlers = to.subs.get(msg.topic);
     if (handlers === undefined) return;
     return dispatch(handlers, { topic: msg.topic, data: msg.data }, () => void this.drops.handlerErrors++);

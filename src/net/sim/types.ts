@@ -86,6 +86,8 @@ export interface SimMessage {
   readonly id: number;
   readonly topic: string;
   readonly data: Uint8Array;
+  /** Sent to chosen nodes only (`Simulator.publishTo`): they do not relay it. */
+  readonly direct?: boolean;
 }
 
 /** A node's handles: what a protocol core running on it is given. */

@@ -1,0 +1,53 @@
+// What becomes of the messages a member publishes itself, when a test controls them (an insider: see
+// `demls/testing`): each goes out as is, or is dropped, altered, or sent to some members only.
+import { topicsOf } from "../group/topics.ts";
+import type { Transport } from "../net/transport.ts";
+
+/** The topic a message is on: group traffic, KeyPackages and Welcomes, or the sync channel. */
+export type TopicKind = "app" | "welcome" | "sync";
+
+/** One message a member is about to publish. */
+export interface OutgoingMessage {
+  readonly kind: TopicKind;
+  readonly topic: string;
+  readonly data: Uint8Array;
+}
+
+/**
+ * The fate of one message: sent as is, dropped, or sent with other bytes (`data`) and/or to the named
+ * members only (`to`).
+ */
+export type Outgoing = "send" | "drop" | { readonly data?: Uint8Array; readonly to?: readonly string[] };
+
+/** Decides the fate of each message a member publishes. */
+export type OutgoingFilter = (m: OutgoingMessage) => Outgoing;
+
+/**
+ * `transport` with every publication put through the filter `filterOf()` returns at that moment (none:
+ * sent as is, the very same call). `sendTo` sends to chosen members only.
+ */
+export function filteredTransport(
+  transport: Transport,
+  conversation: string,
+  filterOf: () => OutgoingFilter | undefined,
+  sendTo: (topic: string, data: Uint8Array, to: readonly string[]) => void,
+): Transport {
+  const topics = topicsOf(conversation);
+  const kindOf = (topic: string): TopicKind =>
+    topic === topics.app ? "app" : topic === topics.sync ? "sync" : "welcome";
+  return {
+    nodeId: transport.nodeId,
+    subscribe: (topic, handler) => transport.subscribe(topic, handler),
+    close: () => transport.close(),
+    publish: (topic, data) => {
+      const filter = filterOf();
+      if (filter === undefined) return transport.publish(topic, data);
+      const fate = filter({ kind: kindOf(topic), topic, data });
+      if (fate === "send") return transport.publish(topic, data);
+      if (fate === "drop") return Promise.resolve();
+      if (fate.to === undefined) return transport.publish(topic, fate.data ?? data);
+      sendTo(topic, fate.data ?? data, fate.to);
+      return Promise.resolve();
+    },
+  };
+}
