@@ -4,11 +4,7 @@
 // was not out). An input with no effect (most gossip, votes, SDS syncs) is saved within `SAVE_LAG_MS`.
 import type { GroupEffect } from "../group/effects.ts";
 import { GroupError } from "../group/errors.ts";
-import { decodeKeyPackageSet, encodeKeyPackageSet } from "../group/frames.ts";
-import { toWire } from "../group/keypackage-store.ts";
-import { GroupMember } from "../group/member.ts";
-import { FAST_GROUP_PARAMS, type GroupParams, validateGroupParams } from "../group/params.ts";
-import { type VotePolicy, votePolicyOf } from "../group/vote-policy.ts";
+import type { GroupMember } from "../group/member.ts";
 import {
   createGroup,
   createIdentity,
@@ -17,22 +13,16 @@ import {
   isActive,
   type KeyPackageBundle,
   type MlsGroup,
-  restoreGroup,
-  restoreKeyPackage,
 } from "../mls/index.ts";
-import type { Clock, Rng, Transport } from "../net/transport.ts";
 import { WakeTimer } from "../net/wake-timer.ts";
-import type { KeyPackageService } from "../store/keypackage-service.ts";
 import type { MemberStore } from "../store/sqlite.ts";
 import type { SyncStatus } from "../sync/classify.ts";
-import { SyncCore } from "../sync/core.ts";
+import type { SyncCore } from "../sync/core.ts";
 import type { FaultEvent, SyncEffect } from "../sync/effects.ts";
-import { FAST_SYNC_PARAMS, type SyncParams, validateSyncParams } from "../sync/params.ts";
-import { newSyncState } from "../sync/state.ts";
 import { toHex, utf8 } from "../util/bytes.ts";
-import { DemlsError } from "../util/errors.ts";
 import { Emitter } from "../util/events.ts";
 import { type Logger, logger } from "../util/log.ts";
+import { freshCores, restoredCores } from "./cores.ts";
 import {
   type ChatMessage,
   describeEffect,
@@ -44,31 +34,14 @@ import {
   type Traffic,
 } from "./events.ts";
 import { faultOf, type StepInput } from "./faults.ts";
-import { groupPortOf } from "./group-port.ts";
-import { newSaveCache, readSnapshot, saveSnapshot } from "./snapshot.ts";
+import { linkKeyPackageService } from "./keypackage-link.ts";
+import type { MemberOptionsFor } from "./options.ts";
+import { newSaveCache, saveSnapshot } from "./snapshot.ts";
 
 export type { ChatMessage, MemberEvents, PendingProposal, Traffic };
 
-export interface MemberOptions {
-  readonly name: string;
-  readonly conversation: string;
-  readonly transport: Transport;
-  readonly clock: Clock;
-  readonly rng: Rng;
-  readonly groupParams?: GroupParams;
-  readonly syncParams?: SyncParams;
-  /**
-   * How this member votes, per kind of proposal, over `DEFAULT_VOTE_POLICY`: by default adds,
-   * re-admissions and removals wait for {@link Member.vote} (`proposal` events), the rest pass.
-   */
-  readonly votePolicy?: Partial<VotePolicy>;
-  /** Persist every processed event here; restart with {@link Member.restore}. */
-  readonly store?: MemberStore;
-  /** A storage service backing the KeyPackage store: own sets go to it, roster members' come from it. */
-  readonly keyPackageService?: KeyPackageService;
-  /** Every effect that is not a publish (chats, epochs, statuses, recoveries, rejections). */
-  readonly onEvent?: (e: SyncEffect, member: Member) => void;
-}
+/** The options of {@link Member.create} and {@link Member.restore}. */
+export type MemberOptions = MemberOptionsFor<Member>;
 
 /** One member of one conversation. */
 export class Member {
@@ -139,21 +112,8 @@ export class Member {
 
   /** A member with new core states and no group yet. */
   private static fresh(opts: MemberOptions, identity: Identity, keyPackages: KeyPackageBundle[]): Member {
-    const core = new GroupMember(
-      identity,
-      GroupMember.newState(opts.conversation),
-      undefined,
-      keyPackages,
-      opts.rng,
-      opts.groupParams ?? FAST_GROUP_PARAMS,
-      undefined,
-      votePolicyOf(opts.votePolicy),
-    );
-    return new Member(
-      opts,
-      core,
-      new SyncCore(groupPortOf(core), newSyncState(), opts.rng, opts.syncParams ?? FAST_SYNC_PARAMS),
-    );
+    const { core, sync } = freshCores(opts, identity, keyPackages);
+    return new Member(opts, core, sync);
   }
 
   /**
@@ -164,50 +124,10 @@ export class Member {
    * @throws {SyncError} `BAD_PARAMS` (`syncParams` out of range).
    */
   static async restore(opts: MemberOptions & { store: MemberStore }): Promise<Member> {
-    // Checked before the snapshot is read: a parameter out of range is not a damaged state.
-    const params = validateGroupParams(opts.groupParams ?? FAST_GROUP_PARAMS);
-    const policy = votePolicyOf(opts.votePolicy);
-    const syncParams = validateSyncParams(opts.syncParams ?? FAST_SYNC_PARAMS);
-    if (opts.store === undefined)
-      throw new DemlsError(
-        "NO_STORE",
-        "Member.restore needs the store the member was saved in (options.store)",
-      );
-    const snap = readSnapshot(opts.store, opts.name);
-    const identity = snap.identity;
-    try {
-      const kps = await Promise.all(snap.keyPackages.map((k) => restoreKeyPackage(k, identity)));
-      const group = snap.group ? restoreGroup(snap.group) : undefined;
-      // The KeyPackage store lives in its own table, not in the snapshot.
-      const sets = opts.store.keyPackageSets();
-      const core = new GroupMember(
-        identity,
-        snap.core,
-        group,
-        kps,
-        opts.rng,
-        params,
-        snap.groupMemory,
-        policy,
-      );
-      await core.importKeyPackageSets(
-        sets.map((r) => decodeKeyPackageSet(r.set)),
-        opts.clock.now(),
-      );
-      const syncState = snap.sync;
-      if (syncState.reset) {
-        syncState.reset.myKeyPackages = await Promise.all(
-          (snap.resetKeyPackages ?? []).map((k) => restoreKeyPackage(k, identity)),
-        );
-      }
-      const sync = new SyncCore(groupPortOf(core), syncState, opts.rng, syncParams, snap.syncMemory);
-      const m = new Member(opts, core, sync);
-      m.lastTickAt = snap.lastTickAt ?? Number.NEGATIVE_INFINITY;
-      return m;
-    } catch (e) {
-      // A snapshot that deserialises but whose MLS state or KeyPackages do not: damaged, not a bug here.
-      throw new DemlsError("CORRUPT_STATE", `the saved state cannot be read: ${(e as Error).message}`);
-    }
+    const { core, sync, lastTickAt } = await restoredCores(opts);
+    const m = new Member(opts, core, sync);
+    m.lastTickAt = lastTickAt;
+    return m;
   }
 
   get identity(): Identity {
@@ -437,28 +357,8 @@ export class Member {
   /** Own sets go to the storage service; on joining a group, the roster members' sets come from it. */
   private useKeyPackageService(e: SyncEffect): void {
     const service = this.opts.keyPackageService;
-    if (service === undefined) return;
-    if (e.type === "keyPackageSet") {
-      void service
-        .publish(toHex(e.set.member), e.set.version, encodeKeyPackageSet(toWire(e.set)))
-        .catch(() => {});
-      return;
-    }
-    void service
-      .fetch(this.group.rosterIds().map(toHex))
-      .then((sets) =>
-        this.enqueue(async (now) => {
-          const decoded = sets.flatMap((b) => {
-            try {
-              return [decodeKeyPackageSet(b)];
-            } catch {
-              return [];
-            }
-          });
-          return this.group.importKeyPackageSets(decoded, now);
-        }, "service"),
-      )
-      .catch(() => {});
+    if (service !== undefined)
+      linkKeyPackageService(service, e, this.group, (step) => this.enqueue(step, "service"));
   }
 
   private reschedule(): void {
