@@ -86,6 +86,8 @@ export type GroupCode =
   // Admission and rejoin.
   /** A joiner announced a KeyPackage under the name of a member with another key. */
   | "NAME_TAKEN"
+  /** Counted: a sync-key share of another key than ours (only a member without a key takes a share). */
+  | "SYNC_KEY_REFUSED"
   /** A rejoin request made longer ago than the proposal expiry. */
   | "STALE_REJOIN"
   /** A KeyPackage set refused by the store (see {@link KeyPackageSetError}). */

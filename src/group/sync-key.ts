@@ -4,6 +4,7 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { exporterValue, exportSecret, type MlsGroup } from "../mls/index.ts";
 import { bytesEqual, utf8 } from "../util/bytes.ts";
+import { count } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import type { GroupPayload } from "./frames.ts";
 import { sendPayload } from "./outbound.ts";
@@ -72,7 +73,10 @@ export async function onSyncKeyPayload(
   if (share.key === undefined) return core.state.syncKey === undefined ? [] : shareSyncKey(core, now);
   if (share.anchorEpoch === undefined) return undefined;
   const cur = core.state.syncKey;
-  if (cur === undefined || !bytesEqual(cur.key, share.key))
-    rotateSyncKey(core, { anchorEpoch: share.anchorEpoch, key: share.key });
+  // Only a member without a key takes one from a share (a joiner, a member back from a rejoin). A member
+  // with a key derives every later one itself (a removal re-anchors it in MLS, a reset chains it): a share
+  // of another key is some member's word, and taking it would let one member move everyone's key.
+  if (cur === undefined) rotateSyncKey(core, { anchorEpoch: share.anchorEpoch, key: share.key });
+  else if (!bytesEqual(cur.key, share.key)) count(core, "SYNC_KEY_REFUSED");
   return [];
 }
