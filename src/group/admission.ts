@@ -48,9 +48,29 @@ export async function onKeyPackage(core: GroupCore, bytes: Uint8Array, now: numb
   // added; say so instead of sending the member's Welcome to it again and again.
   if (member !== undefined && !bytesEqual(member.signaturePublicKey, kp.signaturePublicKey))
     return nameTaken(core, kp.memberId, now);
-  if (member !== undefined) return resendWelcome(core, kp.memberId, now);
+  if (member !== undefined) {
+    if (bytesEqual(member.encryptionKey, kp.encryptionKey)) notWelcomed(core, kp.memberId, now);
+    return resendWelcome(core, kp.memberId, now);
+  }
   addPendingJoiner(core, kp.memberId, bytes, now);
   return [];
+}
+
+/**
+ * A roster member announces the very KeyPackage its leaf was made from: it has no group yet. Added
+ * `welcomeWaitMs` ago or more and never heard in the group since, its Welcome was withheld or lost for
+ * good (only the committer could send it): its leaf goes to a removal vote, as at a rejoin request, and
+ * its next announcement makes it a joiner again, added by whichever steward commits then. Every member
+ * decides this from what it saw itself (the joiner's signed KeyPackage, its own clock, its own silence
+ * record), and the removal still needs the group's vote (docs/threats.md, "A withheld Welcome").
+ */
+function notWelcomed(core: GroupCore, memberId: Uint8Array, now: number): void {
+  const s = core.state;
+  const id = toHex(memberId);
+  const added = s.addedTime.get(id);
+  if (added === undefined || now < added + core.params.welcomeWaitMs) return;
+  if ((s.lastHeard.get(id) ?? Number.NEGATIVE_INFINITY) >= added || s.pendingRejoins.has(id)) return;
+  s.pendingRejoins.set(id, { seenAt: now, epoch: core.group!.epoch });
 }
 
 /** A Welcome: ours to take when we have no group and one of our KeyPackages opens it. */

@@ -1,6 +1,6 @@
 // Taking a group value: a created or reset group, one joined from a Welcome, or our own rewound. A new
 // group id means a new SDS channel and a clean slate of proposals and commits; the same id keeps them.
-import { type MlsGroup, roster } from "../mls/index.ts";
+import { isActive, type MlsGroup, roster } from "../mls/index.ts";
 import { newSdsState, SdsChannel } from "../sds/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import type { GroupEffect } from "./effects.ts";
@@ -30,6 +30,9 @@ export function adopt(core: GroupCore, group: MlsGroup, now: number, sdsHorizon:
   if (core.group !== undefined && !bytesEqual(core.group.groupId, group.groupId))
     recordDepartures(core, core.group, inRoster, now, () => "reset");
   recordReturns(core, inRoster, new Set(), now);
+  // Entering a group (not stepping within ours): chats sent before are not ours to wait for (docs/chats.md).
+  if (core.group === undefined || !isActive(core.group) || !bytesEqual(core.group.groupId, group.groupId))
+    s.chatsFrom = group.epoch;
   if (s.sds === undefined || s.sds.channelId !== channelId) {
     const sds = newSdsState(toHex(core.identity.id), channelId, now, core.params.sds);
     sds.horizon = sdsHorizon;

@@ -4,20 +4,13 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { encrypt } from "../mls/index.ts";
 import { bytesEqual, concatBytes, toHex, utf8 } from "../util/bytes.ts";
 import { trackChatCopy } from "./chat-delivery.ts";
-import { requireActiveGroup, requireGroup } from "./core.ts";
+import { MAX_CHAT_AFTER, orderNewChat, receiveChat, rememberChat } from "./chat-order.ts";
+import { reject, requireActiveGroup, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import { sentWhileOut } from "./former-members.ts";
-import { encodeGroupFrame, encodePayload } from "./frames.ts";
+import { type Chat, encodeGroupFrame, encodePayload } from "./frames.ts";
 import { channelEffects } from "./outbound.ts";
 import type { GroupCore } from "./state.ts";
-
-/** Remembers a chat id, sent or received, forgetting the oldest beyond `seenChatLimit`. */
-function rememberChat(core: GroupCore, key: string): void {
-  const seen = core.state.seenChats;
-  seen.delete(key);
-  seen.add(key);
-  while (seen.size > core.params.seenChatLimit) seen.delete(seen.values().next().value!);
-}
 
 /**
  * Sends a chat (a new one, or again under its id `id`); returns its id.
@@ -36,7 +29,13 @@ export async function sendChat(
   const sent = core.state.sentChats;
   const existing = sent.findIndex((c) => bytesEqual(c.id, chatId));
   // A re-send keeps the time the chat was first sent: who was in our roster then may read it.
-  const at = existing >= 0 ? sent[existing]!.at : now;
+  const first = existing >= 0 ? sent[existing]! : undefined;
+  const at = first === undefined ? now : first.at;
+  // A re-send keeps its number and predecessors; a new chat (or one of an older version's state) gets them.
+  const order =
+    first?.sequence !== undefined
+      ? { sequence: first.sequence, after: first.after ?? [] }
+      : orderNewChat(core, chatId, group.epoch);
   if (existing >= 0) sent.splice(existing, 1);
   sent.push({
     id: chatId,
@@ -44,9 +43,17 @@ export async function sendChat(
     epoch: group.epoch,
     fingerprint: group.fingerprint,
     ...(at === undefined ? {} : { at }),
+    ...order,
   });
   if (sent.length > core.params.sentChatsKept) sent.shift();
-  const r = await encrypt(group, encodePayload({ chat: { id: chatId, body } }));
+  const chat = {
+    id: chatId,
+    body,
+    sequence: BigInt(order.sequence),
+    sentAt: BigInt(at ?? now),
+    after: [...order.after],
+  };
+  const r = await encrypt(group, encodePayload({ chat }));
   core.group = r.group;
   // A chat must reach every member: resent at once to one back from a partition without it.
   const out = core.sds!.send(encodeGroupFrame({ application: r.message }), now, { resendToReturning: true });
@@ -79,15 +86,36 @@ export async function resendAbandoned(
   return out;
 }
 
-/** A chat from `sender`, read at `epoch`: shown once per id. */
+/**
+ * A chat from `sender`, read at `epoch`: delivered once per id, in the order of docs/chats.md.
+ * @returns the chats that may be delivered now, or a `MALFORMED` rejection (more than
+ * {@link MAX_CHAT_AFTER} predecessors) that changes nothing.
+ */
 export function onChat(
   core: GroupCore,
-  chat: { id: Uint8Array; body: Uint8Array },
+  chat: Chat,
   sender: Uint8Array,
   epoch: bigint,
+  now: number,
 ): GroupEffect[] {
-  const key = toHex(chat.id);
-  if (core.state.seenChats.has(key)) return [];
-  rememberChat(core, key);
-  return [{ type: "chat", sender, id: chat.id, body: chat.body, epoch }];
+  if (chat.id === undefined || chat.body === undefined)
+    return [reject(core, "MALFORMED", "chat without an id or a body")];
+  if (chat.after.length > MAX_CHAT_AFTER || chat.after.some((m) => m.id === undefined))
+    return [
+      reject(core, "MALFORMED", `chat naming more than ${MAX_CHAT_AFTER} predecessors, or one without an id`),
+    ];
+  return receiveChat(
+    core,
+    {
+      sender,
+      id: chat.id,
+      body: chat.body,
+      epoch,
+      // Both bounded by the decoder (at most 2^53-1): exact as numbers.
+      sequence: Number(chat.sequence ?? 0n),
+      sentAt: Number(chat.sentAt ?? 0n),
+      after: chat.after.map((m) => ({ id: m.id!, epoch: m.epoch ?? 0n })),
+    },
+    now,
+  );
 }

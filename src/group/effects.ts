@@ -13,6 +13,12 @@ export type GroupEffect =
       readonly id: Uint8Array;
       readonly body: Uint8Array;
       readonly epoch: bigint;
+      /** The sender's sequence number of this chat (0: a sender that does not number its chats). */
+      readonly sequence: number;
+      /** The sender's clock when it first sent the chat (ms; its claim; 0 when not given). */
+      readonly sentAt: number;
+      /** Delivered before a chat it directly follows: lost, or not here within `chatHoldMs`. */
+      readonly outOfOrder: boolean;
     }
   | {
       readonly type: "epoch";

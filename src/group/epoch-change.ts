@@ -201,6 +201,7 @@ function settleMembership(
   }
   for (const id of s.addedAt.keys()) if (!inRoster.has(id)) s.addedAt.delete(id);
   for (const id of s.addedTime.keys()) if (!inRoster.has(id)) s.addedTime.delete(id);
+  for (const id of s.lastHeard.keys()) if (!inRoster.has(id)) s.lastHeard.delete(id);
   // A rejoin is settled once the stale leaf is gone (the member comes back as a joiner).
   for (const id of s.pendingRejoins.keys()) if (!inRoster.has(id)) s.pendingRejoins.delete(id);
 }

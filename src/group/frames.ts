@@ -2,7 +2,14 @@
 import { type Decoded, decode, encode } from "../util/schema.ts";
 
 export const GroupFrameSchema = { commit: [1, "bytes"], application: [2, "bytes"] } as const;
-export const ChatSchema = { id: [1, "bytes"], body: [2, "bytes"] } as const;
+export const ChatRefSchema = { id: [1, "bytes"], epoch: [2, "u64"] } as const;
+export const ChatSchema = {
+  id: [1, "bytes"],
+  body: [2, "bytes"],
+  sequence: [3, "u64"],
+  sentAt: [4, "u64"],
+  after: [5, ChatRefSchema, "repeated"],
+} as const;
 export const ProposalSchema = {
   kind: [1, "u32"],
   target: [2, "bytes"],
@@ -47,6 +54,7 @@ export const WelcomeFrameSchema = {
 export type GroupFrame = Decoded<typeof GroupFrameSchema>;
 export type GroupPayload = Decoded<typeof GroupPayloadSchema>;
 export type Chat = Decoded<typeof ChatSchema>;
+export type ChatRef = Decoded<typeof ChatRefSchema>;
 export type Proposal = Decoded<typeof ProposalSchema>;
 export type Vote = Decoded<typeof VoteSchema>;
 export type WelcomeFrame = Decoded<typeof WelcomeFrameSchema>;

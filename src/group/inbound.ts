@@ -3,6 +3,7 @@
 // state) and its payload dispatched: chat, KeyPackage sets, proposal, votes, sync-key share.
 import { MlsProtocolError, type Processed, peek, processMessage } from "../mls/index.ts";
 import type { SdsEffect } from "../sds/index.ts";
+import { toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { addCandidate, observe } from "./candidates.ts";
 import { onChat } from "./chats.ts";
@@ -80,6 +81,7 @@ async function onFrame(core: GroupCore, content: Uint8Array, now: number): Promi
   }
   if (p.kind !== "application") return [reject(core, "MALFORMED", "expected an application message")];
   core.group = p.group;
+  core.state.lastHeard.set(toHex(p.sender), now);
   const out = await onPayload(core, decodePayload(p.plaintext), p.sender, p.epoch, now);
   return p.epoch < group.epoch ? [stateHint(p.epoch), ...out] : out;
 }
@@ -92,8 +94,7 @@ async function onPayload(
   epoch: bigint,
   now: number,
 ): Promise<GroupEffect[]> {
-  if (p.chat?.id !== undefined && p.chat.body !== undefined)
-    return onChat(core, { id: p.chat.id, body: p.chat.body }, sender, epoch);
+  if (p.chat !== undefined) return onChat(core, p.chat, sender, epoch, now);
   if (p.keyPackageSets.length > 0) return onKeyPackageSets(core, p.keyPackageSets, now);
   if (p.proposal !== undefined) return onProposal(core, p.proposal, sender, epoch, now);
   if (p.vote !== undefined) return onVote(core, p.vote, sender, epoch);

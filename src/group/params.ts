@@ -26,6 +26,12 @@ export interface GroupParams {
   readonly commitLogSize: number;
   /** A joiner re-announces its KeyPackage this often until welcomed. */
   readonly keyPackageResendMs: number;
+  /**
+   * A member added this long ago, never heard in the group since and still announcing the KeyPackage it
+   * was added with, is taken as not welcomed (its committer withheld or lost the Welcome): its leaf goes
+   * to a removal vote, and it is added again by whichever steward commits next (docs/threats.md).
+   */
+  readonly welcomeWaitMs: number;
   /** One-use KeyPackages in the set a member publishes to the KeyPackage store (plus one last-resort). */
   readonly keyPackageSetSize: number;
   /** Chat ids remembered, sent and received, so a chat delivered twice (re-sent, repaired) shows once. */
@@ -46,6 +52,13 @@ export interface GroupParams {
   readonly chatCopiesKept: number;
   /** Own chats kept to re-send after a branch is abandoned. */
   readonly sentChatsKept: number;
+  /**
+   * How long a chat waits for its causal predecessors before it is delivered anyway, marked out of order
+   * (docs/chats.md): long enough for a catch-up to bring them.
+   */
+  readonly chatHoldMs: number;
+  /** Chats waiting for their predecessors; beyond it the oldest is delivered at once, out of order. */
+  readonly heldChatsLimit: number;
   /** Own commits kept, with the state each leads to, to take their branch later (MLS cannot process them). */
   readonly ownCommitsKept: number;
   /** Epochs of own chats re-sent when a member comes back through a rejoin (the dense ancestry span). */
@@ -77,6 +90,7 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   keyPackageEpochs: 3,
   commitLogSize: 128,
   keyPackageResendMs: 30_000,
+  welcomeWaitMs: 120_000,
   keyPackageSetSize: 2,
   seenChatLimit: 8192,
   votesPerMessage: 64,
@@ -87,6 +101,8 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   formerMembersKept: 1024,
   chatCopiesKept: 1024,
   sentChatsKept: 256,
+  chatHoldMs: 30_000,
+  heldChatsLimit: 1024,
   ownCommitsKept: 4,
   rejoinResendEpochs: 16,
   earlyGroupEpochs: 4,
@@ -106,6 +122,8 @@ export const FAST_GROUP_PARAMS: GroupParams = {
   backupDelayMs: 1_200,
   freezeMs: 600,
   keyPackageResendMs: 1_000,
+  welcomeWaitMs: 5_000,
+  chatHoldMs: 5_000,
   sds: FAST_SDS_CONFIG,
 };
 
@@ -122,6 +140,7 @@ const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [num
   keyPackageEpochs: [0, 1024],
   commitLogSize: [1, 65_536],
   keyPackageResendMs: [1, 86_400_000],
+  welcomeWaitMs: [1, 86_400_000],
   keyPackageSetSize: [0, MAX_SET_KEY_PACKAGES],
   seenChatLimit: [1, 1 << 20],
   votesPerMessage: [1, 4096],
@@ -132,6 +151,8 @@ const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [num
   formerMembersKept: [1, 1 << 20],
   chatCopiesKept: [1, 1 << 20],
   sentChatsKept: [1, 1 << 20],
+  chatHoldMs: [0, 3_600_000],
+  heldChatsLimit: [1, 1 << 20],
   ownCommitsKept: [1, 1024],
   rejoinResendEpochs: [0, 65_536],
   earlyGroupEpochs: [0, 65_536],

@@ -59,6 +59,28 @@ export interface SentChat {
   readonly fingerprint: Uint8Array;
   /** When it was first sent (our clock; absent in states of older versions). */
   readonly at?: number;
+  /** Its sequence number and causal predecessors, as first sent (absent in states of older versions). */
+  readonly sequence?: number;
+  readonly after?: readonly ChatMark[];
+}
+
+/** A chat named by id, with the epoch it was sent at (docs/chats.md). */
+export interface ChatMark {
+  readonly id: Uint8Array;
+  readonly epoch: bigint;
+}
+
+/** A chat received before its causal predecessors: delivered once they are, or after `chatHoldMs`. */
+export interface HeldChat {
+  readonly sender: Uint8Array;
+  readonly id: Uint8Array;
+  readonly body: Uint8Array;
+  readonly epoch: bigint;
+  readonly sequence: number;
+  readonly sentAt: number;
+  readonly after: readonly ChatMark[];
+  /** Our clock when it arrived. */
+  readonly heldAt: number;
 }
 
 /** How a member left one of our rosters. */
@@ -115,6 +137,17 @@ export interface GroupCoreState {
   heldApplications: { epoch: bigint; frame: Uint8Array }[];
   readonly seenChats: Set<string>;
   sentChats: SentChat[];
+  /** Our chats sent so far in this conversation: the last sequence number used. */
+  chatSequence: number;
+  /**
+   * The causal predecessors of our next chat (docs/chats.md): our previous chat and the newest chat of
+   * each other sender delivered since, by sender (hex), oldest first, at most `MAX_CHAT_AFTER`.
+   */
+  readonly chatAfter: Map<string, ChatMark>;
+  /** Chats waiting for their predecessors, in arrival order (bounded by `heldChatsLimit`). */
+  heldChats: HeldChat[];
+  /** The first epoch of the current group we could read: predecessors sent before it are not waited for. */
+  chatsFrom: bigint;
   /** SDS message id of each copy of our chats still in flight → the chat's id (hex), oldest first. */
   readonly chatCopies: Map<string, string>;
   /** Our chats (hex ids) every member acknowledged, newest last (bounded). */
@@ -145,6 +178,12 @@ export interface GroupCoreState {
   readonly addedTime: Map<string, number>;
   /** Hashes of rejoin requests acted on: a replay is ignored. */
   readonly seenRejoins: Set<string>;
+  /**
+   * When (our clock) each roster member (hex) was last heard in the group: an application message of its
+   * that decrypted under our state (MLS authenticates the sender). A member added but never heard since,
+   * still announcing the KeyPackage it was added with, never got its Welcome.
+   */
+  readonly lastHeard: Map<string, number>;
   readonly counters: GroupCounters;
 }
 
@@ -207,6 +246,10 @@ export function newGroupState(conversation: string): GroupCoreState {
     heldApplications: [],
     seenChats: new Set(),
     sentChats: [],
+    chatSequence: 0,
+    chatAfter: new Map(),
+    heldChats: [],
+    chatsFrom: 0n,
     chatCopies: new Map(),
     deliveredChats: new Set(),
     syncKey: undefined,
@@ -220,6 +263,7 @@ export function newGroupState(conversation: string): GroupCoreState {
     addedTime: new Map(),
     formerMembers: new Map(),
     seenRejoins: new Set(),
+    lastHeard: new Map(),
     counters: {},
   };
 }
@@ -232,8 +276,18 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     addedTime?: GroupCoreState["addedTime"];
     formerMembers?: GroupCoreState["formerMembers"];
     rejoined?: Set<string>;
+    chatSequence?: number;
+    chatAfter?: GroupCoreState["chatAfter"];
+    heldChats?: GroupCoreState["heldChats"];
+    chatsFrom?: bigint;
+    lastHeard?: GroupCoreState["lastHeard"];
   };
+  old.lastHeard ??= new Map();
   old.chatCopies ??= new Map();
+  old.chatSequence ??= 0;
+  old.chatAfter ??= new Map();
+  old.heldChats ??= [];
+  old.chatsFrom ??= 0n;
   old.deliveredChats ??= new Set();
   old.addedTime ??= new Map();
   if (old.formerMembers === undefined) {

@@ -5,6 +5,7 @@
 import { isActive } from "../mls/index.ts";
 import { toHex } from "../util/bytes.ts";
 import { announceKeyPackage } from "./admission.ts";
+import { chatHoldDue, releaseChats } from "./chat-order.ts";
 import type { GroupEffect } from "./effects.ts";
 import { select } from "./epoch-change.ts";
 import { onSds } from "./inbound.ts";
@@ -32,6 +33,7 @@ export async function tick(core: GroupCore, now: number): Promise<GroupEffect[]>
     s.nextKeyPackageAt = now + core.params.keyPackageResendMs;
     out.push(...(await askSyncKey(core, core.group.epoch, now)));
   }
+  out.push(...releaseChats(core, now));
   out.push(...(await castVotes(core, now)));
   decideAll(core, now, out);
   out.push(...(await proposeJoiners(core, now)));
@@ -53,7 +55,8 @@ export type GroupTimers = Partial<
     | "vote"
     | "consensusTimeout"
     | "commitSlot"
-    | "retryRound",
+    | "retryRound"
+    | "chatHold",
     number
   >
 >;
@@ -73,6 +76,8 @@ export function timers(core: GroupCore): GroupTimers {
   if (s.syncKey === undefined) return { askSyncKey: s.nextKeyPackageAt, sds };
   if (core.vol.decisionDue) return { decide: Number.NEGATIVE_INFINITY };
   const t: GroupTimers = { sds, pendingRequests: pendingRequestsDue(core) };
+  const hold = chatHoldDue(core);
+  if (hold !== undefined) t.chatHold = hold;
   if (s.freezeUntil !== undefined) t.freeze = s.freezeUntil;
   let vote = Number.POSITIVE_INFINITY;
   let timeout = Number.POSITIVE_INFINITY;

@@ -17,6 +17,15 @@ export interface ChatMessage {
   readonly text: string;
   /** The epoch it was sent in. */
   readonly epoch: bigint;
+  /** The sender's number for it: its chats count 1, 2, 3, ... (0 from a sender that does not number them). */
+  readonly sequence: number;
+  /** When the sender first sent it: its own clock, in ms since 1970 (its claim; 0 when not given). */
+  readonly sentAt: number;
+  /**
+   * Delivered before a chat it directly follows (docs/chats.md): that one was lost, or did not come within
+   * `chatHoldMs`; it may still arrive later (then delivered as usual, after this one).
+   */
+  readonly outOfOrder: boolean;
 }
 
 /** A proposal waiting for this member's vote (`Member.vote`). */
@@ -102,7 +111,8 @@ export function emitEvents(
   if (e.type === "chat") {
     const text = new TextDecoder().decode(e.body);
     const from = new TextDecoder().decode(e.sender);
-    ev.emit("message", { id: toHex(e.id), from, body: e.body, text, epoch: e.epoch });
+    const { epoch, sequence, sentAt, outOfOrder } = e;
+    ev.emit("message", { id: toHex(e.id), from, body: e.body, text, epoch, sequence, sentAt, outOfOrder });
   } else if (e.type === "chatDelivered") ev.emit("delivered", { id: toHex(e.id) });
   else if (e.type === "chatLost") ev.emit("lost", { id: toHex(e.id) });
   else if (e.type === "status") ev.emit("status", { status: e.status, previous: e.previous });
@@ -140,7 +150,7 @@ export function describeEffect(e: SyncEffect): string | undefined {
     case "decided":
       return `proposal ${e.proposalId.slice(0, 8)} decided ${e.decision}`;
     case "chat":
-      return `<${new TextDecoder().decode(e.sender)}> ${new TextDecoder().decode(e.body)}`;
+      return `<${new TextDecoder().decode(e.sender)}> ${new TextDecoder().decode(e.body)}${e.outOfOrder ? "   (out of order)" : ""}`;
     case "status":
       return `status ${e.previous} -> ${e.status}`;
     case "epoch":

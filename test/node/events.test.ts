@@ -39,6 +39,7 @@ it("a chat: sendChat's id is the one `sent`, every other member's `message` and 
   const c = new Cluster({ seed: 31, groupParams: FAST_GROUP_PARAMS, syncParams: FAST_SYNC_PARAMS });
   await c.form(3);
   const [m0, m1, m2] = ["m0", "m1", "m2"].map((n) => record(c.members.get(n)!));
+  const sentAt = c.now;
   const id = await c.members.get("m1")!.sendChat("hello");
   assert.match(id, /^[0-9a-f]{32,}$/);
   assert.deepEqual(
@@ -57,6 +58,9 @@ it("a chat: sendChat's id is the one `sent`, every other member's `message` and 
         text: "hello",
         body: undefined,
         epoch: c.epochOf("m1"),
+        sequence: 1,
+        sentAt,
+        outOfOrder: false,
       },
     );
   }

@@ -151,7 +151,11 @@ async function groupTemplate(i: Insider): Promise<Msg> {
   const key = m.group.state.syncKey!;
   const set = m.group.state.keyPackageSets.get(toHex(utf8("m1")))!;
   return {
-    chat: { id: utf8("bounds"), body: utf8("never sent as such") },
+    chat: {
+      id: utf8("bounds"),
+      body: utf8("never sent as such"),
+      after: [{ id: utf8("before"), epoch: 1n }],
+    },
     proposal: { kind: PROPOSAL_REFRESH, target: utf8("insider"), epoch: g.epoch, proposer: m.group.memberId },
     vote: {
       proposalId: utf8("no such proposal"),
@@ -352,7 +356,9 @@ describe("every numeric field of every message, from an insider with valid keys"
     for (const e of VALUES.u64.filter((v) => v !== undefined) as bigint[]) {
       await i.send(
         "app",
-        i.sds(await i.encryptPayload({ chat: { id: utf8(`e${e}`), body: utf8("x") } }, withEpoch(e))),
+        i.sds(
+          await i.encryptPayload({ chat: { id: utf8(`e${e}`), body: utf8("x"), after: [] } }, withEpoch(e)),
+        ),
       );
       const commit = decodeGroupFrame((await i.commit()).frame).commit!;
       await i.send("app", i.sds(encodeGroupFrame({ commit: withEpoch(e)(commit) })));

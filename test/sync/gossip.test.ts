@@ -92,7 +92,7 @@ it("forged epoch headers make a member gossip early once per state, not once per
     return forged;
   };
   for (let i = 0; i < 20; i++) {
-    const chat = { id: new Uint8Array([i]), body: new Uint8Array() };
+    const chat = { id: new Uint8Array([i]), body: new Uint8Array(), after: [] };
     await injectPayload(c, "m3", { chat }, forgeEpoch);
     await c.sim.runFor(500);
   }
