@@ -8,13 +8,14 @@ import { SdsError } from "./errors.ts";
 import { appendLog, bigMax, cachePut, compareMessages, entryOf, upperBound } from "./log.ts";
 import { requestAnswered, requestMissing, responseSeen, scheduleResponses } from "./repair.ts";
 import { lowerWake } from "./schedule.ts";
+import { messageIdOf } from "./sending.ts";
 import type { Buffered, SdsCore, SdsEffect } from "./types.ts";
 import { decodeSdsMessage, type HistoryEntry, type SdsMessage } from "./wire.ts";
 
 /**
  * Processes a message from the network.
- * @throws {DecodeError} `MALFORMED`; {@link SdsError} `WRONG_CHANNEL`, or a bound of `checkBounds`. Either
- * way nothing changed.
+ * @throws {DecodeError} `MALFORMED`; {@link SdsError} `WRONG_CHANNEL`, `ID_MISMATCH`, or a bound of
+ * `checkBounds`. Either way nothing changed (a sync message's own fields are not checked against an id).
  */
 export function receive(core: SdsCore, bytes: Uint8Array, now: number): SdsEffect[] {
   const m = decodeSdsMessage(bytes);
@@ -22,6 +23,15 @@ export function receive(core: SdsCore, bytes: Uint8Array, now: number): SdsEffec
   if (m.channelId !== s.channelId)
     throw new SdsError("WRONG_CHANNEL", `message for channel ${m.channelId}, not ${s.channelId}`);
   checkBounds(core, m, now);
+  // The id is what duplicates, acknowledgements and repairs go by: it must be bound to the content, or
+  // a forged copy that arrives first would stand in for the genuine message everywhere.
+  const content = m.content !== undefined && m.content.length > 0;
+  if (
+    content &&
+    m.lamportTimestamp !== undefined &&
+    m.messageId !== messageIdOf(m.channelId, m.senderId, m.lamportTimestamp, m.content!)
+  )
+    throw new SdsError("ID_MISMATCH", `message ${m.messageId} is not the hash of its content`);
   if (m.senderId === s.selfId) return []; // our own message echoed back
   const effects: SdsEffect[] = [];
   s.stats.received++;

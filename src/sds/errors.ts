@@ -15,6 +15,12 @@ export type SdsErrorCode =
   | "OVERSIZED_REPAIR"
   /** A message, sender or entry id longer than `maxIdLength`. */
   | "OVERSIZED_ID"
+  /**
+   * A content message whose id is not the hash of its channel, sender, Lamport time and content
+   * (`messageIdOf`): a copy with other content under a genuine id, which would otherwise make the
+   * genuine message a duplicate.
+   */
+  | "ID_MISMATCH"
   /** An `SdsConfig` value out of its range (see `validateSdsConfig`). */
   | "INVALID_CONFIG";
 

@@ -5,7 +5,7 @@ import { it } from "node:test";
 import { encodeGroupFrame } from "../../src/group/frames.ts";
 import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
-import { encodeSdsMessage } from "../../src/sds/index.ts";
+import { encodeSdsMessage, messageIdOf } from "../../src/sds/index.ts";
 import { FAST_SYNC_PARAMS } from "../../src/sync/params.ts";
 import { MAX_WIRE_U64 } from "../../src/util/bounds.ts";
 
@@ -17,11 +17,23 @@ async function fromIntruder(
   const m0 = c.members.get("m0")!;
   const intruder = c.sim.addNode("intruder");
   const channelId = m0.group.channel!.state.channelId;
-  for (const m of messages)
+  for (const m of messages) {
+    // A content message's id is the hash SDS checks (anyone can compute it): what is tested is the rest.
+    const messageId = m.content
+      ? messageIdOf(channelId, "intruder", m.lamportTimestamp, m.content)
+      : m.messageId;
     await intruder.transport.publish(
       m0.group.topics.app,
-      encodeSdsMessage({ senderId: "intruder", channelId, causalHistory: [], repairRequest: [], ...m }),
+      encodeSdsMessage({
+        senderId: "intruder",
+        channelId,
+        causalHistory: [],
+        repairRequest: [],
+        ...m,
+        messageId,
+      }),
     );
+  }
   await c.sim.runFor(500);
 }
 

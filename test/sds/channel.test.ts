@@ -9,6 +9,7 @@ import {
   DEFAULT_SDS_CONFIG,
   encodeSdsMessage,
   FAST_SDS_CONFIG,
+  messageIdOf,
   newRollingBloom,
   newSdsState,
   rollingAdd,
@@ -331,12 +332,23 @@ describe("SDS channel", () => {
     refused(forged({ lamportTimestamp: 3000n, causalHistory: entries }), "OVERSIZED_HISTORY");
     refused(forged({ lamportTimestamp: 3000n, repairRequest: entries }), "OVERSIZED_REPAIR");
     refused(forged({ lamportTimestamp: 3000n, senderId: "x".repeat(257) }), "OVERSIZED_ID");
+    // Content under an id that is not its hash (a forged copy racing a genuine message).
+    refused(
+      forged({ lamportTimestamp: 3000n, messageId: messageIdOf(CHANNEL, "a", 3000n, text("hi")) }),
+      "ID_MISMATCH",
+    );
     // b still sends, with a timestamp that fits.
     const next = b.send(text("two"), 3000);
     assert.equal(published(next.effects).length, 1);
     assert.ok(b.state.lamport < 2n ** 63n);
     // A timestamp within the bound is adopted as before.
-    b.receive(forged({ lamportTimestamp: 3_500_000n, messageId: "ok" }), 3000);
+    b.receive(
+      forged({
+        lamportTimestamp: 3_500_000n,
+        messageId: messageIdOf(CHANNEL, "intruder", 3_500_000n, text("hi")),
+      }),
+      3000,
+    );
     assert.equal(b.state.lamport, 3_500_000n);
   });
 
