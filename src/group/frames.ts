@@ -37,11 +37,18 @@ export const RejoinRequestSchema = {
   at: [3, "u64"],
   signature: [15, "bytes"],
 } as const;
+/** The steward list in force at a Welcome's epoch (de-MLS sends it to joiners in `ConversationSync`). */
+export const StewardListSchema = {
+  members: [1, "bytes", "repeated"],
+  electionEpoch: [2, "u64"],
+  retry: [3, "u32"],
+} as const;
 export const WelcomeFrameSchema = {
   keyPackage: [1, "bytes"],
   welcome: [2, "bytes"],
   sdsLamport: [3, "u64"],
   rejoin: [4, RejoinRequestSchema],
+  stewards: [5, StewardListSchema],
 } as const;
 
 export type GroupFrame = Decoded<typeof GroupFrameSchema>;
@@ -52,6 +59,7 @@ export type Vote = Decoded<typeof VoteSchema>;
 export type WelcomeFrame = Decoded<typeof WelcomeFrameSchema>;
 export type KeyPackageSet = Decoded<typeof KeyPackageSetSchema>;
 export type RejoinRequest = Decoded<typeof RejoinRequestSchema>;
+export type StewardListFrame = Decoded<typeof StewardListSchema>;
 
 export const PROPOSAL_ADD = 1;
 export const PROPOSAL_REMOVE = 2;
@@ -64,7 +72,7 @@ export const decodeGroupFrame = (b: Uint8Array) => decode(GroupFrameSchema, b, "
 export const encodePayload = (p: Partial<GroupPayload>) => encode(GroupPayloadSchema, p);
 export const decodePayload = (b: Uint8Array) => decode(GroupPayloadSchema, b, "GroupPayload");
 export const encodeVote = (v: Vote) => encode(VoteSchema, v);
-export const encodeWelcomeFrame = (f: WelcomeFrame) => encode(WelcomeFrameSchema, f);
+export const encodeWelcomeFrame = (f: Partial<WelcomeFrame>) => encode(WelcomeFrameSchema, f);
 export const decodeWelcomeFrame = (b: Uint8Array) => decode(WelcomeFrameSchema, b, "WelcomeFrame");
 export const encodeKeyPackageSet = (s: KeyPackageSet) => encode(KeyPackageSetSchema, s);
 export const decodeKeyPackageSet = (b: Uint8Array) => decode(KeyPackageSetSchema, b, "KeyPackageSet");
