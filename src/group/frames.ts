@@ -16,7 +16,20 @@ export const VoteSchema = {
   prev: [4, "bytes"],
   signature: [15, "bytes"],
 } as const;
-export const SyncKeyShareSchema = { anchorEpoch: [1, "u64"], key: [2, "bytes"] } as const;
+/**
+ * A steward list (de-MLS `StewardList`; `ConversationSync` brings it to de-MLS joiners): with a Welcome
+ * and with a sync-key share, the list in force at the sender's epoch.
+ */
+export const StewardListSchema = {
+  members: [1, "bytes", "repeated"],
+  electionEpoch: [2, "u64"],
+  retry: [3, "u32"],
+} as const;
+export const SyncKeyShareSchema = {
+  anchorEpoch: [1, "u64"],
+  key: [2, "bytes"],
+  stewards: [3, StewardListSchema],
+} as const;
 export const KeyPackageSetSchema = {
   member: [1, "bytes"],
   version: [2, "u64"],
@@ -36,12 +49,6 @@ export const RejoinRequestSchema = {
   groupId: [2, "bytes"],
   at: [3, "u64"],
   signature: [15, "bytes"],
-} as const;
-/** The steward list in force at a Welcome's epoch (de-MLS sends it to joiners in `ConversationSync`). */
-export const StewardListSchema = {
-  members: [1, "bytes", "repeated"],
-  electionEpoch: [2, "u64"],
-  retry: [3, "u32"],
 } as const;
 export const WelcomeFrameSchema = {
   keyPackage: [1, "bytes"],

@@ -105,6 +105,25 @@ describe("stewards", () => {
   });
 });
 
+describe("steward lists", () => {
+  it("a joiner takes the list in force with its Welcome: every member names the same stewards", async () => {
+    const c = new Cluster({ seed: 33 });
+    await c.form(4);
+    await untilBackup(c);
+    const at = c.epochOf("m0");
+    await c.add("m4", "joiner");
+    for (let t = 0; t < 120 && !(c.epochOf("m4") > at && c.distinctStates().size === 1); t++)
+      await c.sim.runFor(250);
+    assert.equal(c.distinctStates().size, 1, JSON.stringify([...c.distinctStates()]));
+    const joiner = c.members.get("m4")!.group;
+    // The list was elected before the joiner was there: it could not have elected it itself.
+    const list = [...joiner.state.stewardLists.values()].at(-1)!;
+    assert.ok(list.electionEpoch < c.epochOf("m4"), `elected at ${list.electionEpoch}`);
+    const named = [...c.members.values()].map((m) => m.group.stewards().map(name).join(","));
+    assert.equal(new Set(named).size, 1, named.join(" | "));
+  });
+});
+
 describe("group under loss and churn", () => {
   it("10% message loss: the group forms, commits, converges and delivers every chat (SDS repairs)", async () => {
     // A candidate lost past the freeze can split a selection; the sync layer re-aligns it. What a user
