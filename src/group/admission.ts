@@ -14,6 +14,7 @@ import type { GroupEffect } from "./effects.ts";
 import { encodeWelcomeFrame, type WelcomeFrame } from "./frames.ts";
 import { onSds } from "./inbound.ts";
 import type { GroupCore } from "./state.ts";
+import { listFrame, listFromFrame } from "./steward-schedule.ts";
 
 /** Without a group: our KeyPackage (or our rejoin request) goes out every `keyPackageResendMs`. */
 export function announceKeyPackage(core: GroupCore, now: number): GroupEffect[] {
@@ -91,7 +92,10 @@ export async function onWelcome(core: GroupCore, f: WelcomeFrame, now: number): 
     (k) => k.lastResort || !bytesEqual(k.ref, joined.usedKeyPackage),
   );
   const horizon = f.sdsLamport ?? 0n;
-  adopt(core, joined.group, now, horizon);
+  const group = joined.group;
+  // The steward list in force comes with the Welcome: it was elected epochs ago, among members we
+  // cannot tell from the roster.
+  adopt(core, group, now, horizon, listFromFrame(f.stewards, group, core.params));
   const out: GroupEffect[] = [{ type: "joined", epoch: joined.group.epoch }];
   // What the group sent with the Welcome (the sync key share) can arrive before it: read it now.
   const early = core.vol.early;
@@ -142,6 +146,11 @@ export function resendWelcome(core: GroupCore, joiner: Uint8Array, now: number):
   const last = sent.get(id);
   if (entry === undefined || (last !== undefined && now < last + core.params.keyPackageResendMs)) return [];
   sent.set(id, now);
-  const bytes = encodeWelcomeFrame({ welcome: entry.welcome!, sdsLamport: core.sds?.state.lamport ?? 0n });
+  const list = core.state.stewardLists.get(toHex(entry.fingerprintAfter));
+  const bytes = encodeWelcomeFrame({
+    welcome: entry.welcome!,
+    sdsLamport: core.sds?.state.lamport ?? 0n,
+    ...(list ? { stewards: listFrame(list) } : {}),
+  });
   return [{ type: "publish", topic: core.topics.welcome, bytes }];
 }

@@ -7,6 +7,8 @@ import type { GroupEffect } from "./effects.ts";
 import { recordDepartures, recordReturns } from "./former-members.ts";
 import { retryHeld } from "./inbound.ts";
 import type { GroupCore } from "./state.ts";
+import type { StewardList } from "./steward.ts";
+import { creatorList, installList, listInForce } from "./steward-schedule.ts";
 import { chainSyncKey, deriveSyncKey, rotateSyncKey } from "./sync-key.ts";
 
 /** Tells SDS who the participants are (the roster), for acknowledgements. */
@@ -19,9 +21,16 @@ export function updateParticipants(core: GroupCore): void {
 
 /**
  * Takes `group` as ours. `sdsHorizon`: a new channel ignores SDS history before this Lamport time (the
- * group's life before we joined).
+ * group's life before we joined). `stewards`: the steward list in force at `group`'s state (a joiner's,
+ * from its Welcome); by default the one we recorded for that state (a rewind), else one elected there.
  */
-export function adopt(core: GroupCore, group: MlsGroup, now: number, sdsHorizon: bigint): void {
+export function adopt(
+  core: GroupCore,
+  group: MlsGroup,
+  now: number,
+  sdsHorizon: bigint,
+  stewards?: StewardList,
+): void {
   const s = core.state;
   const channelId = toHex(group.groupId);
   const inRoster = new Set(roster(group).map((m) => toHex(m.memberId)));
@@ -53,6 +62,7 @@ export function adopt(core: GroupCore, group: MlsGroup, now: number, sdsHorizon:
   }
   s.rejoinRequest = undefined;
   core.group = group;
+  installList(core, stewards ?? listInForce(core, group));
   s.retry = 0;
   updateParticipants(core);
 }
@@ -67,7 +77,7 @@ export async function startGroup(
   now: number,
   resetFrom?: Uint8Array,
 ): Promise<GroupEffect[]> {
-  adopt(core, group, now, 0n);
+  adopt(core, group, now, 0n, creatorList(group, core.identity.id));
   // After a reset the old group's key stays readable: a better-ranked operator's Welcome and the votes
   // of members still in the old group come under it.
   rotateSyncKey(core, {

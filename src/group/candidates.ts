@@ -108,7 +108,6 @@ export async function addCandidate(core: GroupCore, bytes: Uint8Array, now: numb
   s.candidates.push({
     bytes,
     sender: staged.sender,
-    stewardRank: rank,
     proposals: staged.proposals,
     hash: sha256(bytes),
   });

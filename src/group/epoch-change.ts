@@ -24,6 +24,7 @@ import { pruneKeyPackageSets } from "./keypackage-store.ts";
 import { sendKeyPackageStore } from "./keypackages.ts";
 import type { GroupCore, OwnCommit } from "./state.ts";
 import { compareCandidates } from "./steward.ts";
+import { epochSteward, installList, listFrame, nextList } from "./steward-schedule.ts";
 import { deriveSyncKey, rotateSyncKey, shareSyncKey } from "./sync-key.ts";
 
 type ProcessedCommit = Extract<Processed, { kind: "commit" }>;
@@ -79,7 +80,8 @@ export async function applyCommit(
 export async function select(core: GroupCore, now: number): Promise<GroupEffect[]> {
   const s = core.state;
   const vol = core.vol;
-  const ranked = [...s.candidates].sort(compareCandidates);
+  const first = epochSteward(core);
+  const ranked = [...s.candidates].sort((a, b) => compareCandidates(a, b, first));
   vol.selectedAmong = ranked.length;
   s.freezeUntil = undefined;
   s.candidates = [];
@@ -119,6 +121,8 @@ async function onEpochChange(
   const s = core.state;
   const out: GroupEffect[] = [];
   const group = p.group;
+  // The steward list the commit carries on, or the one elected at the new epoch.
+  const stewards = nextList(core, p.sender, group, p.added);
   s.commitLog.push({
     epoch: before.epoch,
     commit: bytes,
@@ -128,6 +132,7 @@ async function onEpochChange(
   if (s.commitLog.length > core.params.commitLogSize) s.commitLog.shift();
   observe(core, before.epoch, bytes, before.epoch, true);
   core.group = group;
+  installList(core, stewards);
   s.candidates = [];
   s.freezeUntil = undefined;
   s.retry = 0;
@@ -163,7 +168,11 @@ async function onEpochChange(
     out.push({
       type: "publish",
       topic: core.topics.welcome,
-      bytes: encodeWelcomeFrame({ welcome, sdsLamport: core.sds?.state.lamport ?? 0n }),
+      bytes: encodeWelcomeFrame({
+        welcome,
+        sdsLamport: core.sds?.state.lamport ?? 0n,
+        stewards: listFrame(stewards),
+      }),
     });
     if (s.syncKey) out.push(...(await shareSyncKey(core, now)));
     // The members we added get the KeyPackage store.

@@ -23,7 +23,20 @@ export const VoteSchema = {
   prev: [4, "bytes"],
   signature: [15, "bytes"],
 } as const;
-export const SyncKeyShareSchema = { anchorEpoch: [1, "u64"], key: [2, "bytes"] } as const;
+/**
+ * A steward list (de-MLS `StewardList`; `ConversationSync` brings it to de-MLS joiners): with a Welcome
+ * and with a sync-key share, the list in force at the sender's epoch.
+ */
+export const StewardListSchema = {
+  members: [1, "bytes", "repeated"],
+  electionEpoch: [2, "u64"],
+  retry: [3, "u32"],
+} as const;
+export const SyncKeyShareSchema = {
+  anchorEpoch: [1, "u64"],
+  key: [2, "bytes"],
+  stewards: [3, StewardListSchema],
+} as const;
 export const KeyPackageSetSchema = {
   member: [1, "bytes"],
   version: [2, "u64"],
@@ -49,6 +62,7 @@ export const WelcomeFrameSchema = {
   welcome: [2, "bytes"],
   sdsLamport: [3, "u64"],
   rejoin: [4, RejoinRequestSchema],
+  stewards: [5, StewardListSchema],
 } as const;
 
 export type GroupFrame = Decoded<typeof GroupFrameSchema>;
@@ -60,6 +74,7 @@ export type Vote = Decoded<typeof VoteSchema>;
 export type WelcomeFrame = Decoded<typeof WelcomeFrameSchema>;
 export type KeyPackageSet = Decoded<typeof KeyPackageSetSchema>;
 export type RejoinRequest = Decoded<typeof RejoinRequestSchema>;
+export type StewardListFrame = Decoded<typeof StewardListSchema>;
 
 export const PROPOSAL_ADD = 1;
 export const PROPOSAL_REMOVE = 2;
@@ -72,7 +87,7 @@ export const decodeGroupFrame = (b: Uint8Array) => decode(GroupFrameSchema, b, "
 export const encodePayload = (p: Partial<GroupPayload>) => encode(GroupPayloadSchema, p);
 export const decodePayload = (b: Uint8Array) => decode(GroupPayloadSchema, b, "GroupPayload");
 export const encodeVote = (v: Vote) => encode(VoteSchema, v);
-export const encodeWelcomeFrame = (f: WelcomeFrame) => encode(WelcomeFrameSchema, f);
+export const encodeWelcomeFrame = (f: Partial<WelcomeFrame>) => encode(WelcomeFrameSchema, f);
 export const decodeWelcomeFrame = (b: Uint8Array) => decode(WelcomeFrameSchema, b, "WelcomeFrame");
 export const encodeKeyPackageSet = (s: KeyPackageSet) => encode(KeyPackageSetSchema, s);
 export const decodeKeyPackageSet = (b: Uint8Array) => decode(KeyPackageSetSchema, b, "KeyPackageSet");

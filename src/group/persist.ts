@@ -1,7 +1,7 @@
 // What of a group core's in-memory state a restarted member needs to go on as it would have, in a form
 // the node layer saves with its snapshot: own commits with the states they lead to (MLS values, encoded
 // by the MLS layer), the last tick, a decision due, frames that came before a Welcome, Welcome resend
-// times. Caches (steward lists, pending proposal ids) are derived again.
+// times. Caches (steward rotations, pending proposal ids) are derived again.
 import { type MlsGroup, restoreGroup, serializeGroup } from "../mls/index.ts";
 import { type GroupVolatile, newGroupVolatile } from "./state.ts";
 

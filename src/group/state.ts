@@ -8,6 +8,7 @@ import type { GroupCode } from "./errors.ts";
 import type { Proposal } from "./frames.ts";
 import type { KeyPackageSets } from "./keypackage-store.ts";
 import type { GroupParams } from "./params.ts";
+import type { StewardList } from "./steward.ts";
 import type { Topics } from "./topics.ts";
 import type { VotePolicy } from "./vote-policy.ts";
 
@@ -34,7 +35,6 @@ export interface ProposalRecord {
 export interface Candidate {
   readonly bytes: Uint8Array;
   readonly sender: Uint8Array;
-  readonly stewardRank: number;
   readonly proposals: number;
   readonly hash: Uint8Array;
 }
@@ -128,6 +128,12 @@ export interface GroupCoreState {
   freezeUntil: number | undefined;
   /** Retry round of the current epoch (a steward failed to commit). */
   retry: number;
+  /**
+   * The steward list in force at each of our recent states, by the state's fingerprint (hex), oldest
+   * first (bounded): a list serves several epochs, and a rewind must find the one of the state it
+   * takes.
+   */
+  readonly stewardLists: Map<string, StewardList>;
   /** Since when approved proposals wait for a commit. */
   approvedSince: number | undefined;
   commitLog: CommitRecord[];
@@ -210,7 +216,7 @@ export interface GroupVolatile {
   ownCommit:
     | (OwnCommit & { readonly bytes: Uint8Array; readonly welcome: Uint8Array | undefined })
     | undefined;
-  /** Cache, not saved: steward lists by state (fingerprint) and retry round, asked on every reschedule. */
+  /** Cache, not saved: steward rotations by state (fingerprint) and retry round, asked on every reschedule. */
   readonly stewardCache: Map<string, Uint8Array[]>;
   /** Cache, not saved: proposal ids of pending requests, by entry (its kind and target never change). */
   readonly pendingIds: WeakMap<object, string>;
@@ -240,6 +246,7 @@ export function newGroupState(conversation: string): GroupCoreState {
     candidates: [],
     freezeUntil: undefined,
     retry: 0,
+    stewardLists: new Map(),
     approvedSince: undefined,
     commitLog: [],
     observedCommits: new Map(),
@@ -281,8 +288,11 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     heldChats?: GroupCoreState["heldChats"];
     chatsFrom?: bigint;
     lastHeard?: GroupCoreState["lastHeard"];
+    stewardLists?: GroupCoreState["stewardLists"];
   };
   old.lastHeard ??= new Map();
+  // Lists were derived per epoch: the current state's is elected again at its epoch (listInForce).
+  old.stewardLists ??= new Map();
   old.chatCopies ??= new Map();
   old.chatSequence ??= 0;
   old.chatAfter ??= new Map();

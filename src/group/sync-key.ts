@@ -4,11 +4,12 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { exporterValue, exportSecret, type MlsGroup } from "../mls/index.ts";
 import { bytesEqual, utf8 } from "../util/bytes.ts";
-import { count } from "./core.ts";
+import { count, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import type { GroupPayload } from "./frames.ts";
 import { sendPayload } from "./outbound.ts";
 import type { GroupCore, GroupCoreState } from "./state.ts";
+import { installList, listFrame, listFromFrame, listInForce } from "./steward-schedule.ts";
 
 /** Sync keys kept after a rotation (docs/sync.md: the grace window, counted in rotations). */
 export const PREVIOUS_SYNC_KEYS = 3;
@@ -50,10 +51,14 @@ export function rotateSyncKey(core: GroupCore, next: GroupCoreState["syncKey"]):
   s.syncKey = next;
 }
 
-/** Sends our sync key to the group (with a Welcome: the joiners need it to read the sync channel). */
+/**
+ * Sends our sync key to the group (with a Welcome: the joiners need it to read the sync channel), and
+ * the steward list in force: the Welcome's copy travels unauthenticated, this one in MLS.
+ */
 export function shareSyncKey(core: GroupCore, now: number): Promise<GroupEffect[]> {
   const key = core.state.syncKey!;
-  return sendPayload(core, { syncKey: { anchorEpoch: key.anchorEpoch, key: key.key } }, now);
+  const stewards = listFrame(listInForce(core));
+  return sendPayload(core, { syncKey: { anchorEpoch: key.anchorEpoch, key: key.key, stewards } }, now);
 }
 
 /** Asks the group for the sync key (a member that joined without it: the share can outrun the Welcome). */
@@ -76,7 +81,12 @@ export async function onSyncKeyPayload(
   // Only a member without a key takes one from a share (a joiner, a member back from a rejoin). A member
   // with a key derives every later one itself (a removal re-anchors it in MLS, a reset chains it): a share
   // of another key is some member's word, and taking it would let one member move everyone's key.
-  if (cur === undefined) rotateSyncKey(core, { anchorEpoch: share.anchorEpoch, key: share.key });
-  else if (!bytesEqual(cur.key, share.key)) count(core, "SYNC_KEY_REFUSED");
+  if (cur === undefined) {
+    rotateSyncKey(core, { anchorEpoch: share.anchorEpoch, key: share.key });
+    // The steward list of the member that shared it, if it can be ours: it came in MLS, from a member,
+    // where the Welcome's came in a frame anyone on the welcome topic can forge around a copied Welcome.
+    const list = listFromFrame(share.stewards, requireGroup(core), core.params);
+    if (list !== undefined) installList(core, list);
+  } else if (!bytesEqual(cur.key, share.key)) count(core, "SYNC_KEY_REFUSED");
   return [];
 }

@@ -43,10 +43,23 @@ function assertNoFork(epochs: EpochEvent[]): void {
   }
 }
 
+/**
+ * Commits key refreshes until the list in force names a backup: after joins, a list is elected among the
+ * settled members only (those a commit added are not, at its epoch), which may be one member.
+ */
+async function untilBackup(c: Cluster): Promise<void> {
+  for (let i = 0; i < 3 && c.members.get("m0")!.group.stewards().length < 2; i++) {
+    const before = c.epochOf("m0");
+    await c.members.get("m0")!.proposeRefresh();
+    await untilEpoch(c, [...c.members.keys()], before);
+  }
+}
+
 describe("stewards", () => {
   it("the epoch steward goes silent: the backup commits, no fork, the steward catches up on return", async () => {
     const { c, epochs } = recorded({ seed: 31, persist: true });
     await c.form(5);
+    await untilBackup(c);
     const [steward, backup] = c.members.get("m0")!.group.stewards().map(name);
     assert.ok(steward && backup && steward !== backup);
     const proposer = [...c.members.keys()].find((n) => n !== steward && n !== backup)!;
@@ -76,6 +89,7 @@ describe("stewards", () => {
       groupParams: { ...FAST_GROUP_PARAMS, backupDelayMs: 1 },
     });
     await c.form(5);
+    await untilBackup(c);
     const before = c.epochOf("m0");
     await c.members.get("m1")!.proposeRefresh();
     await untilEpoch(c, [...c.members.keys()], before);
@@ -88,6 +102,25 @@ describe("stewards", () => {
     assert.equal(new Set(next.map((e) => name(e.committer))).size, 1, "one committer won everywhere");
     assert.equal(new Set(next.map((e) => toHex(e.fingerprint))).size, 1);
     assertNoFork(epochs);
+  });
+});
+
+describe("steward lists", () => {
+  it("a joiner takes the list in force with its Welcome: every member names the same stewards", async () => {
+    const c = new Cluster({ seed: 33 });
+    await c.form(4);
+    await untilBackup(c);
+    const at = c.epochOf("m0");
+    await c.add("m4", "joiner");
+    for (let t = 0; t < 120 && !(c.epochOf("m4") > at && c.distinctStates().size === 1); t++)
+      await c.sim.runFor(250);
+    assert.equal(c.distinctStates().size, 1, JSON.stringify([...c.distinctStates()]));
+    const joiner = c.members.get("m4")!.group;
+    // The list was elected before the joiner was there: it could not have elected it itself.
+    const list = [...joiner.state.stewardLists.values()].at(-1)!;
+    assert.ok(list.electionEpoch < c.epochOf("m4"), `elected at ${list.electionEpoch}`);
+    const named = [...c.members.values()].map((m) => m.group.stewards().map(name).join(","));
+    assert.equal(new Set(named).size, 1, named.join(" | "));
   });
 });
 
