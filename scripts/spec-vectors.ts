@@ -229,6 +229,12 @@ function classifications() {
     m3: at("a", 3n, { branch: "b", epoch: 1n }),
     m4: at("a", 3n, { branch: "c", epoch: 1n }),
   });
+  const r8 = roster(8);
+  add("a lone claim does not take the majority away: 4 of the other 7", "m6", r8, {
+    ...Object.fromEntries(r8.slice(0, 4).map((m) => [m, at("a", 4n)])),
+    ...Object.fromEntries(r8.slice(4, 7).map((m) => [m, at("a", 4n, { branch: "b", epoch: 2n })])),
+    m7: at("a", 5n, { branch: "made-up", epoch: 1n }),
+  });
   return {
     description:
       "classify(): each member's history (its fingerprints, oldest first) gives its view (last entry, " +

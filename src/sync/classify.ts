@@ -110,10 +110,48 @@ function named(s: StateGroup, states: readonly StateGroup[]): number {
   );
 }
 
+/** The best state or branch above `n / 2` among `states`: a state alone, or with the states it names. */
+function majorityOf(states: readonly StateGroup[], n: number): StateGroup | undefined {
+  const alone = states.find((s) => s.members.length * 2 > n);
+  if (alone !== undefined) return alone;
+  // Branch support: the state plus every reported state its (multiply-claimed) ancestry names.
+  let best: { s: StateGroup; support: number } | undefined;
+  for (const s of states) {
+    if (s.members.length < 2) continue;
+    const support = s.members.length + named(s, states);
+    if (
+      support * 2 > n &&
+      (best === undefined || support > best.support || (support === best.support && s.epoch > best.s.epoch))
+    )
+      best = { s, support };
+  }
+  return best?.s;
+}
+
+/**
+ * Lone claims (docs/sync.md, "Lone claims"): states one member claims that no other reported state
+ * names as its ancestor. A liar's made-up state is one; so is a member alone on a commit of its own. When
+ * there are at most ⌊(n − 1)/3⌋ of them (the insiders de-MLS tolerates), a majority is sought among the
+ * others as if their claimers were not on the roster: one member cannot turn the majority of the rest
+ * into no majority (a realign into a reset) by claiming a state nobody else holds. More lone claims
+ * than that are not explained by liars, and count as they are.
+ */
+function loneClaims(states: readonly StateGroup[], n: number): StateGroup[] {
+  const lone = loneStates(states);
+  return lone.length <= Math.floor((n - 1) / 3) ? lone : [];
+}
+
+/** States one member claims that no other reported state names as its ancestor. */
+function loneStates(states: readonly StateGroup[]): StateGroup[] {
+  const namedKeys = new Set(states.flatMap((s) => s.ancestry.map((a) => keyOf(a.epoch, a.fingerprint))));
+  return states.filter((s) => s.members.length === 1 && !namedKeys.has(keyOf(s.epoch, s.fingerprint)));
+}
+
 /**
  * Classifies the group from the freshest view per roster member. A state held by more than n/2 members
  * wins outright. Otherwise a branch may: a state's support counts the members on its ancestors, but only
- * the ancestry claimed by at least two members counts, so one liar cannot graft a branch onto its own claim.
+ * the ancestry claimed by at least two members counts, so one liar cannot graft a branch onto its own claim;
+ * and a few lone claims (see {@link loneClaims}) do not stand in the way of the majority of the rest.
  * `HARD` needs no state or branch above n/2 even if every member not heard from joined it; until then, and
  * with views from n/2 members or fewer, `UNKNOWN`.
  */
@@ -154,30 +192,33 @@ export function classify(input: ClassifyInput): Verdict {
   const base = { states, reporting, rosterSize: n };
   if (mine === undefined || n === 0 || reporting * 2 <= n)
     return { status: "UNKNOWN", majority: undefined, ...base };
-  let majority = states.find((s) => s.members.length * 2 > n);
+  let majority = majorityOf(states, n);
   if (majority === undefined) {
-    // Branch support: the state plus every reported state its (multiply-claimed) ancestry names.
-    let best: { s: StateGroup; support: number } | undefined;
-    for (const s of states) {
-      if (s.members.length < 2) continue;
-      const support = s.members.length + named(s, states);
-      if (
-        support * 2 > n &&
-        (best === undefined || support > best.support || (support === best.support && s.epoch > best.s.epoch))
-      )
-        best = { s, support };
-    }
-    majority = best?.s;
+    const lone = loneClaims(states, n);
+    if (lone.length > 0)
+      majority = majorityOf(
+        states.filter((s) => !lone.includes(s)),
+        n - lone.length,
+      );
   }
   if (majority === undefined) {
     // No majority among the reports. HARD only if the members not heard from could not make one either:
     // each may join any state (a state with two claimers has its ancestry counted), and a state new to us
     // on a chain names, within the dense ancestry, every reported state below it, so no honest completion
     // gives a branch more than this bound. Otherwise wait: a heal's views arrive over a heartbeat.
+    // A silent member may also report a lone claim of its own, which takes it off the count (at most
+    // ⌊(n − 1)/3⌋ lone claims in all): j of them join the state, the rest claim alone.
     const silent = n - reporting;
+    const bound = Math.floor((n - 1) / 3);
+    const lone = loneStates(states);
     const couldWin = states.some((s) => {
-      const k = s.members.length + silent;
-      return (k + (k >= 2 ? named(s, states) : 0)) * 2 > n;
+      const otherLone = lone.filter((l) => l !== s).length;
+      for (let j = silent; j >= 0; j--) {
+        const k = s.members.length + j;
+        const excluded = silent > 0 ? Math.min(bound, otherLone + silent - j) : 0;
+        if ((k + (k >= 2 ? named(s, states) : 0)) * 2 > n - excluded) return true;
+      }
+      return false;
     });
     return { status: couldWin ? "UNKNOWN" : "HARD", majority: undefined, ...base };
   }
