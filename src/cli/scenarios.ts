@@ -107,9 +107,13 @@ export const JOIN_FORMATION_LIMIT = 20;
 /** How long the recovered state must hold before a run counts it as recovered. */
 const HOLD_MS = 3_000;
 
-/** The three sides of a split with no majority: 40% / 30% / 30% (4/3/3 at 10 members). */
+/** The three sides of a split with no majority: 40% / 30% / 30% (4/3/3 at 10 members, 2/2/2 at 6). */
 export function threeWaySplit(names: readonly string[]): string[][] {
-  const a = Math.ceil(names.length * 0.4);
+  // 40/30/30; in small groups thirds instead, so that no side is a single member: a lone member's claim
+  // does not count against the majority of the rest (docs/sync.md, "Lone claims"), which would make the
+  // split a re-alignment, not a hard reset.
+  let a = Math.ceil(names.length * 0.4);
+  if (Math.floor((names.length - a) / 2) < 2) a = Math.ceil(names.length / 3);
   const b = Math.floor((names.length - a) / 2);
   return [names.slice(0, a), names.slice(a, a + b), names.slice(a + b)];
 }

@@ -10,7 +10,7 @@ it("scenario 1 on real libp2p (memory transport): 2 of 6 cut off for 2 epochs ca
   assert.notEqual(r.detectedMs, null, "the cut-off members saw they were behind");
 });
 
-it("scenario 3 on real libp2p (memory transport): 6 members split 3/2/1, every side commits; one reset, one group", async () => {
+it("scenario 3 on real libp2p (memory transport): 6 members split 2/2/2, every side commits; one reset, one group", async () => {
   const r = await runNet({
     transport: "memory",
     plan: "three-way-split",

@@ -16,7 +16,7 @@ import { compareBytes, fromHex, toHex, utf8 } from "../../src/util/bytes.ts";
 
 const N = 6;
 
-/** Forms N members, splits them 3/1/2, lets every side commit, heals; `down` stays crashed throughout. */
+/** Forms N members, splits them 2/2/2, lets every side commit, heals; `down` stays crashed throughout. */
 async function resetGroup(
   down?: string,
 ): Promise<{ c: Cluster; oldKey: Uint8Array; oldGroupId: Uint8Array }> {
