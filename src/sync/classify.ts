@@ -40,6 +40,11 @@ export interface ClassifyInput {
   /** The roster the verdict is about (hex member ids). */
   readonly roster: readonly string[];
   readonly views: ReadonlyMap<string, View>;
+  /**
+   * Roster members not heard from for long (docs/sync.md, "Long-silent members"): up to ⌊(n − 1)/3⌋ of
+   * them (with the lone claims) are left out of the count. Absent: none.
+   */
+  readonly gone?: ReadonlySet<string>;
   readonly now: number;
   /** Views older than this are ignored. */
   readonly windowMs: number;
@@ -131,15 +136,19 @@ function majorityOf(states: readonly StateGroup[], n: number): StateGroup | unde
 /**
  * Lone claims (docs/sync.md, "Lone claims"): states one member claims that no other reported state
  * names as its ancestor. A liar's made-up state is one; so is a member alone on a commit of its own. When
- * there are at most ⌊(n − 1)/3⌋ of them (the insiders de-MLS tolerates), a majority is sought among the
- * others as if their claimers were not on the roster: one member cannot turn the majority of the rest
- * into no majority (a realign into a reset) by claiming a state nobody else holds. More lone claims
- * than that are not explained by liars, and count as they are.
+ * there are at most `budget` of them (⌊(n − 1)/3⌋, the faulty members de-MLS tolerates, less the
+ * long-silent members already left out), a majority is sought among the others as if their claimers
+ * were not on the roster: one member cannot turn the majority of the rest into no majority (a realign
+ * into a reset) by claiming a state nobody else holds. More lone claims than that are not explained by
+ * liars, and count as they are.
  */
-function loneClaims(states: readonly StateGroup[], n: number): StateGroup[] {
+function loneClaims(states: readonly StateGroup[], budget: number): StateGroup[] {
   const lone = loneStates(states);
-  return lone.length <= Math.floor((n - 1) / 3) ? lone : [];
+  return lone.length <= budget ? lone : [];
 }
+
+/** Members de-MLS tolerates as faulty among `n`: ⌊(n − 1)/3⌋, the most the count may leave out. */
+const faultBound = (n: number) => Math.floor((n - 1) / 3);
 
 /** States one member claims that no other reported state names as its ancestor. */
 function loneStates(states: readonly StateGroup[]): StateGroup[] {
@@ -190,15 +199,20 @@ export function classify(input: ClassifyInput): Verdict {
   for (const s of states) s.members.sort();
   const reporting = states.reduce((a, s) => a + s.members.length, 0);
   const base = { states, reporting, rosterSize: n };
-  if (mine === undefined || n === 0 || reporting * 2 <= n)
+  // Long-silent members (not reporting now) leave the count, at most the fault bound of them.
+  const heard = new Set(states.flatMap((s) => s.members));
+  const goneCount = input.roster.filter((m) => input.gone?.has(m) && !heard.has(m)).length;
+  const gone = goneCount <= faultBound(n) ? goneCount : 0;
+  const live = n - gone;
+  if (mine === undefined || n === 0 || reporting * 2 <= live)
     return { status: "UNKNOWN", majority: undefined, ...base };
-  let majority = majorityOf(states, n);
+  let majority = majorityOf(states, live);
   if (majority === undefined) {
-    const lone = loneClaims(states, n);
+    const lone = loneClaims(states, faultBound(n) - gone);
     if (lone.length > 0)
       majority = majorityOf(
         states.filter((s) => !lone.includes(s)),
-        n - lone.length,
+        live - lone.length,
       );
   }
   if (majority === undefined) {
@@ -208,15 +222,15 @@ export function classify(input: ClassifyInput): Verdict {
     // gives a branch more than this bound. Otherwise wait: a heal's views arrive over a heartbeat.
     // A silent member may also report a lone claim of its own, which takes it off the count (at most
     // ⌊(n − 1)/3⌋ lone claims in all): j of them join the state, the rest claim alone.
-    const silent = n - reporting;
-    const bound = Math.floor((n - 1) / 3);
+    const silent = live - reporting;
+    const bound = faultBound(n) - gone;
     const lone = loneStates(states);
     const couldWin = states.some((s) => {
       const otherLone = lone.filter((l) => l !== s).length;
       for (let j = silent; j >= 0; j--) {
         const k = s.members.length + j;
         const excluded = silent > 0 ? Math.min(bound, otherLone + silent - j) : 0;
-        if ((k + (k >= 2 ? named(s, states) : 0)) * 2 > n - excluded) return true;
+        if ((k + (k >= 2 ? named(s, states) : 0)) * 2 > live - excluded) return true;
       }
       return false;
     });

@@ -28,6 +28,12 @@ export interface SyncParams {
   readonly maxAncestry: number;
   /** No verdict this long after an epoch change (commits still spreading). */
   readonly settleMs: number;
+  /**
+   * A roster member not heard from for this many view windows is taken as gone (dead, or away for good)
+   * by the classification, up to ⌊(n − 1)/3⌋ of them: it no longer blocks the majority of the others
+   * (docs/sync.md, "Long-silent members").
+   */
+  readonly goneAfterWindows: number;
   // Catch-up.
   /** A catch-up request not answered within this is repeated. */
   readonly catchUpRetryMs: number;
@@ -101,6 +107,7 @@ export const DEFAULT_SYNC_PARAMS: SyncParams = {
   answersPerInterval: 2,
   maxAncestry: 64,
   settleMs: 10_000,
+  goneAfterWindows: 5,
   catchUpRetryMs: 20_000,
   catchUpResponders: 2,
   catchUpMaxBytes: 128 * 1024,
@@ -149,6 +156,7 @@ const RANGES: {
   answersPerInterval: "positive",
   maxAncestry: "count",
   settleMs: "nonNegative",
+  goneAfterWindows: "atLeastOne",
   catchUpRetryMs: "positive",
   catchUpResponders: "atLeastOne",
   catchUpMaxBytes: "atLeastOne",

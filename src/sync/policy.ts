@@ -63,12 +63,18 @@ function judge(ctx: SyncContext, g: MlsGroup, now: number): Verdict {
   const views = new Map([...ctx.state.views].filter(([, v]) => v.groupId === gid));
   const windowMs = timing(ctx).windowMs;
   const self = toHex(ctx.port.memberId);
+  const roster = agreedRoster(self, g.history, (fp) => ctx.state.rosters.get(fp), views, now, windowMs);
+  // Long silent: last heard (in any group) that many windows ago, or never since our last epoch change.
+  const goneMs = windowMs * ctx.params.goneAfterWindows;
+  const heardAt = (m: string) => ctx.state.views.get(m)?.receivedAt ?? ctx.state.lastEpochChangeAt;
+  const gone = new Set(roster.filter((m) => m !== self && now - heardAt(m) > goneMs));
   return classify({
     self,
     history: g.history,
     ancestry: ancestry(g.history),
-    roster: agreedRoster(self, g.history, (fp) => ctx.state.rosters.get(fp), views, now, windowMs),
+    roster,
     views,
+    gone,
     now,
     windowMs,
   });
