@@ -27,9 +27,15 @@ export type SyncCode =
   // SyncStateInfo, catch-up requests, reset proposals and votes.
   /** A SyncStateInfo carrying more ancestry entries than `maxAncestry`. */
   | "OVERSIZED_ANCESTRY"
-  /** A sender (info, catch-up requester, proposer, voter) never seen in any roster of ours. */
+  /**
+   * A sender (info, proposer, voter) never seen in any roster of ours; a catch-up requester on none of the
+   * rosters of our recent states.
+   */
   | "UNKNOWN_MEMBER"
-  /** A SyncStateInfo, reset proposal or vote whose signature does not verify under its member's key. */
+  /**
+   * A SyncStateInfo, catch-up request, reset proposal or vote whose signature does not verify under its
+   * member's key.
+   */
   | "INVALID_SIGNATURE"
   /** A SyncStateInfo whose seqnum is not above the last one of its member. */
   | "REPLAY"
@@ -40,8 +46,16 @@ export type SyncCode =
   | "CATCH_UP_SERVED"
   /** Counted: we answered a catch-up request with an empty batch (no commit of ours leads from there). */
   | "CATCH_UP_NO_PATH"
-  /** A catch-up request repeated by one requester within `catchUpRetryMs / catchUpServesPerRetry`. */
+  /**
+   * A catch-up request repeated by one requester within `catchUpRetryMs / catchUpServesPerRetry`, for
+   * commits its last answer carried.
+   */
   | "CATCH_UP_THROTTLED"
+  /**
+   * A catch-up request of a requester whose answers, or all requesters' answers, reached their byte
+   * budget in the window (`catchUpRequesterBytes`, `catchUpTotalBytes` per `catchUpBudgetMs`).
+   */
+  | "CATCH_UP_BUDGET"
   /** A catch-up answer with more commits than `maxCatchUpCommits`. */
   | "OVERSIZED_BATCH"
   /** Counted: the answer to our request was empty; we ask to be re-added. */

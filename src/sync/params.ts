@@ -39,11 +39,22 @@ export interface SyncParams {
    */
   readonly catchUpMaxBytes: number;
   /**
-   * Requests are sealed, not signed: a responder acts on one request per claimed requester per
-   * `catchUpRetryMs / catchUpServesPerRetry` (a request from a later epoch, the follow-up of a cut
-   * answer, always).
+   * A holder acts on one request per requester per `catchUpRetryMs / catchUpServesPerRetry`, unless it
+   * asks only for commits after those the last answer to it carried (the follow-up of a cut answer, or
+   * of a group that moved on since).
    */
   readonly catchUpServesPerRetry: number;
+  /** The window of the answer budgets below: what was charged longer ago no longer counts. */
+  readonly catchUpBudgetMs: number;
+  /**
+   * Answer bytes the group sends one requester per `catchUpBudgetMs`, as every holder of the target
+   * counts them: each request acted on is charged `catchUpResponders` times its answer's size. A request
+   * from a requester already at the budget gets no answer (`CATCH_UP_BUDGET`); one below it is answered
+   * whole (at most `catchUpMaxBytes` per responder).
+   */
+  readonly catchUpRequesterBytes: number;
+  /** The same, over all requesters together: what many verified requesters can make the group send. */
+  readonly catchUpTotalBytes: number;
   /** Commits a catch-up answer may carry (a responder stops at `catchUpMaxBytes`); more is dropped. */
   readonly maxCatchUpCommits: number;
   /**
@@ -105,6 +116,9 @@ export const DEFAULT_SYNC_PARAMS: SyncParams = {
   catchUpResponders: 2,
   catchUpMaxBytes: 128 * 1024,
   catchUpServesPerRetry: 2,
+  catchUpBudgetMs: 20_000,
+  catchUpRequesterBytes: 1024 * 1024,
+  catchUpTotalBytes: 4 * 1024 * 1024,
   maxCatchUpCommits: 1024,
   heardBatches: 4,
   hardAfterMs: 60_000,
@@ -126,6 +140,7 @@ export const FAST_SYNC_PARAMS: SyncParams = {
   responseDelayMs: 250,
   settleMs: 1_000,
   catchUpRetryMs: 1_500,
+  catchUpBudgetMs: 1_500,
   hardAfterMs: 2_000,
   resetVoteTimeoutMs: 2_000,
   resetOperatorTimeoutMs: 3_000,
@@ -153,6 +168,9 @@ const RANGES: {
   catchUpResponders: "atLeastOne",
   catchUpMaxBytes: "atLeastOne",
   catchUpServesPerRetry: "positive",
+  catchUpBudgetMs: "positive",
+  catchUpRequesterBytes: "atLeastOne",
+  catchUpTotalBytes: "atLeastOne",
   maxCatchUpCommits: "atLeastOne",
   heardBatches: "count",
   hardAfterMs: "nonNegative",
