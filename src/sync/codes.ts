@@ -77,6 +77,11 @@ export type SyncCode =
   // Hard reset.
   /** A reset proposal whose roster has unknown members, a member twice, or no more than half of our group. */
   | "RESET_BAD_ROSTER"
+  /**
+   * A reset proposal that would start one more round than `resetProposalsPerEpoch` allow its proposer in
+   * our current epoch: refused before its signature is checked or any KeyPackage or vote is made for it.
+   */
+  | "RESET_RATE_LIMITED"
   /** A second vote of one member in one reset round. */
   | "DOUBLE_VOTE"
   /** A reset vote whose KeyPackage does not parse or names another member than the voter. */

@@ -65,6 +65,12 @@ export interface SyncParams {
   // Hard reset.
   /** `W_hard`: HARD must persist this long before a reset is proposed. */
   readonly hardAfterMs: number;
+  /**
+   * Reset rounds one member may start per epoch of ours (its proposal starts a round when it is the
+   * first of a new attempt we see). A proposal beyond it is refused (`RESET_RATE_LIMITED`) before any
+   * signature check, KeyPackage or vote is spent on it; we propose no more than that ourselves.
+   */
+  readonly resetProposalsPerEpoch: number;
   /** Reset vote closes after this (silent = YES). */
   readonly resetVoteTimeoutMs: number;
   /** A reset operator that has not delivered within this is replaced by the next. */
@@ -122,6 +128,7 @@ export const DEFAULT_SYNC_PARAMS: SyncParams = {
   maxCatchUpCommits: 1024,
   heardBatches: 4,
   hardAfterMs: 60_000,
+  resetProposalsPerEpoch: 2,
   resetVoteTimeoutMs: 30_000,
   resetOperatorTimeoutMs: 30_000,
   resetWelcomeRepeats: RESET_WELCOME_REPEATS,
@@ -174,6 +181,7 @@ const RANGES: {
   maxCatchUpCommits: "atLeastOne",
   heardBatches: "count",
   hardAfterMs: "nonNegative",
+  resetProposalsPerEpoch: "atLeastOne",
   resetVoteTimeoutMs: "positive",
   resetOperatorTimeoutMs: "positive",
   resetWelcomeRepeats: "count",

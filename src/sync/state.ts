@@ -185,6 +185,8 @@ export interface SyncVolatile {
   spentTotal: Spent | undefined;
   /** The newest state of our chain each member's signed gossip showed it at: answers start near it. */
   readonly seen: Map<string, SeenOnChain>;
+  /** Reset rounds each proposer (hex id) started here, in our group's epoch then. */
+  readonly resetsStarted: Map<string, { groupId: string; epoch: bigint; rounds: number }>;
   /**
    * Answers to other members' catch-up requests, oldest first, at most `heardBatches`: a member behind
    * takes a heard answer that carries its epoch instead of asking. No weaker than its own answer: requests
@@ -231,6 +233,7 @@ export function newSyncVolatile(): SyncVolatile {
     spent: new Map(),
     spentTotal: undefined,
     seen: new Map(),
+    resetsStarted: new Map(),
     heard: [],
     rosterCache: undefined,
     lineageCache: undefined,
