@@ -57,6 +57,12 @@ export interface GroupParams {
   /** Rejoin requests acted on, remembered so that a replay is ignored. */
   readonly seenRejoinsKept: number;
   /**
+   * Rejoin requests acted on per member in one epoch of ours: each one queues a removal (a voted epoch)
+   * or a KeyPackage for an add. More are refused (`REJOIN_RATE_LIMITED`) before their signature is
+   * checked. An honest member asks once and repeats that very request until it is back.
+   */
+  readonly rejoinRequestsPerEpoch: number;
+  /**
    * Past epochs whose application keys the MLS layer keeps: older frames are not tried (`STALE_EPOCH`).
    * Must equal the MLS layer's key retention (ts-mls `retainKeysForEpochs`, 4).
    */
@@ -92,6 +98,7 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   earlyGroupEpochs: 4,
   keyPackagesKept: 12,
   seenRejoinsKept: 256,
+  rejoinRequestsPerEpoch: 1,
   retainedKeyEpochs: 4,
   sds: DEFAULT_SDS_CONFIG,
 };
@@ -137,6 +144,7 @@ const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [num
   earlyGroupEpochs: [0, 65_536],
   keyPackagesKept: [1, 1024],
   seenRejoinsKept: [1, 1 << 20],
+  rejoinRequestsPerEpoch: [1, 1024],
   retainedKeyEpochs: [0, 1024],
 };
 

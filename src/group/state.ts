@@ -145,6 +145,12 @@ export interface GroupCoreState {
   readonly addedTime: Map<string, number>;
   /** Hashes of rejoin requests acted on: a replay is ignored. */
   readonly seenRejoins: Set<string>;
+  /**
+   * Rejoin requests acted on per member (hex), in the epoch of ours they came in: at most
+   * `rejoinRequestsPerEpoch` each. Only roster members and members with a queued KeyPackage are counted,
+   * entries of earlier epochs dropped: bounded by those.
+   */
+  readonly rejoinsActed: Map<string, { epoch: bigint; count: number }>;
   readonly counters: GroupCounters;
 }
 
@@ -220,6 +226,7 @@ export function newGroupState(conversation: string): GroupCoreState {
     addedTime: new Map(),
     formerMembers: new Map(),
     seenRejoins: new Set(),
+    rejoinsActed: new Map(),
     counters: {},
   };
 }
@@ -231,11 +238,13 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     deliveredChats?: GroupCoreState["deliveredChats"];
     addedTime?: GroupCoreState["addedTime"];
     formerMembers?: GroupCoreState["formerMembers"];
+    rejoinsActed?: GroupCoreState["rejoinsActed"];
     rejoined?: Set<string>;
   };
   old.chatCopies ??= new Map();
   old.deliveredChats ??= new Set();
   old.addedTime ??= new Map();
+  old.rejoinsActed ??= new Map();
   if (old.formerMembers === undefined) {
     // How they left and under which key was not recorded: an add of one is a re-admission, and no span of
     // chats is held back from it.
