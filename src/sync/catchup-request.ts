@@ -25,7 +25,11 @@ export async function requestCatchUp(ctx: SyncContext, v: Verdict, now: number):
   if (same && now - c.sentAt < ctx.params.catchUpRetryMs) return [];
   const retained = retainedEpochs(g);
   const oldest = retained[0] ?? g.epoch;
-  const from = v.status === "BEHIND" ? g.epoch : oldest > 0n ? oldest - 1n : 0n;
+  const below = v.status === "BEHIND" ? g.epoch : oldest > 0n ? oldest - 1n : 0n;
+  // Forked on a branch longer than the majority's: from the majority's last commit, whose state before
+  // tells us (by its base) that we share no retained state with it. A request from the target or above
+  // asks for nothing, and holders refuse it.
+  const from = below >= m.epoch && m.epoch > 0n ? m.epoch - 1n : below;
   return sendCatchUp(ctx, from, m.epoch, m.fingerprint, now);
 }
 

@@ -14,8 +14,8 @@ import { type CatchUpRequest, catchUpBody } from "./wire.ts";
 
 /**
  * A catch-up request, opened under `key`. Checked from the cheapest step on: ours to answer (we hold the
- * target), its range, its requester on a recent roster of ours, its throttle and budgets, then its
- * signature; a request refused at any step is counted and gets nothing. Every holder of the target
+ * target), its range, its requester on a recent roster of ours, what it was seen to hold, its throttle
+ * and budgets, then its signature; a request refused at any step is counted and gets nothing. Every holder of the target
  * charges the requester for the answers the request draws and re-sends its own chats from the
  * requester's epoch on: once caught up, the requester keeps the keys of only its last few epochs, so what
  * it missed before those it cannot read (receivers dedupe by chat id; a chat re-sent at our epoch is not
@@ -35,18 +35,20 @@ export async function onCatchUp(
   const have = fingerprintAt(g.history, r.targetEpoch ?? -1n);
   if (have === undefined || !bytesEqual(have, r.target)) return [];
   const target = r.targetEpoch!;
-  // A range that runs backwards is no request an honest member makes.
-  if (r.fromEpoch > target) return drop(ctx, "OUT_OF_RANGE");
+  // A range that is empty or runs backwards is no request an honest member makes.
+  if (r.fromEpoch >= target) return drop(ctx, "OUT_OF_RANGE");
   if (!r.memberId || !r.signature) return drop(ctx, "MALFORMED");
   const requester = toHex(r.memberId);
   const signer = requesterKey(ctx, requester);
   if (signer === undefined) return drop(ctx, "UNKNOWN_MEMBER");
   const from = answerFrom(ctx, g, requester, r.fromEpoch);
+  // Seen at the target or past it on our chain: it holds every commit it asks for.
+  if (from >= target) return drop(ctx, "CATCH_UP_HELD");
   const refused = refusal(ctx, requester, from, now);
   if (refused !== undefined) return drop(ctx, refused);
   if (!(await verify(signer, "catch-up", catchUpBody(r), r.signature))) return drop(ctx, "INVALID_SIGNATURE");
   const { commits, bytes } = answerCommits(port.commitLog, from, target, params.catchUpMaxBytes);
-  charge(ctx, requester, bytes, commits.length > 0 ? commits.at(-1)!.epoch + 1n : from, now);
+  charge(ctx, requester, bytes, from, commits.length > 0 ? commits.at(-1)!.epoch + 1n : from, now);
   const out: SyncEffect[] = await port.resendAbandoned(now, false, from);
   const gid = toHex(g.groupId);
   // Members whose view shows them on our chain at the target or later: they hold the commits too.

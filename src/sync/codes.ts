@@ -21,7 +21,8 @@ export type SyncCode =
   | "MALFORMED"
   /**
    * A number no honest peer sends (docs/decisions.md, "Peer integers"): a reset attempt or an info's
-   * seqnum more than `MAX_AHEAD_MS` ahead of our clock, a catch-up request whose range runs backwards.
+   * seqnum more than `MAX_AHEAD_MS` ahead of our clock, a catch-up request whose range is empty or runs
+   * backwards.
    */
   | "OUT_OF_RANGE"
   // SyncStateInfo, catch-up requests, reset proposals and votes.
@@ -51,6 +52,11 @@ export type SyncCode =
    * commits its last answer carried.
    */
   | "CATCH_UP_THROTTLED"
+  /**
+   * A catch-up request for commits its requester holds: its signed gossip showed it at the target or past
+   * it on our chain (docs/spec/recovery.md, section 5).
+   */
+  | "CATCH_UP_HELD"
   /**
    * A catch-up request of a requester whose answers, or all requesters' answers, reached their byte
    * budget in the window (`catchUpRequesterBytes`, `catchUpTotalBytes` per `catchUpBudgetMs`).

@@ -2,7 +2,7 @@
 // of them together) make the group send (docs/spec/recovery.md, section 5; docs/decisions.md, "Catch-up
 // requests are signed and budgeted"):
 // - who may ask: a member of a roster of one of our recent states, under the key our directory holds;
-// - from where: not below the newest state of our chain its signed gossip showed, minus its rewind depth;
+// - from where: not below the newest state of our chain its signed gossip showed it at;
 // - how often: one request per half retry interval, unless it asks only for commits after its last answer;
 // - how much: the answer bytes the group sends it, and all requesters together, per budget window.
 // Every holder of the target keeps the same books from the same requests: each request acted on is
@@ -66,8 +66,8 @@ function sortedHas(ids: readonly string[], id: string): boolean {
 
 /**
  * A checked SyncStateInfo of `who`: when its state is on our chain and newer than the last we recorded,
- * it becomes the newest state it was seen at. A member never needs commits before that (it holds them),
- * except those of a rewind (see {@link answerFrom}).
+ * it becomes the newest state it was seen at. A member never needs commits before that: it holds them
+ * (see {@link answerFrom}). The newest, not the last: a later info claiming an older state is no reason.
  */
 export function noteSeen(ctx: SyncContext, who: string, i: SyncStateInfo): void {
   const g = ctx.port.group;
@@ -83,25 +83,24 @@ export function noteSeen(ctx: SyncContext, who: string, i: SyncStateInfo): void 
 
 /**
  * The epoch an answer to `requester` starts at: its `from`, but not below the newest state of our chain
- * it was seen at minus one more than our retained epochs. An honest member asks from its own epoch
- * (behind) or from below its oldest retained state (forked, to find the shared one); it never moved back
- * on our chain by more than a rewind. Only a record we can still check counts: the state must be in our
- * history at that epoch (we may have rewound or rejoined since).
+ * its signed gossip showed it at. Every commit before that state it holds; and it never needs them
+ * again: an honest member asks from its own epoch (behind) or from below its oldest retained state
+ * (forked), and once on our chain at an epoch it rewinds, forked, only to a state of our chain at or
+ * after it (the answer's base is that state, so it finds it). Only a record we can still check counts:
+ * the state must be in our history at that epoch (we may have rewound or rejoined since).
  */
 export function answerFrom(ctx: SyncContext, g: MlsGroup, requester: string, from: bigint): bigint {
   const seen = ctx.volatile.seen.get(requester);
-  if (seen === undefined || seen.groupId !== toHex(g.groupId)) return from;
+  if (seen === undefined || seen.groupId !== toHex(g.groupId) || from >= seen.epoch) return from;
   const ours = fingerprintAt(g.history, seen.epoch);
-  if (ours === undefined || !bytesEqual(ours, seen.fingerprint)) return from;
-  const floor = seen.epoch - BigInt(g.options.retainedEpochs + 1);
-  return from < floor ? floor : from;
+  return ours !== undefined && bytesEqual(ours, seen.fingerprint) ? seen.epoch : from;
 }
 
 /**
  * Why a request of `requester` from epoch `from` gets no answer now, before its signature is checked
  * (only requests that verified were counted, so a forger cannot spend another member's budget):
  * `CATCH_UP_THROTTLED` within half a retry interval of its last answer, unless it asks only for commits
- * after that answer's; `CATCH_UP_BUDGET` when its bytes, or everyone's, reached the window's budget.
+ * after those that answer carried; `CATCH_UP_BUDGET` when its bytes, or everyone's, reached the window's budget.
  */
 export function refusal(
   ctx: SyncContext,
@@ -111,7 +110,8 @@ export function refusal(
 ): SyncCode | undefined {
   const { params, volatile } = ctx;
   const last = volatile.served.get(requester);
-  if (last && from < last.to && now - last.at < params.catchUpRetryMs / params.catchUpServesPerRetry)
+  const onwards = last !== undefined && last.to > last.from && from >= last.to;
+  if (last && !onwards && now - last.at < params.catchUpRetryMs / params.catchUpServesPerRetry)
     return "CATCH_UP_THROTTLED";
   if (spentIn(volatile.spent.get(requester), params.catchUpBudgetMs, now) >= params.catchUpRequesterBytes)
     return "CATCH_UP_BUDGET";
@@ -122,12 +122,20 @@ export function refusal(
 
 /**
  * A request acted on: `requester` is charged the answers it draws (`catchUpResponders` × `bytes`), and
- * its next request within the throttle window must start at `to`, after the commits this answer carries.
+ * its next request within the throttle window must start at `to`, after the commits this answer carries
+ * from `from` (an answer that carries none lets no request through early).
  */
-export function charge(ctx: SyncContext, requester: string, bytes: number, to: bigint, now: number): void {
+export function charge(
+  ctx: SyncContext,
+  requester: string,
+  bytes: number,
+  from: bigint,
+  to: bigint,
+  now: number,
+): void {
   const { params, volatile } = ctx;
   const cost = bytes * params.catchUpResponders;
-  volatile.served.set(requester, { at: now, to });
+  volatile.served.set(requester, { at: now, from, to });
   volatile.spent.set(requester, add(volatile.spent.get(requester), cost, params.catchUpBudgetMs, now));
   volatile.spentTotal = add(volatile.spentTotal, cost, params.catchUpBudgetMs, now);
 }

@@ -174,11 +174,11 @@ export interface SyncVolatile {
   /** Older sync keys that peers behind us sent under since our last gossip (it goes out under them too). */
   readonly answerKeys: Map<string, Uint8Array>;
   /**
-   * The last catch-up request we acted on, per requester (hex id), and the epoch after the commits its
-   * answer carries: a repeat for earlier commits is throttled. Keys are verified requesters, members of
+   * The last catch-up request we acted on, per requester (hex id), and the epochs of the commits its
+   * answer carries (from, and the one after the last): a repeat for any but later commits is throttled. Keys are verified requesters, members of
    * our recent rosters (as in the three maps below): bounded by those.
    */
-  readonly served: Map<string, { at: number; to: bigint }>;
+  readonly served: Map<string, { at: number; from: bigint; to: bigint }>;
   /** Catch-up answer bytes charged to each requester (hex id) in its budget window. */
   readonly spent: Map<string, Spent>;
   /** Catch-up answer bytes charged to all requesters together in the window. */
