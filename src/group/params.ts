@@ -63,6 +63,13 @@ export interface GroupParams {
    */
   readonly rejoinRequestsPerEpoch: number;
   /**
+   * A rejoin request of a member added (or re-added) less than this ago is not acted on yet
+   * (`REJOIN_RATE_LIMITED`; the member repeats its request, so it is acted on once this has passed). A
+   * rejoin's removal and re-add are two voted epochs, and they are what make a member's next epoch: a
+   * limit per epoch alone let one member cycle its own removal and re-add without end.
+   */
+  readonly rejoinCooldownMs: number;
+  /**
    * Past epochs whose application keys the MLS layer keeps: older frames are not tried (`STALE_EPOCH`).
    * Must equal the MLS layer's key retention (ts-mls `retainKeysForEpochs`, 4).
    */
@@ -99,6 +106,7 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   keyPackagesKept: 12,
   seenRejoinsKept: 256,
   rejoinRequestsPerEpoch: 1,
+  rejoinCooldownMs: 300_000,
   retainedKeyEpochs: 4,
   sds: DEFAULT_SDS_CONFIG,
 };
@@ -113,6 +121,7 @@ export const FAST_GROUP_PARAMS: GroupParams = {
   backupDelayMs: 1_200,
   freezeMs: 600,
   keyPackageResendMs: 1_000,
+  rejoinCooldownMs: 15_000,
   sds: FAST_SDS_CONFIG,
 };
 
@@ -145,6 +154,7 @@ const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [num
   keyPackagesKept: [1, 1024],
   seenRejoinsKept: [1, 1 << 20],
   rejoinRequestsPerEpoch: [1, 1024],
+  rejoinCooldownMs: [0, 86_400_000],
   retainedKeyEpochs: [0, 1024],
 };
 

@@ -7,7 +7,7 @@ import { bytesEqual, toHex } from "../util/bytes.ts";
 import { addPendingJoiner, resendWelcome } from "./admission.ts";
 import { reject, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
-import { encodeWelcomeFrame, type RejoinRequest, rejoinBody } from "./frames.ts";
+import { decodeWelcomeFrame, encodeWelcomeFrame, type RejoinRequest, rejoinBody } from "./frames.ts";
 import type { GroupCore } from "./state.ts";
 import { rotateSyncKey } from "./sync-key.ts";
 
@@ -43,6 +43,22 @@ export async function requestRejoin(
   };
   const signature = await sign(core.identity, "rejoin", rejoinBody(req));
   becomeJoiner(core, keyPackages, now);
+  core.state.rejoinRequest = encodeWelcomeFrame({ rejoin: { ...req, signature } });
+}
+
+/**
+ * Our rejoin request, made again with the time now once it is half a proposal expiry old: members act
+ * only on a recent request, and one may wait longer than that (a member added shortly before is in its
+ * cooldown, `rejoinCooldownMs`; a removal refused once is not proposed again before the expiry). The
+ * KeyPackage stays. Without it a request not acted on in time left the member waiting for good.
+ */
+export async function refreshRejoinRequest(core: GroupCore, now: number): Promise<void> {
+  const frame = core.state.rejoinRequest;
+  if (frame === undefined) return;
+  const r = decodeWelcomeFrame(frame).rejoin;
+  if (r?.at === undefined || now - Number(r.at) < core.params.proposalExpiryMs / 2) return;
+  const req: RejoinRequest = { keyPackage: r.keyPackage, groupId: r.groupId, at: BigInt(Math.floor(now)) };
+  const signature = await sign(core.identity, "rejoin", rejoinBody(req));
   core.state.rejoinRequest = encodeWelcomeFrame({ rejoin: { ...req, signature } });
 }
 
@@ -90,7 +106,8 @@ export async function onRejoinRequest(
   if (s.seenRejoins.has(tag) || s.pendingRejoins.has(id)) return [];
   // Before the signature check: only requests that verified were counted, so a forger cannot use up a
   // member's requests.
-  if (rateLimited(core, id)) return [reject(core, "REJOIN_RATE_LIMITED", "rejoin request")];
+  if (rateLimited(core, id) || (added !== undefined && now - added < core.params.rejoinCooldownMs))
+    return [reject(core, "REJOIN_RATE_LIMITED", "rejoin request")];
   if (
     !bytesEqual(kp.signaturePublicKey, leaf.signaturePublicKey) ||
     !(await verify(leaf.signaturePublicKey, "rejoin", rejoinBody(r), r.signature))
