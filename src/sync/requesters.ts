@@ -12,7 +12,7 @@ import { bytesEqual, toHex } from "../util/bytes.ts";
 import type { SyncCode } from "./codes.ts";
 import type { SyncContext } from "./context.ts";
 import type { LoggedCommit } from "./group-port.ts";
-import type { Spent } from "./state.ts";
+import type { SeenOnChain, Spent } from "./state.ts";
 import type { SyncStateInfo } from "./wire.ts";
 
 /** What one commit entry adds to an answer besides the commit and its fingerprint (an upper bound). */
@@ -67,7 +67,8 @@ function sortedHas(ids: readonly string[], id: string): boolean {
 /**
  * A checked SyncStateInfo of `who`: when its state is on our chain and newer than the last we recorded,
  * it becomes the newest state it was seen at. A member never needs commits before that: it holds them
- * (see {@link answerFrom}). The newest, not the last: a later info claiming an older state is no reason.
+ * (see {@link answerFrom}). The newest, not the last: a later info claiming an older state is no reason,
+ * unless the record is no longer of our chain (we rewound or rejoined since).
  */
 export function noteSeen(ctx: SyncContext, who: string, i: SyncStateInfo): void {
   const g = ctx.port.group;
@@ -76,9 +77,15 @@ export function noteSeen(ctx: SyncContext, who: string, i: SyncStateInfo): void 
   if (ours === undefined || !bytesEqual(ours, i.fingerprint!)) return;
   const seen = ctx.volatile.seen;
   const last = seen.get(who);
-  const gid = toHex(g.groupId);
-  if (last !== undefined && last.groupId === gid && last.epoch >= i.epoch!) return;
-  seen.set(who, { groupId: gid, epoch: i.epoch!, fingerprint: i.fingerprint! });
+  if (last !== undefined && last.epoch >= i.epoch! && onOurChain(g, last)) return;
+  seen.set(who, { groupId: toHex(g.groupId), epoch: i.epoch!, fingerprint: i.fingerprint! });
+}
+
+/** Whether a record is of our group and its state is the one our history holds at its epoch. */
+function onOurChain(g: MlsGroup, seen: SeenOnChain): boolean {
+  if (seen.groupId !== toHex(g.groupId)) return false;
+  const ours = fingerprintAt(g.history, seen.epoch);
+  return ours !== undefined && bytesEqual(ours, seen.fingerprint);
 }
 
 /**
@@ -91,9 +98,7 @@ export function noteSeen(ctx: SyncContext, who: string, i: SyncStateInfo): void 
  */
 export function answerFrom(ctx: SyncContext, g: MlsGroup, requester: string, from: bigint): bigint {
   const seen = ctx.volatile.seen.get(requester);
-  if (seen === undefined || seen.groupId !== toHex(g.groupId) || from >= seen.epoch) return from;
-  const ours = fingerprintAt(g.history, seen.epoch);
-  return ours !== undefined && bytesEqual(ours, seen.fingerprint) ? seen.epoch : from;
+  return seen !== undefined && from < seen.epoch && onOurChain(g, seen) ? seen.epoch : from;
 }
 
 /**

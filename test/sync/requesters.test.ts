@@ -74,8 +74,13 @@ it("an answer starts no lower than the newest state of our chain the requester w
   noteSeen(ctx, id("m"), info(9n, "b"));
   assert.equal(answerFrom(ctx, g, id("m"), 2n), 7n);
   assert.equal(answerFrom(ctx, g, id("other"), 2n), 2n, "never seen: its from");
-  // We moved to another branch since: the record cannot be checked and does not count.
-  assert.equal(answerFrom(ctx, group(10n, "b"), id("m"), 2n), 2n);
+  // We moved to another branch since: the record cannot be checked and does not count, and a state of
+  // our new chain replaces it even when older.
+  const b = group(10n, "b");
+  assert.equal(answerFrom(ctx, b, id("m"), 2n), 2n);
+  (ctx.port as { group: MlsGroup }).group = b;
+  noteSeen(ctx, id("m"), info(5n, "b"));
+  assert.equal(answerFrom(ctx, b, id("m"), 2n), 5n);
 });
 
 it("a requester is throttled within half a retry interval unless it asks after its last answer", () => {
