@@ -15,12 +15,13 @@ import { type CatchUpRequest, catchUpBody } from "./wire.ts";
 /**
  * A catch-up request, opened under `key`. Checked from the cheapest step on: ours to answer (we hold the
  * target), its range, its requester on a recent roster of ours, what it was seen to hold, its throttle
- * and budgets, then its signature; a request refused at any step is counted and gets nothing. Every holder of the target
- * charges the requester for the answers the request draws and re-sends its own chats from the
- * requester's epoch on: once caught up, the requester keeps the keys of only its last few epochs, so what
- * it missed before those it cannot read (receivers dedupe by chat id; a chat re-sent at our epoch is not
- * re-sent again until the epoch moves). Holders that rank among the first `catchUpResponders` by hash
- * also answer with the commits, under `key`: a requester behind a rotation cannot read the current one.
+ * and budgets, then its signature; a request refused at any step is counted and gets nothing. Every
+ * holder of the target charges the requester for the answers the request draws and re-sends its own
+ * chats from the requester's epoch on: once caught up, the requester keeps the keys of only its last few
+ * epochs, so what it missed before those it cannot read (receivers dedupe by chat id; a chat re-sent at
+ * our epoch is not re-sent again until the epoch moves). Holders that rank among the first
+ * `catchUpResponders` by hash also answer with the commits, under `key`: a requester behind a rotation
+ * cannot read the current one.
  */
 export async function onCatchUp(
   ctx: SyncContext,

@@ -105,7 +105,8 @@ export function answerFrom(ctx: SyncContext, g: MlsGroup, requester: string, fro
  * Why a request of `requester` from epoch `from` gets no answer now, before its signature is checked
  * (only requests that verified were counted, so a forger cannot spend another member's budget):
  * `CATCH_UP_THROTTLED` within half a retry interval of its last answer, unless it asks only for commits
- * after those that answer carried; `CATCH_UP_BUDGET` when its bytes, or everyone's, reached the window's budget.
+ * after those that answer carried; `CATCH_UP_BUDGET` when its bytes, or everyone's, reached the window's
+ * budget.
  */
 export function refusal(
   ctx: SyncContext,
