@@ -20,7 +20,7 @@ import { operatorRank, resetGroupId, resetProposalId } from "../src/sync/reset-i
 import { responderRank } from "../src/sync/responders.ts";
 import { keyIdOf } from "../src/sync/seal.ts";
 import type { ResetRound } from "../src/sync/state.ts";
-import { infoBody, resetBody, resetVoteBody } from "../src/sync/wire.ts";
+import { catchUpBody, infoBody, resetBody, resetVoteBody } from "../src/sync/wire.ts";
 import { compareBytes, toHex, utf8 } from "../src/util/bytes.ts";
 
 const pattern = (byte: number, length = 32) => new Uint8Array(length).fill(byte);
@@ -257,6 +257,14 @@ async function signedBytes() {
       { epoch: 5n, fingerprint: pattern(0x40) },
     ],
   };
+  const catchUp = {
+    groupId: utf8("demo/0"),
+    memberId: alice.id,
+    fromEpoch: 5n,
+    targetEpoch: 7n,
+    target: pattern(0x42),
+    nonce: pattern(0x07, 8),
+  };
   const oldGroupId = utf8("demo/0");
   const proposal = {
     oldGroupId,
@@ -281,6 +289,7 @@ async function signedBytes() {
       "message's protobuf encoding without its signature field (proto/sync.proto). Signer public key below.",
     signer: { memberId: toHex(alice.id), signaturePublicKey: toHex(alice.signaturePublicKey) },
     syncStateInfo: await entry("sync-state", infoBody(info)),
+    catchUpRequest: await entry("catch-up", catchUpBody(catchUp)),
     resetProposal: await entry("reset", resetBody(proposal)),
     resetVote: await entry("reset-vote", resetVoteBody(vote)),
   };

@@ -90,6 +90,12 @@ export type GroupCode =
   | "SYNC_KEY_REFUSED"
   /** A rejoin request made longer ago than the proposal expiry. */
   | "STALE_REJOIN"
+  /**
+   * A rejoin request beyond `rejoinRequestsPerEpoch` acted on for one member in our current epoch, or of
+   * a member added less than `rejoinCooldownMs` ago: refused before its signature is checked, and it
+   * queues nothing.
+   */
+  | "REJOIN_RATE_LIMITED"
   /** A KeyPackage set refused by the store (see {@link KeyPackageSetError}). */
   | KeyPackageSetError
   /** An MLS error that escaped a step (the MLS layer's own code). */

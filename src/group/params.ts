@@ -70,6 +70,19 @@ export interface GroupParams {
   /** Rejoin requests acted on, remembered so that a replay is ignored. */
   readonly seenRejoinsKept: number;
   /**
+   * Rejoin requests acted on per member in one epoch of ours: each one queues a removal (a voted epoch)
+   * or a KeyPackage for an add. More are refused (`REJOIN_RATE_LIMITED`) before their signature is
+   * checked. An honest member asks once and repeats that very request until it is back.
+   */
+  readonly rejoinRequestsPerEpoch: number;
+  /**
+   * A rejoin request of a member added (or re-added) less than this ago is not acted on yet
+   * (`REJOIN_RATE_LIMITED`; the member repeats its request, so it is acted on once this has passed). A
+   * rejoin's removal and re-add are two voted epochs, and they are what make a member's next epoch: a
+   * limit per epoch alone let one member cycle its own removal and re-add without end.
+   */
+  readonly rejoinCooldownMs: number;
+  /**
    * Past epochs whose application keys the MLS layer keeps: older frames are not tried (`STALE_EPOCH`).
    * Must equal the MLS layer's key retention (ts-mls `retainKeysForEpochs`, 4).
    */
@@ -108,6 +121,8 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   earlyGroupEpochs: 4,
   keyPackagesKept: 12,
   seenRejoinsKept: 256,
+  rejoinRequestsPerEpoch: 1,
+  rejoinCooldownMs: 300_000,
   retainedKeyEpochs: 4,
   sds: DEFAULT_SDS_CONFIG,
 };
@@ -124,6 +139,7 @@ export const FAST_GROUP_PARAMS: GroupParams = {
   keyPackageResendMs: 1_000,
   welcomeWaitMs: 5_000,
   chatHoldMs: 5_000,
+  rejoinCooldownMs: 15_000,
   sds: FAST_SDS_CONFIG,
 };
 
@@ -158,6 +174,8 @@ const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [num
   earlyGroupEpochs: [0, 65_536],
   keyPackagesKept: [1, 1024],
   seenRejoinsKept: [1, 1 << 20],
+  rejoinRequestsPerEpoch: [1, 1024],
+  rejoinCooldownMs: [0, 86_400_000],
   retainedKeyEpochs: [0, 1024],
 };
 

@@ -7,7 +7,7 @@ import { bytesEqual, toHex } from "../util/bytes.ts";
 import { addPendingJoiner, resendWelcome } from "./admission.ts";
 import { reject, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
-import { encodeWelcomeFrame, type RejoinRequest, rejoinBody } from "./frames.ts";
+import { decodeWelcomeFrame, encodeWelcomeFrame, type RejoinRequest, rejoinBody } from "./frames.ts";
 import type { GroupCore } from "./state.ts";
 import { rotateSyncKey } from "./sync-key.ts";
 
@@ -47,6 +47,22 @@ export async function requestRejoin(
 }
 
 /**
+ * Our rejoin request, made again with the time now once it is half a proposal expiry old: members act
+ * only on a recent request, and one may wait longer than that (a member added shortly before is in its
+ * cooldown, `rejoinCooldownMs`; a removal refused once is not proposed again before the expiry). The
+ * KeyPackage stays. Without it a request not acted on in time left the member waiting for good.
+ */
+export async function refreshRejoinRequest(core: GroupCore, now: number): Promise<void> {
+  const frame = core.state.rejoinRequest;
+  if (frame === undefined) return;
+  const r = decodeWelcomeFrame(frame).rejoin;
+  if (r?.at === undefined || now - Number(r.at) < core.params.proposalExpiryMs / 2) return;
+  const req: RejoinRequest = { keyPackage: r.keyPackage, groupId: r.groupId, at: BigInt(Math.floor(now)) };
+  const signature = await sign(core.identity, "rejoin", rejoinBody(req));
+  core.state.rejoinRequest = encodeWelcomeFrame({ rejoin: { ...req, signature } });
+}
+
+/**
  * A rejoin request: from a roster member, signed with its roster key, recent, not seen before; its stale
  * leaf goes to a removal vote. From a non-member (already removed), its KeyPackage is a joiner's.
  */
@@ -63,8 +79,19 @@ export async function onRejoinRequest(
   if (!bytesEqual(r.groupId, group.groupId)) return [];
   const kp = await readKeyPackage(r.keyPackage).catch(() => undefined);
   if (kp === undefined) return [reject(core, "BAD_KEY_PACKAGE", "rejoin KeyPackage")];
+  const id = toHex(kp.memberId);
   const leaf = rosterMember(group, kp.memberId);
   if (leaf === undefined) {
+    // The same request again (it is announced until the Welcome comes) refreshes what is queued; a new
+    // KeyPackage is one more request acted on, which the limit counts once the request verifies under
+    // the KeyPackage's own key (its owner made it: a replayed KeyPackage cannot use up the owner's).
+    const queued = s.pendingKeyPackages.get(id);
+    if (queued === undefined || !bytesEqual(queued.bytes, r.keyPackage)) {
+      if (rateLimited(core, id)) return [reject(core, "REJOIN_RATE_LIMITED", "rejoin request")];
+      if (!(await verify(kp.signaturePublicKey, "rejoin", rejoinBody(r), r.signature)))
+        return [reject(core, "INVALID_SIGNATURE", "rejoin request")];
+      countActed(core, id);
+    }
     addPendingJoiner(core, kp.memberId, r.keyPackage, now);
     return [];
   }
@@ -73,10 +100,14 @@ export async function onRejoinRequest(
   if (bytesEqual(leaf.encryptionKey, kp.encryptionKey)) return resendWelcome(core, kp.memberId, now);
   // Made before the member was last added here: stale (in flight from before, or replayed). A request
   // made since is the member asking again, also in a quiet group where no epoch passes.
-  const added = s.addedTime.get(toHex(kp.memberId));
+  const added = s.addedTime.get(id);
   if (added !== undefined && Number(r.at) <= added) return [];
   const tag = toHex(sha256(r.signature));
-  if (s.seenRejoins.has(tag) || s.pendingRejoins.has(toHex(kp.memberId))) return [];
+  if (s.seenRejoins.has(tag) || s.pendingRejoins.has(id)) return [];
+  // Before the signature check: only requests that verified were counted, so a forger cannot use up a
+  // member's requests.
+  if (rateLimited(core, id) || (added !== undefined && now - added < core.params.rejoinCooldownMs))
+    return [reject(core, "REJOIN_RATE_LIMITED", "rejoin request")];
   if (
     !bytesEqual(kp.signaturePublicKey, leaf.signaturePublicKey) ||
     !(await verify(leaf.signaturePublicKey, "rejoin", rejoinBody(r), r.signature))
@@ -87,6 +118,29 @@ export async function onRejoinRequest(
   s.seenRejoins.add(tag);
   if (s.seenRejoins.size > core.params.seenRejoinsKept)
     s.seenRejoins.delete(s.seenRejoins.values().next().value!);
-  s.pendingRejoins.set(toHex(kp.memberId), { seenAt: now, epoch: group.epoch });
+  countActed(core, id);
+  s.pendingRejoins.set(id, { seenAt: now, epoch: group.epoch });
   return [];
+}
+
+/**
+ * Whether `rejoinRequestsPerEpoch` requests of member `id` (hex) were acted on in our current epoch.
+ * Each one costs the group a voted epoch (the removal of the stale leaf) or a KeyPackage to propose:
+ * without a limit one member could keep the group voting on its own removal and re-add.
+ */
+function rateLimited(core: GroupCore, id: string): boolean {
+  const acted = core.state.rejoinsActed.get(id);
+  return (
+    acted !== undefined &&
+    acted.epoch === requireGroup(core).epoch &&
+    acted.count >= core.params.rejoinRequestsPerEpoch
+  );
+}
+
+/** Counts a request of member `id` (hex) acted on in our current epoch; drops the counts of earlier ones. */
+function countActed(core: GroupCore, id: string): void {
+  const epoch = requireGroup(core).epoch;
+  const acted = core.state.rejoinsActed;
+  for (const [k, v] of acted) if (v.epoch !== epoch) acted.delete(k);
+  acted.set(id, { epoch, count: (acted.get(id)?.count ?? 0) + 1 });
 }

@@ -190,6 +190,12 @@ export interface GroupCoreState {
    * still announcing the KeyPackage it was added with, never got its Welcome.
    */
   readonly lastHeard: Map<string, number>;
+  /**
+   * Rejoin requests acted on per member (hex), in the epoch of ours they came in: at most
+   * `rejoinRequestsPerEpoch` each. Only roster members and members with a queued KeyPackage are counted,
+   * entries of earlier epochs dropped: bounded by those.
+   */
+  readonly rejoinsActed: Map<string, { epoch: bigint; count: number }>;
   readonly counters: GroupCounters;
 }
 
@@ -271,6 +277,7 @@ export function newGroupState(conversation: string): GroupCoreState {
     formerMembers: new Map(),
     seenRejoins: new Set(),
     lastHeard: new Map(),
+    rejoinsActed: new Map(),
     counters: {},
   };
 }
@@ -282,6 +289,7 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     deliveredChats?: GroupCoreState["deliveredChats"];
     addedTime?: GroupCoreState["addedTime"];
     formerMembers?: GroupCoreState["formerMembers"];
+    rejoinsActed?: GroupCoreState["rejoinsActed"];
     rejoined?: Set<string>;
     chatSequence?: number;
     chatAfter?: GroupCoreState["chatAfter"];
@@ -300,6 +308,7 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
   old.chatsFrom ??= 0n;
   old.deliveredChats ??= new Set();
   old.addedTime ??= new Map();
+  old.rejoinsActed ??= new Map();
   if (old.formerMembers === undefined) {
     // How they left and under which key was not recorded: an add of one is a re-admission, and no span of
     // chats is held back from it.

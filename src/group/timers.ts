@@ -11,6 +11,7 @@ import { select } from "./epoch-change.ts";
 import { onSds } from "./inbound.ts";
 import { publishKeyPackageSet } from "./keypackages.ts";
 import { pendingRequestsDue, proposeJoiners } from "./pending.ts";
+import { refreshRejoinRequest } from "./rejoin.ts";
 import type { GroupCore } from "./state.ts";
 import { stewardCommit } from "./steward-commit.ts";
 import { commitSlot, retryDue, stewardRank } from "./steward-schedule.ts";
@@ -20,7 +21,10 @@ import { castVotes, decideAll } from "./votes.ts";
 /** Runs what is due: SDS sweeps, votes, decisions, steward commit, selection, KeyPackage announcements. */
 export async function tick(core: GroupCore, now: number): Promise<GroupEffect[]> {
   const s = core.state;
-  if (core.group === undefined) return announceKeyPackage(core, now);
+  if (core.group === undefined) {
+    await refreshRejoinRequest(core, now);
+    return announceKeyPackage(core, now);
+  }
   // Removed: nothing of the group is ours to do any more (votes, proposals, commits, SDS syncs).
   if (!isActive(core.group)) return [];
   core.vol.lastTick = now;

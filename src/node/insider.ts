@@ -24,6 +24,8 @@ import {
 import { encodeSdsMessage, messageIdOf, type SdsMessage } from "../sds/index.ts";
 import { seal } from "../sync/seal.ts";
 import {
+  type CatchUpRequest,
+  catchUpBody,
   encodeSyncPayload,
   infoBody,
   type ResetProposal,
@@ -93,6 +95,11 @@ export class Insider {
   /** `info` signed (its signature field is replaced). */
   async signInfo(info: SyncStateInfo): Promise<SyncStateInfo> {
     return { ...info, signature: await sign(this.member.identity, "sync-state", infoBody(info)) };
+  }
+
+  /** A catch-up request signed (whatever its `memberId` says: a test may claim another member's). */
+  async signCatchUp(r: CatchUpRequest): Promise<CatchUpRequest> {
+    return { ...r, signature: await sign(this.member.identity, "catch-up", catchUpBody(r)) };
   }
 
   /** A reset proposal signed. */

@@ -141,7 +141,7 @@ async function applyBatch(
     out.push({ type: "recovered", how, epochs: applied });
     // A batch cut at `catchUpMaxBytes`: ask for the rest at once, without waiting for a verdict.
     if (asked !== undefined && applied === batch.length && at.epoch < asked.epoch)
-      out.push(...sendCatchUp(ctx, at.epoch, asked.epoch, asked.fingerprint, now));
+      out.push(...(await sendCatchUp(ctx, at.epoch, asked.epoch, asked.fingerprint, now)));
     out.push(...(await port.skipMissedHistory(now)));
     // Chats sent on an abandoned branch, or at epochs the others may no longer decrypt: send again
     // (receivers dedupe by chat id).

@@ -1,11 +1,13 @@
-// Asking for the commits we miss: one request, sealed under every key a holder of the target may use,
-// from the newest state we share with the majority to its state; repeated after `catchUpRetryMs`.
-import { retainedEpochs } from "../mls/index.ts";
+// Asking for the commits we miss: one request, signed with our roster key and sealed under every key a
+// holder of the target may use, from the newest state we share with the majority to its state; repeated
+// after `catchUpRetryMs`.
+import { retainedEpochs, sign } from "../mls/index.ts";
 import { bytesEqual } from "../util/bytes.ts";
 import { count, publish, sealingKeys } from "./channel.ts";
 import type { Verdict } from "./classify.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
+import { type CatchUpRequest, catchUpBody } from "./wire.ts";
 
 /** Bytes of a catch-up request's nonce. */
 const NONCE_BYTES = 8;
@@ -15,7 +17,7 @@ const NONCE_BYTES = 8;
  * waiting for its answer. Behind, from our epoch; forked, from just below our oldest retained state, so
  * the answer shows which retained state we share.
  */
-export function requestCatchUp(ctx: SyncContext, v: Verdict, now: number): SyncEffect[] {
+export async function requestCatchUp(ctx: SyncContext, v: Verdict, now: number): Promise<SyncEffect[]> {
   const g = ctx.port.group!;
   const m = v.majority!;
   const c = ctx.state.catchUp;
@@ -23,24 +25,31 @@ export function requestCatchUp(ctx: SyncContext, v: Verdict, now: number): SyncE
   if (same && now - c.sentAt < ctx.params.catchUpRetryMs) return [];
   const retained = retainedEpochs(g);
   const oldest = retained[0] ?? g.epoch;
-  const from = v.status === "BEHIND" ? g.epoch : oldest > 0n ? oldest - 1n : 0n;
+  const below = v.status === "BEHIND" ? g.epoch : oldest > 0n ? oldest - 1n : 0n;
+  // Forked on a branch longer than the majority's: from the majority's last commit, whose state before
+  // tells us (by its base) that we share no retained state with it. A request from the target or above
+  // asks for nothing, and holders refuse it.
+  const from = below >= m.epoch && m.epoch > 0n ? m.epoch - 1n : below;
   return sendCatchUp(ctx, from, m.epoch, m.fingerprint, now);
 }
 
-/** Sends a request for the commits from epoch `from` to the state (`epoch`, `fingerprint`). */
-export function sendCatchUp(
+/**
+ * Sends a request for the commits from epoch `from` to the state (`epoch`, `fingerprint`), signed: holders
+ * answer only a requester whose signature verifies, and budget their answers per requester.
+ */
+export async function sendCatchUp(
   ctx: SyncContext,
   from: bigint,
   epoch: bigint,
   fingerprint: Uint8Array,
   now: number,
-): SyncEffect[] {
+): Promise<SyncEffect[]> {
   const g = ctx.port.group!;
   const nonce = new Uint8Array(NONCE_BYTES);
   for (let i = 0; i < NONCE_BYTES; i++) nonce[i] = ctx.rng.int(256);
   ctx.state.catchUp = { nonce, sentAt: now, epoch, fingerprint };
   count(ctx, "CATCH_UP_SENT");
-  const catchUp = {
+  const request: CatchUpRequest = {
     groupId: g.groupId,
     memberId: ctx.port.memberId,
     fromEpoch: from,
@@ -48,5 +57,6 @@ export function sendCatchUp(
     target: fingerprint,
     nonce,
   };
+  const catchUp = { ...request, signature: await sign(ctx.port.identity, "catch-up", catchUpBody(request)) };
   return sealingKeys(ctx, []).map((k) => publish(ctx, { catchUp }, k));
 }

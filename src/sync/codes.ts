@@ -21,15 +21,22 @@ export type SyncCode =
   | "MALFORMED"
   /**
    * A number no honest peer sends (docs/decisions.md, "Peer integers"): a reset attempt or an info's
-   * seqnum more than `MAX_AHEAD_MS` ahead of our clock, a catch-up request whose range runs backwards.
+   * seqnum more than `MAX_AHEAD_MS` ahead of our clock, a catch-up request whose range is empty or runs
+   * backwards.
    */
   | "OUT_OF_RANGE"
   // SyncStateInfo, catch-up requests, reset proposals and votes.
   /** A SyncStateInfo carrying more ancestry entries than `maxAncestry`. */
   | "OVERSIZED_ANCESTRY"
-  /** A sender (info, catch-up requester, proposer, voter) never seen in any roster of ours. */
+  /**
+   * A sender (info, proposer, voter) never seen in any roster of ours; a catch-up requester on none of the
+   * rosters of our recent states.
+   */
   | "UNKNOWN_MEMBER"
-  /** A SyncStateInfo, reset proposal or vote whose signature does not verify under its member's key. */
+  /**
+   * A SyncStateInfo, catch-up request, reset proposal or vote whose signature does not verify under its
+   * member's key.
+   */
   | "INVALID_SIGNATURE"
   /** A SyncStateInfo whose seqnum is not above the last one of its member. */
   | "REPLAY"
@@ -40,8 +47,21 @@ export type SyncCode =
   | "CATCH_UP_SERVED"
   /** Counted: we answered a catch-up request with an empty batch (no commit of ours leads from there). */
   | "CATCH_UP_NO_PATH"
-  /** A catch-up request repeated by one requester within `catchUpRetryMs / catchUpServesPerRetry`. */
+  /**
+   * A catch-up request repeated by one requester within `catchUpRetryMs / catchUpServesPerRetry`, for
+   * commits its last answer carried.
+   */
   | "CATCH_UP_THROTTLED"
+  /**
+   * A catch-up request for commits its requester holds: its signed gossip showed it at the target or past
+   * it on our chain (docs/spec/recovery.md, section 5).
+   */
+  | "CATCH_UP_HELD"
+  /**
+   * A catch-up request of a requester whose answers, or all requesters' answers, reached their byte
+   * budget in the window (`catchUpRequesterBytes`, `catchUpTotalBytes` per `catchUpBudgetMs`).
+   */
+  | "CATCH_UP_BUDGET"
   /** A catch-up answer with more commits than `maxCatchUpCommits`. */
   | "OVERSIZED_BATCH"
   /** Counted: the answer to our request was empty; we ask to be re-added. */
@@ -63,6 +83,11 @@ export type SyncCode =
   // Hard reset.
   /** A reset proposal whose roster has unknown members, a member twice, or no more than half of our group. */
   | "RESET_BAD_ROSTER"
+  /**
+   * A reset proposal that would start one more round than `resetProposalsPerEpoch` allow its proposer in
+   * our current epoch: refused before its signature is checked or any KeyPackage or vote is made for it.
+   */
+  | "RESET_RATE_LIMITED"
   /** A second vote of one member in one reset round. */
   | "DOUBLE_VOTE"
   /** A reset vote whose KeyPackage does not parse or names another member than the voter. */

@@ -8,6 +8,7 @@ import { bytesEqual, toHex } from "../util/bytes.ts";
 import { count, drop, publish, sealingKeys } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
+import { noteSeen } from "./requesters.ts";
 import { onForeignView } from "./reset-welcome.ts";
 import { learnRoster, rosterIdSet, timing } from "./roster.ts";
 import type { GroupView } from "./state.ts";
@@ -129,6 +130,7 @@ export async function onInfo(
     groupId: toHex(i.groupId),
   };
   s.views.set(who, view);
+  noteSeen(ctx, who, i);
   answer(ctx, who, view, now, key);
   const g0 = ctx.port.group;
   if (g0 !== undefined && view.groupId !== toHex(g0.groupId)) onForeignView(ctx, who, now);

@@ -45,11 +45,22 @@ export interface SyncParams {
    */
   readonly catchUpMaxBytes: number;
   /**
-   * Requests are sealed, not signed: a responder acts on one request per claimed requester per
-   * `catchUpRetryMs / catchUpServesPerRetry` (a request from a later epoch, the follow-up of a cut
-   * answer, always).
+   * A holder acts on one request per requester per `catchUpRetryMs / catchUpServesPerRetry`, unless it
+   * asks only for commits after those the last answer to it carried (the follow-up of a cut answer, or
+   * of a group that moved on since).
    */
   readonly catchUpServesPerRetry: number;
+  /** The window of the answer budgets below: what was charged longer ago no longer counts. */
+  readonly catchUpBudgetMs: number;
+  /**
+   * Answer bytes the group sends one requester per `catchUpBudgetMs`, as every holder of the target
+   * counts them: each request acted on is charged `catchUpResponders` times its answer's size. A request
+   * from a requester already at the budget gets no answer (`CATCH_UP_BUDGET`); one below it is answered
+   * whole (at most `catchUpMaxBytes` per responder).
+   */
+  readonly catchUpRequesterBytes: number;
+  /** The same, over all requesters together: what many verified requesters can make the group send. */
+  readonly catchUpTotalBytes: number;
   /** Commits a catch-up answer may carry (a responder stops at `catchUpMaxBytes`); more is dropped. */
   readonly maxCatchUpCommits: number;
   /**
@@ -60,6 +71,12 @@ export interface SyncParams {
   // Hard reset.
   /** `W_hard`: HARD must persist this long before a reset is proposed. */
   readonly hardAfterMs: number;
+  /**
+   * Reset rounds one member may start per epoch of ours (its proposal starts a round when it is the
+   * first of a new attempt we see). A proposal beyond it is refused (`RESET_RATE_LIMITED`) before any
+   * signature check, KeyPackage or vote is spent on it; we propose no more than that ourselves.
+   */
+  readonly resetProposalsPerEpoch: number;
   /** Reset vote closes after this (silent = YES). */
   readonly resetVoteTimeoutMs: number;
   /** A reset operator that has not delivered within this is replaced by the next. */
@@ -112,9 +129,13 @@ export const DEFAULT_SYNC_PARAMS: SyncParams = {
   catchUpResponders: 2,
   catchUpMaxBytes: 128 * 1024,
   catchUpServesPerRetry: 2,
+  catchUpBudgetMs: 20_000,
+  catchUpRequesterBytes: 1024 * 1024,
+  catchUpTotalBytes: 4 * 1024 * 1024,
   maxCatchUpCommits: 1024,
   heardBatches: 4,
   hardAfterMs: 60_000,
+  resetProposalsPerEpoch: 2,
   resetVoteTimeoutMs: 30_000,
   resetOperatorTimeoutMs: 30_000,
   resetWelcomeRepeats: RESET_WELCOME_REPEATS,
@@ -133,6 +154,7 @@ export const FAST_SYNC_PARAMS: SyncParams = {
   responseDelayMs: 250,
   settleMs: 1_000,
   catchUpRetryMs: 1_500,
+  catchUpBudgetMs: 1_500,
   hardAfterMs: 2_000,
   resetVoteTimeoutMs: 2_000,
   resetOperatorTimeoutMs: 3_000,
@@ -161,9 +183,13 @@ const RANGES: {
   catchUpResponders: "atLeastOne",
   catchUpMaxBytes: "atLeastOne",
   catchUpServesPerRetry: "positive",
+  catchUpBudgetMs: "positive",
+  catchUpRequesterBytes: "atLeastOne",
+  catchUpTotalBytes: "atLeastOne",
   maxCatchUpCommits: "atLeastOne",
   heardBatches: "count",
   hardAfterMs: "nonNegative",
+  resetProposalsPerEpoch: "atLeastOne",
   resetVoteTimeoutMs: "positive",
   resetOperatorTimeoutMs: "positive",
   resetWelcomeRepeats: "count",

@@ -38,7 +38,37 @@ export function nextWake(ctx: SyncContext): number {
 export function mayPropose(ctx: SyncContext): boolean {
   const r = ctx.state.reset;
   const g = ctx.port.group;
-  return g !== undefined && (r === undefined || r.done || !bytesEqual(r.proposal.oldGroupId!, g.groupId));
+  return (
+    g !== undefined &&
+    (r === undefined || r.done || !bytesEqual(r.proposal.oldGroupId!, g.groupId)) &&
+    !rateLimited(ctx, toHex(ctx.port.memberId))
+  );
+}
+
+/**
+ * Whether `proposer` (hex id) started `resetProposalsPerEpoch` rounds here in our current epoch already.
+ * Honest rounds follow one another (a new attempt only once the last is over) and many members propose
+ * each attempt (the first copy that arrives starts it), so a limit per proposer delays no honest round;
+ * it stops one member from making every member generate a KeyPackage, sign and send a vote per message.
+ */
+function rateLimited(ctx: SyncContext, proposer: string): boolean {
+  const g = ctx.port.group!;
+  const s = ctx.volatile.resetsStarted.get(proposer);
+  return (
+    s !== undefined &&
+    s.groupId === toHex(g.groupId) &&
+    s.epoch === g.epoch &&
+    s.rounds >= ctx.params.resetProposalsPerEpoch
+  );
+}
+
+/** Counts a round `proposer` (hex id) started in our current epoch. */
+function countStarted(ctx: SyncContext, proposer: string): void {
+  const g = ctx.port.group!;
+  const gid = toHex(g.groupId);
+  const s = ctx.volatile.resetsStarted.get(proposer);
+  const same = s !== undefined && s.groupId === gid && s.epoch === g.epoch;
+  ctx.volatile.resetsStarted.set(proposer, { groupId: gid, epoch: g.epoch, rounds: same ? s.rounds + 1 : 1 });
 }
 
 /**
@@ -76,15 +106,21 @@ export async function onProposal(ctx: SyncContext, p: ResetProposal, now: number
   // own clock, not by the last attempt we heard, so one member can neither push the counter out of range
   // nor set members apart (docs/decisions.md, "Peer integers").
   if (aheadOfClock(p.attempt, now)) return drop(ctx, "OUT_OF_RANGE");
-  const key = state.directory.get(toHex(p.proposer));
+  const proposer = toHex(p.proposer);
+  const key = state.directory.get(proposer);
   if (key === undefined) return drop(ctx, "UNKNOWN_MEMBER");
+  // An attempt we know already (another proposer's copy of it, or an old one): nothing to start.
+  const r = state.reset;
+  if (r && bytesEqual(r.proposal.oldGroupId!, g.groupId) && p.attempt <= r.proposal.attempt!) return [];
+  // Before any signature check, KeyPackage or vote: only verified rounds were counted, so a forger
+  // cannot use up another member's rounds.
+  if (rateLimited(ctx, proposer)) return drop(ctx, "RESET_RATE_LIMITED");
   if (!(await verify(key, "reset", resetBody(p), p.signature))) return drop(ctx, "INVALID_SIGNATURE");
   // The roster sets how many votes decide (see acceptableVoters).
   if (!acceptableVoters(ctx, p.roster)) return drop(ctx, "RESET_BAD_ROSTER");
-  const r = state.reset;
-  if (r && bytesEqual(r.proposal.oldGroupId!, g.groupId) && p.attempt <= r.proposal.attempt!) return [];
   const parentKey = port.syncKey;
   if (parentKey === undefined) return drop(ctx, "NO_SYNC_KEY");
+  countStarted(ctx, proposer);
   const id = resetProposalId(p.oldGroupId, p.attempt);
   const yes = state.status !== "IN_SYNC";
   const kps = await generateKeyPackages(port.identity, 1);

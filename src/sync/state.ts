@@ -5,6 +5,20 @@ import type { SyncStatus, Verdict, View } from "./classify.ts";
 import type { SyncCounters } from "./codes.ts";
 import type { CatchUpResponse, ResetProposal } from "./wire.ts";
 
+/** Catch-up answer bytes charged against a budget since `since`. */
+export interface Spent {
+  readonly since: number;
+  readonly bytes: number;
+}
+
+/** The newest state of our chain a member's signed gossip showed it at. */
+export interface SeenOnChain {
+  /** Hex id of the group it was in. */
+  readonly groupId: string;
+  readonly epoch: bigint;
+  readonly fingerprint: Uint8Array;
+}
+
 /** A member's freshest SyncStateInfo, with the group (hex id) it was sent from. */
 export type GroupView = View & { groupId: string };
 
@@ -159,8 +173,20 @@ export interface SyncVolatile {
   leftBehindSince: number | undefined;
   /** Older sync keys that peers behind us sent under since our last gossip (it goes out under them too). */
   readonly answerKeys: Map<string, Uint8Array>;
-  /** The last catch-up request we acted on, per requester (hex id): a repeat is throttled. */
-  readonly served: Map<string, { at: number; from: bigint }>;
+  /**
+   * The last catch-up request we acted on, per requester (hex id), and the epochs of the commits its
+   * answer carries (from, and the one after the last): a repeat for any but later commits is throttled. Keys are verified requesters, members of
+   * our recent rosters (as in the three maps below): bounded by those.
+   */
+  readonly served: Map<string, { at: number; from: bigint; to: bigint }>;
+  /** Catch-up answer bytes charged to each requester (hex id) in its budget window. */
+  readonly spent: Map<string, Spent>;
+  /** Catch-up answer bytes charged to all requesters together in the window. */
+  spentTotal: Spent | undefined;
+  /** The newest state of our chain each member's signed gossip showed it at: answers start near it. */
+  readonly seen: Map<string, SeenOnChain>;
+  /** Reset rounds each proposer (hex id) started here, in our group's epoch then. */
+  readonly resetsStarted: Map<string, { groupId: string; epoch: bigint; rounds: number }>;
   /**
    * Answers to other members' catch-up requests, oldest first, at most `heardBatches`: a member behind
    * takes a heard answer that carries its epoch instead of asking. No weaker than its own answer: requests
@@ -204,6 +230,10 @@ export function newSyncVolatile(): SyncVolatile {
     leftBehindSince: undefined,
     answerKeys: new Map(),
     served: new Map(),
+    spent: new Map(),
+    spentTotal: undefined,
+    seen: new Map(),
+    resetsStarted: new Map(),
     heard: [],
     rosterCache: undefined,
     lineageCache: undefined,

@@ -25,6 +25,7 @@ export const CatchUpRequestSchema = {
   targetEpoch: [4, "u64"],
   target: [5, "bytes"],
   nonce: [6, "bytes"],
+  signature: [15, "bytes"],
 } as const;
 export const CatchUpResponseSchema = {
   groupId: [1, "bytes"],
@@ -83,6 +84,9 @@ export const decodeEnvelope = (b: Uint8Array) =>
 /** The bytes a SyncStateInfo signature covers: the message without its signature. */
 export const infoBody = (i: SyncStateInfo) => encode(SyncStateInfoSchema, { ...i, signature: undefined });
 export const resetBody = (r: ResetProposal) => encode(ResetProposalSchema, { ...r, signature: undefined });
+/** The bytes a catch-up request's signature covers: the request without its signature. */
+export const catchUpBody = (r: CatchUpRequest) =>
+  encode(CatchUpRequestSchema, { ...r, signature: undefined });
 /**
  * The bytes a reset vote's signature covers: its fields with the KeyPackage replaced by its SHA-256, so
  * that a certificate can carry the signed vote without the KeyPackage (`keyPackageHash` instead).

@@ -94,6 +94,7 @@ const syncSend = async (i: Insider, m: Msg): Promise<void> => {
   await i.sendSync({
     ...p,
     ...(p.info ? { info: await i.signInfo(p.info) } : {}),
+    ...(p.catchUp ? { catchUp: await i.signCatchUp(p.catchUp) } : {}),
     ...(p.reset ? { reset: await i.signReset(p.reset) } : {}),
     ...(p.resetVote ? { resetVote: await i.signResetVote(p.resetVote) } : {}),
   });
