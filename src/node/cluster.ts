@@ -128,13 +128,14 @@ export class Cluster extends MemberSet {
   /**
    * Crashes a member between two of its inputs: right after the `inputs`-th message or timer its node is
    * handed from now on (`Simulator.crashAfterInputs`); then restarts it from its store `downMs` later, or
-   * never (`downMs` undefined: dead for good, as {@link kill}).
+   * never (`downMs` undefined: dead for good, as {@link kill}). `onCrash` runs when it crashes.
    * @throws {Error} when it is to restart and has no store (ClusterOptions.persist).
    */
-  crashAfterInputs(name: string, inputs: number, downMs?: number): void {
+  crashAfterInputs(name: string, inputs: number, downMs?: number, onCrash?: () => void): void {
     if (downMs !== undefined && !this.stores.has(name))
       throw new Error(`member ${name} has no store (ClusterOptions.persist)`);
     this.sim.crashAfterInputs(name, inputs, () => {
+      onCrash?.();
       if (downMs === undefined) {
         this.bury(name);
         return;
