@@ -22,6 +22,8 @@ export interface ClusterOptions extends MemberSetOptions {
 export class Cluster extends MemberSet {
   readonly sim: Simulator;
   readonly stores = new Map<string, SqliteMemberStore>();
+  /** Members crashed for good ({@link kill}, or {@link crashAfterInputs} with no restart). */
+  readonly dead = new Set<string>();
   /**
    * What becomes of the messages a member publishes itself, by member name (absent: sent as is). Every
    * member's transport looks it up at each publish, so a test can take over any member's traffic at any
@@ -120,6 +122,50 @@ export class Cluster extends MemberSet {
       this.sim.crash(name);
     });
     this.sim.restart(name, restartAt);
+    this.restoreAt(name, restartAt);
+  }
+
+  /**
+   * Crashes a member between two of its inputs: right after the `inputs`-th message or timer its node is
+   * handed from now on (`Simulator.crashAfterInputs`); then restarts it from its store `downMs` later, or
+   * never (`downMs` undefined: dead for good, as {@link kill}). `onCrash` runs when it crashes.
+   * @throws {Error} when it is to restart and has no store (ClusterOptions.persist).
+   */
+  crashAfterInputs(name: string, inputs: number, downMs?: number, onCrash?: () => void): void {
+    if (downMs !== undefined && !this.stores.has(name))
+      throw new Error(`member ${name} has no store (ClusterOptions.persist)`);
+    this.sim.crashAfterInputs(name, inputs, () => {
+      onCrash?.();
+      if (downMs === undefined) {
+        this.bury(name);
+        return;
+      }
+      this.members.get(name)?.stop();
+      const restartAt = this.sim.now + downMs;
+      this.sim.restart(name, restartAt);
+      this.restoreAt(name, restartAt);
+    });
+  }
+
+  /**
+   * Crashes a member for good at `at`: its node never comes back. It leaves {@link members} (so
+   * `settled()` and the chat checks are about the live members; its received chats stay logged) and
+   * joins {@link dead}. Nobody removes it from the group's roster: that takes a vote of the members.
+   */
+  kill(name: string, at: number): void {
+    this.sim.at(at, () => {
+      this.bury(name);
+      this.sim.crash(name);
+    });
+  }
+
+  private bury(name: string): void {
+    this.retire(name);
+    this.dead.add(name);
+  }
+
+  /** Starts a member again from its store one millisecond after its node restarts at `restartAt`. */
+  private restoreAt(name: string, restartAt: number): void {
     // One millisecond later, so the node is up again and hands out the new incarnation's transport.
     this.sim.at(restartAt + 1, async () => {
       const m = await Member.restore({ ...this.optionsOf(name), store: this.stores.get(name)! });

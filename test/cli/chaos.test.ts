@@ -4,7 +4,16 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
-import { chaosSchedule, describeSchedule, runChaos } from "../../src/cli/chaos.ts";
+import {
+  type ChaosSchedule,
+  chaosSchedule,
+  describeSchedule,
+  FAULT_CLASSES,
+  memberNames,
+  parseClasses,
+  runChaos,
+} from "../../src/cli/chaos.ts";
+import { DemlsError } from "../../src/util/errors.ts";
 
 const REGRESSIONS = [37, 56, 78, 118, 159, 192, 383, 634, 689, 897, 2198];
 const SLICE = Array.from({ length: 6 }, (_, i) => 2001 + i);
@@ -26,6 +35,72 @@ describe("chaos harness", () => {
     assert.notDeepEqual(chaosSchedule(1), chaosSchedule(2));
   });
 
+  it("each fault class adds its faults to the classic schedule of the seed, within its ranges", () => {
+    // The classic part stays what it is: a class adds faults, it does not move the splits.
+    const classicPart = (s: ChaosSchedule) => ({
+      phases: s.phases.length,
+      loss: s.loss,
+      crash: s.crash,
+      chats: s.chats,
+    });
+    for (let seed = 1; seed <= 100; seed++) {
+      const classic = chaosSchedule(seed);
+      const all = chaosSchedule(seed, FAULT_CLASSES);
+      assert.deepEqual(chaosSchedule(seed, FAULT_CLASSES), all, "a pure function of seed and classes");
+      assert.ok(all.members >= 5 && all.members <= 40);
+      for (const c of FAULT_CLASSES.filter((c) => c !== "large" && c !== "churn" && c !== "crash-steps")) {
+        const s = chaosSchedule(seed, [c]);
+        assert.deepEqual(s.phases, classic.phases, c);
+        assert.deepEqual(classicPart(s), classicPart(classic), c);
+      }
+      const names = memberNames(classic);
+      const dead = chaosSchedule(seed, ["dead"]).dead!;
+      assert.ok(dead.length >= 1 && dead.length <= (classic.members >= 12 ? 2 : 1));
+      assert.ok(dead.every((d) => d.name !== classic.crash?.name && d.atMs <= classic.healAtMs));
+      for (const c of chaosSchedule(seed, ["one-way"]).oneWay!) {
+        assert.ok(c.from.length > 0 && c.to.length > 0 && c.from.every((n) => !c.to.includes(n)));
+        assert.ok(c.atMs >= 0 && c.atMs + c.durationMs <= classic.healAtMs, "lifted by the last heal");
+      }
+      const f = chaosSchedule(seed, ["dup-reorder"]).linkFaults!;
+      assert.ok(f.duplicate > 0 || f.reorder > 0);
+      assert.ok(f.duplicate <= 0.3 && f.reorder <= 0.5 && f.reorderMaxMs <= 3_000);
+      const churn = chaosSchedule(seed, ["churn"]);
+      assert.ok(churn.churn!.length >= 1);
+      for (const e of churn.churn!) {
+        const during = churn.phases.find((p) => e.atMs >= p.atMs && e.atMs <= p.atMs + p.durationMs);
+        assert.ok(during, `${e.kind} at ${e.atMs} is during a split`);
+        if (e.kind === "add") {
+          assert.match(e.by, /^j\d+$/);
+          // A joiner is on exactly one side of every later split.
+          for (const p of churn.phases.filter((p) => p.atMs > e.atMs))
+            assert.equal(p.sides.flat().filter((n) => n === e.by).length, 1);
+        } else assert.ok(names.includes(e.by));
+      }
+      const gone = churn.churn!.filter((e) => e.kind === "leave" || e.kind === "remove").length;
+      assert.ok(gone <= Math.max(1, Math.floor(classic.members / 3)));
+      for (const c of chaosSchedule(seed, ["crash-steps"]).stepCrashes!) {
+        assert.ok(c.inputs >= 0 && c.inputs <= 25 && c.downMs >= 500 && c.downMs <= 8_000);
+        assert.notEqual(c.name, classic.crash?.name);
+      }
+    }
+    const sizes = Array.from({ length: 200 }, (_, i) => chaosSchedule(i + 1, ["large"]).members);
+    assert.ok(
+      sizes.some((n) => n > 30) && sizes.filter((n) => n <= 16).length > 60,
+      "most small, a tail to 40",
+    );
+    assert.ok(describeSchedule(chaosSchedule(3, FAULT_CLASSES)).includes("classes churn,dead,dup-reorder"));
+  });
+
+  it("--only names classes: a list, classic or all; anything else is refused", () => {
+    assert.deepEqual(parseClasses("classic"), []);
+    assert.deepEqual(parseClasses("one-way,churn"), ["churn", "one-way"]);
+    assert.deepEqual(parseClasses("all"), FAULT_CLASSES);
+    assert.throws(
+      () => parseClasses("churn,floods"),
+      (e) => e instanceof DemlsError && e.code === "BAD_FAULT_CLASS",
+    );
+  });
+
   for (const seed of [...REGRESSIONS, ...SLICE])
     it(`seed ${seed} converges`, async () => {
       const s = chaosSchedule(seed);
@@ -34,6 +109,23 @@ describe("chaos harness", () => {
       assert.equal(r.lost, 0);
       assert.equal(r.duplicates, 0);
       assert.equal(r.states, 1);
+    });
+
+  // One short seed of the classes that exercise the simulator's new faults (the sweeps run the rest):
+  // a joiner crashed within 9 inputs of its Welcome and a member within 24 of a decided proposal; and
+  // duplicated and reordered messages.
+  for (const [seed, c] of [
+    [9, "crash-steps"],
+    [35, "dup-reorder"],
+  ] as const)
+    it(`${c} seed ${seed} converges, its faults drawn and done`, async () => {
+      const s = chaosSchedule(seed, [c]);
+      const r = await runChaos(s);
+      assert.ok(r.converged, `${describeSchedule(s)}\n-> ${r.failure}`);
+      assert.equal(r.classes, c);
+      if (c === "crash-steps")
+        assert.equal(r.stepCrashes, s.stepCrashes!.length, "every crash at a step happened");
+      else assert.ok(r.injected!.duplicated > 0 && r.injected!.delayed > 0, JSON.stringify(r.injected));
     });
 
   it("demls chaos prints N/M seeds converged and exits 0 when all did", () => {
@@ -47,5 +139,10 @@ describe("chaos harness", () => {
     });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--seeds: 9\.\.3 is empty/);
+    const unknown = spawnSync(process.execPath, ["src/cli/main.ts", "chaos", "--only", "floods"], {
+      encoding: "utf8",
+    });
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /--only: unknown fault class 'floods'/);
   });
 });

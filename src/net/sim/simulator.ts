@@ -1,6 +1,11 @@
 // Seeded, virtual-time network simulator. One event queue ordered by (time, seq); every random choice
 // comes from one seeded PRNG in event order, so a seed replays a run exactly (`traceHash` proves it).
+// What it can do to the network: latency and jitter, loss, partitions, one-way cuts, duplication and
+// reordering beyond the jitter (link-faults.ts), crashes at a time or between two inputs of a node, and
+// restarts (a node never restarted is dead for good).
 import { type Clock, dispatch, type Transport } from "../transport.ts";
+import { checkLinkFaults, drawFaults, type LinkFaults } from "./link-faults.ts";
+import { OneWayCuts } from "./one-way.ts";
 import { SeededRng } from "./prng.ts";
 import { EventQueue } from "./queue.ts";
 import { SeenCache } from "./seen-cache.ts";
@@ -9,6 +14,7 @@ import {
   DEFAULT_SIM_OPTIONS,
   type Drops,
   type Gap,
+  type Injected,
   type LinkModel,
   type NodeRec,
   type SimMessage,
@@ -16,7 +22,9 @@ import {
   type SimOptions,
 } from "./types.ts";
 
-export type { Counters, DeliveryModel, Drops, LinkModel, SimNode, SimOptions } from "./types.ts";
+export type { FaultDraw, LinkFaults } from "./link-faults.ts";
+export { NO_LINK_FAULTS } from "./link-faults.ts";
+export type { Counters, DeliveryModel, Drops, Injected, LinkModel, SimNode, SimOptions } from "./types.ts";
 export { DEFAULT_SIM_OPTIONS } from "./types.ts";
 
 /**
@@ -32,12 +40,15 @@ export class Simulator {
   readonly options: SimOptions;
   readonly rng: SeededRng;
   readonly drops: Drops = { loss: 0, partition: 0, down: 0, duplicate: 0, handlerErrors: 0 };
+  /** What the link faults did (`setLinkFaults`). */
+  readonly injected: Injected = { duplicated: 0, delayed: 0 };
   readonly topics = new Map<string, Counters>();
   #now = 0;
   #queue = new EventQueue();
   #nodes = new Map<string, NodeRec>();
   #mesh = new Map<string, Map<NodeRec, Set<NodeRec>>>();
   #gaps: Gap[] = [];
+  #oneWay = new OneWayCuts();
   #nextMsg = 0;
   #nextTimer = 1;
   #events = 0;
@@ -45,11 +56,13 @@ export class Simulator {
   #h2 = 0x01000193;
   #heartbeat = false;
 
-  constructor(options: Partial<SimOptions> = {}) {
+  /** `faults` may name some fields only: the others are off. */
+  constructor(options: Partial<Omit<SimOptions, "faults">> & { faults?: Partial<LinkFaults> } = {}) {
     this.options = {
       ...DEFAULT_SIM_OPTIONS,
       ...options,
       link: { ...DEFAULT_SIM_OPTIONS.link, ...options.link },
+      faults: checkLinkFaults({ ...DEFAULT_SIM_OPTIONS.faults, ...options.faults }),
     };
     this.rng = new SeededRng(this.options.seed);
   }
@@ -78,6 +91,8 @@ export class Simulator {
       seen: new SeenCache(SEEN_TTL_MS),
       counters: zero(),
       rng: this.rng.fork(),
+      inputs: 0,
+      crashAfter: undefined,
     };
     this.#nodes.set(id, rec);
     return this.#handles(rec);
@@ -105,6 +120,11 @@ export class Simulator {
 
   isUp(id: string): boolean {
     return this.#rec(id).up;
+  }
+
+  /** Inputs handed to a node so far (messages to its handlers, timers fired), over all its incarnations. */
+  inputs(id: string): number {
+    return this.#rec(id).inputs;
   }
 
   /** Runs `fn` at virtual time `time` (now if in the past). */
@@ -140,6 +160,51 @@ export class Simulator {
     (this.options as { link: LinkModel }).link = { ...this.options.link, loss };
   }
 
+  /**
+   * Changes duplication and reordering on every link from now on (the fields given; the rest stay).
+   * @throws {DemlsError} `BAD_PARAMS` for a value out of range.
+   */
+  setLinkFaults(faults: Partial<LinkFaults>): void {
+    (this.options as { faults: LinkFaults }).faults = checkLinkFaults({ ...this.options.faults, ...faults });
+  }
+
+  /**
+   * Cuts every link from a node of `from` to a node of `to` in that direction only, at `at` (default
+   * now): their transmissions are dropped while the other direction works. Partitions and heals leave
+   * one-way cuts alone; {@link restoreOneWay} lifts one.
+   */
+  cutOneWay(from: readonly string[], to: readonly string[], at = this.#now): void {
+    this.#atOrNow(at, () => this.#directed(from, to, (a, b) => this.#oneWay.cut(a, b), 5));
+  }
+
+  /** Lifts a cut made by {@link cutOneWay} with the same `from` and `to`, at `at` (default now). */
+  restoreOneWay(from: readonly string[], to: readonly string[], at = this.#now): void {
+    this.#atOrNow(at, () => this.#directed(from, to, (a, b) => this.#oneWay.restore(a, b), 6));
+  }
+
+  #directed(from: readonly string[], to: readonly string[], fn: (a: number, b: number) => void, tag: number) {
+    for (const a of from)
+      for (const b of to) {
+        const x = this.#rec(a).index;
+        const y = this.#rec(b).index;
+        if (x !== y) fn(x, y);
+        this.#mix(tag, x, y, 0);
+      }
+  }
+
+  /**
+   * Puts node `id` on the side of node `peer` at `at` (default now): a node added while the network is
+   * split joins a side of the split (a new node is on the side of the nodes no partition listed).
+   */
+  joinSide(id: string, peer: string, at = this.#now): void {
+    this.#atOrNow(at, () => {
+      const n = this.#rec(id);
+      const p = this.#rec(peer);
+      n.group = p.group;
+      this.#mix(7, n.index, p.index, 0);
+    });
+  }
+
   /** Joins all sides again at `at` (default now). */
   heal(at = this.#now): void {
     this.#atOrNow(at, () => {
@@ -148,17 +213,57 @@ export class Simulator {
     });
   }
 
-  /** Crashes a node: it stops sending and receiving, its timers and subscriptions are gone. */
+  /**
+   * Crashes a node: it stops sending and receiving, its timers and subscriptions are gone. A node that is
+   * never restarted is dead for good.
+   */
   crash(id: string, at = this.#now): void {
-    this.at(at, () => {
-      const n = this.#rec(id);
-      n.up = false;
-      n.incarnation++;
-      for (const ev of n.timers.values()) ev.cancelled = true;
-      n.timers.clear();
-      n.subs.clear();
-      this.#mix(3, n.index, 0, 0);
-    });
+    this.at(at, () => this.#crashNow(this.#rec(id)));
+  }
+
+  /**
+   * Crashes a node between two of its inputs (messages to its handlers, timers fired): right after the
+   * `inputs`-th input it is handed from now on has run, before anything else happens; with 0, at the
+   * next event. What a crash at any step of a protocol does (right after joining, mid-commit, mid-reset),
+   * where {@link crash} picks a time. `onCrash` runs first (to stop the process on the node). One armed
+   * crash per node: a new one replaces it; a crash of the node by any means disarms it.
+   */
+  crashAfterInputs(id: string, inputs: number, onCrash?: () => void): void {
+    const n = this.#rec(id);
+    const fire = () => {
+      if (n.crashAfter?.fire !== fire || !n.up) return;
+      onCrash?.();
+      this.#crashNow(n);
+    };
+    n.crashAfter = { input: n.inputs + Math.max(1, Math.floor(inputs)), fire };
+    if (inputs < 1) this.at(this.#now, fire);
+  }
+
+  #crashNow(n: NodeRec): void {
+    n.up = false;
+    n.incarnation++;
+    n.crashAfter = undefined;
+    for (const ev of n.timers.values()) ev.cancelled = true;
+    n.timers.clear();
+    n.subs.clear();
+    this.#mix(3, n.index, 0, 0);
+  }
+
+  /**
+   * Counts an input of `n` that `run` hands it; when it is the one an armed crash waits for, the node
+   * crashes as soon as it has run.
+   */
+  #input(n: NodeRec, run: () => void | Promise<void> | undefined): Promise<void> | undefined {
+    const number = ++n.inputs;
+    const armed = n.crashAfter;
+    const r = run();
+    const pending = r instanceof Promise ? r : undefined;
+    if (armed === undefined || number < armed.input) return pending;
+    if (pending === undefined) {
+      armed.fire();
+      return undefined;
+    }
+    return pending.then(armed.fire);
   }
 
   /** Brings a crashed node back (with no subscriptions); get its new handles with {@link node}. */
@@ -231,7 +336,7 @@ export class Simulator {
         if (!live()) return id;
         const ev = this.#queue.push(this.#now + Math.max(0, ms), () => {
           rec.timers.delete(id);
-          return fn();
+          return this.#input(rec, fn);
         });
         rec.timers.set(id, ev);
         return id;
@@ -304,22 +409,32 @@ export class Simulator {
     t.bytesOut += size;
     if (!to.up) return this.#drop("down", from, to, msg);
     if (from.group !== to.group) return this.#drop("partition", from, to, msg);
+    if (this.#oneWay.blocks(from.index, to.index)) return this.#drop("one-way", from, to, msg);
     if (this.options.link.loss > 0 && this.rng.next() < this.options.link.loss)
       return this.#drop("loss", from, to, msg);
     const incarnation = to.incarnation;
-    this.#queue.push(this.#now + extra + this.#latency(), () => {
+    const arrive = () => {
       if (!to.up || to.incarnation !== incarnation) {
         this.#drop("down", from, to, msg);
         return;
       }
       return this.#arrive(from, to, msg);
-    });
+    };
+    const at = this.#now + extra + this.#latency();
+    const f = drawFaults(this.rng, this.options.faults);
+    if (f.extraMs > 0) this.injected.delayed++;
+    this.#queue.push(at + f.extraMs, arrive);
+    if (f.copyAfterMs !== undefined) {
+      this.injected.duplicated++;
+      this.#queue.push(at + f.extraMs + f.copyAfterMs, arrive);
+    }
     return true;
   }
 
-  #drop(kind: "loss" | "partition" | "down", from: NodeRec, to: NodeRec, msg: SimMessage): false {
-    this.drops[kind]++;
-    this.#mix(10 + (kind === "loss" ? 0 : kind === "partition" ? 1 : 2), from.index, to.index, msg.id);
+  #drop(kind: "loss" | "partition" | "one-way" | "down", from: NodeRec, to: NodeRec, msg: SimMessage): false {
+    this.drops[kind === "one-way" ? "partition" : kind]++;
+    const tag = kind === "loss" ? 0 : kind === "partition" ? 1 : kind === "down" ? 2 : 3;
+    this.#mix(10 + tag, from.index, to.index, msg.id);
     return false;
   }
 
@@ -340,7 +455,9 @@ export class Simulator {
     if (this.options.delivery === "gossip" && !msg.direct) this.#relay(to, msg, from);
     const handlers = to.subs.get(msg.topic);
     if (handlers === undefined) return;
-    return dispatch(handlers, { topic: msg.topic, data: msg.data }, () => void this.drops.handlerErrors++);
+    return this.#input(to, () =>
+      dispatch(handlers, { topic: msg.topic, data: msg.data }, () => void this.drops.handlerErrors++),
+    );
   }
 
   // ---- gossip model ----
@@ -388,7 +505,8 @@ export class Simulator {
     for (const g of this.#gaps) {
       if (g.to.seen.has(g.msg.id) || this.#now - g.since > window || !g.from.up) continue;
       // Unreachable peers get no IHAVE at all; reachable ones fetch it (one extra round trip).
-      const reachable = g.to.up && g.from.group === g.to.group;
+      const reachable =
+        g.to.up && g.from.group === g.to.group && !this.#oneWay.blocks(g.from.index, g.to.index);
       if (!reachable || !this.#transmit(g.from, g.to, g.msg, this.#latency())) keep.push(g);
     }
     this.#gaps = keep;

@@ -1,6 +1,7 @@
 // The simulator's types: link and delivery models, options, counters, a node's handles, and the records
 // it keeps per node and per message.
 import type { Clock, Handler, Rng, TimerId, Transport } from "../transport.ts";
+import { type LinkFaults, NO_LINK_FAULTS } from "./link-faults.ts";
 import type { SeededRng } from "./prng.ts";
 import type { SimEvent } from "./queue.ts";
 import type { SeenCache } from "./seen-cache.ts";
@@ -33,6 +34,8 @@ export interface SimOptions {
   meshDegree: number;
   heartbeatMs: number;
   gossipWindow: number;
+  /** Duplication and reordering beyond the jitter, on every link (none by default). */
+  faults: LinkFaults;
 }
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
@@ -42,7 +45,14 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   meshDegree: 6,
   heartbeatMs: 1000,
   gossipWindow: 3,
+  faults: NO_LINK_FAULTS,
 };
+
+/** What the link faults did: extra copies delivered, transmissions held back beyond the jitter. */
+export interface Injected {
+  duplicated: number;
+  delayed: number;
+}
 
 /** Traffic counters. A relayed message counts once per transmission. */
 export interface Counters {
@@ -55,6 +65,7 @@ export interface Counters {
 /** Why a transmission did not arrive. */
 export interface Drops {
   loss: number;
+  /** Blocked by a partition or a one-way cut. */
   partition: number;
   down: number;
   duplicate: number;
@@ -73,6 +84,10 @@ export interface NodeRec {
   readonly seen: SeenCache;
   readonly counters: Counters;
   readonly rng: SeededRng;
+  /** Inputs handed to the node so far: messages to its handlers and timers fired, over every incarnation. */
+  inputs: number;
+  /** A crash armed by `Simulator.crashAfterInputs`: once input number `input` has run, `fire` crashes it. */
+  crashAfter: { readonly input: number; readonly fire: () => void } | undefined;
 }
 
 export interface Gap {
