@@ -4,22 +4,25 @@ import type { GroupCode } from "./errors.ts";
 import type { StoredKeyPackageSet } from "./keypackage-store.ts";
 import type { ProposalKind } from "./vote-policy.ts";
 
+/** A chat as received: who sent it, what, at which epoch, and its sender's numbering. */
+export interface ChatFields {
+  readonly sender: Uint8Array;
+  readonly id: Uint8Array;
+  readonly body: Uint8Array;
+  readonly epoch: bigint;
+  /** The sender's sequence number of this chat (0: a sender that does not number its chats). */
+  readonly sequence: number;
+  /** The sender's clock when it first sent the chat (ms; its claim; 0 when not given). */
+  readonly sentAt: number;
+}
+
 /** What the caller must do or may show. */
 export type GroupEffect =
   | { readonly type: "publish"; readonly topic: string; readonly bytes: Uint8Array }
-  | {
-      readonly type: "chat";
-      readonly sender: Uint8Array;
-      readonly id: Uint8Array;
-      readonly body: Uint8Array;
-      readonly epoch: bigint;
-      /** The sender's sequence number of this chat (0: a sender that does not number its chats). */
-      readonly sequence: number;
-      /** The sender's clock when it first sent the chat (ms; its claim; 0 when not given). */
-      readonly sentAt: number;
-      /** Delivered before a chat it directly follows: lost, or not here within `chatHoldMs`. */
-      readonly outOfOrder: boolean;
-    }
+  | ({ readonly type: "chat" } & ChatFields & {
+        /** Delivered before a chat it directly follows: lost, or not here within `chatHoldMs`. */
+        readonly outOfOrder: boolean;
+      })
   | {
       readonly type: "epoch";
       readonly epoch: bigint;

@@ -4,6 +4,7 @@
 import type { Identity, KeyPackageBundle, MlsGroup } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
 import type { SdsChannel, SdsState } from "../sds/index.ts";
+import type { ChatFields } from "./effects.ts";
 import type { GroupCode } from "./errors.ts";
 import type { Proposal } from "./frames.ts";
 import type { KeyPackageSets } from "./keypackage-store.ts";
@@ -71,13 +72,7 @@ export interface ChatMark {
 }
 
 /** A chat received before its causal predecessors: delivered once they are, or after `chatHoldMs`. */
-export interface HeldChat {
-  readonly sender: Uint8Array;
-  readonly id: Uint8Array;
-  readonly body: Uint8Array;
-  readonly epoch: bigint;
-  readonly sequence: number;
-  readonly sentAt: number;
+export interface HeldChat extends ChatFields {
   readonly after: readonly ChatMark[];
   /** Our clock when it arrived. */
   readonly heldAt: number;
