@@ -1,4 +1,4 @@
-// Architecture rules (DESIGN section 1): only mls/ imports ts-mls, imports between layers point downwards,
+// Architecture rules (docs/architecture.md): only mls/ imports ts-mls, imports between layers point downwards,
 // and no file of src/ imports itself through others (a cycle).
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-// Hard reset (DESIGN section 7) under lost and forged Welcomes: a small group split three ways, reset for
+// Hard reset (docs/spec/recovery.md, section 7) under lost and forged Welcomes: a small group split three ways, reset for
 // real on the simulator, then fed reset Welcomes under the old group's sync key.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
