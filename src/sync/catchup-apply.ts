@@ -37,13 +37,16 @@ export async function onCommits(ctx: SyncContext, r: CatchUpResponse, now: numbe
 export async function applyHeard(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
   const out: SyncEffect[] = [];
   for (let moved = true; moved; ) {
-    const { epoch, groupId } = ctx.port.group!;
+    // A heard batch may remove us: the port then holds no group, and there is nothing more to apply.
+    const g = ctx.port.group;
+    if (g === undefined) break;
+    const { epoch, groupId } = g;
     const r = ctx.volatile.heard.findLast(
       (b) => bytesEqual(b.groupId!, groupId) && b.commits.some((e) => e.epoch === epoch),
     );
     if (r === undefined) break;
     out.push(...(await applyBatch(ctx, r, now, undefined)));
-    moved = ctx.port.group!.epoch !== epoch;
+    moved = ctx.port.group?.epoch !== epoch;
   }
   return out;
 }
@@ -59,7 +62,9 @@ async function applyBatch(
   asked: PendingCatchUp | undefined,
 ): Promise<SyncEffect[]> {
   const port = ctx.port;
-  let g = port.group!;
+  // Removed since we asked (a commit heard meanwhile): no group to apply anything to.
+  if (port.group === undefined) return [];
+  let g = port.group;
   const batch = [...r.commits].sort((a, b) => (a.epoch! < b.epoch! ? -1 : 1));
   // Fork point: the newest epoch where the batch's state equals ours.
   let forkPoint = g.epoch;
@@ -120,6 +125,12 @@ async function applyBatch(
   for (const e of batch) {
     if (e.epoch !== port.group!.epoch) continue;
     const eff = await port.applyCommit(e.commit!, now, how);
+    if (eff !== undefined && port.group === undefined) {
+      // The commit removed us (the port shows no group once we are out): it is applied, and it is the
+      // last one that is ours to apply.
+      ctx.state.catchUp = undefined;
+      return [...out, ...eff];
+    }
     if (eff === undefined || !bytesEqual(port.group!.fingerprint, e.fingerprintAfter!)) {
       // The commit that leads from our very state to theirs does not apply for us: our own commit
       // whose result we no longer hold (we restarted since), say. That branch is closed to us.

@@ -128,6 +128,14 @@ describe("chaos harness", () => {
       else assert.ok(r.injected!.duplicated > 0 && r.injected!.delayed > 0, JSON.stringify(r.injected));
     });
 
+  // Churn seed 16: a member removed on the branch that won caught up over its own removal, and the
+  // catch-up read the group it no longer had (a fault, caught and counted; the seed failed on it).
+  it("churn seed 16 converges: a member that catches up over its own removal stops there, nothing throws", async () => {
+    const s = chaosSchedule(16, ["churn"]);
+    const r = await runChaos(s);
+    assert.ok(r.converged, `${describeSchedule(s)}\n-> ${r.failure}`);
+  });
+
   it("demls chaos prints N/M seeds converged and exits 0 when all did", () => {
     const r = spawnSync(process.execPath, ["src/cli/main.ts", "chaos", "--seeds", "3..4", "--jobs", "2"], {
       encoding: "utf8",
