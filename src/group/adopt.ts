@@ -75,17 +75,23 @@ export async function startGroup(
   core: GroupCore,
   group: MlsGroup,
   now: number,
-  resetFrom?: Uint8Array,
+  resetFrom?: Uint8Array | null,
 ): Promise<GroupEffect[]> {
   adopt(core, group, now, 0n, creatorList(group, core.identity.id));
   // After a reset the old group's key stays readable: a better-ranked operator's Welcome and the votes
-  // of members still in the old group come under it.
-  rotateSyncKey(core, {
-    anchorEpoch: group.epoch,
-    key: resetFrom
-      ? chainSyncKey(resetFrom, group.groupId)
-      : await deriveSyncKey(group, core.state.conversation),
-  });
+  // of members still in the old group come under it. A reset chained from a key we lack (`null`): no key
+  // until a member shares it (the timer asks).
+  rotateSyncKey(
+    core,
+    resetFrom === null
+      ? undefined
+      : {
+          anchorEpoch: group.epoch,
+          key: resetFrom
+            ? chainSyncKey(resetFrom, group.groupId)
+            : await deriveSyncKey(group, core.state.conversation),
+        },
+  );
   // A reset's competing groups share the group id, hence the SDS channel: what SDS took in while we were
   // in the other one is not delivered again, and waits among the held frames.
   return [{ type: "joined", epoch: group.epoch }, ...(await retryHeld(core, now))];

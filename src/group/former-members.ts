@@ -51,9 +51,11 @@ export function recordDepartures(
 
 /**
  * Members of our roster `inRoster` that we remember as out are back at `at`: through an add (`added`),
- * or with a branch or a reset group we moved to. A removal or a leave keeps its span closed (what we
- * sent while the member was out of our roster stays out of its reach); a recovery leaves nothing to keep.
- * Returns the members an add brought back.
+ * or with a branch or a reset group we moved to. A removal or a leave that an add reverses keeps its span
+ * closed (what we sent while the member was out of our roster stays out of its reach). Back with a branch
+ * or a reset group, the removal or leave was one branch's, which the group did not keep: the member
+ * never left the group, so nothing is kept and it gets what we sent meanwhile. Returns the members an add
+ * brought back.
  */
 export function recordReturns(
   core: GroupCore,
@@ -67,7 +69,7 @@ export function recordReturns(
     if (last === undefined || last.to !== undefined || !inRoster.has(id)) continue;
     if (added.has(id)) back.push(id);
     last.to = at;
-    if (last.how === "rejoin" || last.how === "reset") list.pop();
+    if (last.how === "rejoin" || last.how === "reset" || !added.has(id)) list.pop();
     if (list.length === 0) core.state.formerMembers.delete(id);
   }
   return back;

@@ -174,7 +174,7 @@ export class GroupMember {
   }
 
   /** Starts in a new group: as its creator, or a reset's (`resetFrom`: the old group's sync key). */
-  startGroup(group: MlsGroup, now: number, resetFrom?: Uint8Array): Promise<GroupEffect[]> {
+  startGroup(group: MlsGroup, now: number, resetFrom?: Uint8Array | null): Promise<GroupEffect[]> {
     return adoption.startGroup(this.core, group, now, resetFrom);
   }
 

@@ -104,8 +104,13 @@ export type SyncCode =
   | "RESET_NOT_OPERATOR"
   /** Counted: we joined the reset group our roster moved to without having seen its round. */
   | "RESET_FOLLOWED"
+  /**
+   * Counted: we joined a reset group whose Welcome names a parent sync key we do not hold (our side of a
+   * split rotated past every key the voters share): we take the group's key from a member's share.
+   */
+  | "RESET_PARENT_KEY_UNKNOWN"
   // The reset certificate (docs/spec/recovery.md, section 7).
-  /** A reset Welcome without the signed proposal of its round. */
+  /** A reset Welcome without the signed proposal of its round, or without its parent key id and operator signature. */
   | "RESET_NO_PROOF"
   /** A certificate for a reset of a group that is neither ours nor one of our reset lineage. */
   | "RESET_FOREIGN_PROOF"

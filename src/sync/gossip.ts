@@ -144,6 +144,20 @@ export async function onInfo(
 }
 
 /**
+ * A member still in the group our hard reset left (one that joined it on a side that went on alone, say)
+ * and sealing under a key we held there: our gossip goes under that key too, so it sees where its roster
+ * went (the reset lineage) and follows. Without this, a member whose side's key rotated apart from the one
+ * the reset chained from would never read the new group. It learns our epoch and fingerprint, no more.
+ */
+function answerLeftBehind(ctx: SyncContext, v: GroupView, key: Uint8Array): void {
+  const r = ctx.state.reset;
+  const g = ctx.port.group!;
+  if (r?.joinedVia === undefined || !bytesEqual(r.groupId, g.groupId)) return;
+  if (v.groupId !== toHex(r.proposal.oldGroupId!)) return;
+  if (ctx.port.previousSyncKeys.some((k) => bytesEqual(k, key))) ctx.volatile.answerKeys.set(toHex(key), key);
+}
+
+/**
  * A peer behind us or on another branch (just back from a partition, say) learns where we are within
  * `responseDelayMs` instead of at our next heartbeat: our next gossip is brought forward. At most
  * `answersPerInterval` answers per base interval, so a member flooding claims cannot make us flood.
@@ -151,7 +165,11 @@ export async function onInfo(
 function answer(ctx: SyncContext, who: string, v: GroupView, now: number, key: Uint8Array): void {
   const { port, state, params } = ctx;
   const g = port.group;
-  if (g === undefined || v.groupId !== toHex(g.groupId)) return;
+  if (g === undefined) return;
+  if (v.groupId !== toHex(g.groupId)) {
+    answerLeftBehind(ctx, v, key);
+    return;
+  }
   // A member that missed a rotation of the sync key reads only the key it sent under (a removed member,
   // which also still holds it, gets nothing under it: the rotation is there to shut it out).
   const current = port.syncKey;

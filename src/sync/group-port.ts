@@ -60,6 +60,9 @@ export interface GroupPort {
   resendAbandoned(now: number, all?: boolean, sinceEpoch?: bigint): Promise<GroupEffect[]>;
   /** After we were moved past missed epochs: stop waiting for their SDS history. */
   skipMissedHistory(now: number): Promise<GroupEffect[]>;
-  /** Starts in a new group: a hard reset's, whose sync key is chained from `resetFrom`. */
-  startGroup(group: MlsGroup, now: number, resetFrom?: Uint8Array): Promise<GroupEffect[]>;
+  /**
+   * Starts in a new group: a hard reset's, whose sync key is chained from `resetFrom` (`null`: from a key
+   * we do not hold, so we start without one and ask the group for it).
+   */
+  startGroup(group: MlsGroup, now: number, resetFrom?: Uint8Array | null): Promise<GroupEffect[]>;
 }

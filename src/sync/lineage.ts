@@ -6,6 +6,7 @@ import { chainSyncKey } from "../group/sync-key.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import type { SyncContext } from "./context.ts";
 import { resetGroupId } from "./reset-ids.ts";
+import { heldKeys } from "./reset-parent-key.ts";
 import { rosterIdSet, timing } from "./roster.ts";
 import type { LineageGroup } from "./state.ts";
 
@@ -22,15 +23,25 @@ export function lineage(groupId: Uint8Array, key: Uint8Array, depth: number): Li
   return out;
 }
 
-/** The groups resets below ours make (derived from our group id and sync key, remembered per pair). */
+/**
+ * The groups resets below ours make, derived from our group id and each sync key we hold (the current one
+ * and the previous ones: a reset chains from the newest key all its voters hold, which after a split whose
+ * keys rotated apart is an older one), remembered per group and current key.
+ */
 export function lineageOf(ctx: SyncContext): readonly LineageGroup[] {
   const g = ctx.port.group;
   const key = ctx.port.syncKey;
   if (g === undefined || key === undefined) return [];
   const v = ctx.volatile;
   const c = v.lineageCache;
-  if (c?.groupId !== g.groupId || c.key !== key)
-    v.lineageCache = { groupId: g.groupId, key, groups: lineage(g.groupId, key, ctx.params.lineageDepth) };
+  const held = heldKeys(ctx);
+  if (c?.groupId !== g.groupId || c.key !== key || c.from !== held.length)
+    v.lineageCache = {
+      groupId: g.groupId,
+      key,
+      from: held.length,
+      groups: held.flatMap((k) => lineage(g.groupId, k, ctx.params.lineageDepth)),
+    };
   return v.lineageCache!.groups;
 }
 

@@ -88,7 +88,8 @@ async function catchUp(ctx: SyncContext, v: Verdict, now: number): Promise<SyncE
   if (v.status === "BEHIND") {
     const before = ctx.port.group!.epoch;
     const out = await applyHeard(ctx, now);
-    if (ctx.port.group!.epoch !== before) return out;
+    // Moved on, or out: a heard answer may carry the commit that removes us (the port then shows no group).
+    if (ctx.port.group?.epoch !== before) return out;
   }
   return requestCatchUp(ctx, v, now);
 }

@@ -37,7 +37,7 @@ export async function receive(ctx: SyncContext, bytes: Uint8Array, now: number):
     if (payload.catchUp) return await onCatchUp(ctx, payload.catchUp, now, key);
     if (payload.commits) return await onCommits(ctx, payload.commits, now);
     if (payload.reset) return await onProposal(ctx, payload.reset, now);
-    if (payload.resetVote) return await onVote(ctx, payload.resetVote, now);
+    if (payload.resetVote) return await onVote(ctx, payload.resetVote, now, key);
     if (payload.resetWelcome) return await onWelcome(ctx, payload.resetWelcome, now);
   } catch (e) {
     if (!(e instanceof DemlsError)) throw e;

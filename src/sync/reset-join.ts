@@ -1,6 +1,6 @@
 // Entering the group a hard reset made: by its operator's Welcome (of our round, or of a group our roster
 // moved to while we were away), and what every member does once in it.
-import { joinFromWelcome, type MlsGroup, rosterMember } from "../mls/index.ts";
+import { joinFromWelcome, type MlsGroup, rosterMember, verify } from "../mls/index.ts";
 import { bytesEqual, compareBytes, toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { count, drop } from "./channel.ts";
@@ -8,13 +8,15 @@ import { resetJoinCodeOf } from "./codes.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { onGroupEffects } from "./gossip.ts";
-import { leftBehindFor } from "./lineage.ts";
+import { leftBehindFor, lineageOf } from "./lineage.ts";
 import { rejoin } from "./rejoin.ts";
 import { operatorRank } from "./reset-ids.ts";
+import { heldKeys } from "./reset-parent-key.ts";
 import { checkProof, leavesBound } from "./reset-proof.ts";
 import { onWorseWelcome } from "./reset-welcome.ts";
+import { keyIdOf } from "./seal.ts";
 import type { ResetRound } from "./state.ts";
-import type { SyncPayload } from "./wire.ts";
+import { resetWelcomeBody, type SyncPayload } from "./wire.ts";
 
 /**
  * A reset Welcome. Joined when it is of our round's group (any attempt's operator) or of a group our
@@ -45,6 +47,11 @@ export async function onWelcome(
     ? r!.proposal.roster.some((m) => toHex(m) === op) || port.rosterIds().some((m) => toHex(m) === op)
     : state.directory.has(op);
   if (!known) return drop(ctx, "RESET_UNKNOWN_OPERATOR");
+  // The parent key it names is the operator's word, signed: a copy cannot be sent on with another one.
+  const opKey = state.directory.get(op);
+  if (!w.parentKeyId || !w.operatorSignature || opKey === undefined) return drop(ctx, "RESET_NO_PROOF");
+  if (!(await verify(opKey, "reset-welcome", resetWelcomeBody(w), w.operatorSignature)))
+    return drop(ctx, "INVALID_SIGNATURE");
   // The proof that the round was decided YES, before anything else is done with the Welcome.
   const proof = await checkProof(ctx, w, r, now);
   if (typeof proof === "string") return drop(ctx, proof);
@@ -56,6 +63,7 @@ export async function onWelcome(
       parentKey: behind!.parentKey,
       startedAt: now,
       votes: new Map(),
+      voteKeys: new Map(),
       myKeyPackages: [],
       done: false,
     };
@@ -95,18 +103,32 @@ export async function onWelcome(
   round.repeat = undefined;
   state.reset = round;
   if (!ours) count(ctx, "RESET_FOLLOWED");
-  return afterReset(ctx, joined.group, old.groupId, round.parentKey, now);
+  const parentKey = namedKey(ctx, w.parentKeyId);
+  if (parentKey === undefined) count(ctx, "RESET_PARENT_KEY_UNKNOWN");
+  return afterReset(ctx, joined.group, old.groupId, parentKey ?? null, now);
+}
+
+/**
+ * The key a Welcome names as the one the new group's key is chained from: one of ours, or one of the
+ * reset lineage below our group (a reset of a reset we missed). Undefined when we hold none with that id:
+ * we enter the group without its sync key and take it from a member's share.
+ */
+function namedKey(ctx: SyncContext, id: Uint8Array): Uint8Array | undefined {
+  for (const k of [...heldKeys(ctx), ...lineageOf(ctx).map((l) => l.key)])
+    if (bytesEqual(keyIdOf(k), id)) return k;
+  return undefined;
 }
 
 /**
  * In the new group (as its operator or by its Welcome): start it with the sync key chained from
- * `parentKey`, forget the old group's views, re-send our chats and announce the new state.
+ * `parentKey` (`null`: a key we do not hold, so we ask the group for its key), forget the old group's
+ * views, re-send our chats and announce the new state.
  */
 export async function afterReset(
   ctx: SyncContext,
   group: MlsGroup,
   oldGroupId: Uint8Array,
-  parentKey: Uint8Array,
+  parentKey: Uint8Array | null,
   now: number,
 ): Promise<SyncEffect[]> {
   const out: SyncEffect[] = [];

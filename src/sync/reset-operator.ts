@@ -5,14 +5,17 @@ import { toHex } from "../util/bytes.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { afterReset } from "./reset-join.ts";
-import { sendWelcome } from "./reset-welcome.ts";
+import { chooseParentKey } from "./reset-parent-key.ts";
+import { sendWelcome, signWelcome, welcomeOf } from "./reset-welcome.ts";
+import { keyIdOf } from "./seal.ts";
 import type { ResetRound } from "./state.ts";
 
 /**
  * As operator: a new group with every voter, from the KeyPackages their votes carry, and every other
  * member of the proposal's roster and of our group from the KeyPackage store (its last-resort
- * KeyPackage: competing operators may both use it). The Welcome goes under our current sync key (the
- * old group's), or the round's parent key.
+ * KeyPackage: competing operators may both use it). The new group's sync key is chained from the old
+ * group's key every voter holds (`chooseParentKey`); the Welcome names it, signed, and goes under it and
+ * every key we seal under.
  */
 export async function operate(ctx: SyncContext, r: ResetRound, now: number): Promise<SyncEffect[]> {
   const port = ctx.port;
@@ -33,8 +36,11 @@ export async function operate(ctx: SyncContext, r: ResetRound, now: number): Pro
   r.done = true;
   r.joinedVia = me;
   const out: SyncEffect[] = [];
-  const key = port.syncKey ?? r.parentKey;
-  if (built.welcome) out.push(sendWelcome(ctx, r, built.welcome, key, now));
-  out.push(...(await afterReset(ctx, group, old.groupId, r.parentKey, now)));
+  const parentKey = chooseParentKey(ctx, r);
+  if (built.welcome) {
+    const signed = await signWelcome(port.identity, welcomeOf(ctx, r, built.welcome, keyIdOf(parentKey)));
+    out.push(...sendWelcome(ctx, r, signed, parentKey, now));
+  }
+  out.push(...(await afterReset(ctx, group, old.groupId, parentKey, now)));
   return out;
 }

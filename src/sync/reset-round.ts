@@ -6,16 +6,17 @@ import { decide } from "../group/consensus.ts";
 import { generateKeyPackages, readKeyPackage, sign, verify } from "../mls/index.ts";
 import { aheadOfClock } from "../util/bounds.ts";
 import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
-import { count, drop, publish } from "./channel.ts";
+import { count, drop, publish, sealingKeys } from "./channel.ts";
 import type { Verdict } from "./classify.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { operators, resetGroupId, resetProposalId } from "./reset-ids.ts";
 import { operate } from "./reset-operator.ts";
+import { noteVoteKey } from "./reset-parent-key.ts";
 import { acceptableVoters } from "./reset-proof.ts";
 import { repeatWelcome } from "./reset-welcome.ts";
 import type { RoundVote } from "./state.ts";
-import { type ResetProposal, type ResetVote, resetBody, resetVoteBody } from "./wire.ts";
+import { type ResetProposal, type ResetVote, resetBody, resetVoteBody, type SyncPayload } from "./wire.ts";
 
 /** When the running round next has something to do (vote close, an operator's turn, a repeat). */
 export function nextWake(ctx: SyncContext): number {
@@ -87,7 +88,7 @@ export async function propose(ctx: SyncContext, v: Verdict, now: number): Promis
     roster: [...new Set(v.states.flatMap((s) => s.members))].sort().map(fromHex),
   };
   const signed = { ...proposal, signature: await sign(port.identity, "reset", resetBody(proposal)) };
-  const out: SyncEffect[] = [publish(ctx, { reset: signed })];
+  const out: SyncEffect[] = publishAll(ctx, { reset: signed });
   out.push(...(await onProposal(ctx, signed, now)));
   return out;
 }
@@ -133,6 +134,7 @@ export async function onProposal(ctx: SyncContext, p: ResetProposal, now: number
     parentKey,
     startedAt: now,
     votes: new Map(),
+    voteKeys: new Map(),
     myKeyPackages: [...kps, ...earlier].slice(0, ctx.params.resetKeyPackagesKept),
     done: false,
   };
@@ -147,11 +149,27 @@ export async function onProposal(ctx: SyncContext, p: ResetProposal, now: number
     signature: await sign(port.identity, "reset-vote", resetVoteBody(vote)),
   };
   state.reset.votes.set(toHex(port.memberId), roundVote(signed));
-  return [publish(ctx, { resetVote: signed })];
+  return publishAll(ctx, { resetVote: signed });
 }
 
-/** A vote in the running round: checked, tallied, and the round moves on if that decides it. */
-export async function onVote(ctx: SyncContext, v: ResetVote, now: number): Promise<SyncEffect[]> {
+/**
+ * Reset traffic goes under every key we seal under (all previous keys while out of sync): the sides of
+ * a split whose removals rotated their keys apart read each other's rounds only under a key from before.
+ */
+function publishAll(ctx: SyncContext, payload: SyncPayload): SyncEffect[] {
+  return sealingKeys(ctx, []).map((k) => publish(ctx, payload, k));
+}
+
+/**
+ * A vote in the running round, opened under sync key `under`: checked, tallied, and the round moves on if
+ * that decides it. Copies of one vote under other keys only note the key.
+ */
+export async function onVote(
+  ctx: SyncContext,
+  v: ResetVote,
+  now: number,
+  under: Uint8Array,
+): Promise<SyncEffect[]> {
   const state = ctx.state;
   const r = state.reset;
   if (!v.proposalId || !v.voter || !v.signature) return drop(ctx, "MALFORMED");
@@ -159,9 +177,16 @@ export async function onVote(ctx: SyncContext, v: ResetVote, now: number): Promi
   const who = toHex(v.voter);
   const key = state.directory.get(who);
   if (key === undefined) return drop(ctx, "UNKNOWN_MEMBER");
+  const had = r.votes.get(who);
+  // The same signed vote under another key (the voter seals under every key it holds): only the key counts.
+  if (had?.signature !== undefined && bytesEqual(had.signature, v.signature)) {
+    noteVoteKey(r, who, under);
+    return [];
+  }
   if (!(await verify(key, "reset-vote", resetVoteBody(v), v.signature)))
     return drop(ctx, "INVALID_SIGNATURE");
-  if (r.votes.has(who)) return drop(ctx, "DOUBLE_VOTE");
+  if (had !== undefined) return drop(ctx, "DOUBLE_VOTE");
+  noteVoteKey(r, who, under);
   if (v.keyPackage) {
     const kp = await readKeyPackage(v.keyPackage).catch(() => undefined);
     if (!kp || !bytesEqual(kp.memberId, v.voter)) return drop(ctx, "BAD_KEY_PACKAGE");

@@ -1,28 +1,43 @@
 // A reset operator's Welcome and its repeats. The Welcome goes out on the sync channel, which nothing
 // repairs: the operator sends it again while a member of the new roster is not heard in the new group,
 // within a budget of `resetWelcomeRepeats`, and beyond it whenever a roster member is heard elsewhere.
+import { type Identity, sign } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
-import { count, publish } from "./channel.ts";
+import { count, publish, sealingKeys } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { PublishEffect, SyncEffect } from "./effects.ts";
 import { certificateOf } from "./reset-proof.ts";
 import type { ResetRound } from "./state.ts";
-import type { SyncPayload } from "./wire.ts";
+import { type ResetWelcome, resetWelcomeBody } from "./wire.ts";
 
 /**
- * Round `r`'s Welcome as the sync payload that carries it, naming us as the operator, with the round's
- * certificate: its signed proposal and every signed YES vote we hold (without their KeyPackages).
+ * Round `r`'s Welcome, naming us as the operator and the parent key by id, with the round's certificate:
+ * its signed proposal and every signed YES vote we hold (without their KeyPackages). Unsigned.
  */
-function welcomeOf(ctx: SyncContext, r: ResetRound, welcome: Uint8Array): SyncPayload {
+export function welcomeOf(
+  ctx: SyncContext,
+  r: ResetRound,
+  welcome: Uint8Array,
+  parentKeyId: Uint8Array,
+): ResetWelcome {
   return {
-    resetWelcome: {
-      proposalId: r.id,
-      operator: ctx.port.memberId,
-      welcome,
-      groupId: r.groupId,
-      ...certificateOf(r),
-    },
+    proposalId: r.id,
+    operator: ctx.port.memberId,
+    welcome,
+    groupId: r.groupId,
+    parentKeyId,
+    ...certificateOf(r),
   };
+}
+
+/** `w` with its operator's signature (`identity` is the operator's). */
+export async function signWelcome(identity: Identity, w: ResetWelcome): Promise<ResetWelcome> {
+  return { ...w, operatorSignature: await sign(identity, "reset-welcome", resetWelcomeBody(w)) };
+}
+
+/** `payload` under each of `keys`. */
+function publishUnder(ctx: SyncContext, payload: ResetWelcome, keys: readonly Uint8Array[]): PublishEffect[] {
+  return keys.map((k) => publish(ctx, { resetWelcome: payload }, k));
 }
 
 /** How long after a Welcome (or a repeat) the next repeat comes at the earliest. */
@@ -31,20 +46,22 @@ function repeatIntervalMs(ctx: SyncContext): number {
 }
 
 /**
- * As the operator of round `r`'s group: publishes our Welcome under `key` (the old group's sync key) and
+ * As the operator of round `r`'s group: publishes our signed Welcome under `parentKey` (the old group's
+ * key the new one is chained from) and every key we seal under (called before we enter the new group), and
  * schedules its repeats.
  */
 export function sendWelcome(
   ctx: SyncContext,
   r: ResetRound,
-  welcome: Uint8Array,
-  key: Uint8Array,
+  payload: ResetWelcome,
+  parentKey: Uint8Array,
   now: number,
-): PublishEffect {
-  const out = publish(ctx, welcomeOf(ctx, r, welcome), key);
+): PublishEffect[] {
+  const keys = sealingKeys(ctx, [parentKey]);
+  const out = publishUnder(ctx, payload, keys);
   r.repeat = {
-    welcome,
-    key,
+    payload,
+    keys,
     repeatsLeft: ctx.params.resetWelcomeRepeats,
     repeatAt: now + repeatIntervalMs(ctx),
     lastAt: now,
@@ -112,5 +129,5 @@ export function repeatWelcome(ctx: SyncContext, r: ResetRound, now: number): Syn
   rep.lastAt = now;
   rep.repeatAt = rep.repeatsLeft > 0 ? now + repeatIntervalMs(ctx) : undefined;
   count(ctx, "RESET_WELCOME_REPEATED");
-  return [publish(ctx, welcomeOf(ctx, r, rep.welcome), rep.key)];
+  return publishUnder(ctx, rep.payload, rep.keys);
 }

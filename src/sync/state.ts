@@ -3,7 +3,7 @@
 import type { KeyPackageBundle } from "../mls/index.ts";
 import type { SyncStatus, Verdict, View } from "./classify.ts";
 import type { SyncCounters } from "./codes.ts";
-import type { CatchUpResponse, ResetProposal } from "./wire.ts";
+import type { CatchUpResponse, ResetProposal, ResetWelcome } from "./wire.ts";
 
 /** Catch-up answer bytes charged against a budget since `since`. */
 export interface Spent {
@@ -51,9 +51,10 @@ export interface ResetRound {
   /** The old group's sync key when the round began: the new group's key is chained from it. */
   readonly parentKey: Uint8Array;
   readonly startedAt: number;
-  /** Votes by voter (hex id), with the KeyPackage each carried. */
   /** Votes by voter (hex id), with what a certificate needs of each: its KeyPackage hash and signature. */
   readonly votes: Map<string, RoundVote>;
+  /** The ids of the sync keys (hex) each voter's vote arrived under: the operator chains from one all hold. */
+  readonly voteKeys: Map<string, string[]>;
   /**
    * The KeyPackages (private parts) of our votes in this reset's attempts, newest first. The member saves
    * them beside the snapshot (serialized KeyPackages), not inside it.
@@ -66,14 +67,16 @@ export interface ResetRound {
   /** Operator (hex id) of the new group we are in; a better-ranked operator's Welcome replaces it. */
   joinedVia?: string;
   /**
-   * As operator: our Welcome and the old group's sync key it goes under, repeated while a member of the
+   * As operator: our Welcome and the old group's sync keys it goes under, repeated while a member of the
    * new roster has not been heard in the new group (its Welcome may have been lost), at most
    * `repeatsLeft` more times, and whenever a roster member is heard in another group; the next is due at
    * `repeatAt`.
    */
   repeat?: {
-    welcome: Uint8Array;
-    key: Uint8Array;
+    /** The Welcome payload as sent (with its parent key id and operator signature). */
+    payload: ResetWelcome;
+    /** The keys it goes under: the parent key and every key we seal under. */
+    keys: Uint8Array[];
     repeatsLeft: number;
     repeatAt: number | undefined;
     lastAt: number;
@@ -196,8 +199,11 @@ export interface SyncVolatile {
   readonly heard: CatchUpResponse[];
   /** Cache: the hex ids of our roster, for the state (hex fingerprint) they were read at. */
   rosterCache: { key: string; ids: Set<string> } | undefined;
-  /** Cache: the reset lineage below our group, for the group id and sync key it was derived from. */
-  lineageCache: { groupId: Uint8Array; key: Uint8Array; groups: LineageGroup[] } | undefined;
+  /**
+   * Cache: the reset lineage below our group, for the group id, current sync key and number of keys held
+   * it was derived from.
+   */
+  lineageCache: { groupId: Uint8Array; key: Uint8Array; from: number; groups: LineageGroup[] } | undefined;
   /**
    * Cache: the YES voters of a round in operator order, for the round and the number of votes it had
    * (ranking hashes every voter; it is asked on every tick after the vote closes).

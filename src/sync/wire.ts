@@ -57,6 +57,8 @@ export const ResetWelcomeSchema = {
   groupId: [4, "bytes"],
   proposal: [5, ResetProposalSchema],
   votes: [6, ResetVoteSchema, "repeated"],
+  parentKeyId: [7, "bytes"],
+  operatorSignature: [15, "bytes"],
 } as const;
 export const SyncPayloadSchema = {
   info: [1, SyncStateInfoSchema],
@@ -97,4 +99,16 @@ export const resetVoteBody = (v: ResetVote) =>
     voter: v.voter,
     yes: v.yes,
     keyPackageHash: v.keyPackage ? sha256(v.keyPackage) : v.keyPackageHash,
+  });
+/**
+ * The bytes a reset Welcome's operator signature covers: its proposal id, operator, group id and parent
+ * key id, with the Welcome replaced by its SHA-256 (the certificate is signed by its voters already).
+ */
+export const resetWelcomeBody = (w: ResetWelcome) =>
+  encode(ResetWelcomeSchema, {
+    proposalId: w.proposalId,
+    operator: w.operator,
+    welcome: w.welcome ? sha256(w.welcome) : undefined,
+    groupId: w.groupId,
+    parentKeyId: w.parentKeyId,
   });

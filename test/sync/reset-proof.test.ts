@@ -17,7 +17,8 @@ import {
 import type { Member } from "../../src/node/member.ts";
 import { resetGroupId, resetProposalId } from "../../src/sync/reset-ids.ts";
 import { certificateOf } from "../../src/sync/reset-proof.ts";
-import { seal } from "../../src/sync/seal.ts";
+import { signWelcome } from "../../src/sync/reset-welcome.ts";
+import { keyIdOf, seal } from "../../src/sync/seal.ts";
 import type { ResetRound } from "../../src/sync/state.ts";
 import {
   encodeSyncPayload,
@@ -82,12 +83,15 @@ describe("hard reset authority", () => {
       .filter(([w]) => w !== toHex(insider.group.memberId))
       .map(([, v]) => v.keyPackage!);
     const welcome = await insiderGroup(insider, oldGroupId, kps);
-    const base = {
+    // The insider operates: its Welcome is signed by itself, naming its sync key as the parent key.
+    const base = await signWelcome(insider.group.identity, {
       proposalId: round.id,
       operator: insider.group.memberId,
       welcome,
       groupId: resetGroupId(oldGroupId),
-    };
+      parentKeyId: keyIdOf(insider.group.state.syncKey!.key),
+      votes: [],
+    });
     // Its own YES vote, signed, as the only vote of the certificate.
     const ownVote = {
       proposalId: round.id,
@@ -163,13 +167,14 @@ describe("hard reset authority", () => {
       .map(([, v]) => v.keyPackage!);
     const welcome = await insiderGroup(insider, oldGroupId, [...kps, fakeKp!.publicBytes]);
     await publishSync(c, "m6", {
-      resetWelcome: {
+      resetWelcome: await signWelcome(insider.group.identity, {
         proposalId: round.id,
         operator: insider.group.memberId,
         welcome,
         groupId: round.groupId,
+        parentKeyId: keyIdOf(round.parentKey),
         ...certificateOf(round),
-      },
+      }),
     });
     await c.sim.runFor(300);
     const refused = honest(c, "m6").filter(

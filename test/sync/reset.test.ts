@@ -10,7 +10,8 @@ import type { Member } from "../../src/node/member.ts";
 import { FAST_SYNC_PARAMS, RESET_WELCOME_REPEATS } from "../../src/sync/params.ts";
 import { resetGroupId } from "../../src/sync/reset-ids.ts";
 import { certificateOf } from "../../src/sync/reset-proof.ts";
-import { seal } from "../../src/sync/seal.ts";
+import { signWelcome } from "../../src/sync/reset-welcome.ts";
+import { keyIdOf, seal } from "../../src/sync/seal.ts";
 import { encodeSyncPayload, type SyncPayload } from "../../src/sync/wire.ts";
 import { compareBytes, fromHex, toHex, utf8 } from "../../src/util/bytes.ts";
 
@@ -86,16 +87,22 @@ describe("hard reset Welcomes", () => {
     const built = await commit(await createGroup(m2.group.identity, resetGroupId(oldGroupId), own!), {
       adds: [...round.votes].filter(([w]) => w !== toHex(m2.group.memberId)).map(([, v]) => v.keyPackage!),
     });
-    await inject(c, "m2", oldKey, {
-      resetWelcome: {
-        proposalId: round.id,
-        groupId: round.groupId,
-        operator: fromHex(operator),
-        welcome: built.welcome!,
-        // The round's real certificate: m2 holds every vote of it.
-        ...certificateOf(m2.sync.state.reset!),
-      },
-    });
+    const forged = {
+      proposalId: round.id,
+      groupId: round.groupId,
+      operator: fromHex(operator),
+      welcome: built.welcome!,
+      parentKeyId: keyIdOf(oldKey),
+      // The round's real certificate: m2 holds every vote of it.
+      ...certificateOf(m2.sync.state.reset!),
+    };
+    // Signed by m2, it is not the named operator's word.
+    await inject(c, "m2", oldKey, { resetWelcome: await signWelcome(m2.group.identity, forged) });
+    await c.sim.runFor(500);
+    assert.equal(m1.sync.state.counters.INVALID_SIGNATURE, 1, "m1 refused m2's signature for the operator");
+    // Signed by the named operator itself (an operator passing off a group it did not create).
+    const named = [...c.members.values()].find((m) => toHex(m.group.memberId) === operator)!;
+    await inject(c, "m2", oldKey, { resetWelcome: await signWelcome(named.group.identity, forged) });
     await c.sim.runFor(500);
     assert.equal(m1.sync.state.counters.RESET_NOT_OPERATOR, 1, "m1 joined it, saw m2 at leaf 0, refused it");
     assert.deepEqual([...c.distinctStates()], before, "nobody moved");
@@ -111,13 +118,14 @@ describe("hard reset Welcomes", () => {
     const other = c.members.get(operator.name === "m1" ? "m2" : "m1")!;
     for (let i = 0; i < 40; i++) {
       await inject(c, other.name, oldKey, {
-        resetWelcome: {
+        resetWelcome: await signWelcome(other.group.identity, {
           proposalId: round.id,
           groupId: round.groupId,
           operator: other.group.memberId,
           welcome: new Uint8Array([i]),
+          parentKeyId: keyIdOf(oldKey),
           ...certificateOf(round),
-        },
+        }),
       });
       await c.sim.runFor(250);
     }
