@@ -5,6 +5,7 @@ import { encrypt } from "../mls/index.ts";
 import { bytesEqual, concatBytes, toHex, utf8 } from "../util/bytes.ts";
 import { trackChatCopy } from "./chat-delivery.ts";
 import { MAX_CHAT_AFTER, orderNewChat, receiveChat, rememberChat } from "./chat-order.ts";
+import { keepRelayable, signChat } from "./chat-signature.ts";
 import { reject, requireActiveGroup, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import { sentWhileOut } from "./former-members.ts";
@@ -46,13 +47,14 @@ export async function sendChat(
     ...order,
   });
   if (sent.length > core.params.sentChatsKept) sent.shift();
-  const chat = {
+  // Signed by us too, so that members can relay it for us if we cannot send it again (chat-signature.ts).
+  const chat = await signChat(core, {
     id: chatId,
     body,
     sequence: BigInt(order.sequence),
     sentAt: BigInt(at ?? now),
     after: [...order.after],
-  };
+  });
   const r = await encrypt(group, encodePayload({ chat }));
   core.group = r.group;
   // A chat must reach every member: resent at once to one back from a partition without it.
@@ -104,6 +106,7 @@ export function onChat(
     return [
       reject(core, "MALFORMED", `chat naming more than ${MAX_CHAT_AFTER} predecessors, or one without an id`),
     ];
+  keepRelayable(core, chat, sender, epoch, now);
   return receiveChat(
     core,
     {

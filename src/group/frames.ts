@@ -9,7 +9,9 @@ export const ChatSchema = {
   sequence: [3, "u64"],
   sentAt: [4, "u64"],
   after: [5, ChatRefSchema, "repeated"],
+  signature: [15, "bytes"],
 } as const;
+export const RelayedChatSchema = { sender: [1, "bytes"], chat: [2, ChatSchema] } as const;
 export const ProposalSchema = {
   kind: [1, "u32"],
   target: [2, "bytes"],
@@ -50,6 +52,7 @@ export const GroupPayloadSchema = {
   syncKey: [4, SyncKeyShareSchema],
   keyPackageSets: [5, KeyPackageSetSchema, "repeated"],
   votes: [6, VoteSchema, "repeated"],
+  relayed: [7, RelayedChatSchema],
 } as const;
 export const RejoinRequestSchema = {
   keyPackage: [1, "bytes"],
@@ -68,6 +71,7 @@ export const WelcomeFrameSchema = {
 export type GroupFrame = Decoded<typeof GroupFrameSchema>;
 export type GroupPayload = Decoded<typeof GroupPayloadSchema>;
 export type Chat = Decoded<typeof ChatSchema>;
+export type RelayedChat = Decoded<typeof RelayedChatSchema>;
 export type ChatRef = Decoded<typeof ChatRefSchema>;
 export type Proposal = Decoded<typeof ProposalSchema>;
 export type Vote = Decoded<typeof VoteSchema>;

@@ -6,6 +6,7 @@ import type { SdsEffect } from "../sds/index.ts";
 import { toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { addCandidate, observe } from "./candidates.ts";
+import { onRelayed } from "./chat-relay.ts";
 import { onChat } from "./chats.ts";
 import { count, reject, requireGroup } from "./core.ts";
 import { type GroupEffect, stateHint } from "./effects.ts";
@@ -95,6 +96,7 @@ async function onPayload(
   now: number,
 ): Promise<GroupEffect[]> {
   if (p.chat !== undefined) return onChat(core, p.chat, sender, epoch, now);
+  if (p.relayed !== undefined) return onRelayed(core, p.relayed, epoch, now);
   if (p.keyPackageSets.length > 0) return onKeyPackageSets(core, p.keyPackageSets, now);
   if (p.proposal !== undefined) return onProposal(core, p.proposal, sender, epoch, now);
   if (p.vote !== undefined) return onVote(core, p.vote, sender, epoch);

@@ -6,6 +6,7 @@ import type { Rng } from "../net/transport.ts";
 import { SdsChannel } from "../sds/index.ts";
 import * as adoption from "./adopt.ts";
 import * as ballots from "./ballots.ts";
+import * as relay from "./chat-relay.ts";
 import * as chats from "./chats.ts";
 import { rosterIds } from "./core.ts";
 import type { GroupEffect, ProposalEffect } from "./effects.ts";
@@ -207,6 +208,11 @@ export class GroupMember {
   /** Re-sends chats of abandoned branches, those from `sinceEpoch` on, or all. */
   resendAbandoned(now: number, all = false, sinceEpoch?: bigint): Promise<GroupEffect[]> {
     return chats.resendAbandoned(this.core, now, all, sinceEpoch);
+  }
+
+  /** Relays kept chats of senders not in `live` (hex ids), read at `fromEpoch` or later (all: undefined). */
+  relayChats(now: number, fromEpoch: bigint | undefined, live: ReadonlySet<string>): Promise<GroupEffect[]> {
+    return relay.relayChats(this.core, now, fromEpoch, live);
   }
 
   /**

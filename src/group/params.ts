@@ -52,6 +52,8 @@ export interface GroupParams {
   readonly chatCopiesKept: number;
   /** Own chats kept to re-send after a branch is abandoned. */
   readonly sentChatsKept: number;
+  /** Signed chats of other senders kept to relay for a sender that can no longer re-send them (docs/chats.md). */
+  readonly relayChatsKept: number;
   /**
    * How long a chat waits for its causal predecessors before it is delivered anyway, marked out of order
    * (docs/chats.md): long enough for a catch-up to bring them.
@@ -114,6 +116,7 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   formerMembersKept: 1024,
   chatCopiesKept: 1024,
   sentChatsKept: 256,
+  relayChatsKept: 256,
   chatHoldMs: 30_000,
   heldChatsLimit: 1024,
   ownCommitsKept: 4,
@@ -167,6 +170,7 @@ const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [num
   formerMembersKept: [1, 1 << 20],
   chatCopiesKept: [1, 1 << 20],
   sentChatsKept: [1, 1 << 20],
+  relayChatsKept: [0, 1 << 20],
   chatHoldMs: [0, 3_600_000],
   heldChatsLimit: [1, 1 << 20],
   ownCommitsKept: [1, 1024],

@@ -6,7 +6,7 @@ import type { Rng } from "../net/transport.ts";
 import type { SdsChannel, SdsState } from "../sds/index.ts";
 import type { ChatFields } from "./effects.ts";
 import type { GroupCode } from "./errors.ts";
-import type { Proposal } from "./frames.ts";
+import type { Chat, Proposal } from "./frames.ts";
 import type { KeyPackageSets } from "./keypackage-store.ts";
 import type { GroupParams } from "./params.ts";
 import type { StewardList } from "./steward.ts";
@@ -63,6 +63,15 @@ export interface SentChat {
   /** Its sequence number and causal predecessors, as first sent (absent in states of older versions). */
   readonly sequence?: number;
   readonly after?: readonly ChatMark[];
+}
+
+/** A signed chat of another sender, kept to relay (docs/chats.md, "Relays"). */
+export interface RelayableChat {
+  readonly sender: Uint8Array;
+  readonly chat: Chat;
+  /** The epoch we read it at, and when (our clock). */
+  readonly epoch: bigint;
+  readonly at: number;
 }
 
 /** A chat named by id, with the epoch it was sent at (docs/chats.md). */
@@ -153,6 +162,8 @@ export interface GroupCoreState {
   readonly chatCopies: Map<string, string>;
   /** Our chats (hex ids) every member acknowledged, newest last (bounded). */
   readonly deliveredChats: Set<string>;
+  /** Signed chats of other senders, newest last (`relayChatsKept`), to relay for senders that are not live. */
+  relayable: RelayableChat[];
   /** The sync key (docs/sync.md) and the anchor epoch it was exported at. */
   syncKey: { anchorEpoch: bigint; key: Uint8Array } | undefined;
   /** The last `PREVIOUS_SYNC_KEYS` sync keys, newest first: members behind us still use them. */
@@ -260,6 +271,7 @@ export function newGroupState(conversation: string): GroupCoreState {
     chatsFrom: 0n,
     chatCopies: new Map(),
     deliveredChats: new Set(),
+    relayable: [],
     syncKey: undefined,
     previousSyncKeys: [],
     nextKeyPackageAt: 0,
@@ -282,6 +294,7 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
   const old = state as {
     chatCopies?: GroupCoreState["chatCopies"];
     deliveredChats?: GroupCoreState["deliveredChats"];
+    relayable?: GroupCoreState["relayable"];
     addedTime?: GroupCoreState["addedTime"];
     formerMembers?: GroupCoreState["formerMembers"];
     rejoinsActed?: GroupCoreState["rejoinsActed"];
@@ -302,6 +315,7 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
   old.heldChats ??= [];
   old.chatsFrom ??= 0n;
   old.deliveredChats ??= new Set();
+  old.relayable ??= [];
   old.addedTime ??= new Map();
   old.rejoinsActed ??= new Map();
   if (old.formerMembers === undefined) {

@@ -44,6 +44,7 @@ export function groupPortOf(member: GroupMember): GroupPort {
     replaceGroup: (group, now) => member.replaceGroup(group, now),
     applyCommit: (commit, now, via) => member.applyCommit(commit, now, via),
     resendAbandoned: (now, all, sinceEpoch) => member.resendAbandoned(now, all, sinceEpoch),
+    relayChats: (now, fromEpoch, live) => member.relayChats(now, fromEpoch, live),
     skipMissedHistory: (now) => member.skipMissedHistory(now),
     startGroup: (group, now, resetFrom) => member.startGroup(group, now, resetFrom),
   };

@@ -10,6 +10,7 @@ import type { SyncContext } from "./context.ts";
 import type { RecoveryHow, SyncEffect } from "./effects.ts";
 import { onGroupEffects } from "./gossip.ts";
 import { forkedBeyondRetained } from "./rejoin.ts";
+import { liveMembers } from "./roster.ts";
 import type { PendingCatchUp } from "./state.ts";
 import type { CatchUpResponse } from "./wire.ts";
 
@@ -157,6 +158,9 @@ async function applyBatch(
     // Chats sent on an abandoned branch, or at epochs the others may no longer decrypt: send again
     // (receivers dedupe by chat id).
     out.push(...(await port.resendAbandoned(now, false, startEpoch)));
+    // Off an abandoned branch: the chats we read there of senders that cannot send them again (not heard
+    // lately in our roster) reached only that branch's members: relay them.
+    if (how === "realign") out.push(...(await port.relayChats(now, startEpoch, liveMembers(ctx, now))));
     out.push(
       ...(await onGroupEffects(
         ctx,

@@ -9,6 +9,7 @@ import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { answerCommits, answerFrom, charge, refusal, requesterKey } from "./requesters.ts";
 import { ranksAmongFirst } from "./responders.ts";
+import { liveMembers } from "./roster.ts";
 import type { GroupView } from "./state.ts";
 import { type CatchUpRequest, catchUpBody } from "./wire.ts";
 
@@ -64,6 +65,8 @@ export async function onCatchUp(
   const me = toHex(port.memberId);
   const nonce = r.nonce ?? new Uint8Array();
   if (!ranksAmongFirst(me, holders(state.views), nonce, params.catchUpResponders)) return out;
+  // The answering holders also relay the chats of senders not heard lately, which nobody else re-sends.
+  out.push(...(await port.relayChats(now, from, liveMembers(ctx, now))));
   // None from that range (a group whose first epoch we joined at, or a log that starts later): an
   // empty answer tells the requester that no path leads from its state to ours, so it asks to be
   // re-added at once instead of asking again forever.

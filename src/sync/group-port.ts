@@ -58,6 +58,11 @@ export interface GroupPort {
    * every one (receivers dedupe by chat id).
    */
   resendAbandoned(now: number, all?: boolean, sinceEpoch?: bigint): Promise<GroupEffect[]>;
+  /**
+   * Relays the signed chats we keep of senders not in `live` (hex ids), read at `fromEpoch` or later (all
+   * when undefined): they cannot send them again themselves (docs/chats.md, "Relays").
+   */
+  relayChats(now: number, fromEpoch: bigint | undefined, live: ReadonlySet<string>): Promise<GroupEffect[]>;
   /** After we were moved past missed epochs: stop waiting for their SDS history. */
   skipMissedHistory(now: number): Promise<GroupEffect[]>;
   /**

@@ -14,6 +14,7 @@ import { operatorRank } from "./reset-ids.ts";
 import { heldKeys } from "./reset-parent-key.ts";
 import { checkProof, leavesBound } from "./reset-proof.ts";
 import { onWorseWelcome } from "./reset-welcome.ts";
+import { liveMembers } from "./roster.ts";
 import { keyIdOf } from "./seal.ts";
 import type { ResetRound } from "./state.ts";
 import { resetWelcomeBody, type SyncPayload } from "./wire.ts";
@@ -132,12 +133,15 @@ export async function afterReset(
   now: number,
 ): Promise<SyncEffect[]> {
   const out: SyncEffect[] = [];
+  // Heard lately (before the old group's views go): they re-send their own chats; we relay the others'.
+  const live = liveMembers(ctx, now);
   out.push(...(await ctx.port.startGroup(group, now, parentKey)));
   ctx.state.views.clear();
   ctx.state.lastSeq.clear();
   out.push({ type: "reset", groupId: group.groupId, operator: oldGroupId });
   out.push({ type: "recovered", how: "reset", epochs: 0 });
   out.push(...(await ctx.port.resendAbandoned(now, true)));
+  out.push(...(await ctx.port.relayChats(now, undefined, live)));
   out.push(...(await onGroupEffects(ctx, [{ type: "joined", epoch: group.epoch }], now)));
   return out;
 }

@@ -21,6 +21,19 @@ export function timing(ctx: SyncContext): { intervalMs: number; windowMs: number
   return gossipTiming(ctx.params, ids?.size ?? 1);
 }
 
+/**
+ * Members (hex ids) of our roster heard within the view window as of `now`: they re-send their own chats.
+ * A member out of our roster (removed, left) cannot send into our group any more.
+ */
+export function liveMembers(ctx: SyncContext, now: number): Set<string> {
+  const windowMs = timing(ctx).windowMs;
+  const roster = rosterIdSet(ctx);
+  const out = new Set<string>();
+  for (const [who, v] of ctx.state.views)
+    if (now - v.receivedAt <= windowMs && roster?.has(who)) out.add(who);
+  return out;
+}
+
 /** Records the current roster: its members' signature keys, and the roster of our state for the agreed roster. */
 export function learnRoster(ctx: SyncContext): void {
   const g = ctx.port.group;
