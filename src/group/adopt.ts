@@ -19,6 +19,9 @@ export function updateParticipants(core: GroupCore): void {
   }
 }
 
+/** Groups we were in before the current one that we remember (rejoin requests may name them). */
+const PAST_GROUPS_KEPT = 8;
+
 /**
  * Takes `group` as ours. `sdsHorizon`: a new channel ignores SDS history before this Lamport time (the
  * group's life before we joined). `stewards`: the steward list in force at `group`'s state (a joiner's,
@@ -36,8 +39,13 @@ export function adopt(
   const inRoster = new Set(roster(group).map((m) => toHex(m.memberId)));
   // Members a reset group leaves out may come back; members we remember as out may be on the roster we
   // take (a branch, a reset group).
-  if (core.group !== undefined && !bytesEqual(core.group.groupId, group.groupId))
+  if (core.group !== undefined && !bytesEqual(core.group.groupId, group.groupId)) {
     recordDepartures(core, core.group, inRoster, now, () => "reset");
+    const past = s.pastGroupIds;
+    const old = toHex(core.group.groupId);
+    if (!past.includes(old)) past.push(old);
+    if (past.length > PAST_GROUPS_KEPT) past.shift();
+  }
   recordReturns(core, inRoster, new Set(), now);
   // Entering a group (not stepping within ours): chats sent before are not ours to wait for (docs/chats.md).
   if (core.group === undefined || !isActive(core.group) || !bytesEqual(core.group.groupId, group.groupId))

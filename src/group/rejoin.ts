@@ -5,7 +5,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { type KeyPackageBundle, readKeyPackage, rosterMember, sign, verify } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { addPendingJoiner, resendWelcome } from "./admission.ts";
-import { reject, requireGroup } from "./core.ts";
+import { count, reject, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import { decodeWelcomeFrame, encodeWelcomeFrame, type RejoinRequest, rejoinBody } from "./frames.ts";
 import type { GroupCore } from "./state.ts";
@@ -76,7 +76,9 @@ export async function onRejoinRequest(
   if (group === undefined) return [];
   if (!r.keyPackage || !r.groupId || r.at === undefined || !r.signature)
     return [reject(core, "MALFORMED", "rejoin")];
-  if (!bytesEqual(r.groupId, group.groupId)) return [];
+  // Our group, or one we were in before a reset made ours: a member left behind by two resets names the
+  // group its roster moved to when it asked, which may have been reset again since.
+  if (!bytesEqual(r.groupId, group.groupId) && !s.pastGroupIds.includes(toHex(r.groupId))) return [];
   const kp = await readKeyPackage(r.keyPackage).catch(() => undefined);
   if (kp === undefined) return [reject(core, "BAD_KEY_PACKAGE", "rejoin KeyPackage")];
   const id = toHex(kp.memberId);
@@ -101,7 +103,10 @@ export async function onRejoinRequest(
   // Made before the member was last added here: stale (in flight from before, or replayed). A request
   // made since is the member asking again, also in a quiet group where no epoch passes.
   const added = s.addedTime.get(id);
-  if (added !== undefined && Number(r.at) <= added) return [];
+  if (added !== undefined && Number(r.at) <= added) {
+    count(core, "STALE_REJOIN");
+    return [];
+  }
   const tag = toHex(sha256(r.signature));
   if (s.seenRejoins.has(tag) || s.pendingRejoins.has(id)) return [];
   // Before the signature check: only requests that verified were counted, so a forger cannot use up a
@@ -130,17 +135,19 @@ export async function onRejoinRequest(
  */
 function rateLimited(core: GroupCore, id: string): boolean {
   const acted = core.state.rejoinsActed.get(id);
-  return (
-    acted !== undefined &&
-    acted.epoch === requireGroup(core).epoch &&
-    acted.count >= core.params.rejoinRequestsPerEpoch
-  );
+  return acted !== undefined && sameState(core, acted) && acted.count >= core.params.rejoinRequestsPerEpoch;
+}
+
+/** Whether a count was made in our current group and epoch (a reset group starts its epochs again). */
+function sameState(core: GroupCore, at: { groupId?: string; epoch: bigint }): boolean {
+  const g = requireGroup(core);
+  return at.epoch === g.epoch && at.groupId === toHex(g.groupId);
 }
 
 /** Counts a request of member `id` (hex) acted on in our current epoch; drops the counts of earlier ones. */
 function countActed(core: GroupCore, id: string): void {
-  const epoch = requireGroup(core).epoch;
+  const g = requireGroup(core);
   const acted = core.state.rejoinsActed;
-  for (const [k, v] of acted) if (v.epoch !== epoch) acted.delete(k);
-  acted.set(id, { epoch, count: (acted.get(id)?.count ?? 0) + 1 });
+  for (const [k, v] of acted) if (!sameState(core, v)) acted.delete(k);
+  acted.set(id, { groupId: toHex(g.groupId), epoch: g.epoch, count: (acted.get(id)?.count ?? 0) + 1 });
 }

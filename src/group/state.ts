@@ -164,6 +164,8 @@ export interface GroupCoreState {
   readonly deliveredChats: Set<string>;
   /** Signed chats of other senders, newest last (`relayChatsKept`), to relay for senders that are not live. */
   relayable: RelayableChat[];
+  /** Groups (hex ids) we were in before the current one, newest last (at most 8). */
+  pastGroupIds: string[];
   /** The sync key (docs/sync.md) and the anchor epoch it was exported at. */
   syncKey: { anchorEpoch: bigint; key: Uint8Array } | undefined;
   /** The last `PREVIOUS_SYNC_KEYS` sync keys, newest first: members behind us still use them. */
@@ -197,11 +199,11 @@ export interface GroupCoreState {
    */
   readonly lastHeard: Map<string, number>;
   /**
-   * Rejoin requests acted on per member (hex), in the epoch of ours they came in: at most
+   * Rejoin requests acted on per member (hex), in the group and epoch of ours they came in: at most
    * `rejoinRequestsPerEpoch` each. Only roster members and members with a queued KeyPackage are counted,
    * entries of earlier epochs dropped: bounded by those.
    */
-  readonly rejoinsActed: Map<string, { epoch: bigint; count: number }>;
+  readonly rejoinsActed: Map<string, { groupId?: string; epoch: bigint; count: number }>;
   readonly counters: GroupCounters;
 }
 
@@ -272,6 +274,7 @@ export function newGroupState(conversation: string): GroupCoreState {
     chatCopies: new Map(),
     deliveredChats: new Set(),
     relayable: [],
+    pastGroupIds: [],
     syncKey: undefined,
     previousSyncKeys: [],
     nextKeyPackageAt: 0,
@@ -295,6 +298,7 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     chatCopies?: GroupCoreState["chatCopies"];
     deliveredChats?: GroupCoreState["deliveredChats"];
     relayable?: GroupCoreState["relayable"];
+    pastGroupIds?: GroupCoreState["pastGroupIds"];
     addedTime?: GroupCoreState["addedTime"];
     formerMembers?: GroupCoreState["formerMembers"];
     rejoinsActed?: GroupCoreState["rejoinsActed"];
@@ -316,6 +320,7 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
   old.chatsFrom ??= 0n;
   old.deliveredChats ??= new Set();
   old.relayable ??= [];
+  old.pastGroupIds ??= [];
   old.addedTime ??= new Map();
   old.rejoinsActed ??= new Map();
   if (old.formerMembers === undefined) {

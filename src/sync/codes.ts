@@ -80,6 +80,11 @@ export type SyncCode =
   // Reset lineage.
   /** Counted: left behind by a reset, we asked the group our roster moved to to add us. */
   | "LINEAGE_REJOIN"
+  /**
+   * Counted: we read nobody for `strandedAfterWindows` windows while traffic under keys we do not hold
+   * went on, and asked to be re-added.
+   */
+  | "STRANDED_REJOIN"
   // Hard reset.
   /** A reset proposal whose roster has unknown members, a member twice, or no more than half of our group. */
   | "RESET_BAD_ROSTER"

@@ -34,6 +34,12 @@ export interface SyncParams {
    * (docs/sync.md, "Long-silent members").
    */
   readonly goneAfterWindows: number;
+  /**
+   * A member that reads nobody of its group for this many view windows while traffic it cannot read
+   * goes on in the conversation (sealed under sync keys it does not hold) asks to be re-added (docs/sync.md,
+   * "Stranded members"): it holds a state, or a key, the group left behind.
+   */
+  readonly strandedAfterWindows: number;
   // Catch-up.
   /** A catch-up request not answered within this is repeated. */
   readonly catchUpRetryMs: number;
@@ -125,6 +131,7 @@ export const DEFAULT_SYNC_PARAMS: SyncParams = {
   maxAncestry: 64,
   settleMs: 10_000,
   goneAfterWindows: 5,
+  strandedAfterWindows: 5,
   catchUpRetryMs: 20_000,
   catchUpResponders: 2,
   catchUpMaxBytes: 128 * 1024,
@@ -179,6 +186,7 @@ const RANGES: {
   maxAncestry: "count",
   settleMs: "nonNegative",
   goneAfterWindows: "atLeastOne",
+  strandedAfterWindows: "atLeastOne",
   catchUpRetryMs: "positive",
   catchUpResponders: "atLeastOne",
   catchUpMaxBytes: "atLeastOne",

@@ -28,6 +28,10 @@ export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]>
   if (now >= state.nextGossipAt) out.push(...(await gossip(ctx, now)));
   out.push(...(await resetTick(ctx, now)));
   const g = port.group;
+  if (g !== undefined && stranded(ctx, now)) {
+    count(ctx, "STRANDED_REJOIN");
+    return [...out, ...(await rejoin(ctx, now))];
+  }
   // Without the sync key (a rejoin's Welcome came before its key share) there is nothing to act with;
   // removed from the group (the port shows no group then), there is nothing to heal: it must not ask its
   // way back in.
@@ -55,6 +59,31 @@ export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]>
     out.push(...(await propose(ctx, verdict, now)));
   out.push(...(await followLineage(ctx, now)));
   return out;
+}
+
+/**
+ * Whether, for `strandedAfterWindows` view windows, we have read too few members to see any majority (our
+ * verdict `UNKNOWN`, or nobody read at all) while traffic under sync keys we do not hold went on all along
+ * (docs/sync.md, "Stranded members"): a joiner added only on a branch the group abandoned, a member whose
+ * key the group rotated past, one that lost its key in a crash while the group moved on. The group cannot
+ * reach us with the keys we hold, so we ask to be re-added.
+ */
+function stranded(ctx: SyncContext, now: number): boolean {
+  const { state, volatile, params } = ctx;
+  const windowMs = timing(ctx).windowMs;
+  const me = toHex(ctx.port.memberId);
+  const heard = [...state.views].some(([who, v]) => who !== me && now - v.receivedAt <= windowMs);
+  const blind = !heard || state.status === "UNKNOWN";
+  const unreadable = volatile.unreadableAt !== undefined && now - volatile.unreadableAt <= windowMs;
+  const busy = state.rejoining || (state.reset !== undefined && !state.reset.done);
+  if (!blind || !unreadable || busy) {
+    volatile.strandedSince = undefined;
+    return false;
+  }
+  volatile.strandedSince ??= now;
+  if (now - volatile.strandedSince < params.strandedAfterWindows * windowMs) return false;
+  volatile.strandedSince = undefined;
+  return true;
 }
 
 /** The verdict on group `g` from the views of its members, over the last agreed roster. */

@@ -29,7 +29,9 @@ export async function receive(ctx: SyncContext, bytes: Uint8Array, now: number):
     key = opened.key;
     payload = decodeSyncPayload(opened.plaintext);
   } catch (e) {
-    count(ctx, e instanceof DemlsError ? syncCodeOf(e) : "MALFORMED");
+    const code = e instanceof DemlsError ? syncCodeOf(e) : "MALFORMED";
+    count(ctx, code);
+    if (code === "UNKNOWN_KEY") ctx.volatile.unreadableAt = now;
     return [];
   }
   try {

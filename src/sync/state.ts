@@ -174,6 +174,10 @@ export interface SyncVolatile {
   lastTickAt: number;
   /** Since when our roster is seen to have moved on to a reset group without us. */
   leftBehindSince: number | undefined;
+  /** When a sync message last came sealed under a key we do not hold (the conversation goes on without us). */
+  unreadableAt: number | undefined;
+  /** Since when we read nobody of our group while unreadable traffic goes on. */
+  strandedSince: number | undefined;
   /** Older sync keys that peers behind us sent under since our last gossip (it goes out under them too). */
   readonly answerKeys: Map<string, Uint8Array>;
   /**
@@ -234,6 +238,8 @@ export function newSyncVolatile(): SyncVolatile {
     classifyAt: Number.POSITIVE_INFINITY,
     lastTickAt: 0,
     leftBehindSince: undefined,
+    unreadableAt: undefined,
+    strandedSince: undefined,
     answerKeys: new Map(),
     served: new Map(),
     spent: new Map(),

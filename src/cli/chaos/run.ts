@@ -157,6 +157,7 @@ export async function runChaos(
   }
   // A step of a member that threw is caught and counted by the member; here it fails the seed.
   const faults = cluster.faults.map((f) => `${f.member} ${f.code} (${f.detail})`);
+  if (process.env.DEMLS_CHAOS_DUMP) dumpMembers(cluster, process.env.DEMLS_CHAOS_DUMP.split(","));
   const converged = faults.length === 0 && since !== null && sim.now - since >= CHAOS_HOLD_MS;
   const verdict = verdictOf(cluster, expect);
   const lost = [...verdict.missing.values()].reduce((a, l) => a + l.length, 0);
@@ -217,4 +218,24 @@ export function crashed(seed: number, e: unknown, classes?: readonly string[]): 
     wallMs: 0,
     ...(classes?.length ? { classes: classes.join(",") } : {}),
   };
+}
+
+/**
+ * `DEMLS_CHAOS_DUMP=m1,j0`: at the deadline, each named member's status, counters of both cores, and the
+ * views it holds (member, group, epoch, when heard), on stderr: the first thing to read of a failed seed.
+ */
+function dumpMembers(cluster: Cluster, names: readonly string[]): void {
+  for (const name of names) {
+    const m = cluster.members.get(name);
+    if (m === undefined) continue;
+    const views = [...m.sync.state.views].map(
+      ([w, v]) =>
+        `${Buffer.from(w, "hex").toString()}:${v.groupId.slice(0, 8)}/${v.epoch}@${Math.round(v.receivedAt)}`,
+    );
+    console.error(
+      `${name} ${m.status} at ${Math.round(cluster.now)}, sync key ${m.group.state.syncKey ? "held" : "none"}`,
+      `\n  sync ${JSON.stringify(m.sync.state.counters)}\n  group ${JSON.stringify(m.group.state.counters)}`,
+      `\n  views ${views.join(" ")}`,
+    );
+  }
 }
