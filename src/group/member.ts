@@ -161,6 +161,7 @@ export class GroupMember {
 
   /** Asks to leave: a self-leave proposal. */
   leave(now: number): Promise<GroupEffect[]> {
+    this.core.state.leaving = true;
     return propose(this.core, PROPOSAL_LEAVE, this.memberId, now);
   }
 

@@ -166,6 +166,8 @@ export interface GroupCoreState {
   relayable: RelayableChat[];
   /** Groups (hex ids) we were in before the current one, newest last (at most 8). */
   pastGroupIds: string[];
+  /** The application asked to leave: asked again if the leave is undone (docs/sync.md, "Removed on a branch that lost"). */
+  leaving: boolean;
   /** The sync key (docs/sync.md) and the anchor epoch it was exported at. */
   syncKey: { anchorEpoch: bigint; key: Uint8Array } | undefined;
   /** The last `PREVIOUS_SYNC_KEYS` sync keys, newest first: members behind us still use them. */
@@ -275,6 +277,7 @@ export function newGroupState(conversation: string): GroupCoreState {
     deliveredChats: new Set(),
     relayable: [],
     pastGroupIds: [],
+    leaving: false,
     syncKey: undefined,
     previousSyncKeys: [],
     nextKeyPackageAt: 0,
@@ -299,6 +302,7 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     deliveredChats?: GroupCoreState["deliveredChats"];
     relayable?: GroupCoreState["relayable"];
     pastGroupIds?: GroupCoreState["pastGroupIds"];
+    leaving?: boolean;
     addedTime?: GroupCoreState["addedTime"];
     formerMembers?: GroupCoreState["formerMembers"];
     rejoinsActed?: GroupCoreState["rejoinsActed"];
@@ -321,6 +325,7 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
   old.deliveredChats ??= new Set();
   old.relayable ??= [];
   old.pastGroupIds ??= [];
+  old.leaving ??= false;
   old.addedTime ??= new Map();
   old.rejoinsActed ??= new Map();
   if (old.formerMembers === undefined) {

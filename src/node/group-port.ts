@@ -20,6 +20,14 @@ export function groupPortOf(member: GroupMember): GroupPort {
       const g = member.group;
       return g !== undefined && isActive(g) ? g : undefined;
     },
+    get removedGroup() {
+      const g = member.group;
+      return g !== undefined && !isActive(g) ? g : undefined;
+    },
+    get leaving() {
+      return member.state.leaving;
+    },
+    leave: (now) => member.leave(now),
     get syncKey() {
       return member.state.syncKey?.key;
     },

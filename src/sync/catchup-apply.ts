@@ -10,6 +10,7 @@ import type { SyncContext } from "./context.ts";
 import type { RecoveryHow, SyncEffect } from "./effects.ts";
 import { onGroupEffects } from "./gossip.ts";
 import { forkedBeyondRetained } from "./rejoin.ts";
+import { onRemovalAnswer } from "./removal-check.ts";
 import { liveMembers } from "./roster.ts";
 import type { PendingCatchUp } from "./state.ts";
 import type { CatchUpResponse } from "./wire.ts";
@@ -25,7 +26,17 @@ export async function onCommits(ctx: SyncContext, r: CatchUpResponse, now: numbe
   if (r.commits.some((e) => e.epoch === undefined || !e.commit || !e.fingerprintAfter))
     return drop(ctx, "MALFORMED");
   const c = ctx.state.catchUp;
-  if (c && r.nonce && bytesEqual(r.nonce, c.nonce)) return applyBatch(ctx, r, now, c);
+  if (c && r.nonce && bytesEqual(r.nonce, c.nonce)) {
+    // The answer to our removal check: applied only when the group went on without our removal.
+    if (ctx.port.group === undefined) {
+      if (!onRemovalAnswer(ctx, r, now, c)) return [];
+      const out = await applyBatch(ctx, r, now, c);
+      // We had asked to leave, and the leave was on the branch the group abandoned: ask again.
+      if (ctx.port.group !== undefined && ctx.port.leaving) out.push(...(await ctx.port.leave(now)));
+      return out;
+    }
+    return applyBatch(ctx, r, now, c);
+  }
   const g = ctx.port.group;
   if (!g || !r.groupId || !bytesEqual(r.groupId, g.groupId)) return [];
   const heard = ctx.volatile.heard;

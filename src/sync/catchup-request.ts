@@ -34,8 +34,9 @@ export async function requestCatchUp(ctx: SyncContext, v: Verdict, now: number):
 }
 
 /**
- * Sends a request for the commits from epoch `from` to the state (`epoch`, `fingerprint`), signed: holders
- * answer only a requester whose signature verifies, and budget their answers per requester.
+ * Sends a request for the commits from epoch `from` to the state (`epoch`, `fingerprint`) of our group (or
+ * of `groupId`: the group a commit removed us from), signed: holders answer only a requester whose
+ * signature verifies, and budget their answers per requester.
  */
 export async function sendCatchUp(
   ctx: SyncContext,
@@ -43,14 +44,14 @@ export async function sendCatchUp(
   epoch: bigint,
   fingerprint: Uint8Array,
   now: number,
+  groupId = ctx.port.group!.groupId,
 ): Promise<SyncEffect[]> {
-  const g = ctx.port.group!;
   const nonce = new Uint8Array(NONCE_BYTES);
   for (let i = 0; i < NONCE_BYTES; i++) nonce[i] = ctx.rng.int(256);
   ctx.state.catchUp = { nonce, sentAt: now, epoch, fingerprint };
   count(ctx, "CATCH_UP_SENT");
   const request: CatchUpRequest = {
-    groupId: g.groupId,
+    groupId,
     memberId: ctx.port.memberId,
     fromEpoch: from,
     targetEpoch: epoch,

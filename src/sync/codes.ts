@@ -85,6 +85,13 @@ export type SyncCode =
    * went on, and asked to be re-added.
    */
   | "STRANDED_REJOIN"
+  // Removed on a branch that lost (removal-check.ts).
+  /** Counted: the commit that removed us is the group's: the removal stands. */
+  | "REMOVAL_CONFIRMED"
+  /** Counted: the group went on without the commit that removed us: we are back at the state before it. */
+  | "REMOVAL_UNDONE"
+  /** Counted: no majority answered our removal check in time; the removal stands. */
+  | "REMOVAL_UNCHECKED"
   // Hard reset.
   /** A reset proposal whose roster has unknown members, a member twice, or no more than half of our group. */
   | "RESET_BAD_ROSTER"

@@ -65,6 +65,12 @@ export interface GroupPort {
   relayChats(now: number, fromEpoch: bigint | undefined, live: ReadonlySet<string>): Promise<GroupEffect[]>;
   /** After we were moved past missed epochs: stop waiting for their SDS history. */
   skipMissedHistory(now: number): Promise<GroupEffect[]>;
+  /** The group value a commit removed us from (inactive; its retained states are before the removal). */
+  readonly removedGroup: MlsGroup | undefined;
+  /** We asked to leave (a self-leave proposal) and have not been out since. */
+  readonly leaving: boolean;
+  /** Asks to leave again: a self-leave proposal. */
+  leave(now: number): Promise<GroupEffect[]>;
   /**
    * Starts in a new group: a hard reset's, whose sync key is chained from `resetFrom` (`null`: from a key
    * we do not hold, so we start without one and ask the group for it).

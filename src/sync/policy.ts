@@ -4,19 +4,21 @@
 //   HARD for `hardAfterMs`             → propose a hard reset
 //   left behind by a reset, for `lineageFollowTurns` operator timeouts + `hardAfterMs` → follow the lineage
 //   IN_SYNC, UNKNOWN                   → nothing
-import { ancestry, type MlsGroup, MlsProtocolError, rewind } from "../mls/index.ts";
+import { type MlsGroup, MlsProtocolError, rewind } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { applyHeard } from "./catchup-apply.ts";
 import { requestCatchUp } from "./catchup-request.ts";
 import { count, drop } from "./channel.ts";
-import { agreedRoster, classify, type Verdict } from "./classify.ts";
+import type { Verdict } from "./classify.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { gossip } from "./gossip.ts";
 import { leftBehind, lineageTarget } from "./lineage.ts";
 import { rejoin } from "./rejoin.ts";
+import { checkRemoval } from "./removal-check.ts";
 import { mayPropose, propose, tick as resetTick } from "./reset-round.ts";
 import { timing } from "./roster.ts";
+import { judge } from "./verdict.ts";
 
 /** Periodic: gossip when due, the reset round's step, then (once settled) classify and act. */
 export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
@@ -35,7 +37,8 @@ export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]>
   // Without the sync key (a rejoin's Welcome came before its key share) there is nothing to act with;
   // removed from the group (the port shows no group then), there is nothing to heal: it must not ask its
   // way back in.
-  if (g === undefined || port.syncKey === undefined) return out;
+  if (g === undefined) return [...out, ...(await checkRemoval(ctx, now))];
+  if (port.syncKey === undefined) return out;
   const inFlight = port.commitInFlight;
   const settled = state.lastEpochChangeAt + params.settleMs;
   if (inFlight || now < settled) {
@@ -62,21 +65,21 @@ export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]>
 }
 
 /**
- * Whether, for `strandedAfterWindows` view windows, we have read too few members to see any majority (our
- * verdict `UNKNOWN`, or nobody read at all) while traffic under sync keys we do not hold went on all along
- * (docs/sync.md, "Stranded members"): a joiner added only on a branch the group abandoned, a member whose
- * key the group rotated past, one that lost its key in a crash while the group moved on. The group cannot
- * reach us with the keys we hold, so we ask to be re-added.
+ * Whether, for `strandedAfterWindows` view windows, we have read nobody at all (in any group) while traffic
+ * under sync keys we do not hold went on all along (docs/sync.md, "Stranded members"): a joiner added only
+ * on a branch the group abandoned, a member whose key the group rotated past, one that lost its key in a
+ * crash while the group moved on. The group cannot reach us with the keys we hold, so we ask to be
+ * re-added. Reading anyone is enough to wait: members that read each other but see no majority (silent
+ * members on the roster) must not all leave at once.
  */
 function stranded(ctx: SyncContext, now: number): boolean {
   const { state, volatile, params } = ctx;
   const windowMs = timing(ctx).windowMs;
   const me = toHex(ctx.port.memberId);
   const heard = [...state.views].some(([who, v]) => who !== me && now - v.receivedAt <= windowMs);
-  const blind = !heard || state.status === "UNKNOWN";
   const unreadable = volatile.unreadableAt !== undefined && now - volatile.unreadableAt <= windowMs;
   const busy = state.rejoining || (state.reset !== undefined && !state.reset.done);
-  if (!blind || !unreadable || busy) {
+  if (heard || !unreadable || busy) {
     volatile.strandedSince = undefined;
     return false;
   }
@@ -84,29 +87,6 @@ function stranded(ctx: SyncContext, now: number): boolean {
   if (now - volatile.strandedSince < params.strandedAfterWindows * windowMs) return false;
   volatile.strandedSince = undefined;
   return true;
-}
-
-/** The verdict on group `g` from the views of its members, over the last agreed roster. */
-function judge(ctx: SyncContext, g: MlsGroup, now: number): Verdict {
-  const gid = toHex(g.groupId);
-  const views = new Map([...ctx.state.views].filter(([, v]) => v.groupId === gid));
-  const windowMs = timing(ctx).windowMs;
-  const self = toHex(ctx.port.memberId);
-  const roster = agreedRoster(self, g.history, (fp) => ctx.state.rosters.get(fp), views, now, windowMs);
-  // Long silent: last heard (in any group) that many windows ago, or never since our last epoch change.
-  const goneMs = windowMs * ctx.params.goneAfterWindows;
-  const heardAt = (m: string) => ctx.state.views.get(m)?.receivedAt ?? ctx.state.lastEpochChangeAt;
-  const gone = new Set(roster.filter((m) => m !== self && now - heardAt(m) > goneMs));
-  return classify({
-    self,
-    history: g.history,
-    ancestry: ancestry(g.history),
-    roster,
-    views,
-    gone,
-    now,
-    windowMs,
-  });
 }
 
 /**

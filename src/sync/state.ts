@@ -178,6 +178,8 @@ export interface SyncVolatile {
   unreadableAt: number | undefined;
   /** Since when we read nobody of our group while unreadable traffic goes on. */
   strandedSince: number | undefined;
+  /** Removed from a group: the check that the group kept the commit (removal-check.ts). */
+  removalCheck: { groupId: string; epoch: bigint; since: number; done: boolean } | undefined;
   /** Older sync keys that peers behind us sent under since our last gossip (it goes out under them too). */
   readonly answerKeys: Map<string, Uint8Array>;
   /**
@@ -240,6 +242,7 @@ export function newSyncVolatile(): SyncVolatile {
     leftBehindSince: undefined,
     unreadableAt: undefined,
     strandedSince: undefined,
+    removalCheck: undefined,
     answerKeys: new Map(),
     served: new Map(),
     spent: new Map(),

@@ -1,0 +1,85 @@
+// A member a commit removed checks that the group kept that commit (docs/sync.md, "Removed on a branch
+// that lost"). A leave or a removal committed only on a branch the group later abandoned used to make a
+// ghost: the member took the commit as final and went quiet, while the majority, which never had it, kept
+// its leaf. Now the removed member classifies the state it held before the removal against the views it
+// still reads and, while a majority is past that state, asks for the commits from it. If the answer's
+// first commit is the one that removed it, the removal stands. If it is another, the group went on without
+// the removal: the member returns to its state before it and applies the answer like any catch-up (and a
+// member that had asked to leave asks again).
+import { type MlsGroup, retainedEpochs, rewind } from "../mls/index.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
+import { sendCatchUp } from "./catchup-request.ts";
+import { count } from "./channel.ts";
+import type { SyncContext } from "./context.ts";
+import type { SyncEffect } from "./effects.ts";
+import { timing } from "./roster.ts";
+import type { PendingCatchUp } from "./state.ts";
+import { judge } from "./verdict.ts";
+import type { CatchUpResponse } from "./wire.ts";
+
+/** The state we held before the commit that removed us (our newest retained one), if we were removed. */
+export function beforeRemoval(ctx: SyncContext): MlsGroup | undefined {
+  const removed = ctx.port.removedGroup;
+  if (removed === undefined) return undefined;
+  const last = retainedEpochs(removed).at(-1);
+  return last === undefined ? undefined : rewind(removed, last);
+}
+
+/**
+ * Removed from our group: while the check is open (at most `goneAfterWindows` view windows), ask a
+ * majority past our state before the removal for the commits from it (once per `catchUpRetryMs`).
+ */
+export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
+  const pre = beforeRemoval(ctx);
+  const v = ctx.volatile;
+  if (pre === undefined) {
+    v.removalCheck = undefined;
+    return [];
+  }
+  const gid = toHex(pre.groupId);
+  let c = v.removalCheck;
+  if (c === undefined || c.groupId !== gid || c.epoch !== pre.epoch)
+    c = v.removalCheck = { groupId: gid, epoch: pre.epoch, since: now, done: false };
+  if (c.done) return [];
+  if (now - c.since > ctx.params.goneAfterWindows * timing(ctx).windowMs) {
+    c.done = true;
+    count(ctx, "REMOVAL_UNCHECKED");
+    return [];
+  }
+  const verdict = judge(ctx, pre, now);
+  const m = verdict.majority;
+  if ((verdict.status !== "BEHIND" && verdict.status !== "FORKED") || m === undefined || m.epoch <= pre.epoch)
+    return [];
+  const asked = ctx.state.catchUp;
+  if (asked && now - asked.sentAt < ctx.params.catchUpRetryMs) return [];
+  return sendCatchUp(ctx, pre.epoch, m.epoch, m.fingerprint, now, pre.groupId);
+}
+
+/**
+ * An answer to the request of our removal check: the removal stands when its commit is the answer's
+ * first, and is undone otherwise (we take our state before it again; the caller applies the answer).
+ * @returns whether the caller should apply the answer.
+ */
+export function onRemovalAnswer(
+  ctx: SyncContext,
+  r: CatchUpResponse,
+  now: number,
+  asked: PendingCatchUp,
+): boolean {
+  const c = ctx.volatile.removalCheck;
+  const pre = beforeRemoval(ctx);
+  if (c === undefined || c.done || pre === undefined || !r.groupId || !bytesEqual(r.groupId, pre.groupId))
+    return false;
+  const first = r.commits.find((e) => e.epoch === pre.epoch);
+  if (first === undefined) return false;
+  const ours = ctx.port.commitLog.findLast((e) => e.epoch === pre.epoch);
+  c.done = true;
+  if (ours === undefined || bytesEqual(ours.commit, first.commit!)) {
+    count(ctx, "REMOVAL_CONFIRMED");
+    if (ctx.state.catchUp === asked) ctx.state.catchUp = undefined;
+    return false;
+  }
+  count(ctx, "REMOVAL_UNDONE");
+  ctx.port.replaceGroup(pre, now);
+  return true;
+}

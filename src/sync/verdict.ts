@@ -1,0 +1,31 @@
+// The verdict on a group value of ours from the views of its members: the views of that group, over the
+// last agreed roster, with long-silent members marked gone (docs/sync.md). The current group's, or the
+// state a commit that removed us left (removal-check.ts).
+import { ancestry, type MlsGroup } from "../mls/index.ts";
+import { toHex } from "../util/bytes.ts";
+import { agreedRoster, classify, type Verdict } from "./classify.ts";
+import type { SyncContext } from "./context.ts";
+import { timing } from "./roster.ts";
+
+/** The verdict on group `g` from the views of its members, over the last agreed roster. */
+export function judge(ctx: SyncContext, g: MlsGroup, now: number): Verdict {
+  const gid = toHex(g.groupId);
+  const views = new Map([...ctx.state.views].filter(([, v]) => v.groupId === gid));
+  const windowMs = timing(ctx).windowMs;
+  const self = toHex(ctx.port.memberId);
+  const roster = agreedRoster(self, g.history, (fp) => ctx.state.rosters.get(fp), views, now, windowMs);
+  // Long silent: last heard (in any group) that many windows ago, or never since our last epoch change.
+  const goneMs = windowMs * ctx.params.goneAfterWindows;
+  const heardAt = (m: string) => ctx.state.views.get(m)?.receivedAt ?? ctx.state.lastEpochChangeAt;
+  const gone = new Set(roster.filter((m) => m !== self && now - heardAt(m) > goneMs));
+  return classify({
+    self,
+    history: g.history,
+    ancestry: ancestry(g.history),
+    roster,
+    views,
+    gone,
+    now,
+    windowMs,
+  });
+}
