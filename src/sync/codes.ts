@@ -86,12 +86,12 @@ export type SyncCode =
    */
   | "STRANDED_REJOIN"
   // Removed on a branch that lost (removal-check.ts).
-  /** Counted: the commit that removed us is the group's: the removal stands. */
+  /** Counted: the majority we asked holds the commit that removed us (asked again while the check lasts). */
   | "REMOVAL_CONFIRMED"
   /** Counted: the group went on without the commit that removed us: we are back at the state before it. */
   | "REMOVAL_UNDONE"
-  /** Counted: no majority answered our removal check in time; the removal stands. */
-  | "REMOVAL_UNCHECKED"
+  /** Counted: the removal check is over (its window passed): the removal stands. */
+  | "REMOVAL_CHECK_ENDED"
   // Hard reset.
   /** A reset proposal whose roster has unknown members, a member twice, or no more than half of our group. */
   | "RESET_BAD_ROSTER"

@@ -12,22 +12,32 @@ import { sendCatchUp } from "./catchup-request.ts";
 import { count } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
+import type { LoggedCommit } from "./group-port.ts";
 import { timing } from "./roster.ts";
 import type { PendingCatchUp } from "./state.ts";
 import { judge } from "./verdict.ts";
 import type { CatchUpResponse } from "./wire.ts";
 
-/** The state we held before the commit that removed us (our newest retained one), if we were removed. */
-export function beforeRemoval(ctx: SyncContext): MlsGroup | undefined {
+/** The commit that removed us (the one that led to the inactive group's state), if we were removed. */
+function removalCommit(ctx: SyncContext): LoggedCommit | undefined {
   const removed = ctx.port.removedGroup;
   if (removed === undefined) return undefined;
-  const last = retainedEpochs(removed).at(-1);
-  return last === undefined ? undefined : rewind(removed, last);
+  return ctx.port.commitLog.findLast((e) => bytesEqual(e.fingerprintAfter, removed.fingerprint));
+}
+
+/** The state we held before the commit that removed us, if we were removed and still retain it. */
+export function beforeRemoval(ctx: SyncContext): MlsGroup | undefined {
+  const removed = ctx.port.removedGroup;
+  const commit = removalCommit(ctx);
+  if (removed === undefined || commit === undefined) return undefined;
+  return retainedEpochs(removed).includes(commit.epoch) ? rewind(removed, commit.epoch) : undefined;
 }
 
 /**
- * Removed from our group: while the check is open (at most `goneAfterWindows` view windows), ask a
- * majority past our state before the removal for the commits from it (once per `catchUpRetryMs`).
+ * Removed from our group: while the check is open (`goneAfterWindows` view windows from the removal), ask
+ * a majority past our state before the removal for the commits from it (once per `catchUpRetryMs`). An
+ * answer that confirms the removal does not close the check: the branch that majority is on may still
+ * lose to a side we have not heard yet.
  */
 export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
   const pre = beforeRemoval(ctx);
@@ -43,7 +53,7 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   if (c.done) return [];
   if (now - c.since > ctx.params.goneAfterWindows * timing(ctx).windowMs) {
     c.done = true;
-    count(ctx, "REMOVAL_UNCHECKED");
+    count(ctx, "REMOVAL_CHECK_ENDED");
     return [];
   }
   const verdict = judge(ctx, pre, now);
@@ -72,13 +82,15 @@ export function onRemovalAnswer(
     return false;
   const first = r.commits.find((e) => e.epoch === pre.epoch);
   if (first === undefined) return false;
-  const ours = ctx.port.commitLog.findLast((e) => e.epoch === pre.epoch);
-  c.done = true;
+  const ours = removalCommit(ctx);
   if (ours === undefined || bytesEqual(ours.commit, first.commit!)) {
+    // The majority we asked is on our removal's branch now; it may still lose to another (a side we
+    // have not heard yet): asked again while the check lasts.
     count(ctx, "REMOVAL_CONFIRMED");
     if (ctx.state.catchUp === asked) ctx.state.catchUp = undefined;
     return false;
   }
+  c.done = true;
   count(ctx, "REMOVAL_UNDONE");
   ctx.port.replaceGroup(pre, now);
   return true;

@@ -133,11 +133,17 @@ describe("chaos harness", () => {
   // longer had; 6, removals on both sides rotated the sync keys apart so reset rounds reached one side
   // only (HARD for good), then a joiner of one side was left in the old group and a chat sent while a
   // member was removed on a branch the reset undid was never re-sent; 20, a heard catch-up answer that
-  // removed its reader threw in the sync tick.
+  // removed its reader threw in the sync tick; 22, a chat of a member removed meanwhile reached only its
+  // side (now relayed, signed); 48, a member left behind by two resets asked the group of the first to add
+  // it, and rejoin limits counted per epoch number across reset groups; 53, a leave committed only on the
+  // branch that lost made a ghost (now the removal is checked against the majority).
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
     [20, "a heard answer that removes its reader throws nothing"],
+    [22, "the chat of a member removed meanwhile is relayed to the other side"],
+    [48, "a member left behind by two resets is re-added"],
+    [53, "a member whose leave was committed only on the losing branch is no ghost"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
