@@ -24,7 +24,9 @@ import {
 import { encodeSdsMessage, messageIdOf, type SdsMessage } from "../sds/index.ts";
 import { seal } from "../sync/seal.ts";
 import {
+  answerBody,
   type CatchUpRequest,
+  type CatchUpResponse,
   catchUpBody,
   encodeSyncPayload,
   infoBody,
@@ -100,6 +102,11 @@ export class Insider {
   /** A catch-up request signed (whatever its `memberId` says: a test may claim another member's). */
   async signCatchUp(r: CatchUpRequest): Promise<CatchUpRequest> {
     return { ...r, signature: await sign(this.member.identity, "catch-up", catchUpBody(r)) };
+  }
+
+  /** A catch-up answer signed (whatever its `responder` says): an empty one says "no path". */
+  async noPathAnswer(r: CatchUpResponse): Promise<CatchUpResponse> {
+    return { ...r, signature: await sign(this.member.identity, "catch-up-answer", answerBody(r)) };
   }
 
   /** A reset proposal signed. */

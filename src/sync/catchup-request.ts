@@ -47,7 +47,10 @@ export async function sendCatchUp(
   const g = ctx.port.group!;
   const nonce = new Uint8Array(NONCE_BYTES);
   for (let i = 0; i < NONCE_BYTES; i++) nonce[i] = ctx.rng.int(256);
-  ctx.state.catchUp = { nonce, sentAt: now, epoch, fingerprint };
+  const c = ctx.state.catchUp;
+  // Who said "no path" to this very state still counts: a new nonce only picks other responders.
+  const noPath = c && c.epoch === epoch && bytesEqual(c.fingerprint, fingerprint) ? c.noPath : undefined;
+  ctx.state.catchUp = { nonce, sentAt: now, epoch, fingerprint, ...(noPath ? { noPath } : {}) };
   count(ctx, "CATCH_UP_SENT");
   const request: CatchUpRequest = {
     groupId: g.groupId,
