@@ -43,6 +43,12 @@ export const KeyPackageSetSchema = {
   keyPackages: [3, "bytes", "repeated"],
   lastResort: [4, "bytes"],
 } as const;
+/** Two commits one member signed for one epoch (src/group/equivocation.ts). */
+export const EquivocationSchema = {
+  epoch: [1, "u64"],
+  first: [2, "bytes"],
+  second: [3, "bytes"],
+} as const;
 export const GroupPayloadSchema = {
   chat: [1, ChatSchema],
   proposal: [2, ProposalSchema],
@@ -50,6 +56,7 @@ export const GroupPayloadSchema = {
   syncKey: [4, SyncKeyShareSchema],
   keyPackageSets: [5, KeyPackageSetSchema, "repeated"],
   votes: [6, VoteSchema, "repeated"],
+  equivocation: [7, EquivocationSchema],
 } as const;
 export const RejoinRequestSchema = {
   keyPackage: [1, "bytes"],
@@ -71,6 +78,7 @@ export type Chat = Decoded<typeof ChatSchema>;
 export type ChatRef = Decoded<typeof ChatRefSchema>;
 export type Proposal = Decoded<typeof ProposalSchema>;
 export type Vote = Decoded<typeof VoteSchema>;
+export type Equivocation = Decoded<typeof EquivocationSchema>;
 export type WelcomeFrame = Decoded<typeof WelcomeFrameSchema>;
 export type KeyPackageSet = Decoded<typeof KeyPackageSetSchema>;
 export type RejoinRequest = Decoded<typeof RejoinRequestSchema>;

@@ -1,14 +1,17 @@
 // The state of one member's group core, declared once: what is saved (`GroupCoreState`, plus the MLS
 // group and the own KeyPackages, which the node layer serialises on their own) and what lives only in
 // memory (`GroupVolatile`: caches, and what a restarted member rebuilds or does without).
+
 import type { Identity, KeyPackageBundle, MlsGroup } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
 import type { SdsChannel, SdsState } from "../sds/index.ts";
 import type { ChatFields } from "./effects.ts";
+import type { AppliedCommits } from "./equivocation.ts";
 import type { GroupCode } from "./errors.ts";
-import type { Proposal } from "./frames.ts";
+import type { Equivocation, Proposal } from "./frames.ts";
 import type { KeyPackageSets } from "./keypackage-store.ts";
 import type { GroupParams } from "./params.ts";
+import type { PeerScores } from "./peer-score.ts";
 import type { StewardList } from "./steward.ts";
 import type { Topics } from "./topics.ts";
 import type { VotePolicy } from "./vote-policy.ts";
@@ -134,6 +137,21 @@ export interface GroupCoreState {
   commitLog: CommitRecord[];
   /** Commit frames seen for epochs other than the current one, by epoch (fork and catch-up material). */
   readonly observedCommits: Map<bigint, Uint8Array[]>;
+  /** Commits we applied from each recent state, by its fingerprint (src/group/equivocation.ts). */
+  readonly appliedCommits: AppliedCommits;
+  /** Equivocations acted on, as `equivocator:epoch` (each lowers a score once), oldest first, bounded. */
+  readonly equivocations: Set<string>;
+  /**
+   * Evidence we sent, with the state we sent it from (the last few): sent again when that state leaves
+   * our history (we re-aligned), since members of the other branch could not read it.
+   */
+  evidenceSent: {
+    readonly evidence: Equivocation;
+    readonly epoch: bigint;
+    readonly fingerprint: Uint8Array;
+  }[];
+  /** Peer scores that left the default (src/group/peer-score.ts). */
+  readonly peerScores: PeerScores;
   /** Application frames for epochs not reached yet, or unreadable at ours. */
   heldApplications: { epoch: bigint; frame: Uint8Array }[];
   readonly seenChats: Set<string>;
@@ -251,6 +269,10 @@ export function newGroupState(conversation: string): GroupCoreState {
     approvedSince: undefined,
     commitLog: [],
     observedCommits: new Map(),
+    appliedCommits: new Map(),
+    equivocations: new Set(),
+    evidenceSent: [],
+    peerScores: new Map(),
     heldApplications: [],
     seenChats: new Set(),
     sentChats: [],

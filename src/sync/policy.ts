@@ -75,6 +75,7 @@ function judge(ctx: SyncContext, g: MlsGroup, now: number): Verdict {
     roster,
     views,
     gone,
+    ...(ctx.port.equivocators ? { excluded: ctx.port.equivocators } : {}),
     now,
     windowMs,
   });
