@@ -20,7 +20,7 @@ import type { GroupEffect } from "./effects.ts";
 import type { GroupCode } from "./errors.ts";
 import { type Equivocation, PROPOSAL_REMOVE } from "./frames.ts";
 import { sendPayload } from "./outbound.ts";
-import { applyScore } from "./peer-score.ts";
+import { applyScore, scoreOf, THRESHOLD_PEER_SCORE } from "./peer-score.ts";
 import { propose } from "./proposals.ts";
 import type { GroupCore } from "./state.ts";
 
@@ -60,9 +60,22 @@ export async function noteApplied(
   applied.delete(key);
   applied.set(key, list);
   while (applied.size > core.params.commitLogSize) applied.delete(applied.keys().next().value!);
-  const out = await resendEvidence(core, now);
+  const out = [...(await resendEvidence(core, now)), ...(await proposeRemovals(core, now))];
   if (other === undefined) return out;
   return [...out, ...(await onEvidence(core, evidenceOf(before.epoch, other.commit, commit), now, true))];
+}
+
+/**
+ * Proposes the removal of every member of our roster whose score is at or below the threshold, unless
+ * proposed already (the proposal id is the same for every proposer). Run at each epoch change too: a
+ * proposal made on a branch we then left is made again on the one we are on.
+ */
+async function proposeRemovals(core: GroupCore, now: number): Promise<GroupEffect[]> {
+  const out: GroupEffect[] = [];
+  for (const id of rosterIds(core))
+    if (scoreOf(core.state.peerScores, toHex(id)) <= THRESHOLD_PEER_SCORE)
+      out.push(...(await propose(core, PROPOSAL_REMOVE, id, now, false)));
+  return out;
 }
 
 /** Keeps `e` as sent from our current state, the last `EVIDENCE_KEPT`. */
@@ -143,11 +156,9 @@ export async function onEvidence(
   if (s.equivocations.size > core.params.commitLogSize * 4)
     s.equivocations.delete(s.equivocations.values().next().value!);
   count(core, found ? "EQUIVOCATION_FOUND" : "EQUIVOCATION");
-  const { crossed } = applyScore(s.peerScores, who, "brokenCommit");
+  applyScore(s.peerScores, who, "brokenCommit");
   const out = await sendEvidence(core, e, now);
-  const member = rosterIds(core).find((m) => toHex(m) === who);
-  if (crossed && member !== undefined)
-    out.push(...(await propose(core, PROPOSAL_REMOVE, member, now, false)));
+  out.push(...(await proposeRemovals(core, now)));
   return out;
 }
 
