@@ -314,8 +314,16 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     chatsFrom?: bigint;
     lastHeard?: GroupCoreState["lastHeard"];
     stewardLists?: GroupCoreState["stewardLists"];
+    appliedCommits?: GroupCoreState["appliedCommits"];
+    equivocations?: GroupCoreState["equivocations"];
+    evidenceSent?: GroupCoreState["evidenceSent"];
+    peerScores?: GroupCoreState["peerScores"];
   };
   old.lastHeard ??= new Map();
+  old.appliedCommits ??= new Map();
+  old.equivocations ??= new Set();
+  old.evidenceSent ??= [];
+  old.peerScores ??= new Map();
   // Lists were derived per epoch: the current state's is elected again at its epoch (listInForce).
   old.stewardLists ??= new Map();
   old.chatCopies ??= new Map();
