@@ -2,6 +2,7 @@
 // layer applies (catch-up, re-alignment). After any of them: the commit log, the proposals the new roster
 // settles, the sync key (a removal re-anchors it), the Welcome for joiners, chats for members back, and
 // what waited for this epoch.
+
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
   fingerprintAt,
@@ -17,6 +18,7 @@ import { addCandidate, observe, stage } from "./candidates.ts";
 import { resendAbandoned } from "./chats.ts";
 import { reject, requireGroup, rosterIds } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
+import { noteApplied } from "./equivocation.ts";
 import { departureOf, recordDepartures, recordReturns } from "./former-members.ts";
 import { encodeWelcomeFrame, PROPOSAL_ADD, PROPOSAL_REFRESH } from "./frames.ts";
 import { retryHeld } from "./inbound.ts";
@@ -189,6 +191,7 @@ async function onEpochChange(
     out.push(
       ...(await resendAbandoned(core, now, false, group.epoch - BigInt(core.params.rejoinResendEpochs))),
     );
+  out.push(...(await noteApplied(core, before, p.sender, bytes, now)));
   // Messages that waited for this epoch, and candidates already seen for it.
   out.push(...(await retryHeld(core, now)));
   for (const c of s.observedCommits.get(group.epoch) ?? []) out.push(...(await addCandidate(core, c, now)));

@@ -11,6 +11,17 @@ import type { KeyPackageSetError } from "./keypackage-store.ts";
 export type GroupCode =
   /** A frame, payload, proposal, vote or rejoin request missing required fields, or of no known kind. */
   | "MALFORMED"
+  /**
+   * Equivocation evidence that does not prove one: the two commits equal, not both valid at its epoch
+   * (a bad signature, say), or signed by different members. Nothing changes.
+   */
+  | "EVIDENCE_INVALID"
+  /** Equivocation evidence for an epoch whose state we no longer hold: we cannot check it; ignored. */
+  | "EVIDENCE_NOT_RETAINED"
+  /** Counted: we applied two commits one member signed for one epoch, and sent the evidence. */
+  | "EQUIVOCATION_FOUND"
+  /** Counted: a member's evidence of an equivocation verified; the equivocator's score dropped. */
+  | "EQUIVOCATION"
   /** Something that needs a group (or its SDS channel) arrived or was asked for before we had one. */
   | "NO_GROUP"
   /** The member is stopped (`Member.sendChat` after `stop`). */

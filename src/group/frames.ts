@@ -45,6 +45,12 @@ export const KeyPackageSetSchema = {
   keyPackages: [3, "bytes", "repeated"],
   lastResort: [4, "bytes"],
 } as const;
+/** Two commits one member signed for one epoch (src/group/equivocation.ts). */
+export const EquivocationSchema = {
+  epoch: [1, "u64"],
+  first: [2, "bytes"],
+  second: [3, "bytes"],
+} as const;
 export const GroupPayloadSchema = {
   chat: [1, ChatSchema],
   proposal: [2, ProposalSchema],
@@ -52,7 +58,8 @@ export const GroupPayloadSchema = {
   syncKey: [4, SyncKeyShareSchema],
   keyPackageSets: [5, KeyPackageSetSchema, "repeated"],
   votes: [6, VoteSchema, "repeated"],
-  relayed: [7, RelayedChatSchema],
+  equivocation: [7, EquivocationSchema],
+  relayed: [8, RelayedChatSchema],
 } as const;
 export const RejoinRequestSchema = {
   keyPackage: [1, "bytes"],
@@ -75,6 +82,7 @@ export type RelayedChat = Decoded<typeof RelayedChatSchema>;
 export type ChatRef = Decoded<typeof ChatRefSchema>;
 export type Proposal = Decoded<typeof ProposalSchema>;
 export type Vote = Decoded<typeof VoteSchema>;
+export type Equivocation = Decoded<typeof EquivocationSchema>;
 export type WelcomeFrame = Decoded<typeof WelcomeFrameSchema>;
 export type KeyPackageSet = Decoded<typeof KeyPackageSetSchema>;
 export type RejoinRequest = Decoded<typeof RejoinRequestSchema>;

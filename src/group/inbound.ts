@@ -1,6 +1,7 @@
 // Group frames as SDS delivers them: a commit for our epoch becomes a candidate, one for another epoch is
 // kept; an application message is decrypted (or held when it is from a later epoch or unreadable at our
 // state) and its payload dispatched: chat, KeyPackage sets, proposal, votes, sync-key share.
+
 import { MlsProtocolError, type Processed, peek, processMessage } from "../mls/index.ts";
 import type { SdsEffect } from "../sds/index.ts";
 import { toHex } from "../util/bytes.ts";
@@ -10,6 +11,7 @@ import { onRelayed } from "./chat-relay.ts";
 import { onChat } from "./chats.ts";
 import { count, reject, requireGroup } from "./core.ts";
 import { type GroupEffect, stateHint } from "./effects.ts";
+import { noteObserved, onEvidence } from "./equivocation.ts";
 import { groupCodeOf } from "./errors.ts";
 import { decodeGroupFrame, decodePayload, type GroupPayload } from "./frames.ts";
 import { hold, takeHeld } from "./held.ts";
@@ -50,7 +52,8 @@ async function onFrame(core: GroupCore, content: Uint8Array, now: number): Promi
       return [reject(core, "MALFORMED", "not a commit")];
     if (h.epoch !== group.epoch) {
       const refused = observe(core, h.epoch, frame.commit, group.epoch);
-      return refused ? [refused, stateHint(h.epoch)] : [stateHint(h.epoch)];
+      if (refused) return [refused, stateHint(h.epoch)];
+      return [stateHint(h.epoch), ...(await noteObserved(core, h.epoch, frame.commit, now))];
     }
     return addCandidate(core, frame.commit, now);
   }
@@ -101,6 +104,7 @@ async function onPayload(
   if (p.proposal !== undefined) return onProposal(core, p.proposal, sender, epoch, now);
   if (p.vote !== undefined) return onVote(core, p.vote, sender, epoch);
   if (p.votes.length > 0) return onVotes(core, p.votes, sender, epoch);
+  if (p.equivocation !== undefined) return onEvidence(core, p.equivocation, now);
   const share = p.syncKey === undefined ? undefined : await onSyncKeyPayload(core, p.syncKey, now);
   return share ?? [reject(core, "MALFORMED", "empty payload")];
 }

@@ -1,14 +1,16 @@
 // The state of one member's group core, declared once: what is saved (`GroupCoreState`, plus the MLS
 // group and the own KeyPackages, which the node layer serialises on their own) and what lives only in
 // memory (`GroupVolatile`: caches, and what a restarted member rebuilds or does without).
+
 import type { Identity, KeyPackageBundle, MlsGroup } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
 import type { SdsChannel, SdsState } from "../sds/index.ts";
 import type { ChatFields } from "./effects.ts";
 import type { GroupCode } from "./errors.ts";
-import type { Chat, Proposal } from "./frames.ts";
+import type { Chat, Equivocation, Proposal } from "./frames.ts";
 import type { KeyPackageSets } from "./keypackage-store.ts";
 import type { GroupParams } from "./params.ts";
+import type { PeerScores } from "./peer-score.ts";
 import type { StewardList } from "./steward.ts";
 import type { Topics } from "./topics.ts";
 import type { VotePolicy } from "./vote-policy.ts";
@@ -64,6 +66,12 @@ export interface SentChat {
   readonly sequence?: number;
   readonly after?: readonly ChatMark[];
 }
+
+/** The commits applied from each recent state (hex fingerprint before), kept for `commitLogSize` states. */
+export type AppliedCommits = Map<
+  string,
+  { readonly epoch: bigint; readonly sender: string; readonly commit: Uint8Array }[]
+>;
 
 /** A signed chat of another sender, kept to relay (docs/chats.md, "Relays"). */
 export interface RelayableChat {
@@ -143,6 +151,21 @@ export interface GroupCoreState {
   commitLog: CommitRecord[];
   /** Commit frames seen for epochs other than the current one, by epoch (fork and catch-up material). */
   readonly observedCommits: Map<bigint, Uint8Array[]>;
+  /** Commits we applied from each recent state, by its fingerprint (src/group/equivocation.ts). */
+  readonly appliedCommits: AppliedCommits;
+  /** Equivocations acted on, as `equivocator:epoch` (each lowers a score once), oldest first, bounded. */
+  readonly equivocations: Set<string>;
+  /**
+   * Evidence we sent, with the state we sent it from (the last few): sent again when that state leaves
+   * our history (we re-aligned), since members of the other branch could not read it.
+   */
+  evidenceSent: {
+    readonly evidence: Equivocation;
+    readonly epoch: bigint;
+    readonly fingerprint: Uint8Array;
+  }[];
+  /** Peer scores that left the default (src/group/peer-score.ts). */
+  readonly peerScores: PeerScores;
   /** Application frames for epochs not reached yet, or unreadable at ours. */
   heldApplications: { epoch: bigint; frame: Uint8Array }[];
   readonly seenChats: Set<string>;
@@ -266,6 +289,10 @@ export function newGroupState(conversation: string): GroupCoreState {
     approvedSince: undefined,
     commitLog: [],
     observedCommits: new Map(),
+    appliedCommits: new Map(),
+    equivocations: new Set(),
+    evidenceSent: [],
+    peerScores: new Map(),
     heldApplications: [],
     seenChats: new Set(),
     sentChats: [],
@@ -313,8 +340,16 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     chatsFrom?: bigint;
     lastHeard?: GroupCoreState["lastHeard"];
     stewardLists?: GroupCoreState["stewardLists"];
+    appliedCommits?: GroupCoreState["appliedCommits"];
+    equivocations?: GroupCoreState["equivocations"];
+    evidenceSent?: GroupCoreState["evidenceSent"];
+    peerScores?: GroupCoreState["peerScores"];
   };
   old.lastHeard ??= new Map();
+  old.appliedCommits ??= new Map();
+  old.equivocations ??= new Set();
+  old.evidenceSent ??= [];
+  old.peerScores ??= new Map();
   // Lists were derived per epoch: the current state's is elected again at its epoch (listInForce).
   old.stewardLists ??= new Map();
   old.chatCopies ??= new Map();

@@ -1,6 +1,7 @@
 // The group core as the sync layer sees it: a `GroupMember` adapted to the sync layer's `GroupPort`. Every
 // read goes to the member at the time of the read (its group value, sync keys and KeyPackages change as
 // commands and input run); commands pass straight through, in the order the sync layer calls them.
+import { equivocatorsOf } from "../group/equivocation.ts";
 import type { GroupMember } from "../group/member.ts";
 import { isActive } from "../mls/index.ts";
 import type { GroupPort } from "../sync/group-port.ts";
@@ -36,6 +37,9 @@ export function groupPortOf(member: GroupMember): GroupPort {
     },
     get commitInFlight() {
       return member.state.freezeUntil !== undefined;
+    },
+    get equivocators() {
+      return equivocatorsOf(member.state.equivocations);
     },
     get commitLog() {
       return member.state.commitLog;

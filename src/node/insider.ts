@@ -2,6 +2,7 @@
 // dropped, altered, or sent to some members only) and which builds, signs, seals and encrypts any
 // protocol message with its valid keys. Every peer may lie, members included; this is how a test lies.
 import {
+  decodeGroupFrame,
   encodeGroupFrame,
   encodePayload,
   encodeWelcomeFrame,
@@ -21,10 +22,12 @@ import {
   generateKeyPackages,
   sign,
 } from "../mls/index.ts";
-import { encodeSdsMessage, messageIdOf, type SdsMessage } from "../sds/index.ts";
+import { decodeSdsMessage, encodeSdsMessage, messageIdOf, type SdsMessage } from "../sds/index.ts";
 import { seal } from "../sync/seal.ts";
 import {
+  answerBody,
   type CatchUpRequest,
+  type CatchUpResponse,
   catchUpBody,
   encodeSyncPayload,
   infoBody,
@@ -100,6 +103,11 @@ export class Insider {
   /** A catch-up request signed (whatever its `memberId` says: a test may claim another member's). */
   async signCatchUp(r: CatchUpRequest): Promise<CatchUpRequest> {
     return { ...r, signature: await sign(this.member.identity, "catch-up", catchUpBody(r)) };
+  }
+
+  /** A catch-up answer signed (whatever its `responder` says): an empty one says "no path". */
+  async noPathAnswer(r: CatchUpResponse): Promise<CatchUpResponse> {
+    return { ...r, signature: await sign(this.member.identity, "catch-up-answer", answerBody(r)) };
   }
 
   /** A reset proposal signed. */
@@ -178,6 +186,35 @@ export class Insider {
       repairRequest: [],
       content: frame,
       ...fields,
+    });
+  }
+
+  /**
+   * Equivocates on the member's next commit: that commit goes to the members `a` only, and a second
+   * commit made from the same state (an update path, as a refresh round's commit is) goes to `b` only.
+   * Resolves with both once sent. Every other message goes out as the filter in place says.
+   */
+  equivocate(a: readonly string[], b: readonly string[]): Promise<{ first: Uint8Array; second: Uint8Array }> {
+    const before = this.outgoing;
+    return new Promise((resolve, reject) => {
+      this.outgoing = (m) => {
+        const fate = before?.(m) ?? "send";
+        if (m.kind !== "app") return fate;
+        let first: Uint8Array | undefined;
+        try {
+          first = decodeGroupFrame(decodeSdsMessage(m.data).content ?? new Uint8Array()).commit;
+        } catch {}
+        if (first === undefined) return fate;
+        this.outgoing = before;
+        const made = this.commit();
+        made
+          .then(async (second) => {
+            await this.send("app", this.sds(second.frame), { to: b });
+            resolve({ first: first!, second: second.commit });
+          })
+          .catch(reject);
+        return { to: a };
+      };
     });
   }
 

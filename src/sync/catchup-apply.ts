@@ -4,12 +4,12 @@
 import type { GroupEffect } from "../group/effects.ts";
 import { fingerprintAt, MlsProtocolError, rewind } from "../mls/index.ts";
 import { bytesEqual } from "../util/bytes.ts";
+import { onNoPath } from "./catchup-nopath.ts";
 import { sendCatchUp } from "./catchup-request.ts";
-import { count, drop } from "./channel.ts";
+import { drop } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { RecoveryHow, SyncEffect } from "./effects.ts";
 import { onGroupEffects } from "./gossip.ts";
-import { forkedBeyondRetained } from "./rejoin.ts";
 import { onRemovalAnswer } from "./removal-check.ts";
 import { liveMembers } from "./roster.ts";
 import type { PendingCatchUp } from "./state.ts";
@@ -86,8 +86,7 @@ async function applyBatch(
   if (startEpoch === undefined) {
     // The holder has no commits leading from our state: we cannot get there by commits.
     if (asked === undefined) return [];
-    count(ctx, "NO_PATH_TO_MAJORITY");
-    return forkedBeyondRetained(ctx, now);
+    return onNoPath(ctx, r, asked, "NO_PATH_TO_MAJORITY", now);
   }
   const mineAt = (e: bigint) => fingerprintAt(g.history, e);
   // Wholly behind us and on our chain: answers heard to others' requests moved us past it before it
@@ -121,13 +120,15 @@ async function applyBatch(
   // (a competing group of our reset, or a fork older than what we retain).
   // (A batch that names no state at our epoch is tried: the commits' fingerprints check it.)
   const unnamed = forkPoint === g.epoch && !afterOf.has(g.epoch);
-  if (!unnamed && !shared(forkPoint)) return asked === undefined ? [] : forkedBeyondRetained(ctx, now);
+  if (!unnamed && !shared(forkPoint))
+    return asked === undefined ? [] : onNoPath(ctx, r, asked, "FORK_BEYOND_RETAINED", now);
   if (forkPoint < g.epoch && asked === undefined) return [];
   if (forkPoint < g.epoch) {
     try {
       g = rewind(g, forkPoint);
     } catch (e) {
-      if (e instanceof MlsProtocolError && e.code === "NOT_RETAINED") return forkedBeyondRetained(ctx, now);
+      if (e instanceof MlsProtocolError && e.code === "NOT_RETAINED")
+        return onNoPath(ctx, r, asked!, "FORK_BEYOND_RETAINED", now);
       throw e;
     }
     port.replaceGroup(g, now);
@@ -147,8 +148,7 @@ async function applyBatch(
       // The commit that leads from our very state to theirs does not apply for us: our own commit
       // whose result we no longer hold (we restarted since), say. That branch is closed to us.
       if (applied === 0 && asked !== undefined && eff === undefined) {
-        count(ctx, "COMMIT_NOT_APPLICABLE");
-        return [...out, ...(await forkedBeyondRetained(ctx, now))];
+        return [...out, ...(await onNoPath(ctx, r, asked, "COMMIT_NOT_APPLICABLE", now))];
       }
       break;
     }

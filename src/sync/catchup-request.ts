@@ -48,7 +48,10 @@ export async function sendCatchUp(
 ): Promise<SyncEffect[]> {
   const nonce = new Uint8Array(NONCE_BYTES);
   for (let i = 0; i < NONCE_BYTES; i++) nonce[i] = ctx.rng.int(256);
-  ctx.state.catchUp = { nonce, sentAt: now, epoch, fingerprint };
+  const c = ctx.state.catchUp;
+  // Who said "no path" to this very state still counts: a new nonce only picks other responders.
+  const noPath = c && c.epoch === epoch && bytesEqual(c.fingerprint, fingerprint) ? c.noPath : undefined;
+  ctx.state.catchUp = { nonce, sentAt: now, epoch, fingerprint, ...(noPath ? { noPath } : {}) };
   count(ctx, "CATCH_UP_SENT");
   const request: CatchUpRequest = {
     groupId,

@@ -2,7 +2,7 @@
 // a recent roster of ours whose signature verifies) and its budgets (src/sync/requesters.ts); then it
 // re-sends its own chats from the requester's epoch on, and the first `catchUpResponders` holders by hash
 // answer with the commits.
-import { fingerprintAt, verify } from "../mls/index.ts";
+import { fingerprintAt, sign, verify } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { count, drop, publish } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
@@ -11,7 +11,7 @@ import { answerCommits, answerFrom, charge, refusal, requesterKey } from "./requ
 import { ranksAmongFirst } from "./responders.ts";
 import { liveMembers } from "./roster.ts";
 import type { GroupView } from "./state.ts";
-import { type CatchUpRequest, catchUpBody } from "./wire.ts";
+import { answerBody, type CatchUpRequest, type CatchUpResponse, catchUpBody } from "./wire.ts";
 
 /**
  * A catch-up request, opened under `key`. Checked from the cheapest step on: ours to answer (we hold the
@@ -74,24 +74,14 @@ export async function onCatchUp(
   else count(ctx, "CATCH_UP_SERVED");
   const first = commits[0]?.epoch ?? target;
   const base = fingerprintAt(g.history, first);
-  return [
-    ...out,
-    publish(
-      ctx,
-      {
-        commits: {
-          groupId: g.groupId,
-          responder: port.memberId,
-          nonce: r.nonce,
-          commits: commits.map((c) => ({
-            epoch: c.epoch,
-            commit: c.commit,
-            fingerprintAfter: c.fingerprintAfter,
-          })),
-          ...(base ? { baseEpoch: first, baseFingerprint: base } : {}),
-        },
-      },
-      key,
-    ),
-  ];
+  const answer: CatchUpResponse = {
+    groupId: g.groupId,
+    responder: port.memberId,
+    nonce: r.nonce,
+    commits: commits.map((c) => ({ epoch: c.epoch, commit: c.commit, fingerprintAfter: c.fingerprintAfter })),
+    ...(base ? { baseEpoch: first, baseFingerprint: base } : {}),
+  };
+  // Signed: a requester rejoins on "no path" only when distinct responders say so (catchup-nopath.ts).
+  const signature = await sign(port.identity, "catch-up-answer", answerBody(answer));
+  return [...out, publish(ctx, { commits: { ...answer, signature } }, key)];
 }

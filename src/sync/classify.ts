@@ -45,6 +45,11 @@ export interface ClassifyInput {
    * them (with the lone claims) are left out of the count. Absent: none.
    */
   readonly gone?: ReadonlySet<string>;
+  /**
+   * Roster members proven to equivocate (src/group/equivocation.ts): their views are ignored and, with
+   * the long-silent ones, up to ⌊(n − 1)/3⌋ of them leave the count. Absent: none.
+   */
+  readonly excluded?: ReadonlySet<string>;
   readonly now: number;
   /** Views older than this are ignored. */
   readonly windowMs: number;
@@ -179,10 +184,12 @@ export function classify(input: ClassifyInput): Verdict {
     if (g) g.members.push(member);
     else groups.set(k, { epoch, fingerprint, ancestry, members: [member] });
   };
+  const bound = faultBound(n);
+  const out = new Set(input.roster.filter((m) => m !== input.self && input.excluded?.has(m)).slice(0, bound));
   if (mine !== undefined && input.roster.includes(input.self))
     add(input.self, mine.epoch, mine.fingerprint, input.ancestry);
   for (const m of [...input.roster].sort()) {
-    if (m === input.self) continue;
+    if (m === input.self || out.has(m)) continue;
     const v = input.views.get(m);
     if (v === undefined || input.now - v.receivedAt > input.windowMs) continue;
     add(m, v.epoch, v.fingerprint, v.ancestry);
@@ -201,8 +208,8 @@ export function classify(input: ClassifyInput): Verdict {
   const base = { states, reporting, rosterSize: n };
   // Long-silent members (not reporting now) leave the count, at most the fault bound of them.
   const heard = new Set(states.flatMap((s) => s.members));
-  const goneCount = input.roster.filter((m) => input.gone?.has(m) && !heard.has(m)).length;
-  const gone = goneCount <= faultBound(n) ? goneCount : 0;
+  const goneCount = input.roster.filter((m) => input.gone?.has(m) && !heard.has(m) && !out.has(m)).length;
+  const gone = out.size + (out.size + goneCount <= bound ? goneCount : 0);
   const live = n - gone;
   if (mine === undefined || n === 0 || reporting * 2 <= live)
     return { status: "UNKNOWN", majority: undefined, ...base };

@@ -66,6 +66,11 @@ export type SyncCode =
   | "OVERSIZED_BATCH"
   /** Counted: the answer to our request was empty; we ask to be re-added. */
   | "NO_PATH_TO_MAJORITY"
+  /**
+   * Counted: an answer to our request showed no path, but fewer distinct responders said so than the
+   * quorum: we wait for the other answers or ask again, and do not rejoin.
+   */
+  | "NO_PATH_UNCORROBORATED"
   /** Counted: the first commit of the answer to our request does not apply from our state; we rejoin. */
   | "COMMIT_NOT_APPLICABLE"
   /** Counted: the majority's branch forked from ours before our retained epochs; we rejoin. */

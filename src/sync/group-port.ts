@@ -36,6 +36,11 @@ export interface GroupPort {
   readonly conversation: string;
   /** Our own KeyPackages (private parts): the ones we published, for joining a reset group by them. */
   readonly keyPackages: readonly KeyPackageBundle[];
+  /**
+   * Members (hex ids) proven to have signed two commits for one epoch (src/group/equivocation.ts): the
+   * verdict leaves them out of the count. Absent: none.
+   */
+  readonly equivocators?: ReadonlySet<string>;
   /** Member ids of the current roster (empty without a group). */
   rosterIds(): Uint8Array[];
   /** The stored KeyPackage set of a member (hex id), if any. */

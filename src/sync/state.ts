@@ -30,6 +30,11 @@ export interface PendingCatchUp {
   /** The majority state asked for. */
   readonly epoch: bigint;
   readonly fingerprint: Uint8Array;
+  /**
+   * Responders (hex ids) whose signed answers said no path leads to this state, over this request and
+   * the earlier ones for the same state (src/sync/catchup-nopath.ts).
+   */
+  readonly noPath?: readonly string[];
 }
 
 /** One vote of a reset round as tallied. */

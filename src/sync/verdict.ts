@@ -25,6 +25,7 @@ export function judge(ctx: SyncContext, g: MlsGroup, now: number): Verdict {
     roster,
     views,
     gone,
+    ...(ctx.port.equivocators ? { excluded: ctx.port.equivocators } : {}),
     now,
     windowMs,
   });

@@ -34,6 +34,7 @@ export const CatchUpResponseSchema = {
   commits: [4, CommitEntry, "repeated"],
   baseEpoch: [5, "u64"],
   baseFingerprint: [6, "bytes"],
+  signature: [15, "bytes"],
 } as const;
 export const ResetProposalSchema = {
   oldGroupId: [1, "bytes"],
@@ -89,6 +90,9 @@ export const resetBody = (r: ResetProposal) => encode(ResetProposalSchema, { ...
 /** The bytes a catch-up request's signature covers: the request without its signature. */
 export const catchUpBody = (r: CatchUpRequest) =>
   encode(CatchUpRequestSchema, { ...r, signature: undefined });
+/** The bytes a catch-up answer's signature covers: the answer without its signature. */
+export const answerBody = (r: CatchUpResponse) =>
+  encode(CatchUpResponseSchema, { ...r, signature: undefined });
 /**
  * The bytes a reset vote's signature covers: its fields with the KeyPackage replaced by its SHA-256, so
  * that a certificate can carry the signed vote without the KeyPackage (`keyPackageHash` instead).

@@ -167,6 +167,16 @@ async function groupTemplate(i: Insider): Promise<Msg> {
     syncKey: { anchorEpoch: key.anchorEpoch, key: key.key },
     keyPackageSets: [{ ...set, keyPackages: [...set.keyPackages] }],
     votes: [],
+    // Another member's chat with a signature that does not verify: refused whatever its numbers.
+    relayed: {
+      sender: utf8("m1"),
+      chat: {
+        id: utf8("relayed"),
+        body: utf8("never delivered"),
+        after: [{ id: utf8("before"), epoch: 1n }],
+        signature: new Uint8Array(64),
+      },
+    },
   };
 }
 
