@@ -22,7 +22,7 @@ import { type Equivocation, PROPOSAL_REMOVE } from "./frames.ts";
 import { sendPayload } from "./outbound.ts";
 import { applyScore, scoreOf, THRESHOLD_PEER_SCORE } from "./peer-score.ts";
 import { propose } from "./proposals.ts";
-import type { AppliedCommits, GroupCore } from "./state.ts";
+import type { GroupCore } from "./state.ts";
 
 /** Evidence we sent that we keep, to send again after a re-alignment. */
 const EVIDENCE_KEPT = 4;
