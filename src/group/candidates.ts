@@ -4,6 +4,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type MlsGroup, MlsProtocolError, type Processed, processMessage } from "../mls/index.ts";
 import { bytesEqual } from "../util/bytes.ts";
+import { attest, attestedAt, bodyRefused } from "./commit-pull.ts";
 import { reject, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import type { GroupCode } from "./errors.ts";
@@ -95,7 +96,10 @@ export async function addCandidate(core: GroupCore, bytes: Uint8Array, now: numb
     staged = { sender: core.identity.id, proposals: Math.min(approved, p.maxProposalsPerCommit) };
   } else {
     const r = await stage(core, group, bytes);
-    if (typeof r === "string") return [reject(core, r, "commit candidate rejected")];
+    if (typeof r === "string") {
+      bodyRefused(core, sha256(bytes));
+      return [reject(core, r, "commit candidate rejected")];
+    }
     staged = r;
   }
   // Retry rounds advance as members tick: accept the rounds that have begun by the clock as well as the
@@ -105,12 +109,10 @@ export async function addCandidate(core: GroupCore, bytes: Uint8Array, now: numb
   for (let retry = 0; retry <= s.retry + 1 + begun && rank < 0; retry++)
     rank = stewards(core, retry).findIndex((m) => bytesEqual(m, staged.sender));
   if (rank < 0) return [reject(core, "NOT_STEWARD", "commit from a member not on the steward list")];
-  s.candidates.push({
-    bytes,
-    sender: staged.sender,
-    proposals: staged.proposals,
-    hash: sha256(bytes),
-  });
-  if (s.freezeUntil === undefined) s.freezeUntil = now + p.freezeMs;
-  return [];
+  const hash = sha256(bytes);
+  s.candidates.push({ bytes, sender: staged.sender, proposals: staged.proposals, hash });
+  // A commit we pulled after seeing it attested: the freeze counts from the attestation, as the others'
+  // did from about then.
+  if (s.freezeUntil === undefined) s.freezeUntil = (attestedAt(core, hash) ?? now) + p.freezeMs;
+  return attest(core, hash, staged.sender, now);
 }

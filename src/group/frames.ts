@@ -43,6 +43,10 @@ export const KeyPackageSetSchema = {
   keyPackages: [3, "bytes", "repeated"],
   lastResort: [4, "bytes"],
 } as const;
+/** A commit for `epoch` by its SHA-256 (commit resolution, `commit-pull.ts`). */
+export const CommitRefSchema = { epoch: [1, "u64"], hash: [2, "bytes"] } as const;
+/** A request for the body of an attested commit, to the one member named as `holder`. */
+export const CommitPullSchema = { epoch: [1, "u64"], hash: [2, "bytes"], holder: [3, "bytes"] } as const;
 export const GroupPayloadSchema = {
   chat: [1, ChatSchema],
   proposal: [2, ProposalSchema],
@@ -50,6 +54,8 @@ export const GroupPayloadSchema = {
   syncKey: [4, SyncKeyShareSchema],
   keyPackageSets: [5, KeyPackageSetSchema, "repeated"],
   votes: [6, VoteSchema, "repeated"],
+  commitSeen: [7, CommitRefSchema],
+  commitPull: [8, CommitPullSchema],
 } as const;
 export const RejoinRequestSchema = {
   keyPackage: [1, "bytes"],
@@ -75,6 +81,8 @@ export type WelcomeFrame = Decoded<typeof WelcomeFrameSchema>;
 export type KeyPackageSet = Decoded<typeof KeyPackageSetSchema>;
 export type RejoinRequest = Decoded<typeof RejoinRequestSchema>;
 export type StewardListFrame = Decoded<typeof StewardListSchema>;
+export type CommitRef = Decoded<typeof CommitRefSchema>;
+export type CommitPull = Decoded<typeof CommitPullSchema>;
 
 export const PROPOSAL_ADD = 1;
 export const PROPOSAL_REMOVE = 2;

@@ -7,6 +7,7 @@ import { toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { addCandidate, observe } from "./candidates.ts";
 import { onChat } from "./chats.ts";
+import { onCommitPull, onCommitSeen } from "./commit-pull.ts";
 import { count, reject, requireGroup } from "./core.ts";
 import { type GroupEffect, stateHint } from "./effects.ts";
 import { groupCodeOf } from "./errors.ts";
@@ -99,6 +100,8 @@ async function onPayload(
   if (p.proposal !== undefined) return onProposal(core, p.proposal, sender, epoch, now);
   if (p.vote !== undefined) return onVote(core, p.vote, sender, epoch);
   if (p.votes.length > 0) return onVotes(core, p.votes, sender, epoch);
+  if (p.commitSeen !== undefined) return onCommitSeen(core, p.commitSeen, sender, now);
+  if (p.commitPull !== undefined) return onCommitPull(core, p.commitPull, now);
   const share = p.syncKey === undefined ? undefined : await onSyncKeyPayload(core, p.syncKey, now);
   return share ?? [reject(core, "MALFORMED", "empty payload")];
 }
