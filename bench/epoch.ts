@@ -2,7 +2,8 @@
 // The study simulates one commit round under Bernoulli loss (n = 12, links 0.5-2 s); with "primary steward
 // first, attest the winner's hash, pull its body from any holder" it reports 158 messages at 10% loss and
 // 198 at 20%, convergence 4.7 s and 5.9 s, and no fork up to 50% loss. Here: a group set up in one commit,
-// left to settle, then one member proposes a key refresh; votes (10 s), the steward's commit (60 s after
+// one voted epoch without loss so that an elected steward list (steward and backup) is in force, then one
+// member proposes a key refresh; votes (10 s), the steward's commit (60 s after
 // approval), freeze (30 s) and selection run on the simulator with links of 0.5-2 s and the given loss.
 // Per row (median over the seeds unless said):
 //   first→all s   first member at the new epoch → every member in one state at it (max over seeds too);
@@ -15,10 +16,12 @@
 //   SDS sync / SDS rebcast / gossip   transmissions of SDS sync messages, SDS re-broadcasts (resends and
 //                 SDS-R repair answers), and SyncStateInfo and other sync-topic traffic, from the proposal
 //                 until all were in one state; also per member per minute;
+//   resends / SDS-R answers   SDS resends and SDS-R repair answers sent (messages; each goes to everyone);
 //   dup %         SDS content receptions of a message the receiver already had, of all content receptions;
 //   KB            bytes of every transmission in that window.
-// Usage: node bench/epoch.ts [--n 12,100] [--loss 0,10,20,30] [--seeds 30] [--seeds-large 3]
-//   --seeds: seeds per row at n <= 12; --seeds-large: at larger n (a 100-member round takes minutes).
+// Usage: node bench/epoch.ts [--n 12,100] [--loss 0,10,20,30] [--seeds 30] [--seeds-large 3] [--verbose]
+//   --seeds: seeds per row at n <= 12; --seeds-large: at larger n (a 100-member round takes minutes);
+//   --verbose: each seed's figures on stderr (always at larger n).
 import { decodeGroupFrame } from "../src/group/frames.ts";
 import { DEFAULT_GROUP_PARAMS } from "../src/group/params.ts";
 import { topicsOf } from "../src/group/topics.ts";
@@ -55,6 +58,9 @@ interface Seed {
   bytes: number;
   received: number;
   duplicates: number;
+  /** SDS resends and SDS-R answers sent (messages, not transmissions). */
+  resends: number;
+  repairs: number;
 }
 
 async function runSeed(n: number, lossPct: number, seed: number): Promise<Seed> {
@@ -66,6 +72,13 @@ async function runSeed(n: number, lossPct: number, seed: number): Promise<Seed> 
   });
   await c.bootstrap(n);
   await c.sim.runFor(90_000);
+  // One voted epoch without loss first: the steward list in force is then an elected one (epoch steward
+  // and backup), not the bootstrap's creator alone.
+  const e = c.epochOf("m0");
+  await c.members.get("m0")!.proposeRefresh();
+  for (let t = 0; t < 3_000 && !(c.epochOf("m0") > e && c.distinctStates().size === 1); t++)
+    await c.sim.runFor(STEP_MS);
+  await c.sim.runFor(60_000);
   const topics = topicsOf("demo");
   const tx: Record<Kind, number> = {
     round: 0,
@@ -113,6 +126,15 @@ async function runSeed(n: number, lossPct: number, seed: number): Promise<Seed> 
       had.add(s.messageId);
     });
   }
+  const sdsStats = () =>
+    [...c.members.values()].reduce(
+      (a, m) => {
+        const st = m.group.channel?.state.stats;
+        return { resent: a.resent + (st?.resent ?? 0), repairs: a.repairs + (st?.repairResponsesSent ?? 0) };
+      },
+      { resent: 0, repairs: 0 },
+    );
+  const stats0 = sdsStats();
   c.sim.setLoss(lossPct / 100);
   counting = true;
   const start = c.now;
@@ -140,7 +162,10 @@ async function runSeed(n: number, lossPct: number, seed: number): Promise<Seed> 
     }
   }
   counting = false;
+  const stats1 = sdsStats();
   return {
+    resends: stats1.resent - stats0.resent,
+    repairs: stats1.repairs - stats0.repairs,
     firstToAllMs: first !== undefined && all !== undefined ? all - first : undefined,
     fork: fingerprints.size > 1,
     stall: all === undefined,
@@ -160,7 +185,8 @@ for (const n of SIZES) {
     const wall = performance.now();
     for (let seed = 1; seed <= seeds; seed++) {
       runs.push(await runSeed(n, loss, seed));
-      if (n > 12) console.error(`  n=${n} loss=${loss}% seed ${seed}: ${JSON.stringify(runs.at(-1))}`);
+      if (n > 12 || process.argv.includes("--verbose"))
+        console.error(`  n=${n} loss=${loss}% seed ${seed}: ${JSON.stringify(runs.at(-1))}`);
     }
     const done = runs.filter((r) => r.firstToAllMs !== undefined);
     const med = (f: (r: Seed) => number) => median(runs.map(f));
@@ -180,6 +206,8 @@ for (const n of SIZES) {
       "study msgs": n === 12 ? (study?.msgs ?? "-") : "-",
       "SDS sync": med((r) => r.tx.sdsSync),
       "SDS rebcast": med((r) => r.tx.rebroadcast),
+      resends: med((r) => r.resends),
+      "SDS-R answers": med((r) => r.repairs),
       gossip: med((r) => r.tx.gossip),
       "overhead /member/min": perMemberMin("sdsSync") + perMemberMin("rebroadcast") + perMemberMin("gossip"),
       "dup %": med((r) => (100 * r.duplicates) / Math.max(1, r.received)),

@@ -4,7 +4,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type MlsGroup, MlsProtocolError, type Processed, processMessage } from "../mls/index.ts";
 import { bytesEqual } from "../util/bytes.ts";
-import { attest, attestedAt, bodyRefused } from "./commit-pull.ts";
+import { attest, attestedAt, bodyRefused, resolution } from "./commit-pull.ts";
 import { reject, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import type { GroupCode } from "./errors.ts";
@@ -98,6 +98,8 @@ export async function addCandidate(core: GroupCore, bytes: Uint8Array, now: numb
     const r = await stage(core, group, bytes);
     if (typeof r === "string") {
       bodyRefused(core, sha256(bytes));
+      // Lacking the proposal it carries (lost to us; SDS brings it later): kept, tried again then.
+      if (r === "EMPTY_COMMIT" || r === "UNPROPOSED_CHANGE") observe(core, group.epoch, bytes, group.epoch);
       return [reject(core, r, "commit candidate rejected")];
     }
     staged = r;
@@ -115,4 +117,25 @@ export async function addCandidate(core: GroupCore, bytes: Uint8Array, now: numb
   // did from about then.
   if (s.freezeUntil === undefined) s.freezeUntil = (attestedAt(core, hash) ?? now) + p.freezeMs;
   return attest(core, hash, staged.sender, now);
+}
+
+/**
+ * Commits of the current epoch we refused for lack of the proposals they carry are tried again whenever
+ * our proposals change (a lost proposal arrived): otherwise such a member would learn of the epoch only
+ * from the sync layer after the others moved on, and as a steward of a later retry round would commit a
+ * competing candidate.
+ */
+export async function retryRefused(core: GroupCore, now: number): Promise<GroupEffect[]> {
+  const s = core.state;
+  const epoch = requireGroup(core).epoch;
+  const kept = s.observedCommits.get(epoch);
+  const r = resolution(core);
+  if (kept === undefined || kept.length === 0) return [];
+  const known = [...s.proposals.keys()].join();
+  if (r.refusedWith === known) return [];
+  r.refusedWith = known;
+  const out: GroupEffect[] = [];
+  for (const c of kept)
+    if (!s.candidates.some((x) => bytesEqual(x.bytes, c))) out.push(...(await addCandidate(core, c, now)));
+  return out;
 }

@@ -45,8 +45,12 @@ export const KeyPackageSetSchema = {
 } as const;
 /** A commit for `epoch` by its SHA-256 (commit resolution, `commit-pull.ts`). */
 export const CommitRefSchema = { epoch: [1, "u64"], hash: [2, "bytes"] } as const;
-/** A request for the body of an attested commit, to the one member named as `holder`. */
-export const CommitPullSchema = { epoch: [1, "u64"], hash: [2, "bytes"], holder: [3, "bytes"] } as const;
+/** A request for the body of an attested commit, to the members named as `holders` (at most 2). */
+export const CommitPullSchema = {
+  epoch: [1, "u64"],
+  hash: [2, "bytes"],
+  holders: [3, "bytes", "repeated"],
+} as const;
 export const GroupPayloadSchema = {
   chat: [1, ChatSchema],
   proposal: [2, ProposalSchema],

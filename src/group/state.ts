@@ -219,6 +219,8 @@ export interface CommitPulls {
   readonly answered: Map<string, number>;
   /** Hashes (hex) we attested this epoch. */
   readonly sent: Set<string>;
+  /** The proposals (ids joined) we last tried refused commits of this epoch with (`retryRefused`). */
+  refusedWith?: string;
 }
 
 /** Our own commit, with the state it leads to (MLS does not let a member process its own commit). */

@@ -5,6 +5,7 @@
 import { isActive } from "../mls/index.ts";
 import { toHex } from "../util/bytes.ts";
 import { announceKeyPackage } from "./admission.ts";
+import { retryRefused } from "./candidates.ts";
 import { chatHoldDue, releaseChats } from "./chat-order.ts";
 import { pullsDue, sweepPulls } from "./commit-pull.ts";
 import type { GroupEffect } from "./effects.ts";
@@ -43,6 +44,7 @@ export async function tick(core: GroupCore, now: number): Promise<GroupEffect[]>
   decideAll(core, now, out);
   out.push(...(await proposeJoiners(core, now)));
   out.push(...(await sweepPulls(core, now)));
+  out.push(...(await retryRefused(core, now)));
   out.push(...(await stewardCommit(core, now)));
   if (s.freezeUntil !== undefined && now >= s.freezeUntil) out.push(...(await select(core, now)));
   return out;
