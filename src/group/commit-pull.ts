@@ -143,15 +143,21 @@ export async function onCommitSeen(
   if (count >= ATTESTS_PER_MEMBER || r.attested.size >= core.params.observedPerEpoch)
     return [reject(core, "OBSERVED_FULL", `more commits attested for epoch ${r.epoch} than pulled`)];
   r.bySender.set(by, count + 1);
-  // The first pull waits a quarter of the retry interval: the body, sent before the attestation, is
-  // usually on its way (with links of 0.5-2 s an attestation is 1 s behind the body at least).
-  r.attested.set(key, { firstAt: now, holders: [sender], pulls: 0, nextAt: now + firstPullDelay(core) });
+  const nextAt = now + firstPullDelay(core, ref.hash);
+  r.attested.set(key, { firstAt: now, holders: [sender], pulls: 0, nextAt });
   return [];
 }
 
-/** How long a member waits for the body of an attested commit before it pulls it. */
-export function firstPullDelay(core: GroupCore): number {
-  return Math.floor(core.params.commitPullRetryMs / 4);
+/**
+ * How long a member waits for the body of an attested commit before it pulls it: a quarter of the retry
+ * interval (the body, sent before the attestation, is usually on its way: with links of 0.5-2 s an
+ * attestation is 1 s behind the body at least), plus up to another quarter by SHA-256(self ‖ hash), so
+ * that the members lacking it do not all pull at once and most see a pull (and its answer) first.
+ */
+export function firstPullDelay(core: GroupCore, hash: Uint8Array): number {
+  const quarter = Math.floor(core.params.commitPullRetryMs / 4);
+  const h = sha256(concatBytes(core.identity.id, hash));
+  return quarter + (quarter > 0 ? ((h[0]! << 8) | h[1]!) % quarter : 0);
 }
 
 /** Sends one pull for an attested commit, to the next `HOLDERS_PER_PULL` holders. */
@@ -206,7 +212,14 @@ export async function sweepPulls(core: GroupCore, now: number): Promise<GroupEff
 export function onCommitPull(core: GroupCore, req: CommitPull, now: number): GroupEffect[] {
   if (req.hash?.length !== 32 || req.epoch === undefined || req.holders.length > HOLDERS_PER_PULL)
     return [reject(core, "MALFORMED", "a commit pull without its fields, or to too many holders")];
-  if (!req.holders.some((h) => bytesEqual(h, core.identity.id))) return [];
+  if (!req.holders.some((h) => bytesEqual(h, core.identity.id))) {
+    // Another member pulls a commit we lack too: its answer is broadcast, so ours waits for it.
+    const r = resolution(core);
+    const a = req.epoch === r.epoch ? r.attested.get(toHex(req.hash)) : undefined;
+    if (a !== undefined && a.pulls < MAX_PULLS)
+      a.nextAt = Math.max(a.nextAt, now + core.params.commitPullRetryMs);
+    return [];
+  }
   const key = toHex(req.hash);
   const r = resolution(core);
   const last = r.answered.get(key);
