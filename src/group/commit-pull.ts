@@ -1,11 +1,11 @@
-// Commit resolution in about one round trip (docs/decisions.md, "A lost commit is pulled"): a member that
-// stages a commit candidate of another member attests its hash to the group; a member that sees a hash
-// attested which it lacks asks one of the attesters for the body at once, and the next one after
-// `commitPullRetryMs`; the holder answers with the commit frame. Every message here is an SDS ephemeral
-// (no acks, no resends, no repair): losing one costs one retry, and the SDS stream still brings the commit
-// itself. An attested hash that is still being pulled holds the stewards back: the commit exists, so a
-// backup's own would only compete with it. Nothing here adopts anything: a pulled body goes through the
-// same checks as any commit frame (MLS validation, steward list, proposals).
+// Commit resolution in about one round trip (docs/decisions.md, "A lost commit is pulled"): a few members
+// (`attesters`) attest each commit candidate they stage by its hash; a member that sees a hash attested
+// which it lacks asks two of the attesters for the body, and the next two every `commitPullRetryMs`; a
+// holder named answers with the commit frame. Every message here is an SDS ephemeral (no acks, no
+// resends, no repair): losing one costs one retry, and the SDS stream still brings the commit itself. An
+// attested hash that is still being pulled holds the stewards back: the commit exists, so a backup's own
+// would only compete with it. Nothing here adopts anything: a pulled body goes through the same checks
+// as any commit frame (MLS validation, steward list, proposals).
 import { sha256 } from "@noble/hashes/sha2.js";
 import { encrypt } from "../mls/index.ts";
 import { bytesEqual, compareBytes, concatBytes, fromHex, toHex } from "../util/bytes.ts";
@@ -33,7 +33,7 @@ export const MAX_HOLDERS = 8;
 /**
  * Members that attest a commit: the first of the roster (but its committer) by SHA-256(hash ‖ id), so
  * that each commit has its own. A member that lost the commit misses all their attestations with
- * probability loss^ATTESTERS (3e-4 at 30% loss); the SDS stream and the sync layer still bring it then.
+ * probability loss^ATTESTERS (7e-4 at 30% loss); the SDS stream and the sync layer still bring it then.
  */
 export const ATTESTERS = 6;
 /** Distinct commits one member may attest in an epoch that we pull: an honest one attests one or two. */
