@@ -88,7 +88,8 @@ async function catchUp(ctx: SyncContext, v: Verdict, now: number): Promise<SyncE
   if (v.status === "BEHIND") {
     const before = ctx.port.group!.epoch;
     const out = await applyHeard(ctx, now);
-    if (ctx.port.group!.epoch !== before) return out;
+    // Caught up over our own removal: no group any more (the port holds none once we are out).
+    if (ctx.port.group?.epoch !== before) return out;
   }
   return requestCatchUp(ctx, v, now);
 }
