@@ -2,13 +2,20 @@
 // the state, checked to carry only approved proposals and to come from a steward of a round that has
 // begun, and starts the freeze. Commits for other epochs are kept, bounded, for when we reach them.
 import { sha256 } from "@noble/hashes/sha2.js";
-import { type MlsGroup, MlsProtocolError, type Processed, processMessage } from "../mls/index.ts";
+import {
+  isActive,
+  type MlsGroup,
+  MlsProtocolError,
+  type Processed,
+  peek,
+  processMessage,
+} from "../mls/index.ts";
 import { bytesEqual } from "../util/bytes.ts";
 import { attest, attestedAt, bodyRefused, resolution } from "./commit-pull.ts";
 import { reject, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import type { GroupCode } from "./errors.ts";
-import { PROPOSAL_LEAVE, PROPOSAL_REFRESH, PROPOSAL_REMOVE } from "./frames.ts";
+import { decodeGroupFrame, PROPOSAL_LEAVE, PROPOSAL_REFRESH, PROPOSAL_REMOVE } from "./frames.ts";
 import type { GroupCore } from "./state.ts";
 import { roundsBegun, stewards } from "./steward-schedule.ts";
 
@@ -138,4 +145,27 @@ export async function retryRefused(core: GroupCore, now: number): Promise<GroupE
   for (const c of kept)
     if (!s.candidates.some((x) => bytesEqual(x.bytes, c))) out.push(...(await addCandidate(core, c, now)));
   return out;
+}
+
+/**
+ * A frame SDS holds back for missing causal history: if it is a commit for our epoch, it is staged now.
+ * Under loss most members lack one of the votes the steward's commit names as its history, and SDS-R
+ * brings it 30 s or more later at the spec's timers, past the others' freeze; the commit needs no order
+ * to be checked (MLS validation, steward list, proposals, as on delivery, which then finds it staged).
+ */
+export async function waitingCommit(
+  core: GroupCore,
+  content: Uint8Array,
+  now: number,
+): Promise<GroupEffect[]> {
+  const group = core.group;
+  if (group === undefined || !isActive(group)) return [];
+  let commit: Uint8Array | undefined;
+  try {
+    commit = decodeGroupFrame(content).commit;
+    if (commit === undefined || peek(commit).epoch !== group.epoch) return [];
+  } catch {
+    return []; // malformed: rejected on delivery
+  }
+  return addCandidate(core, commit, now);
 }

@@ -5,7 +5,7 @@ import { MlsProtocolError, type Processed, peek, processMessage } from "../mls/i
 import type { SdsEffect } from "../sds/index.ts";
 import { toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
-import { addCandidate, observe } from "./candidates.ts";
+import { addCandidate, observe, waitingCommit } from "./candidates.ts";
 import { onChat } from "./chats.ts";
 import { onCommitPull, onCommitSeen } from "./commit-pull.ts";
 import { count, reject, requireGroup } from "./core.ts";
@@ -26,6 +26,7 @@ export async function onSds(core: GroupCore, effects: SdsEffect[], now: number):
   for (const e of effects) {
     if (e.type === "deliver") out.push(...(await readFrame(core, e.content, now)));
     else out.push(...channelEffects(core, e));
+    if (e.type === "waiting") out.push(...(await waitingCommit(core, e.content, now)));
   }
   return out;
 }

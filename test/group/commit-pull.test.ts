@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ATTESTS_PER_MEMBER, attesters, MAX_PULLS } from "../../src/group/commit-pull.ts";
 import type { GroupEffect } from "../../src/group/effects.ts";
+import { decodeGroupFrame } from "../../src/group/frames.ts";
 import { DEFAULT_GROUP_PARAMS, FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { Insider } from "../../src/node/insider.ts";
+import { decodeSdsMessage } from "../../src/sds/wire.ts";
 import { DEFAULT_SYNC_PARAMS } from "../../src/sync/params.ts";
 import { bytesEqual, toHex } from "../../src/util/bytes.ts";
 
@@ -110,6 +112,38 @@ describe("commit resolution (attest and pull)", () => {
     assert.ok(a !== undefined && a.pulls > MAX_PULLS, "given up");
     // m0's traffic in 10 s: its pulls and a few SDS syncs; not a pull per tick.
     assert.ok(pulls < 40, `${pulls} messages`);
+  });
+
+  it("a commit SDS holds back for votes the member lacks is staged at once: the member selects with the others", async () => {
+    const { c, epochs } = await cluster(6, 11, false);
+    const victim = "m4";
+    const proposer = "m1";
+    const before = c.epochOf("m0");
+    // From now on the victim gets no application message but the proposal (no votes, no attestations,
+    // no pulls: nor their SDS resends or repairs), only commits; the steward's commit names votes as its
+    // causal history, so SDS buffers it at the victim for good.
+    let proposalSent = false;
+    for (const n of c.members.keys()) {
+      if (n === victim) continue;
+      c.outgoing.set(n, (m) => {
+        if (m.kind !== "app") return "send";
+        const sds = decodeSdsMessage(m.data);
+        if (sds.content === undefined || sds.content.length === 0) return "send";
+        if (decodeGroupFrame(sds.content).commit !== undefined) return "send";
+        if (n === proposer && !proposalSent && sds.lamportTimestamp !== undefined) {
+          proposalSent = true;
+          return "send";
+        }
+        return { to: [...c.members.keys()].filter((x) => x !== victim && x !== n) };
+      });
+    }
+    await c.members.get(proposer)!.proposeRefresh();
+    await untilEpoch(c, before, 20_000);
+    const round = epochs.filter((e) => e.epoch === before + 1n);
+    const mine = round.find((e) => e.member === victim);
+    assert.ok(mine !== undefined, "the victim reached the new epoch");
+    assert.equal(mine.via, "commit", "by selection, not by the sync layer's catch-up");
+    assert.equal(new Set(round.map((e) => toHex(e.fingerprint))).size, 1);
   });
 
   it("attesters are a few roster members, never the committer, the same at every member", async () => {
