@@ -200,7 +200,7 @@ export interface GroupCoreState {
 export interface AttestedCommit {
   /** When we first saw it attested (our clock): its body's freeze counts from then. */
   readonly firstAt: number;
-  /** Members that attested it (at most `MAX_HOLDERS`): each pull asks the next one. */
+  /** Members that attested it (at most `MAX_HOLDERS`): each pull asks the next two. */
   readonly holders: Uint8Array[];
   /** Pulls sent so far; after `MAX_PULLS` the commit is given up (`nextAt` infinite). */
   pulls: number;
