@@ -2,12 +2,21 @@
 // the state, checked to carry only approved proposals and to come from a steward of a round that has
 // begun, and starts the freeze. Commits for other epochs are kept, bounded, for when we reach them.
 import { sha256 } from "@noble/hashes/sha2.js";
-import { type MlsGroup, MlsProtocolError, type Processed, processMessage } from "../mls/index.ts";
+import {
+  isActive,
+  type MlsGroup,
+  MlsProtocolError,
+  type Processed,
+  peek,
+  processMessage,
+} from "../mls/index.ts";
 import { bytesEqual } from "../util/bytes.ts";
+import { attest, attestedAt, bodyRefused, resolution } from "./commit-pull.ts";
 import { reject, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
+import { evidenceOf, onEvidence } from "./equivocation.ts";
 import type { GroupCode } from "./errors.ts";
-import { PROPOSAL_LEAVE, PROPOSAL_REFRESH, PROPOSAL_REMOVE } from "./frames.ts";
+import { decodeGroupFrame, PROPOSAL_LEAVE, PROPOSAL_REFRESH, PROPOSAL_REMOVE } from "./frames.ts";
 import type { GroupCore } from "./state.ts";
 import { roundsBegun, stewards } from "./steward-schedule.ts";
 
@@ -95,7 +104,12 @@ export async function addCandidate(core: GroupCore, bytes: Uint8Array, now: numb
     staged = { sender: core.identity.id, proposals: Math.min(approved, p.maxProposalsPerCommit) };
   } else {
     const r = await stage(core, group, bytes);
-    if (typeof r === "string") return [reject(core, r, "commit candidate rejected")];
+    if (typeof r === "string") {
+      bodyRefused(core, sha256(bytes));
+      // Lacking the proposal it carries (lost to us; SDS brings it later): kept, tried again then.
+      if (r === "EMPTY_COMMIT" || r === "UNPROPOSED_CHANGE") observe(core, group.epoch, bytes, group.epoch);
+      return [reject(core, r, "commit candidate rejected")];
+    }
     staged = r;
   }
   // Retry rounds advance as members tick: accept the rounds that have begun by the clock as well as the
@@ -105,12 +119,61 @@ export async function addCandidate(core: GroupCore, bytes: Uint8Array, now: numb
   for (let retry = 0; retry <= s.retry + 1 + begun && rank < 0; retry++)
     rank = stewards(core, retry).findIndex((m) => bytesEqual(m, staged.sender));
   if (rank < 0) return [reject(core, "NOT_STEWARD", "commit from a member not on the steward list")];
-  s.candidates.push({
-    bytes,
-    sender: staged.sender,
-    proposals: staged.proposals,
-    hash: sha256(bytes),
-  });
-  if (s.freezeUntil === undefined) s.freezeUntil = now + p.freezeMs;
-  return [];
+  const hash = sha256(bytes);
+  // Another candidate of the same member for this epoch: an equivocation, found as the commits meet (a
+  // pulled commit brings the other half's here). Both stay candidates: selection ranks them the same way
+  // everywhere, so the group still takes one.
+  const twin = s.candidates.find((c) => bytesEqual(c.sender, staged.sender) && !bytesEqual(c.bytes, bytes));
+  s.candidates.push({ bytes, sender: staged.sender, proposals: staged.proposals, hash });
+  // A commit we pulled after seeing it attested: the freeze counts from the attestation, as the others'
+  // did from about then.
+  if (s.freezeUntil === undefined) s.freezeUntil = (attestedAt(core, hash) ?? now) + p.freezeMs;
+  const out = await attest(core, hash, staged.sender, now);
+  if (twin !== undefined)
+    out.push(...(await onEvidence(core, evidenceOf(group.epoch, twin.bytes, bytes), now, true)));
+  return out;
+}
+
+/**
+ * Commits of the current epoch we refused for lack of the proposals they carry are tried again whenever
+ * our proposals change (a lost proposal arrived): otherwise such a member would learn of the epoch only
+ * from the sync layer after the others moved on, and as a steward of a later retry round would commit a
+ * competing candidate.
+ */
+export async function retryRefused(core: GroupCore, now: number): Promise<GroupEffect[]> {
+  const s = core.state;
+  const epoch = requireGroup(core).epoch;
+  const kept = s.observedCommits.get(epoch);
+  const r = resolution(core);
+  if (kept === undefined || kept.length === 0) return [];
+  const known = [...s.proposals.keys()].join();
+  if (r.refusedWith === known) return [];
+  r.refusedWith = known;
+  const out: GroupEffect[] = [];
+  for (const c of kept)
+    if (!s.candidates.some((x) => bytesEqual(x.bytes, c))) out.push(...(await addCandidate(core, c, now)));
+  return out;
+}
+
+/**
+ * A frame SDS holds back for missing causal history: if it is a commit for our epoch, it is staged now.
+ * Under loss most members lack one of the votes the steward's commit names as its history, and SDS-R
+ * brings it 30 s or more later at the spec's timers, past the others' freeze; the commit needs no order
+ * to be checked (MLS validation, steward list, proposals, as on delivery, which then finds it staged).
+ */
+export async function waitingCommit(
+  core: GroupCore,
+  content: Uint8Array,
+  now: number,
+): Promise<GroupEffect[]> {
+  const group = core.group;
+  if (group === undefined || !isActive(group)) return [];
+  let commit: Uint8Array | undefined;
+  try {
+    commit = decodeGroupFrame(content).commit;
+    if (commit === undefined || peek(commit).epoch !== group.epoch) return [];
+  } catch {
+    return []; // malformed: rejected on delivery
+  }
+  return addCandidate(core, commit, now);
 }

@@ -51,6 +51,14 @@ export const EquivocationSchema = {
   first: [2, "bytes"],
   second: [3, "bytes"],
 } as const;
+/** A commit for `epoch` by its SHA-256 (commit resolution, `commit-pull.ts`). */
+export const CommitRefSchema = { epoch: [1, "u64"], hash: [2, "bytes"] } as const;
+/** A request for the body of an attested commit, to the members named as `holders` (at most 2). */
+export const CommitPullSchema = {
+  epoch: [1, "u64"],
+  hash: [2, "bytes"],
+  holders: [3, "bytes", "repeated"],
+} as const;
 export const GroupPayloadSchema = {
   chat: [1, ChatSchema],
   proposal: [2, ProposalSchema],
@@ -60,6 +68,8 @@ export const GroupPayloadSchema = {
   votes: [6, VoteSchema, "repeated"],
   equivocation: [7, EquivocationSchema],
   relayed: [8, RelayedChatSchema],
+  commitSeen: [9, CommitRefSchema],
+  commitPull: [10, CommitPullSchema],
 } as const;
 export const RejoinRequestSchema = {
   keyPackage: [1, "bytes"],
@@ -87,6 +97,8 @@ export type WelcomeFrame = Decoded<typeof WelcomeFrameSchema>;
 export type KeyPackageSet = Decoded<typeof KeyPackageSetSchema>;
 export type RejoinRequest = Decoded<typeof RejoinRequestSchema>;
 export type StewardListFrame = Decoded<typeof StewardListSchema>;
+export type CommitRef = Decoded<typeof CommitRefSchema>;
+export type CommitPull = Decoded<typeof CommitPullSchema>;
 
 export const PROPOSAL_ADD = 1;
 export const PROPOSAL_REMOVE = 2;

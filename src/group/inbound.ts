@@ -6,9 +6,10 @@ import { MlsProtocolError, type Processed, peek, processMessage } from "../mls/i
 import type { SdsEffect } from "../sds/index.ts";
 import { toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
-import { addCandidate, observe } from "./candidates.ts";
+import { addCandidate, observe, waitingCommit } from "./candidates.ts";
 import { onRelayed } from "./chat-relay.ts";
 import { onChat } from "./chats.ts";
+import { onCommitPull, onCommitSeen } from "./commit-pull.ts";
 import { count, reject, requireGroup } from "./core.ts";
 import { type GroupEffect, stateHint } from "./effects.ts";
 import { noteObserved, onEvidence } from "./equivocation.ts";
@@ -28,6 +29,7 @@ export async function onSds(core: GroupCore, effects: SdsEffect[], now: number):
   for (const e of effects) {
     if (e.type === "deliver") out.push(...(await readFrame(core, e.content, now)));
     else out.push(...channelEffects(core, e));
+    if (e.type === "waiting") out.push(...(await waitingCommit(core, e.content, now)));
   }
   return out;
 }
@@ -105,6 +107,8 @@ async function onPayload(
   if (p.vote !== undefined) return onVote(core, p.vote, sender, epoch);
   if (p.votes.length > 0) return onVotes(core, p.votes, sender, epoch);
   if (p.equivocation !== undefined) return onEvidence(core, p.equivocation, now);
+  if (p.commitSeen !== undefined) return onCommitSeen(core, p.commitSeen, sender, now);
+  if (p.commitPull !== undefined) return onCommitPull(core, p.commitPull, now);
   const share = p.syncKey === undefined ? undefined : await onSyncKeyPayload(core, p.syncKey, now);
   return share ?? [reject(core, "MALFORMED", "empty payload")];
 }

@@ -16,6 +16,11 @@ export interface GroupParams {
   readonly backupDelayMs: number;
   /** Candidates are collected for this long after the first one arrives, then one is selected (de-MLS: 30 s). */
   readonly freezeMs: number;
+  /**
+   * A member that sees a commit attested which it lacks asks a holder for it, and asks the next holder
+   * after this (`commit-pull.ts`): about one round trip on the slowest links.
+   */
+  readonly commitPullRetryMs: number;
   /** Stewards per epoch: the epoch steward plus backups (de-MLS: 1-2). */
   readonly stewardListSize: number;
   /** Proposals one commit may carry (de-MLS: 50). */
@@ -100,6 +105,7 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   commitDelayMs: 60_000,
   backupDelayMs: 5_000,
   freezeMs: 30_000,
+  commitPullRetryMs: 4_000,
   stewardListSize: 2,
   maxProposalsPerCommit: 50,
   keyPackageEpochs: 3,
@@ -139,6 +145,7 @@ export const FAST_GROUP_PARAMS: GroupParams = {
   commitDelayMs: 300,
   backupDelayMs: 1_200,
   freezeMs: 600,
+  commitPullRetryMs: 200,
   keyPackageResendMs: 1_000,
   welcomeWaitMs: 5_000,
   chatHoldMs: 5_000,
@@ -154,6 +161,7 @@ const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [num
   commitDelayMs: [0, 3_600_000],
   backupDelayMs: [1, 3_600_000],
   freezeMs: [0, 3_600_000],
+  commitPullRetryMs: [1, 3_600_000],
   stewardListSize: [1, 64],
   maxProposalsPerCommit: [1, 1024],
   keyPackageEpochs: [0, 1024],

@@ -229,7 +229,36 @@ export interface GroupCoreState {
    * entries of earlier epochs dropped: bounded by those.
    */
   readonly rejoinsActed: Map<string, { groupId?: string; epoch: bigint; count: number }>;
+  /** Commit resolution of the current epoch: attested commits we pull, what we attested and answered. */
+  commitPulls: CommitPulls;
   readonly counters: GroupCounters;
+}
+
+/** A commit of the current epoch that other members attested and we have not staged (`commit-pull.ts`). */
+export interface AttestedCommit {
+  /** When we first saw it attested (our clock): its body's freeze counts from then. */
+  readonly firstAt: number;
+  /** Members that attested it (at most `MAX_HOLDERS`): each pull asks the next two. */
+  readonly holders: Uint8Array[];
+  /** Pulls sent so far; after `MAX_PULLS` the commit is given up (`nextAt` infinite). */
+  pulls: number;
+  /** When the next pull goes out. */
+  nextAt: number;
+}
+
+/** Commit resolution within one epoch (`commit-pull.ts`); reset when the epoch changes. */
+export interface CommitPulls {
+  epoch: bigint;
+  /** Attested commits we lack, by hash (hex); at most `observedPerEpoch`. */
+  readonly attested: Map<string, AttestedCommit>;
+  /** Distinct hashes each member (hex) attested this epoch that we lacked: a few each. */
+  readonly bySender: Map<string, number>;
+  /** When we last answered a pull for a hash (hex): several pulls at once get one answer. */
+  readonly answered: Map<string, number>;
+  /** Hashes (hex) we attested this epoch. */
+  readonly sent: Set<string>;
+  /** The proposals (ids joined) we last tried refused commits of this epoch with (`retryRefused`). */
+  refusedWith?: string;
 }
 
 /** Our own commit, with the state it leads to (MLS does not let a member process its own commit). */
@@ -318,8 +347,14 @@ export function newGroupState(conversation: string): GroupCoreState {
     seenRejoins: new Set(),
     lastHeard: new Map(),
     rejoinsActed: new Map(),
+    commitPulls: newCommitPulls(-1n),
     counters: {},
   };
+}
+
+/** Empty commit resolution for `epoch`. */
+export function newCommitPulls(epoch: bigint): CommitPulls {
+  return { epoch, attested: new Map(), bySender: new Map(), answered: new Map(), sent: new Set() };
 }
 
 /** A state saved by an older version, with the fields added since filled in (empty). */
@@ -344,7 +379,9 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     equivocations?: GroupCoreState["equivocations"];
     evidenceSent?: GroupCoreState["evidenceSent"];
     peerScores?: GroupCoreState["peerScores"];
+    commitPulls?: CommitPulls;
   };
+  old.commitPulls ??= newCommitPulls(-1n);
   old.lastHeard ??= new Map();
   old.appliedCommits ??= new Map();
   old.equivocations ??= new Set();

@@ -6,6 +6,7 @@ import { commit as mlsCommit } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { addCandidate } from "./candidates.ts";
+import { awaitingAttested } from "./commit-pull.ts";
 import { reject, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import { groupCodeOf } from "./errors.ts";
@@ -36,6 +37,8 @@ export async function stewardCommit(core: GroupCore, now: number): Promise<Group
   const rank = stewardRank(core, s.retry);
   // Slots count from when the round that just ended began (a new round's backups may act at once).
   if (rank < 0 || now < commitSlot(p, since, rank)) return [];
+  // A commit of this epoch is attested and on its way: ours would only compete with it.
+  if (awaitingAttested(core)) return [];
   const me = core.identity.id;
   // MLS does not let a member remove itself in its own commit: another steward commits our removal.
   const approved = [...s.proposals.entries()]

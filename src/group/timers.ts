@@ -5,7 +5,9 @@
 import { isActive } from "../mls/index.ts";
 import { toHex } from "../util/bytes.ts";
 import { announceKeyPackage } from "./admission.ts";
+import { retryRefused } from "./candidates.ts";
 import { chatHoldDue, releaseChats } from "./chat-order.ts";
+import { pullsDue, sweepPulls } from "./commit-pull.ts";
 import type { GroupEffect } from "./effects.ts";
 import { select } from "./epoch-change.ts";
 import { onSds } from "./inbound.ts";
@@ -41,6 +43,8 @@ export async function tick(core: GroupCore, now: number): Promise<GroupEffect[]>
   out.push(...(await castVotes(core, now)));
   decideAll(core, now, out);
   out.push(...(await proposeJoiners(core, now)));
+  out.push(...(await sweepPulls(core, now)));
+  out.push(...(await retryRefused(core, now)));
   out.push(...(await stewardCommit(core, now)));
   if (s.freezeUntil !== undefined && now >= s.freezeUntil) out.push(...(await select(core, now)));
   return out;
@@ -60,7 +64,8 @@ export type GroupTimers = Partial<
     | "consensusTimeout"
     | "commitSlot"
     | "retryRound"
-    | "chatHold",
+    | "chatHold"
+    | "commitPull",
     number
   >
 >;
@@ -83,6 +88,8 @@ export function timers(core: GroupCore): GroupTimers {
   const hold = chatHoldDue(core);
   if (hold !== undefined) t.chatHold = hold;
   if (s.freezeUntil !== undefined) t.freeze = s.freezeUntil;
+  const pull = pullsDue(core);
+  if (pull < Number.POSITIVE_INFINITY) t.commitPull = pull;
   let vote = Number.POSITIVE_INFINITY;
   let timeout = Number.POSITIVE_INFINITY;
   for (const p of s.proposals.values()) {

@@ -42,22 +42,42 @@ export function responseTime(
   return now + Number((distance * repairHash(messageId)) % BigInt(Math.max(1, tMaxMs)));
 }
 
-/** Number of response groups: `num_participants div 128 + 1`. */
+/** Members per response group in the spec's rule (`num_participants div 128 + 1` groups). */
+export const SPEC_RESPONSE_GROUP_SIZE = 128;
+
+/**
+ * Members per response group demls answers with. Under the spec's 128, every holder in a group of up to
+ * 127 members is a responder: each schedules an answer and cancels it when it sees one, but a holder
+ * that misses the first answer (one in five at 20% loss) broadcasts another, so a group of 100 answered
+ * one request about 20 times, each to all 99 others. With groups of about 8, a request draws the
+ * original sender's answer and the answers of the few group members that missed it (docs/decisions.md,
+ * "SDS-R response groups of 8").
+ */
+export const RESPONSE_GROUP_SIZE = 8;
+
+/** Number of response groups: `num_participants div size + 1` (the spec: size 128). */
 export function responseGroups(participants: number): number {
-  return Math.floor(Math.max(0, participants) / 128) + 1;
+  return responseGroupsOfSize(participants, SPEC_RESPONSE_GROUP_SIZE);
+}
+
+/** Number of response groups of about `size` members: `num_participants div size + 1`. */
+export function responseGroupsOfSize(participants: number, size: number): number {
+  return Math.floor(Math.max(0, participants) / Math.max(1, size)) + 1;
 }
 
 /**
  * Whether `selfId` is in the response group for a message from `senderId`:
- * `H(self, msg) mod G == H(sender, msg) mod G`. Only that group answers, so repair traffic stays
- * proportional to 128, not to the channel size.
+ * `H(self, msg) mod G == H(sender, msg) mod G` with `G = participants div size + 1` (the spec's size:
+ * 128). Only that group answers, so repair traffic stays proportional to the group size, not to the
+ * channel's.
  */
 export function inResponseGroup(
   selfId: string,
   senderId: string,
   messageId: string,
   participants: number,
+  size = SPEC_RESPONSE_GROUP_SIZE,
 ): boolean {
-  const g = BigInt(responseGroups(participants));
+  const g = BigInt(responseGroupsOfSize(participants, size));
   return repairHash(selfId, messageId) % g === repairHash(senderId, messageId) % g;
 }

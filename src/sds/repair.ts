@@ -1,7 +1,7 @@
 // SDS-R: repair requests for missing messages (scheduled, backed off, carried by outgoing messages) and
 // repair responses (rebroadcasts from the cache, by the response group, cancelled when seen). The timing
 // functions are in repair-timing.ts.
-import { inResponseGroup, requestTime, responseTime } from "./repair-timing.ts";
+import { inResponseGroup, RESPONSE_GROUP_SIZE, requestTime, responseTime } from "./repair-timing.ts";
 import { lowerWake } from "./schedule.ts";
 import type { SdsCore, SdsEffect } from "./types.ts";
 import { decodeSdsMessage, type HistoryEntry } from "./wire.ts";
@@ -68,7 +68,11 @@ export function scheduleResponses(core: SdsCore, requests: readonly HistoryEntry
   for (const r of requests) {
     if (!s.cache.has(r.messageId) || s.repairResponses.has(r.messageId)) continue;
     const sender = r.senderId ?? "";
-    if (sender !== s.selfId && !inResponseGroup(s.selfId, sender, r.messageId, s.participants)) continue;
+    if (
+      sender !== s.selfId &&
+      !inResponseGroup(s.selfId, sender, r.messageId, s.participants, RESPONSE_GROUP_SIZE)
+    )
+      continue;
     const at = responseTime(s.selfId, sender, r.messageId, now, core.config.repairTMaxMs);
     s.repairResponses.set(r.messageId, at);
     lowerWake(core, at);

@@ -26,7 +26,8 @@ export type SdsEffect =
   | { readonly type: "repaired"; readonly messageId: string }
   /**
    * A message arrived and is buffered until its missing dependencies are; delivered later. The layer above
-   * may look at the content early (to learn that its sender is somewhere we are not), not act on it.
+   * may look at the content early (to learn that its sender is somewhere we are not, or to check content
+   * that needs no order, as a commit); it is still delivered, in order, once its dependencies are.
    */
   | { readonly type: "waiting"; readonly senderId: string; readonly content: Uint8Array };
 

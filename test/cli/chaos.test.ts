@@ -112,10 +112,10 @@ describe("chaos harness", () => {
     });
 
   // One short seed of the classes that exercise the simulator's new faults (the sweeps run the rest):
-  // a joiner crashed within 9 inputs of its Welcome and a member within 24 of a decided proposal; and
-  // duplicated and reordered messages.
+  // members crashed a few inputs after an epoch change, after a decided proposal, and a joiner after its
+  // Welcome; and duplicated and reordered messages.
   for (const [seed, c] of [
-    [9, "crash-steps"],
+    [1, "crash-steps"],
     [35, "dup-reorder"],
   ] as const)
     it(`${c} seed ${seed} converges, its faults drawn and done`, async () => {
@@ -134,15 +134,13 @@ describe("chaos harness", () => {
   // only (HARD for good), then a joiner of one side was left in the old group and a chat sent while a
   // member was removed on a branch the reset undid was never re-sent; 20, a heard catch-up answer that
   // removed its reader threw in the sync tick; 22, a chat of a member removed meanwhile reached only its
-  // side (now relayed, signed); 48, a member left behind by two resets asked the group of the first to add
-  // it, and rejoin limits counted per epoch number across reset groups; 53, a leave committed only on the
+  // side (now relayed, signed); 53, a leave committed only on the
   // branch that lost made a ghost (now the removal is checked against the majority).
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
     [20, "a heard answer that removes its reader throws nothing"],
     [22, "the chat of a member removed meanwhile is relayed to the other side"],
-    [48, "a member left behind by two resets is re-added"],
     [53, "a member whose leave was committed only on the losing branch is no ghost"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
