@@ -4,7 +4,7 @@
 //   HARD for `hardAfterMs`             → propose a hard reset
 //   left behind by a reset, for `lineageFollowTurns` operator timeouts + `hardAfterMs` → follow the lineage
 //   IN_SYNC, UNKNOWN                   → nothing
-import { type MlsGroup, MlsProtocolError, rewind } from "../mls/index.ts";
+import { fingerprintAt, type MlsGroup, MlsProtocolError, rewind } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { applyHeard } from "./catchup-apply.ts";
 import { requestCatchUp } from "./catchup-request.ts";
@@ -79,7 +79,7 @@ function stranded(ctx: SyncContext, now: number): boolean {
   const heard = [...state.views].some(([who, v]) => who !== me && now - v.receivedAt <= windowMs);
   const unreadable = volatile.unreadableAt !== undefined && now - volatile.unreadableAt <= windowMs;
   const busy = state.rejoining || (state.reset !== undefined && !state.reset.done);
-  if (heard || !unreadable || busy) {
+  if ((heard && !cutOff(ctx)) || !unreadable || busy) {
     volatile.strandedSince = undefined;
     return false;
   }
@@ -87,6 +87,29 @@ function stranded(ctx: SyncContext, now: number): boolean {
   if (now - volatile.strandedSince < params.strandedAfterWindows * windowMs) return false;
   volatile.strandedSince = undefined;
   return true;
+}
+
+/**
+ * Whether our last verdict saw no majority (`UNKNOWN`) and two or more members at one state that shares
+ * no state with our whole history: a branch we can never re-align to, so reading them is no reason to
+ * wait (a joiner added only on a branch the rest abandoned reads the few that were on its side).
+ */
+function cutOff(ctx: SyncContext): boolean {
+  const v = ctx.volatile.verdict;
+  const g = ctx.port.group;
+  if (v?.status !== "UNKNOWN" || g === undefined) return false;
+  const me = toHex(ctx.port.memberId);
+  return v.states.some((st) => {
+    if (st.members.filter((m) => m !== me).length < 2) return false;
+    let differs = false;
+    for (const p of [{ epoch: st.epoch, fingerprint: st.fingerprint }, ...st.ancestry]) {
+      const mine = fingerprintAt(g.history, p.epoch);
+      if (mine === undefined) continue;
+      if (bytesEqual(mine, p.fingerprint)) return false;
+      differs = true;
+    }
+    return differs;
+  });
 }
 
 /**

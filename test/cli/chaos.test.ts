@@ -134,7 +134,9 @@ describe("chaos harness", () => {
   // only (HARD for good), then a joiner of one side was left in the old group and a chat sent while a
   // member was removed on a branch the reset undid was never re-sent; 20, a heard catch-up answer that
   // removed its reader threw in the sync tick; 22, a chat of a member removed meanwhile reached only its
-  // side (now relayed, signed); 53, a leave committed only on the
+  // side (now relayed, signed); 146, a joiner added only on a branch the rest abandoned read the two
+  // members of its side and waited for good (now a branch sharing nothing with its history is no reason to
+  // wait); 53, a leave committed only on the
   // branch that lost made a ghost (now the removal is checked against the majority).
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
@@ -142,6 +144,7 @@ describe("chaos harness", () => {
     [20, "a heard answer that removes its reader throws nothing"],
     [22, "the chat of a member removed meanwhile is relayed to the other side"],
     [53, "a member whose leave was committed only on the losing branch is no ghost"],
+    [146, "a joiner added only on the abandoned branch, reading two members of it, asks to rejoin"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
