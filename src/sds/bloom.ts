@@ -8,7 +8,7 @@
 // is the same for both.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8 } from "../util/bytes.ts";
-import type { SdsConfig } from "./config.ts";
+import type { BloomFormat, SdsConfig } from "./config.ts";
 import {
   WAKU_BLOOM_CAPACITY,
   WAKU_BLOOM_ERROR_RATE,
@@ -16,9 +16,6 @@ import {
   wakuHashN,
   wakuWirePosition,
 } from "./waku.ts";
-
-/** How ids are hashed and laid out: ours, or @waku/sds's (see `SdsConfig.bloomFormat`). */
-export type BloomFormat = "demls" | "waku";
 
 /** Size of a filter: `bits` (what hashes are reduced modulo), `hashes` (k) and its length on the wire. */
 export interface BloomShape {

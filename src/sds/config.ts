@@ -1,8 +1,10 @@
 // Parameters of an SDS channel. Defaults follow the spec where it names one; the rest are chosen so a
 // group of up to ~100 members keeps per-message overhead under 1 KB (bench/sds.ts measures it).
-import type { BloomFormat } from "./bloom.ts";
 import { SdsError } from "./errors.ts";
 import { WAKU_CAUSAL_HISTORY_SIZE } from "./waku.ts";
+
+/** How bloom filter ids are hashed and laid out: ours, or @waku/sds's (see `SdsConfig.bloomFormat`). */
+export type BloomFormat = "demls" | "waku";
 
 /** Tunables of one {@link SdsChannel}. Times in milliseconds. */
 export interface SdsConfig {
