@@ -56,7 +56,9 @@ function takeAcks(core: SdsCore, m: SdsMessage, effects: SdsEffect[]): void {
   );
   const bloom = m.bloomFilter;
   const shape = bloom === undefined || bloom.length === 0 ? undefined : readableShape(core, bloom.length);
-  if (bloom !== undefined && bloom.length > 0 && shape === undefined) s.stats.unreadableFilters++;
+  // `?? 0`: a state saved by an older version has no such counter.
+  if (bloom !== undefined && bloom.length > 0 && shape === undefined)
+    s.stats.unreadableFilters = (s.stats.unreadableFilters ?? 0) + 1;
   const named = (id: string) => m.causalHistory.some((e) => e.messageId === id); // a few entries
   for (const [id, o] of s.outgoing) {
     // A sender already counted as a holder needs no second look at its filter (while a group is split
