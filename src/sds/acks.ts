@@ -1,6 +1,8 @@
 // Acknowledgements of own messages: taken from the causal history and bloom filter of what participants
 // send, resends of what stays unacknowledged (early to a participant back from silence), giving up.
-import { bloomHasIndices, bloomIndices } from "./bloom.ts";
+// A filter is read in whichever known format its length says (ours, ours at the default size for a peer
+// in the other mode, or @waku/sds's), so a mixed channel acks both ways; any other length is ignored.
+import { type BloomShape, bloomHasIndices, bloomIndices, rollingShape, WAKU_BLOOM_SHAPE } from "./bloom.ts";
 import { lowerWake, resendDelay } from "./schedule.ts";
 import type { SdsCore, SdsEffect } from "./types.ts";
 import { decodeSdsMessage, type SdsMessage } from "./wire.ts";
@@ -22,7 +24,20 @@ export function hearFrom(core: SdsCore, m: SdsMessage, now: number, effects: Sds
   resendToReturning(core, m.senderId, now);
 }
 
-function indicesOf(core: SdsCore, id: string): Uint32Array {
+/**
+ * The shape a received filter of `length` bytes is read with: ours; @waku/sds's; or, in `"waku"` format,
+ * the small filter a peer with our `bloomCapacity`/`bloomFpRate` in `"demls"` format sends. Undefined for
+ * any other length (a peer configured otherwise, or garbage): that filter cannot be tested.
+ */
+export function readableShape(core: SdsCore, length: number): BloomShape | undefined {
+  if (length === core.shape.bytes) return core.shape;
+  if (length === WAKU_BLOOM_SHAPE.bytes) return WAKU_BLOOM_SHAPE;
+  const demls = rollingShape(core.config.bloomCapacity, core.config.bloomFpRate);
+  return length === demls.bytes ? demls : undefined;
+}
+
+function indicesOf(core: SdsCore, id: string, shape: BloomShape): Uint32Array {
+  if (shape !== core.shape) return bloomIndices(id, shape); // memoized there
   const memo = core.volatile.outgoingIndices;
   let idx = memo.get(id);
   if (idx === undefined) {
@@ -40,7 +55,10 @@ function takeAcks(core: SdsCore, m: SdsMessage, effects: SdsEffect[]): void {
     c.ackQuorum > 0 ? Math.min(c.ackQuorum, s.participants - 1) : s.participants - 1,
   );
   const bloom = m.bloomFilter;
-  const bloomUsable = bloom !== undefined && bloom.length * 8 === core.shape.bits;
+  const shape = bloom === undefined || bloom.length === 0 ? undefined : readableShape(core, bloom.length);
+  // `?? 0`: a state saved by an older version has no such counter.
+  if (bloom !== undefined && bloom.length > 0 && shape === undefined)
+    s.stats.unreadableFilters = (s.stats.unreadableFilters ?? 0) + 1;
   const named = (id: string) => m.causalHistory.some((e) => e.messageId === id); // a few entries
   for (const [id, o] of s.outgoing) {
     // A sender already counted as a holder needs no second look at its filter (while a group is split
@@ -48,7 +66,7 @@ function takeAcks(core: SdsCore, m: SdsMessage, effects: SdsEffect[]): void {
     if (
       !o.holders.has(m.senderId) &&
       !named(id) &&
-      !(bloomUsable && bloomHasIndices(bloom, core.shape, indicesOf(core, id)))
+      !(shape !== undefined && bloomHasIndices(bloom!, shape, indicesOf(core, id, shape)))
     )
       continue;
     o.holders.add(m.senderId);

@@ -6,7 +6,7 @@
 // (SDS-R), sending.ts (sending and sync messages), schedule.ts (when to wake).
 import type { Rng } from "../net/transport.ts";
 import { setParticipants, sweepResends } from "./acks.ts";
-import { rollingShape } from "./bloom.ts";
+import { sdsBloomShape } from "./bloom.ts";
 import { DEFAULT_SDS_CONFIG, type SdsConfig, validateSdsConfig } from "./config.ts";
 import { receive, skipMissedHistory, sweepLost } from "./delivery.ts";
 import { missingIds, sweepResponses } from "./repair.ts";
@@ -34,8 +34,8 @@ export class SdsChannel {
     validateSdsConfig(config);
     this.state = state;
     this.config = config;
-    const shape = rollingShape(config.bloomCapacity, config.bloomFpRate);
-    if (state.bloom.current.length * 8 !== shape.bits)
+    const shape = sdsBloomShape(config);
+    if (state.bloom.current.length !== shape.bytes)
       throw new RangeError("SDS state was created with another bloom configuration");
     this.core = { state, volatile: newSdsVolatile(), config, rng, shape };
   }

@@ -1,6 +1,10 @@
 // Parameters of an SDS channel. Defaults follow the spec where it names one; the rest are chosen so a
 // group of up to ~100 members keeps per-message overhead under 1 KB (bench/sds.ts measures it).
 import { SdsError } from "./errors.ts";
+import { WAKU_CAUSAL_HISTORY_SIZE } from "./waku.ts";
+
+/** How bloom filter ids are hashed and laid out: ours, or @waku/sds's (see `SdsConfig.bloomFormat`). */
+export type BloomFormat = "demls" | "waku";
 
 /** Tunables of one {@link SdsChannel}. Times in milliseconds. */
 export interface SdsConfig {
@@ -11,8 +15,20 @@ export interface SdsConfig {
    * to the messages a channel sees while a message can still be waiting for its ack (the resend window).
    */
   readonly bloomCapacity: number;
-  /** False-positive rate of the filter holding both generations. */
+  /** False-positive rate of the filter holding both generations (`"demls"` format only). */
   readonly bloomFpRate: number;
+  /**
+   * The filter we send. `"demls"`: sized by `bloomCapacity` and `bloomFpRate` (614 bytes by default).
+   * `"waku"`: @waku/sds's fixed filter (18,752 bytes, its hashing), which @waku/sds peers need to take a
+   * message at all (they throw on any other). Filters of either format are read whatever this says.
+   */
+  readonly bloomFormat: BloomFormat;
+  /**
+   * Also accept a content message whose id is @waku/sds's form (SHA-256 of the content) rather than ours
+   * (`messageIdOf`). Both bind the id to the content; @waku/sds's does not bind sender and timestamp, so
+   * the same content from two senders is one message. For a channel shared with @waku/sds peers.
+   */
+  readonly wakuMessageIds: boolean;
   /**
    * Distinct participants that must be seen holding an own message (its id in their causal history or
    * bloom filter) before it counts as acknowledged and stops being resent. 0 = every other participant.
@@ -94,6 +110,8 @@ export const DEFAULT_SDS_CONFIG: SdsConfig = {
   causalHistorySize: 2,
   bloomCapacity: 256,
   bloomFpRate: 0.01,
+  bloomFormat: "demls",
+  wakuMessageIds: false,
   ackQuorum: 0,
   resendAfterMs: 30_000,
   maxResends: 5,
@@ -126,27 +144,45 @@ export const FAST_SDS_CONFIG: SdsConfig = {
   lostAfterMs: 60_000,
 };
 
+/** The numeric fields of {@link SdsConfig}. */
+type NumericField = { [K in keyof SdsConfig]: SdsConfig[K] extends number ? K : never }[keyof SdsConfig];
+
+/**
+ * `c` for a channel shared with @waku/sds 0.0.8 peers: its bloom filter on every message, its content
+ * message ids accepted, and room for the 200 causal history entries its messages carry.
+ */
+export function wakuCompatible(c: SdsConfig): SdsConfig {
+  return {
+    ...c,
+    bloomFormat: "waku",
+    wakuMessageIds: true,
+    maxHistoryEntries: Math.max(c.maxHistoryEntries, WAKU_CAUSAL_HISTORY_SIZE),
+  };
+}
+
 /**
  * `c` if every value is in range, for a channel to take in.
  * @throws {SdsError} `INVALID_CONFIG` naming the first value out of range: a count that is not an integer
  * or below its least useful value, a time that is negative (or zero where a timer would fire at once, again
- * and again), a false-positive rate outside (0, 1), `repairTMinMs` above `repairTMaxMs`, or fewer
- * `maxHistoryEntries` than our own messages carry.
+ * and again), a false-positive rate outside (0, 1), an unknown `bloomFormat`, `repairTMinMs` above
+ * `repairTMaxMs`, or fewer `maxHistoryEntries` than our own messages carry.
  */
 export function validateSdsConfig(c: SdsConfig): SdsConfig {
   const fail = (field: keyof SdsConfig, range: string): never => {
-    throw new SdsError("INVALID_CONFIG", `SdsConfig.${field} = ${c[field]}: must be ${range}`);
+    throw new SdsError("INVALID_CONFIG", `SdsConfig.${field} = ${String(c[field])}: must be ${range}`);
   };
-  const integer = (field: keyof SdsConfig, min: number) => {
+  const integer = (field: NumericField, min: number) => {
     if (!Number.isSafeInteger(c[field]) || c[field] < min) fail(field, `an integer >= ${min}`);
   };
   /** `positive`: above zero, else at least zero; NaN fails both. */
-  const time = (field: keyof SdsConfig, positive: boolean) => {
+  const time = (field: NumericField, positive: boolean) => {
     if (!(positive ? c[field] > 0 : c[field] >= 0)) fail(field, positive ? "> 0" : ">= 0");
   };
   integer("causalHistorySize", 0);
   integer("bloomCapacity", 1);
   if (!(c.bloomFpRate > 0 && c.bloomFpRate < 1)) fail("bloomFpRate", "in (0, 1)");
+  if (c.bloomFormat !== "demls" && c.bloomFormat !== "waku") fail("bloomFormat", `"demls" or "waku"`);
+  if (typeof c.wakuMessageIds !== "boolean") fail("wakuMessageIds", "a boolean");
   integer("ackQuorum", 0);
   time("resendAfterMs", true);
   integer("maxResends", 0);

@@ -10,6 +10,7 @@ import { requestAnswered, requestMissing, responseSeen, scheduleResponses } from
 import { lowerWake } from "./schedule.ts";
 import { messageIdOf } from "./sending.ts";
 import type { Buffered, SdsCore, SdsEffect } from "./types.ts";
+import { wakuMessageIdOf } from "./waku.ts";
 import { decodeSdsMessage, type HistoryEntry, type SdsMessage } from "./wire.ts";
 
 /**
@@ -29,7 +30,8 @@ export function receive(core: SdsCore, bytes: Uint8Array, now: number): SdsEffec
   if (
     content &&
     m.lamportTimestamp !== undefined &&
-    m.messageId !== messageIdOf(m.channelId, m.senderId, m.lamportTimestamp, m.content!)
+    m.messageId !== messageIdOf(m.channelId, m.senderId, m.lamportTimestamp, m.content!) &&
+    !(core.config.wakuMessageIds && m.messageId === wakuMessageIdOf(m.content!))
   )
     throw new SdsError("ID_MISMATCH", `message ${m.messageId} is not the hash of its content`);
   if (m.senderId === s.selfId) return []; // our own message echoed back

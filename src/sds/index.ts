@@ -15,4 +15,5 @@ export type {
   SdsStats,
   SendOptions,
 } from "./types.ts";
+export * from "./waku.ts";
 export * from "./wire.ts";

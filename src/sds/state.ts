@@ -1,5 +1,5 @@
 // Fresh state of a channel: the persisted part (`SdsState`) and the volatile part (`SdsVolatile`).
-import { newRollingBloom, rollingShape } from "./bloom.ts";
+import { newRollingBloom, sdsBloomShape } from "./bloom.ts";
 import { type SdsConfig, validateSdsConfig } from "./config.ts";
 import type { SdsState, SdsVolatile } from "./types.ts";
 
@@ -17,7 +17,7 @@ export function newSdsState(selfId: string, channelId: string, now: number, conf
     recent: [],
     unackedDeliveries: false,
     known: new Set(),
-    bloom: newRollingBloom(rollingShape(config.bloomCapacity, config.bloomFpRate)),
+    bloom: newRollingBloom(sdsBloomShape(config)),
     outgoing: new Map(),
     incoming: new Map(),
     repairRequests: new Map(),
@@ -40,6 +40,7 @@ export function newSdsState(selfId: string, channelId: string, now: number, conf
       repairResponsesSent: 0,
       repaired: 0,
       lost: 0,
+      unreadableFilters: 0,
     },
   };
 }

@@ -104,6 +104,11 @@ export interface SdsStats {
   repaired: number;
   /** Missing messages given up. */
   lost: number;
+  /**
+   * Received bloom filters of no known shape (neither ours nor @waku/sds's), ignored: the message is
+   * taken all the same, its causal history still acks.
+   */
+  unreadableFilters: number;
 }
 
 /**
