@@ -2,7 +2,7 @@
 // left before every member had them. Re-sends after a recovery come from each sender for its own chats
 // only; members also relay the signed chats they keep of senders that are not live, and receivers check
 // the sender's signature (`chat-signature.ts`).
-import { rosterMember } from "../mls/index.ts";
+import { isActive, rosterMember } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { chatSigned } from "./chat-signature.ts";
 import { onChat } from "./chats.ts";
@@ -24,7 +24,7 @@ export async function relayChats(
   fromEpoch: bigint | undefined,
   live: ReadonlySet<string>,
 ): Promise<GroupEffect[]> {
-  if (core.group === undefined) return [];
+  if (core.group === undefined || !isActive(core.group)) return [];
   const withheld = sentWhileOut(core);
   const me = toHex(core.identity.id);
   const out: GroupEffect[] = [];

@@ -71,6 +71,8 @@ export async function restoredCores(
       syncState.reset.myKeyPackages = await Promise.all(
         (snap.resetKeyPackages ?? []).map((k) => restoreKeyPackage(k, identity)),
       );
+      // Saved by a version that did not note the keys votes arrived under.
+      (syncState.reset as { voteKeys?: Map<string, string[]> }).voteKeys ??= new Map();
     }
     const sync = new SyncCore(groupPortOf(core), syncState, opts.rng, syncParams, snap.syncMemory);
     return { core, sync, lastTickAt: snap.lastTickAt ?? Number.NEGATIVE_INFINITY };
