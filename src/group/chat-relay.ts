@@ -13,10 +13,24 @@ import type { RelayedChat } from "./frames.ts";
 import { sendPayload } from "./outbound.ts";
 import type { GroupCore } from "./state.ts";
 
+/** Relayed chats sent at one recovery at most, and at most per sender (the newest first). */
+const RELAYS_PER_CALL = 64;
+const RELAYS_PER_SENDER = 16;
+
+/** The signature key we know for `sender`: on our roster, or as a former member. */
+function senderKey(core: GroupCore, sender: Uint8Array): Uint8Array | undefined {
+  return (
+    (core.group && rosterMember(core.group, sender)?.signaturePublicKey) ??
+    lastAbsence(core, toHex(sender))?.key
+  );
+}
+
 /**
  * Relays the chats we keep of senders not in `live` (hex ids), read at `fromEpoch` or later (all when
  * undefined): after we answered a member behind us, or entered a reset group. Never one we received while
- * a member of our roster was out of it after a removal or a leave (as for our own re-sends).
+ * a member of our roster was out of it after a removal or a leave (as for our own re-sends); only chats
+ * whose sender's signature verifies (a member that kept sending junk signatures pushes nothing through
+ * us); at most `RELAYS_PER_CALL`, and `RELAYS_PER_SENDER` of one sender, newest first.
  */
 export async function relayChats(
   core: GroupCore,
@@ -28,10 +42,18 @@ export async function relayChats(
   const withheld = sentWhileOut(core);
   const me = toHex(core.identity.id);
   const out: GroupEffect[] = [];
-  for (const k of [...core.state.relayable]) {
+  const perSender = new Map<string, number>();
+  let sent = 0;
+  for (const k of [...core.state.relayable].reverse()) {
+    if (sent >= RELAYS_PER_CALL) break;
     const from = toHex(k.sender);
     if (from === me || live.has(from) || (fromEpoch !== undefined && k.epoch < fromEpoch) || withheld(k.at))
       continue;
+    if ((perSender.get(from) ?? 0) >= RELAYS_PER_SENDER) continue;
+    const key = senderKey(core, k.sender);
+    if (key === undefined || !(await chatSigned(core, k.chat, key))) continue;
+    perSender.set(from, (perSender.get(from) ?? 0) + 1);
+    sent++;
     out.push(...(await sendPayload(core, { relayed: { sender: k.sender, chat: k.chat } }, now)));
   }
   return out;
@@ -53,9 +75,9 @@ export async function onRelayed(
   const s = core.state;
   if (s.seenChats.has(toHex(chat.id)) || s.heldChats.some((h) => bytesEqual(h.id, chat.id!))) return [];
   if (bytesEqual(r.sender, core.identity.id)) return [];
-  const key =
-    (core.group && rosterMember(core.group, r.sender)?.signaturePublicKey) ??
-    lastAbsence(core, toHex(r.sender))?.key;
+  if (now - Number(chat.sentAt ?? 0n) > core.params.relayMaxAgeMs)
+    return [reject(core, "STALE_RELAY", "relayed chat sent too long ago")];
+  const key = senderKey(core, r.sender);
   if (key === undefined) return [reject(core, "NOT_MEMBER", "relayed chat of a sender we do not know")];
   if (!(await chatSigned(core, chat, key)))
     return [reject(core, "INVALID_SIGNATURE", "relayed chat without a valid signature of its sender")];

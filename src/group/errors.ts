@@ -90,6 +90,8 @@ export type GroupCode =
   // Application frames.
   /** Counted: an application frame from an epoch whose keys we no longer (or never) held. */
   | "STALE_EPOCH"
+  /** A relayed chat its sender signed more than `relayMaxAgeMs` before we read it (a replay). */
+  | "STALE_RELAY"
   /** Counted: an application frame unreadable at our state, held for a later epoch change. */
   | "UNREADABLE_HELD"
   /** Counted: a held frame dropped because `heldLimit` frames were already held. */

@@ -60,6 +60,12 @@ export interface GroupParams {
   /** Signed chats of other senders kept to relay for a sender that can no longer re-send them (docs/chats.md). */
   readonly relayChatsKept: number;
   /**
+   * A relayed chat its sender signed longer ago than this (by its `sentAt`) is refused (`STALE_RELAY`):
+   * past the window in which recoveries relay, an old chat replayed once it left our memory of chat ids
+   * would be delivered again.
+   */
+  readonly relayMaxAgeMs: number;
+  /**
    * How long a chat waits for its causal predecessors before it is delivered anyway, marked out of order
    * (docs/chats.md): long enough for a catch-up to bring them.
    */
@@ -123,6 +129,7 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   chatCopiesKept: 1024,
   sentChatsKept: 256,
   relayChatsKept: 256,
+  relayMaxAgeMs: 24 * 3_600_000,
   chatHoldMs: 30_000,
   heldChatsLimit: 1024,
   ownCommitsKept: 4,
@@ -179,6 +186,7 @@ const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [num
   chatCopiesKept: [1, 1 << 20],
   sentChatsKept: [1, 1 << 20],
   relayChatsKept: [0, 1 << 20],
+  relayMaxAgeMs: [0, 365 * 24 * 3_600_000],
   chatHoldMs: [0, 3_600_000],
   heldChatsLimit: [1, 1 << 20],
   ownCommitsKept: [1, 1024],

@@ -29,7 +29,7 @@ export async function onCommits(ctx: SyncContext, r: CatchUpResponse, now: numbe
   if (c && r.nonce && bytesEqual(r.nonce, c.nonce)) {
     // The answer to our removal check: applied only when the group went on without our removal.
     if (ctx.port.group === undefined) {
-      if (!onRemovalAnswer(ctx, r, now, c)) return [];
+      if (!(await onRemovalAnswer(ctx, r, now, c))) return [];
       const out = await applyBatch(ctx, r, now, c);
       // We had asked to leave, and the leave was on the branch the group abandoned: ask again.
       if (ctx.port.group !== undefined && ctx.port.leaving) out.push(...(await ctx.port.leave(now)));

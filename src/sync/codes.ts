@@ -133,6 +133,8 @@ export type SyncCode =
   | "RESET_FOREIGN_PROOF"
   /** A certificate whose proposal's signature does not verify under its proposer's key. */
   | "RESET_FORGED_PROOF"
+  /** A reset vote of a member not on the round's proposal roster (the expected voters). */
+  | "RESET_UNEXPECTED_VOTER"
   /** A certificate vote that is not a valid signed YES of an expected voter on this round, or a voter twice. */
   | "RESET_FORGED_VOTE"
   /** A certificate with fewer valid YES votes than the de-MLS rule needs over its expected voters. */

@@ -6,17 +6,18 @@
 // first commit is the one that removed it, the removal stands. If it is another, the group went on without
 // the removal: the member returns to its state before it and applies the answer like any catch-up (and a
 // member that had asked to leave asks again).
-import { type MlsGroup, retainedEpochs, rewind } from "../mls/index.ts";
+import { type MlsGroup, retainedEpochs, rewind, verify } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { sendCatchUp } from "./catchup-request.ts";
 import { count } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import type { LoggedCommit } from "./group-port.ts";
+import { requesterKey } from "./requesters.ts";
 import { timing } from "./roster.ts";
 import type { PendingCatchUp } from "./state.ts";
 import { judge } from "./verdict.ts";
-import type { CatchUpResponse } from "./wire.ts";
+import { answerBody, type CatchUpResponse } from "./wire.ts";
 
 /** The commit that removed us (the one that led to the inactive group's state), if we were removed. */
 function removalCommit(ctx: SyncContext): LoggedCommit | undefined {
@@ -70,12 +71,12 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
  * first, and is undone otherwise (we take our state before it again; the caller applies the answer).
  * @returns whether the caller should apply the answer.
  */
-export function onRemovalAnswer(
+export async function onRemovalAnswer(
   ctx: SyncContext,
   r: CatchUpResponse,
   now: number,
   asked: PendingCatchUp,
-): boolean {
+): Promise<boolean> {
   const c = ctx.volatile.removalCheck;
   const pre = beforeRemoval(ctx);
   if (c === undefined || c.done || pre === undefined || !r.groupId || !bytesEqual(r.groupId, pre.groupId))
@@ -88,6 +89,18 @@ export function onRemovalAnswer(
     // have not heard yet): asked again while the check lasts.
     count(ctx, "REMOVAL_CONFIRMED");
     if (ctx.state.catchUp === asked) ctx.state.catchUp = undefined;
+    return false;
+  }
+  // Undone only on a responder's signed word (a member on a recent roster): anyone holding the old key
+  // could otherwise send a commit of its own making, or garbage, with our request's nonce.
+  const responder = r.responder ? toHex(r.responder) : undefined;
+  const key = responder === undefined ? undefined : requesterKey(ctx, responder);
+  if (
+    key === undefined ||
+    !r.signature ||
+    !(await verify(key, "catch-up-answer", answerBody(r), r.signature))
+  ) {
+    count(ctx, "INVALID_SIGNATURE");
     return false;
   }
   c.done = true;

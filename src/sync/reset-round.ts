@@ -138,6 +138,13 @@ export async function onProposal(ctx: SyncContext, p: ResetProposal, now: number
     myKeyPackages: [...kps, ...earlier].slice(0, ctx.params.resetKeyPackagesKept),
     done: false,
   };
+  // Not among the expected voters (the proposer did not hear us): the others drop our vote, and a
+  // certificate carrying it would be refused, so we do not vote. The operator adds us from the KeyPackage
+  // store, and we join the round's group by its Welcome as any member does.
+  if (!p.roster.some((m) => bytesEqual(m, port.memberId))) {
+    count(ctx, "RESET_UNEXPECTED_VOTER");
+    return [];
+  }
   const vote: ResetVote = {
     proposalId: id,
     voter: port.memberId,
@@ -177,6 +184,10 @@ export async function onVote(
   const who = toHex(v.voter);
   const key = state.directory.get(who);
   if (key === undefined) return drop(ctx, "UNKNOWN_MEMBER");
+  // Only the proposal's roster votes: a certificate with any other voter is refused by every member
+  // (`RESET_FORGED_VOTE`), so one stray vote (a member the proposer did not hear, a removed member still
+  // reading an old key) would sink every operator's Welcome of the round.
+  if (!r.proposal.roster.some((m) => toHex(m) === who)) return drop(ctx, "RESET_UNEXPECTED_VOTER");
   const had = r.votes.get(who);
   // The same signed vote under another key (the voter seals under every key it holds): only the key counts.
   if (had?.signature !== undefined && bytesEqual(had.signature, v.signature)) {

@@ -88,7 +88,7 @@ export function onForeignView(ctx: SyncContext, who: string, now: number): void 
 
 /**
  * A Welcome of a worse-ranked operator `op` of our round: it missed ours. As our group's operator, repeat
- * our Welcome soon, within the budget (the operator field is not signed, so forged ones can at most spend
+ * our Welcome soon, within the budget (an insider signing Welcomes as their operator can at most spend
  * it).
  */
 export function onWorseWelcome(ctx: SyncContext, round: ResetRound, op: string, now: number): void {

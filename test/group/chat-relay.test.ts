@@ -101,11 +101,39 @@ it("a relay cannot forge or alter a chat: a bad signature, a changed body or an 
     assert.equal(m2.group.state.counters[code as "MALFORMED"], before + 1, code);
   }
   assert.equal(at2.length, 0, "nothing delivered");
+
   // The genuine chat, relayed by m1, is m0's.
   await injectPayload(c, "m1", { relayed: { sender: m0.memberId, chat: genuine } });
   await c.sim.runFor(1_000);
   assert.deepEqual(
     at2.map((m) => [m.from, m.text]),
     [["m0", "what m0 said"]],
+  );
+});
+
+it("a relayed chat its sender signed longer ago than relayMaxAgeMs is refused (a replay), a recent one taken", async () => {
+  const c = new Cluster({
+    seed: 5,
+    groupParams: { ...FAST_GROUP_PARAMS, relayMaxAgeMs: 500 },
+    syncParams: FAST_SYNC_PARAMS,
+  });
+  await c.form(3);
+  const m0 = c.members.get("m0")!.group;
+  const m2 = c.members.get("m2")!;
+  const at2 = messages(m2);
+  const chat = (id: string, sentAt: number) =>
+    signChat(m0.core, { id: utf8(id), body: utf8(id), sequence: 1n, sentAt: BigInt(sentAt), after: [] });
+  await injectPayload(c, "m1", {
+    relayed: { sender: m0.memberId, chat: await chat("old-chat-id-16by", c.now - 1_000) },
+  });
+  await c.sim.runFor(200);
+  assert.equal(m2.group.state.counters.STALE_RELAY, 1);
+  await injectPayload(c, "m1", {
+    relayed: { sender: m0.memberId, chat: await chat("new-chat-id-16by", c.now) },
+  });
+  await c.sim.runFor(200);
+  assert.deepEqual(
+    at2.map((m) => m.text),
+    ["new-chat-id-16by"],
   );
 });
