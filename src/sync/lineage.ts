@@ -45,6 +45,11 @@ export function lineageOf(ctx: SyncContext): readonly LineageGroup[] {
   return v.lineageCache!.groups;
 }
 
+/** Keys we open sync messages with: ours (current, then previous), then those of the reset lineage below us. */
+export function openingKeys(ctx: SyncContext): Uint8Array[] {
+  return [...heldKeys(ctx), ...lineageOf(ctx).map((l) => l.key)];
+}
+
 /** Members of our roster heard (within the view window) in a group of the lineage below ours. */
 function movedOn(ctx: SyncContext, now: number): number {
   const ids = new Set(lineageOf(ctx).map((l) => toHex(l.groupId)));

@@ -8,17 +8,11 @@ import { syncCodeOf } from "./codes.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { onInfo } from "./gossip.ts";
-import { lineageOf } from "./lineage.ts";
+import { openingKeys } from "./lineage.ts";
 import { onWelcome } from "./reset-join.ts";
 import { onProposal, onVote } from "./reset-round.ts";
 import { open } from "./seal.ts";
 import { decodeSyncPayload, type SyncPayload } from "./wire.ts";
-
-/** Keys we open with: the current one, the previous ones, and those of the reset lineage below us. */
-function openingKeys(ctx: SyncContext): Uint8Array[] {
-  const current = ctx.port.syncKey;
-  return [...(current ? [current] : []), ...ctx.port.previousSyncKeys, ...lineageOf(ctx).map((l) => l.key)];
-}
 
 /** A message on the sync topic. Bad input is counted and dropped. */
 export async function receive(ctx: SyncContext, bytes: Uint8Array, now: number): Promise<SyncEffect[]> {

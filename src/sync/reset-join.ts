@@ -8,10 +8,9 @@ import { resetJoinCodeOf } from "./codes.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { onGroupEffects } from "./gossip.ts";
-import { leftBehindFor, lineageOf } from "./lineage.ts";
+import { leftBehindFor, openingKeys } from "./lineage.ts";
 import { rejoin } from "./rejoin.ts";
 import { operatorRank } from "./reset-ids.ts";
-import { heldKeys } from "./reset-parent-key.ts";
 import { checkProof, leavesBound } from "./reset-proof.ts";
 import { onWorseWelcome } from "./reset-welcome.ts";
 import { liveMembers } from "./roster.ts";
@@ -115,9 +114,7 @@ export async function onWelcome(
  * we enter the group without its sync key and take it from a member's share.
  */
 function namedKey(ctx: SyncContext, id: Uint8Array): Uint8Array | undefined {
-  for (const k of [...heldKeys(ctx), ...lineageOf(ctx).map((l) => l.key)])
-    if (bytesEqual(keyIdOf(k), id)) return k;
-  return undefined;
+  return openingKeys(ctx).find((k) => bytesEqual(keyIdOf(k), id));
 }
 
 /**
