@@ -21,7 +21,8 @@ import { restoreGroupMemory, type SavedGroupMemory, saveGroupMemory } from "./pe
 import { propose } from "./proposals.ts";
 import * as receiving from "./receive.ts";
 import * as rejoin from "./rejoin.ts";
-import { type GroupCore, type GroupCoreState, migrateGroupState, newGroupState } from "./state.ts";
+import { type GroupCore, type GroupCoreState, newGroupState } from "./state.ts";
+import { migrateGroupState } from "./state-migrate.ts";
 import { stewards } from "./steward-schedule.ts";
 import * as timers from "./timers.ts";
 import { topicsOf } from "./topics.ts";
