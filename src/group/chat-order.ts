@@ -3,7 +3,9 @@
 // once every predecessor is delivered (or can no longer arrive), and among chats ready at once by
 // (sent at, sender, sequence, id). A chat whose predecessors do not come within `chatHoldMs` is delivered
 // anyway, marked out of order: order is never bought with a lost chat.
+
 import { bytesEqual, compareBytes, toHex } from "../util/bytes.ts";
+import { noteChatArrival } from "./chat-pull.ts";
 import type { GroupEffect } from "./effects.ts";
 import type { ChatMark, GroupCore, HeldChat } from "./state.ts";
 
@@ -105,6 +107,7 @@ export function releaseChats(core: GroupCore, now: number): GroupEffect[] {
 /** A chat read from `sender` at `epoch`: held with the others, then whatever may go now goes. */
 export function receiveChat(core: GroupCore, chat: Omit<HeldChat, "heldAt">, now: number): GroupEffect[] {
   const s = core.state;
+  noteChatArrival(core, chat.sender, chat.sequence);
   if (s.seenChats.has(toHex(chat.id)) || s.heldChats.some((h) => bytesEqual(h.id, chat.id))) return [];
   s.heldChats.push({ ...chat, heldAt: now });
   return releaseChats(core, now);

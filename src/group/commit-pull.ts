@@ -47,7 +47,7 @@ export function resolution(core: GroupCore): CommitPulls {
 }
 
 /** Encrypts a payload under the current epoch and sends it as an SDS ephemeral. */
-async function sendEphemeralPayload(
+export async function sendEphemeralPayload(
   core: GroupCore,
   payload: Partial<GroupPayload>,
   now: number,

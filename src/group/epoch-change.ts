@@ -15,6 +15,7 @@ import {
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { updateParticipants } from "./adopt.ts";
 import { addCandidate, observe, stage } from "./candidates.ts";
+import { noteAdded } from "./chat-pull.ts";
 import { resendAbandoned } from "./chats.ts";
 import { reject, requireGroup, rosterIds } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
@@ -143,6 +144,7 @@ async function onEpochChange(
   // How each member left is read from the requests and proposals this commit settles.
   recordDepartures(core, before, inRoster, now, (id) => departureOf(core, id));
   const back = recordReturns(core, inRoster, new Set(p.added.map(toHex)), now);
+  noteAdded(core, p.added, now);
   settleMembership(core, p.added, inRoster, now);
   settleProposals(core, inRoster);
   s.approvedSince = [...s.proposals.values()].some((r) => r.status === "approved") ? now : undefined;

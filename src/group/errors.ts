@@ -94,6 +94,10 @@ export type GroupCode =
   | "STALE_RELAY"
   /** Counted: an application frame unreadable at our state, held for a later epoch change. */
   | "UNREADABLE_HELD"
+  /** Counted: a chat pull we sent (docs/chats.md, "Pulls"). */
+  | "CHAT_PULL_SENT"
+  /** Counted: a chat we re-sent or relayed at a member's pull. */
+  | "CHAT_PULL_SERVED"
   /** Counted: a held frame dropped because `heldLimit` frames were already held. */
   | "HELD_DROPPED"
   // Admission and rejoin.

@@ -59,6 +59,12 @@ export const CommitPullSchema = {
   hash: [2, "bytes"],
   holders: [3, "bytes", "repeated"],
 } as const;
+/** A request to `responder` for the chats of `sender` numbered `sequences` (at most 16; `chat-pull.ts`). */
+export const ChatPullSchema = {
+  sender: [1, "bytes"],
+  sequences: [2, "u64", "repeated"],
+  responder: [3, "bytes"],
+} as const;
 export const GroupPayloadSchema = {
   chat: [1, ChatSchema],
   proposal: [2, ProposalSchema],
@@ -70,6 +76,7 @@ export const GroupPayloadSchema = {
   relayed: [8, RelayedChatSchema],
   commitSeen: [9, CommitRefSchema],
   commitPull: [10, CommitPullSchema],
+  chatPull: [11, ChatPullSchema],
 } as const;
 export const RejoinRequestSchema = {
   keyPackage: [1, "bytes"],
@@ -99,6 +106,7 @@ export type RejoinRequest = Decoded<typeof RejoinRequestSchema>;
 export type StewardListFrame = Decoded<typeof StewardListSchema>;
 export type CommitRef = Decoded<typeof CommitRefSchema>;
 export type CommitPull = Decoded<typeof CommitPullSchema>;
+export type ChatPull = Decoded<typeof ChatPullSchema>;
 
 export const PROPOSAL_ADD = 1;
 export const PROPOSAL_REMOVE = 2;

@@ -7,6 +7,7 @@ import type { SdsEffect } from "../sds/index.ts";
 import { toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { addCandidate, observe, waitingCommit } from "./candidates.ts";
+import { onChatPull } from "./chat-pull.ts";
 import { onRelayed } from "./chat-relay.ts";
 import { onChat } from "./chats.ts";
 import { onCommitPull, onCommitSeen } from "./commit-pull.ts";
@@ -109,6 +110,7 @@ async function onPayload(
   if (p.equivocation !== undefined) return onEvidence(core, p.equivocation, now);
   if (p.commitSeen !== undefined) return onCommitSeen(core, p.commitSeen, sender, now);
   if (p.commitPull !== undefined) return onCommitPull(core, p.commitPull, now);
+  if (p.chatPull !== undefined) return onChatPull(core, p.chatPull, sender, now);
   const share = p.syncKey === undefined ? undefined : await onSyncKeyPayload(core, p.syncKey, now);
   return share ?? [reject(core, "MALFORMED", "empty payload")];
 }

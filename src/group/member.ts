@@ -6,6 +6,7 @@ import type { Rng } from "../net/transport.ts";
 import { SdsChannel } from "../sds/index.ts";
 import * as adoption from "./adopt.ts";
 import * as ballots from "./ballots.ts";
+import * as pulls from "./chat-pull.ts";
 import * as relay from "./chat-relay.ts";
 import * as chats from "./chats.ts";
 import { rosterIds } from "./core.ts";
@@ -210,6 +211,21 @@ export class GroupMember {
   /** Re-sends chats of abandoned branches, those from `sinceEpoch` on, or all. */
   resendAbandoned(now: number, all = false, sinceEpoch?: bigint): Promise<GroupEffect[]> {
     return chats.resendAbandoned(this.core, now, all, sinceEpoch);
+  }
+
+  /** Our chats sent so far in this conversation: the last sequence number used (announced in our gossip). */
+  get chatSequence(): number {
+    return this.core.state.chatSequence;
+  }
+
+  /** What we know of each sender's chat sequence numbers, by sender (hex): for diagnostics. */
+  chatSequences(): ReadonlyMap<string, pulls.SenderChats> {
+    return this.core.vol.chatSeqs;
+  }
+
+  /** `sender` (hex) announced it has sent `sequence` chats: what we lack of them is pulled (chat-pull.ts). */
+  noteChatSequence(sender: string, sequence: number): void {
+    pulls.noteChatSequence(this.core, sender, sequence);
   }
 
   /** Relays kept chats of senders not in `live` (hex ids), read at `fromEpoch` or later (all: undefined). */

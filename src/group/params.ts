@@ -70,6 +70,11 @@ export interface GroupParams {
    * (docs/chats.md): long enough for a catch-up to bring them.
    */
   readonly chatHoldMs: number;
+  /**
+   * How often a member asks for chats whose sequence numbers show it missed them (docs/chats.md, "Pulls"),
+   * and the interval a responder's budget per requester counts over.
+   */
+  readonly chatPullMs: number;
   /** Chats waiting for their predecessors; beyond it the oldest is delivered at once, out of order. */
   readonly heldChatsLimit: number;
   /** Own commits kept, with the state each leads to, to take their branch later (MLS cannot process them). */
@@ -131,6 +136,7 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   relayChatsKept: 256,
   relayMaxAgeMs: 24 * 3_600_000,
   chatHoldMs: 30_000,
+  chatPullMs: 10_000,
   heldChatsLimit: 1024,
   ownCommitsKept: 4,
   rejoinResendEpochs: 16,
@@ -156,6 +162,7 @@ export const FAST_GROUP_PARAMS: GroupParams = {
   keyPackageResendMs: 1_000,
   welcomeWaitMs: 5_000,
   chatHoldMs: 5_000,
+  chatPullMs: 1_000,
   rejoinCooldownMs: 15_000,
   sds: FAST_SDS_CONFIG,
 };
@@ -188,6 +195,7 @@ const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [num
   relayChatsKept: [0, 1 << 20],
   relayMaxAgeMs: [0, 365 * 24 * 3_600_000],
   chatHoldMs: [0, 3_600_000],
+  chatPullMs: [1, 3_600_000],
   heldChatsLimit: [1, 1 << 20],
   ownCommitsKept: [1, 1024],
   rejoinResendEpochs: [0, 65_536],

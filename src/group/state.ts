@@ -5,6 +5,7 @@
 import type { Identity, KeyPackageBundle, MlsGroup } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
 import type { SdsChannel, SdsState } from "../sds/index.ts";
+import type { SenderChats } from "./chat-pull.ts";
 import type { ChatFields } from "./effects.ts";
 import type { GroupCode } from "./errors.ts";
 import type { Chat, Equivocation, Proposal } from "./frames.ts";
@@ -301,6 +302,14 @@ export interface GroupVolatile {
   early: Uint8Array[];
   /** When a Welcome was last re-sent to a joiner (hex id), or a name clash reported (`taken/` + id). */
   readonly welcomeResentAt: Map<string, number>;
+  /** Chat pulls (src/group/chat-pull.ts): what we know of each sender's sequence numbers, by sender (hex). */
+  readonly chatSeqs: Map<string, SenderChats>;
+  /** When the next round of chat pulls may go out. */
+  nextChatPullAt: number;
+  /** Chats served to each requester (hex) in its current `chatPullMs` interval. */
+  readonly chatPullServed: Map<string, { readonly at: number; readonly count: number }>;
+  /** When a commit we applied added each member (hex): chats before it were never its to read. */
+  readonly rosterSince: Map<string, number>;
 }
 
 /** A fresh core state. */
@@ -369,6 +378,10 @@ export function newGroupVolatile(): GroupVolatile {
     selectedAmong: 0,
     early: [],
     welcomeResentAt: new Map(),
+    chatSeqs: new Map(),
+    nextChatPullAt: 0,
+    chatPullServed: new Map(),
+    rosterSince: new Map(),
   };
 }
 

@@ -7,6 +7,7 @@ import { toHex } from "../util/bytes.ts";
 import { announceKeyPackage } from "./admission.ts";
 import { retryRefused } from "./candidates.ts";
 import { chatHoldDue, releaseChats } from "./chat-order.ts";
+import { chatPullDue, pullChats } from "./chat-pull.ts";
 import { pullsDue, sweepPulls } from "./commit-pull.ts";
 import type { GroupEffect } from "./effects.ts";
 import { select } from "./epoch-change.ts";
@@ -44,6 +45,7 @@ export async function tick(core: GroupCore, now: number): Promise<GroupEffect[]>
   decideAll(core, now, out);
   out.push(...(await proposeJoiners(core, now)));
   out.push(...(await sweepPulls(core, now)));
+  out.push(...(await pullChats(core, now)));
   out.push(...(await retryRefused(core, now)));
   out.push(...(await stewardCommit(core, now)));
   if (s.freezeUntil !== undefined && now >= s.freezeUntil) out.push(...(await select(core, now)));
@@ -65,7 +67,8 @@ export type GroupTimers = Partial<
     | "commitSlot"
     | "retryRound"
     | "chatHold"
-    | "commitPull",
+    | "commitPull"
+    | "chatPull",
     number
   >
 >;
@@ -90,6 +93,8 @@ export function timers(core: GroupCore): GroupTimers {
   if (s.freezeUntil !== undefined) t.freeze = s.freezeUntil;
   const pull = pullsDue(core);
   if (pull < Number.POSITIVE_INFINITY) t.commitPull = pull;
+  const chatPull = chatPullDue(core);
+  if (chatPull !== undefined) t.chatPull = chatPull;
   let vote = Number.POSITIVE_INFINITY;
   let timeout = Number.POSITIVE_INFINITY;
   for (const p of s.proposals.values()) {

@@ -57,6 +57,10 @@ export function groupPortOf(member: GroupMember): GroupPort {
     applyCommit: (commit, now, via) => member.applyCommit(commit, now, via),
     resendAbandoned: (now, all, sinceEpoch) => member.resendAbandoned(now, all, sinceEpoch),
     relayChats: (now, fromEpoch, live) => member.relayChats(now, fromEpoch, live),
+    get chatSequence() {
+      return member.chatSequence;
+    },
+    noteChatSequence: (who, sequence) => member.noteChatSequence(who, sequence),
     skipMissedHistory: (now) => member.skipMissedHistory(now),
     startGroup: (group, now, resetFrom) => member.startGroup(group, now, resetFrom),
   };

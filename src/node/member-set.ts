@@ -157,7 +157,11 @@ export abstract class MemberSet {
 
   /** Sends a chat and records it for the delivery check. */
   async chat(name: string, text: string): Promise<string> {
-    const to = [...this.members.values()].filter((m) => m.name !== name && m.group.group).map((m) => m.name);
+    // Its audience is its sender's roster at the time (MLS: nobody else can read it), of members in a group.
+    const roster = new Set(this.members.get(name)!.roster());
+    const to = [...this.members.values()]
+      .filter((m) => m.name !== name && m.group.group && roster.has(m.name))
+      .map((m) => m.name);
     const at = this.now;
     const id = await this.members.get(name)!.sendChat(text);
     this.chats.sent.set(text, { from: name, at, to });

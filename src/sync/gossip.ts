@@ -30,6 +30,7 @@ export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[
     fingerprint: g.fingerprint,
     seqnum: state.seqnum,
     ancestry: ancestry(g.history),
+    ...(port.chatSequence > 0 ? { chatSequence: BigInt(port.chatSequence) } : {}),
   };
   const signature = await sign(port.identity, "sync-state", infoBody(info));
   // Our info also goes out under each older key a peer behind us used since the last gossip, and under
@@ -131,6 +132,10 @@ export async function onInfo(
   };
   s.views.set(who, view);
   noteSeen(ctx, who, i);
+  const g1 = ctx.port.group;
+  // Absent: the member sent no chat yet (its first info still tells us where what we are owed starts).
+  if (g1 !== undefined && view.groupId === toHex(g1.groupId))
+    ctx.port.noteChatSequence(who, Number(i.chatSequence ?? 0n));
   answer(ctx, who, view, now, key);
   const g0 = ctx.port.group;
   if (g0 !== undefined && view.groupId !== toHex(g0.groupId)) onForeignView(ctx, who, now);

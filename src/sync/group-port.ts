@@ -68,6 +68,10 @@ export interface GroupPort {
    * when undefined): they cannot send them again themselves (docs/chats.md, "Relays").
    */
   relayChats(now: number, fromEpoch: bigint | undefined, live: ReadonlySet<string>): Promise<GroupEffect[]>;
+  /** Our chats sent so far in the conversation: announced in our SyncStateInfo (docs/chats.md, "Pulls"). */
+  readonly chatSequence: number;
+  /** A member of our group (hex id) announced, signed, that it has sent `sequence` chats. */
+  noteChatSequence(member: string, sequence: number): void;
   /** After we were moved past missed epochs: stop waiting for their SDS history. */
   skipMissedHistory(now: number): Promise<GroupEffect[]>;
   /** The group value a commit removed us from (inactive; its retained states are before the removal). */

@@ -29,7 +29,8 @@ export function lineage(groupId: Uint8Array, key: Uint8Array, depth: number): Li
  * keys rotated apart is an older one), remembered per group and current key.
  */
 export function lineageOf(ctx: SyncContext): readonly LineageGroup[] {
-  const g = ctx.port.group;
+  // A removed member keeps its group's lineage: the removal may be one a reset of that group left out.
+  const g = ctx.port.group ?? ctx.port.removedGroup;
   const key = ctx.port.syncKey;
   if (g === undefined || key === undefined) return [];
   const v = ctx.volatile;
@@ -76,13 +77,16 @@ export function leftBehind(ctx: SyncContext, now = ctx.volatile.lastTickAt): boo
 }
 
 /**
- * `groupId` is a group of our lineage and our roster has moved on (see {@link leftBehind}): that group,
- * with the key its key is chained from; undefined otherwise.
+ * `groupId` is a group of our lineage and our roster has moved on (see {@link leftBehind}), or we were
+ * removed from the group it descends from: that group, with the key its key is chained from; undefined
+ * otherwise. A removed member has no roster to see move; a reset Welcome for it proves by its own
+ * decided proof that the group voted it in.
  */
 export function leftBehindFor(ctx: SyncContext, groupId: Uint8Array): LineageGroup | undefined {
   const target = lineageOf(ctx).find((l) => bytesEqual(l.groupId, groupId));
-  if (target === undefined || !leftBehind(ctx)) return undefined;
-  return target;
+  if (target === undefined) return undefined;
+  if (ctx.port.group === undefined) return ctx.port.removedGroup === undefined ? undefined : target;
+  return leftBehind(ctx) ? target : undefined;
 }
 
 /** The group of our lineage most of the members heard in the lineage are in. */

@@ -29,7 +29,9 @@ export async function onWelcome(
   now: number,
 ): Promise<SyncEffect[]> {
   const { port, state } = ctx;
-  const old = port.group;
+  // Removed from our group, we may still be on the roster a reset of it voted (the removal on a branch
+  // the reset left out): its Welcome takes us in.
+  const old = port.group ?? port.removedGroup;
   if (!w.welcome || !w.operator || !w.groupId || old === undefined) return [];
   const op = toHex(w.operator);
   let r = state.reset;
@@ -105,7 +107,10 @@ export async function onWelcome(
   if (!ours) count(ctx, "RESET_FOLLOWED");
   const parentKey = namedKey(ctx, w.parentKeyId);
   if (parentKey === undefined) count(ctx, "RESET_PARENT_KEY_UNKNOWN");
-  return afterReset(ctx, joined.group, old.groupId, parentKey ?? null, now);
+  const out = await afterReset(ctx, joined.group, old.groupId, parentKey ?? null, now);
+  // We had asked to leave the old group: the new one has us, so we ask again there.
+  if (port.leaving) out.push(...(await port.leave(now)));
+  return out;
 }
 
 /**

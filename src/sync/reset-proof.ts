@@ -60,7 +60,8 @@ export async function checkProof(
 ): Promise<ResetProof | SyncCode> {
   const { state, port } = ctx;
   const p = w.proposal;
-  const g = port.group;
+  // A removed member judges by the group that removed it (see leftBehindFor in lineage.ts).
+  const g = port.group ?? port.removedGroup;
   if (!p?.oldGroupId || !p.proposer || !p.signature || p.attempt === undefined || !g || !w.groupId)
     return "RESET_NO_PROOF";
   if (!bytesEqual(resetGroupId(p.oldGroupId), w.groupId)) return "RESET_LINK_MISMATCH";
@@ -79,7 +80,7 @@ export async function checkProof(
   // group (they merge like forks), so while we are out of sync any attempt of a reset of our group is
   // good; while we are in sync only one of a round we take part in, started lately.
   const id = resetProposalId(p.oldGroupId, p.attempt);
-  if (state.status === "IN_SYNC") {
+  if (state.status === "IN_SYNC" && port.group !== undefined) {
     const lasts = ctx.params.resetVoteTimeoutMs + (p.roster.length + 1) * ctx.params.resetOperatorTimeoutMs;
     const known = r !== undefined && bytesEqual(r.proposal.oldGroupId!, p.oldGroupId) ? r : undefined;
     if (known === undefined || now - known.startedAt > lasts) return "RESET_REPLAYED";

@@ -15,6 +15,7 @@ export const SyncStateInfoSchema = {
   fingerprint: [4, "bytes"],
   seqnum: [5, "u64"],
   ancestry: [6, EpochFp, "repeated"],
+  chatSequence: [7, "u64"],
   signature: [15, "bytes"],
 } as const;
 const CommitEntry = { epoch: [1, "u64"], commit: [2, "bytes"], fingerprintAfter: [3, "bytes"] } as const;

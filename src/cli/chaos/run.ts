@@ -236,6 +236,7 @@ function dumpMembers(cluster: Cluster, names: readonly string[]): void {
       `${name} ${m.status} at ${Math.round(cluster.now)}, sync key ${m.group.state.syncKey ? "held" : "none"}`,
       `\n  sync ${JSON.stringify(m.sync.state.counters)}\n  group ${JSON.stringify(m.group.state.counters)}`,
       `\n  views ${views.join(" ")}`,
+      `\n  chat sequences ${[...m.group.chatSequences()].map(([w, e]) => `${Buffer.from(w, "hex").toString()}:${e.first}..${e.high} have ${[...e.have].sort((a, b) => a - b).join(",")}`).join("; ")}`,
     );
   }
 }

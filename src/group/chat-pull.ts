@@ -1,0 +1,205 @@
+// Chat pulls (docs/chats.md, "Pulls"): every chat carries its sender's sequence number, and every member
+// announces its own last sequence number in its signed SyncStateInfo. A member that sees a sender's
+// sequence it never received (a gap below a chat it has, or below the sender's announced last) asks one
+// member for it: the sender while it is on our roster, else (and on every other attempt) another member,
+// which relays the signed chat it kept. Whatever loss, removal undone, re-alignment or reset made a chat
+// miss one member, the sequence numbers show it and the pull brings it, bounded in both directions:
+// a member asks each missing sequence `PULL_ATTEMPTS` times at most, and a responder serves one requester
+// at most `PULL_SEQUENCES` chats per `chatPullMs`, never one the requester was not on its roster to read.
+import { rosterMember } from "../mls/index.ts";
+import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
+import { chatSigned, signChat } from "./chat-signature.ts";
+import { sendEphemeralPayload } from "./commit-pull.ts";
+import { count, rosterIds } from "./core.ts";
+import type { GroupEffect } from "./effects.ts";
+import { lastAbsence, sentWhileOut } from "./former-members.ts";
+import type { Chat, ChatPull } from "./frames.ts";
+import type { GroupCore } from "./state.ts";
+
+/** Sequences one pull names at most; also the chats one requester is served per `chatPullMs`. */
+export const PULL_SEQUENCES = 16;
+/** Times one missing sequence is asked for before it is given up. */
+export const PULL_ATTEMPTS = 6;
+/** Sequences tracked below a sender's newest: an older gap is not pulled. */
+export const PULL_WINDOW = 64;
+/** Senders tracked (the least recently heard is forgotten first). */
+const MAX_SENDERS = 256;
+
+/** What we know of one sender's chats: what arrived, and up to which sequence it has sent. */
+export interface SenderChats {
+  /** The first sequence owed to us: below it, chats may predate us. */
+  first: number;
+  /** The newest sequence we know it sent (arrived or announced). */
+  high: number;
+  readonly have: Set<number>;
+  /** Missing sequence → times asked. */
+  readonly asked: Map<number, number>;
+}
+
+function entry(core: GroupCore, sender: string, first: number): SenderChats {
+  const m = core.vol.chatSeqs;
+  let e = m.get(sender);
+  if (e === undefined) {
+    e = { first, high: first - 1, have: new Set(), asked: new Map() };
+    if (m.size >= MAX_SENDERS) m.delete(m.keys().next().value!);
+  } else m.delete(sender);
+  m.set(sender, e);
+  return e;
+}
+
+/** Forgets what is below the window. */
+function prune(e: SenderChats): void {
+  const floor = e.high - PULL_WINDOW;
+  if (e.first < floor) e.first = floor;
+  for (const s of e.have) if (s < floor) e.have.delete(s);
+  for (const s of e.asked.keys()) if (s < floor) e.asked.delete(s);
+}
+
+/** A chat of `sender` numbered `sequence` arrived (delivered or held): it is not pulled. */
+export function noteChatArrival(core: GroupCore, sender: Uint8Array, sequence: number): void {
+  if (sequence <= 0 || bytesEqual(sender, core.identity.id)) return;
+  const e = entry(core, toHex(sender), sequence);
+  if (sequence < e.first) e.first = sequence;
+  e.have.add(sequence);
+  e.asked.delete(sequence);
+  if (sequence > e.high) e.high = sequence;
+  prune(e);
+}
+
+/**
+ * `sender` (hex) announced, in a SyncStateInfo it signed, that it has sent `sequence` chats. Taken only
+ * from a member of our roster, and at most `PULL_WINDOW` past what arrived of it: a lie costs the liar's
+ * own pulls. The first announcement of a sender fixes where what we are owed starts.
+ */
+export function noteChatSequence(core: GroupCore, sender: string, sequence: number): void {
+  if (!Number.isSafeInteger(sequence) || sequence < 0 || sender === toHex(core.identity.id)) return;
+  const g = core.group;
+  if (g === undefined || rosterMember(g, fromHex(sender)) === undefined) return;
+  const known = core.vol.chatSeqs.has(sender);
+  const e = entry(core, sender, sequence + 1);
+  if (!known) return;
+  const top = Math.max(...e.have, e.first - 1) + PULL_WINDOW;
+  e.high = Math.max(e.high, Math.min(sequence, top));
+  prune(e);
+}
+
+/** The sequences of `e` still owed to us and not given up, oldest first, at most `PULL_SEQUENCES`. */
+export function owedSequences(e: SenderChats): number[] {
+  const out: number[] = [];
+  for (let s = Math.max(e.first, e.high - PULL_WINDOW + 1); s <= e.high; s++) {
+    if (e.have.has(s) || (e.asked.get(s) ?? 0) >= PULL_ATTEMPTS) continue;
+    out.push(s);
+    if (out.length >= PULL_SEQUENCES) break;
+  }
+  return out;
+}
+
+/** When the next pull round is due, if anything is owed. */
+export function chatPullDue(core: GroupCore): number | undefined {
+  for (const e of core.vol.chatSeqs.values()) if (owedSequences(e).length > 0) return core.vol.nextChatPullAt;
+  return undefined;
+}
+
+/**
+ * Asks for what is owed, once per `chatPullMs`: one pull per sender, to the sender itself on even
+ * attempts while it is on our roster, else to another member at random (which relays what it kept).
+ */
+export async function pullChats(core: GroupCore, now: number): Promise<GroupEffect[]> {
+  const vol = core.vol;
+  if (now < vol.nextChatPullAt) return [];
+  vol.nextChatPullAt = now + core.params.chatPullMs;
+  const roster = rosterIds(core).filter((m) => !bytesEqual(m, core.identity.id));
+  if (roster.length === 0) return [];
+  const out: GroupEffect[] = [];
+  for (const [sender, e] of vol.chatSeqs) {
+    const sequences = owedSequences(e);
+    if (sequences.length === 0) continue;
+    const attempt = Math.max(...sequences.map((s) => e.asked.get(s) ?? 0));
+    for (const s of sequences) e.asked.set(s, (e.asked.get(s) ?? 0) + 1);
+    const senderId = fromHex(sender);
+    const onRoster = roster.some((m) => bytesEqual(m, senderId));
+    const others = roster.filter((m) => !bytesEqual(m, senderId));
+    const responder =
+      onRoster && (attempt % 2 === 0 || others.length === 0)
+        ? senderId
+        : others[Math.floor(core.rng.next() * others.length)];
+    if (responder === undefined) continue;
+    const pull: ChatPull = { sender: senderId, sequences: sequences.map(BigInt), responder };
+    count(core, "CHAT_PULL_SENT");
+    out.push(...(await sendEphemeralPayload(core, { chatPull: pull }, now)));
+  }
+  return out;
+}
+
+/**
+ * A pull from `requester`: answered only when it names us, at most `PULL_SEQUENCES` chats per
+ * requester per `chatPullMs`, each a chat we sent (re-sent) or kept of its sender (relayed), sent or read
+ * while the requester was on our roster and while nobody on it was out after a removal or a leave (what
+ * goes out is read by every member).
+ */
+export async function onChatPull(
+  core: GroupCore,
+  pull: ChatPull,
+  requester: Uint8Array,
+  now: number,
+): Promise<GroupEffect[]> {
+  if (!pull.responder || !bytesEqual(pull.responder, core.identity.id) || !pull.sender) return [];
+  if (pull.sequences.length > PULL_SEQUENCES) return [];
+  const who = toHex(requester);
+  const served = core.vol.chatPullServed;
+  const last = served.get(who);
+  const fresh = last === undefined || now - last.at >= core.params.chatPullMs;
+  const budget = fresh ? PULL_SEQUENCES : PULL_SEQUENCES - last.count;
+  if (budget <= 0) return [];
+  const since = core.vol.rosterSince.get(who) ?? Number.NEGATIVE_INFINITY;
+  const withheld = sentWhileOut(core);
+  const wanted = new Set(pull.sequences.map(Number));
+  const out: GroupEffect[] = [];
+  let servedNow = 0;
+  // Answers go as SDS ephemerals: a re-send in the SDS stream would name the lost copy in its causal
+  // history and wait for it at the requester; the chat's own order (`after`) is kept by the chat layer.
+  const relay = (sender: Uint8Array, chat: Chat) => {
+    servedNow++;
+    count(core, "CHAT_PULL_SERVED");
+    return sendEphemeralPayload(core, { relayed: { sender, chat } }, now);
+  };
+  if (bytesEqual(pull.sender, core.identity.id)) {
+    for (const c of [...core.state.sentChats]) {
+      if (servedNow >= budget) break;
+      if (c.sequence === undefined || !wanted.has(c.sequence)) continue;
+      if (c.at === undefined || c.at < since || withheld(c.at)) continue;
+      const chat = await signChat(core, {
+        id: c.id,
+        body: c.body,
+        sequence: BigInt(c.sequence),
+        sentAt: BigInt(c.at),
+        after: [...(c.after ?? [])],
+      });
+      out.push(...(await relay(core.identity.id, chat)));
+    }
+  } else {
+    const key =
+      (core.group && rosterMember(core.group, pull.sender)?.signaturePublicKey) ??
+      lastAbsence(core, toHex(pull.sender))?.key;
+    for (const k of core.state.relayable) {
+      if (servedNow >= budget || key === undefined) break;
+      if (!bytesEqual(k.sender, pull.sender) || !wanted.has(Number(k.chat.sequence ?? 0n))) continue;
+      if (k.at < since || withheld(k.at) || !(await chatSigned(core, k.chat, key))) continue;
+      out.push(...(await relay(k.sender, k.chat)));
+    }
+  }
+  served.set(who, { at: fresh ? now : last!.at, count: (fresh ? 0 : last!.count) + servedNow });
+  if (served.size > MAX_SENDERS) served.delete(served.keys().next().value!);
+  return out;
+}
+
+/** Members a commit added: chats sent before now were never theirs to read. */
+export function noteAdded(core: GroupCore, added: readonly Uint8Array[], now: number): void {
+  for (const id of added) {
+    const k = toHex(id);
+    core.vol.rosterSince.delete(k);
+    core.vol.rosterSince.set(k, now);
+  }
+  const m = core.vol.rosterSince;
+  while (m.size > MAX_SENDERS) m.delete(m.keys().next().value!);
+}

@@ -1,0 +1,133 @@
+// Chat pulls (docs/chats.md, "Pulls"): sequence numbers show a member the chats it missed; it asks one
+// member for them, and a responder serves only what the requester was on its roster to read, within a
+// budget.
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import {
+  noteChatArrival,
+  noteChatSequence,
+  owedSequences,
+  PULL_ATTEMPTS,
+  PULL_SEQUENCES,
+  PULL_WINDOW,
+} from "../../src/group/chat-pull.ts";
+import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
+import { Cluster } from "../../src/node/cluster.ts";
+import type { ChatMessage, Member } from "../../src/node/member.ts";
+import { FAST_SYNC_PARAMS } from "../../src/sync/params.ts";
+import { toHex } from "../../src/util/bytes.ts";
+import { injectPayload } from "./inject.ts";
+
+function messages(m: Member): ChatMessage[] {
+  const seen: ChatMessage[] = [];
+  m.on("message", (e) => seen.push(e));
+  return seen;
+}
+
+const served = (m: Member) => m.group.state.counters.CHAT_PULL_SERVED ?? 0;
+
+it("gaps and an announced last sequence are owed; what predates us, lies beyond the window and given-up sequences are not", async () => {
+  const c = new Cluster({ seed: 1, groupParams: FAST_GROUP_PARAMS, syncParams: FAST_SYNC_PARAMS });
+  await c.form(2);
+  const core = c.members.get("m1")!.group.core;
+  const m0 = c.members.get("m0")!.group.memberId;
+  const seqs = () => core.vol.chatSeqs.get(toHex(m0))!;
+  core.vol.chatSeqs.clear();
+  // m0's first announcement: 5 sent before we heard it, so 1-5 are not ours to ask.
+  noteChatSequence(core, toHex(m0), 5);
+  assert.deepEqual(owedSequences(seqs()), []);
+  noteChatArrival(core, m0, 6);
+  noteChatArrival(core, m0, 9);
+  assert.deepEqual(owedSequences(seqs()), [7, 8], "the gap below a chat that arrived");
+  noteChatSequence(core, toHex(m0), 11);
+  assert.deepEqual(owedSequences(seqs()), [7, 8, 10, 11], "and up to the announced last");
+  // A lie far ahead is cut at the window past what arrived; what is owed is capped per pull.
+  noteChatSequence(core, toHex(m0), 2 ** 50);
+  assert.equal(seqs().high, 9 + PULL_WINDOW);
+  assert.equal(owedSequences(seqs()).length, PULL_SEQUENCES);
+  // An unsafe or negative number changes nothing.
+  const high = seqs().high;
+  noteChatSequence(core, toHex(m0), Number.MAX_SAFE_INTEGER + 2);
+  noteChatSequence(core, toHex(m0), -1);
+  assert.equal(seqs().high, high);
+  // A sequence asked PULL_ATTEMPTS times is given up.
+  seqs().asked.set(7, PULL_ATTEMPTS);
+  assert.ok(!owedSequences(seqs()).includes(7));
+  // Announcements of a member not on our roster are ignored.
+  noteChatSequence(core, toHex(new TextEncoder().encode("stranger")), 3);
+  assert.ok(!core.vol.chatSeqs.has(toHex(new TextEncoder().encode("stranger"))));
+});
+
+it("a chat one member never got is pulled and arrives once; without pulls it stays lost", async () => {
+  for (const pulls of [true, false]) {
+    // SDS brings nothing back here (no resends, no repair requests): what m2 misses stays missed but for
+    // the pulls.
+    const sds = { ...FAST_GROUP_PARAMS.sds, maxResends: 0, repairTMinMs: 3_600_000, repairTMaxMs: 3_600_000 };
+    const c = new Cluster({
+      seed: 2,
+      groupParams: { ...FAST_GROUP_PARAMS, sds, chatPullMs: pulls ? 1_000 : 3_600_000 },
+      syncParams: FAST_SYNC_PARAMS,
+    });
+    await c.form(3);
+    const m2 = c.members.get("m2")!;
+    const at2 = messages(m2);
+    const m0 = c.members.get("m0")!;
+    await m0.sendChat("first");
+    await c.sim.runFor(3_000);
+    // Every copy of m0's second chat, first sent or sent again by anyone, goes to everyone but m2.
+    const lost: Uint8Array[] = [];
+    let recording = true;
+    const filter = (m: string) => (p: { kind: string; data: Uint8Array }) => {
+      if (p.kind !== "app") return "send" as const;
+      if (m === "m0" && recording) lost.push(p.data);
+      const isLost = lost.some((b) => Buffer.compare(Buffer.from(b), Buffer.from(p.data)) === 0);
+      return isLost ? { to: ["m0", "m1"].filter((x) => x !== m) } : ("send" as const);
+    };
+    c.outgoing.set("m0", filter("m0"));
+    c.outgoing.set("m1", filter("m1"));
+    await m0.sendChat("second");
+    recording = false;
+    await c.sim.runFor(15_000);
+    const texts = at2.map((m) => m.text).sort();
+    if (pulls) assert.deepEqual(texts, ["first", "second"], "the missed chat arrives, once");
+    else assert.deepEqual(texts, ["first"], "without pulls it never comes");
+  }
+});
+
+it("a responder serves only pulls that name it, only chats sent while the requester was on its roster, within a budget", async () => {
+  const c = new Cluster({ seed: 3, groupParams: FAST_GROUP_PARAMS, syncParams: FAST_SYNC_PARAMS });
+  await c.form(3);
+  const m0 = c.members.get("m0")!;
+  const m1 = c.members.get("m1")!;
+  await m0.sendChat("before the joiner");
+  await c.sim.runFor(3_000);
+  const id0 = m0.group.memberId;
+  // A pull naming another responder: m0 serves nothing.
+  await injectPayload(c, "m1", {
+    chatPull: { sender: id0, sequences: [1n], responder: c.members.get("m2")!.group.memberId },
+  });
+  await c.sim.runFor(1_000);
+  assert.equal(served(m0), 0);
+  // Naming m0: served once, and a member that had it drops the copy by id.
+  await injectPayload(c, "m1", { chatPull: { sender: id0, sequences: [1n], responder: id0 } });
+  await c.sim.runFor(1_000);
+  assert.equal(served(m0), 1);
+  // A joiner asking for what m0 sent before its add gets nothing.
+  await c.add("j0", "joiner");
+  await c.sim.runFor(15_000);
+  assert.ok(c.members.get("j0")!.group.group, "j0 joined");
+  const before = served(m0);
+  await injectPayload(c, "j0", { chatPull: { sender: id0, sequences: [1n], responder: id0 } });
+  await c.sim.runFor(1_000);
+  assert.equal(served(m0), before, "nothing from before the joiner's add");
+  // The budget: at most PULL_SEQUENCES chats per requester per chatPullMs, however many pulls.
+  for (let i = 0; i < PULL_SEQUENCES + 4; i++) await m0.sendChat(`chat ${i}`);
+  await c.sim.runFor(3_000);
+  const b = served(m0);
+  const all = Array.from({ length: PULL_SEQUENCES }, (_, i) => BigInt(i + 2));
+  for (let k = 0; k < 3; k++)
+    await injectPayload(c, "m1", { chatPull: { sender: id0, sequences: all, responder: id0 } });
+  await c.sim.runFor(100);
+  assert.equal(served(m0) - b, PULL_SEQUENCES);
+  void m1;
+});
