@@ -4,6 +4,13 @@
 export interface Delivery {
   readonly topic: string;
   readonly data: Uint8Array;
+  /**
+   * The node the transport received it from, when it can tell: the link-level sender (the simulator's
+   * transmitting node; on libp2p the remote peer of a direct stream, authenticated by its Noise
+   * handshake). Absent when the transport cannot tell (gossipsub without signatures hides the author).
+   * It names the last hop, not an author vouched for by anyone: a relay, or a liar, may stand there.
+   */
+  readonly from?: string;
 }
 
 /**
@@ -22,6 +29,13 @@ export interface Transport {
   readonly nodeId: string;
   /** Sends `data` to every other subscriber of `topic` that the network reaches. Best effort. */
   publish(topic: string, data: Uint8Array): Promise<void>;
+  /**
+   * Sends `data` on `topic` to the node `nodeId` only, best effort: its handlers of `topic` get it as
+   * they get a publication, and it is not relayed further. A node the transport does not know or cannot
+   * open a link to gets it by {@link publish} instead (so does everyone else then). Optional: a caller without it
+   * publishes.
+   */
+  sendDirect?(nodeId: string, topic: string, data: Uint8Array): Promise<void>;
   /** Starts receiving `topic`; returns the function that stops it. */
   subscribe(topic: string, handler: Handler): () => void;
   /** Leaves the network; later calls are no-ops. */
