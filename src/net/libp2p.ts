@@ -87,9 +87,12 @@ export class Libp2pTransport implements Transport {
     this.#node = node;
     this.#pubsubTopic = pubsubTopic;
     this.#blocked = blocked;
-    node.services.pubsub.addEventListener("message", (evt) => {
-      if (evt.detail.topic !== this.#pubsubTopic) return;
-      this.#onFrame(evt.detail.data);
+    // The peer that handed us the message is its link-level sender: the author when it is one hop away,
+    // else a relay (StrictNoSign messages name no author).
+    node.services.pubsub.addEventListener("gossipsub:message", (evt) => {
+      const { msg, propagationSource } = evt.detail;
+      if (msg.topic !== this.#pubsubTopic) return;
+      this.#onFrame(msg.data, propagationSource.toString());
     });
     // A link can drop without anyone cutting it: a connection that timed out while the process was busy
     // (seen with 30 nodes in one process: after a 4 s stall, 17 nodes had no peer left, for good).

@@ -6,9 +6,9 @@ export interface Delivery {
   readonly data: Uint8Array;
   /**
    * The node the transport received it from, when it can tell: the link-level sender (the simulator's
-   * transmitting node; on libp2p the remote peer of a direct stream, authenticated by its Noise
-   * handshake). Absent when the transport cannot tell (gossipsub without signatures hides the author).
-   * It names the last hop, not an author vouched for by anyone: a relay, or a liar, may stand there.
+   * transmitting node; on libp2p the peer of the direct stream, or the gossipsub peer that forwarded the
+   * message, both authenticated by the connection's Noise handshake). It names the last hop, not the
+   * author: in a mesh that is often a relay (relay messages name no author), and a liar may stand there.
    */
   readonly from?: string;
 }
