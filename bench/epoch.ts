@@ -13,10 +13,12 @@
 //                 proposal, votes, commits, and the commit resolution's attestations, pulls and answers
 //                 (SDS ephemerals: "of which resolution");
 //   study msgs    the study's figure for its primary-first round at that loss (interpolated where absent);
-//   SDS sync / SDS rebcast / gossip   transmissions of SDS sync messages, SDS re-broadcasts (resends and
-//                 SDS-R repair answers), and SyncStateInfo and other sync-topic traffic, from the proposal
+//   SDS sync / SDS rebcast / gossip   transmissions of SDS sync messages, SDS re-sent content (resends and
+//                 SDS-R repair answers, broadcast or direct), and SyncStateInfo and other sync-topic traffic, from the proposal
 //                 until all were in one state; also per member per minute;
-//   resends / SDS-R answers   SDS resends and SDS-R repair answers sent (messages; each goes to everyone);
+//   resends / SDS-R answers   SDS resends and SDS-R repair answers sent (messages; a resend goes to
+//                 everyone, an answer to everyone or, "of which direct", to its requesters only: one
+//                 transmission each);
 //   dup %         SDS content receptions of a message the receiver already had, of all content receptions;
 //   KB            bytes of every transmission in that window.
 // Usage: node bench/epoch.ts [--n 12,100] [--loss 0,10,20,30] [--seeds 30] [--seeds-large 3] [--verbose]
@@ -61,6 +63,8 @@ interface Seed {
   /** SDS resends and SDS-R answers sent (messages, not transmissions). */
   resends: number;
   repairs: number;
+  /** Of those, answers addressed to their requesters only. */
+  directRepairs: number;
 }
 
 async function runSeed(n: number, lossPct: number, seed: number): Promise<Seed> {
@@ -94,7 +98,7 @@ async function runSeed(n: number, lossPct: number, seed: number): Promise<Seed> 
   for (const name of c.members.keys()) {
     c.outgoing.set(name, (m) => {
       if (!counting) return "send";
-      const copies = n - 1;
+      const copies = m.direct !== undefined ? 1 : n - 1; // a direct send is one transmission
       bytes += m.data.length * copies;
       let kind: Kind = m.kind === "sync" ? "gossip" : "welcome";
       if (m.kind === "app") {
@@ -130,9 +134,13 @@ async function runSeed(n: number, lossPct: number, seed: number): Promise<Seed> 
     [...c.members.values()].reduce(
       (a, m) => {
         const st = m.group.channel?.state.stats;
-        return { resent: a.resent + (st?.resent ?? 0), repairs: a.repairs + (st?.repairResponsesSent ?? 0) };
+        return {
+          resent: a.resent + (st?.resent ?? 0),
+          repairs: a.repairs + (st?.repairResponsesSent ?? 0),
+          direct: a.direct + (st?.repairDirectSent ?? 0),
+        };
       },
-      { resent: 0, repairs: 0 },
+      { resent: 0, repairs: 0, direct: 0 },
     );
   const stats0 = sdsStats();
   c.sim.setLoss(lossPct / 100);
@@ -166,6 +174,7 @@ async function runSeed(n: number, lossPct: number, seed: number): Promise<Seed> 
   return {
     resends: stats1.resent - stats0.resent,
     repairs: stats1.repairs - stats0.repairs,
+    directRepairs: stats1.direct - stats0.direct,
     firstToAllMs: first !== undefined && all !== undefined ? all - first : undefined,
     fork: fingerprints.size > 1,
     stall: all === undefined,
@@ -208,6 +217,7 @@ for (const n of SIZES) {
       "SDS rebcast": med((r) => r.tx.rebroadcast),
       resends: med((r) => r.resends),
       "SDS-R answers": med((r) => r.repairs),
+      "of which direct": med((r) => r.directRepairs),
       gossip: med((r) => r.tx.gossip),
       "overhead /member/min": perMemberMin("sdsSync") + perMemberMin("rebroadcast") + perMemberMin("gossip"),
       "dup %": med((r) => (100 * r.duplicates) / Math.max(1, r.received)),

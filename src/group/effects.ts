@@ -18,7 +18,13 @@ export interface ChatFields {
 
 /** What the caller must do or may show. */
 export type GroupEffect =
-  | { readonly type: "publish"; readonly topic: string; readonly bytes: Uint8Array }
+  | {
+      readonly type: "publish";
+      readonly topic: string;
+      readonly bytes: Uint8Array;
+      /** The members (SDS sender ids) it is for, when not everyone: an SDS-R answer to its requesters. */
+      readonly to?: readonly string[];
+    }
   | ({ readonly type: "chat" } & ChatFields & {
         /** Delivered before a chat it directly follows: lost, or not here within `chatHoldMs`. */
         readonly outOfOrder: boolean;

@@ -16,7 +16,8 @@ import type { GroupCore } from "./state.ts";
  * delivers.
  */
 export function channelEffects(core: GroupCore, e: SdsEffect): GroupEffect[] {
-  if (e.type === "publish") return [{ type: "publish", topic: core.topics.app, bytes: e.bytes }];
+  if (e.type === "publish")
+    return [{ type: "publish", topic: core.topics.app, bytes: e.bytes, ...(e.to ? { to: e.to } : {}) }];
   if (e.type === "acknowledged" || e.type === "unacknowledged") return chatOutcome(core, e);
   if (e.type === "waiting") return hintOfWaiting(core, e.content);
   return [];

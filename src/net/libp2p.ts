@@ -1,11 +1,13 @@
 // Real network: js-libp2p with gossipsub, configured as Waku relay. Every Transport topic is a Waku content
-// topic; all of them travel on one relay pubsub topic inside WakuMessage envelopes.
+// topic; all of them travel on one relay pubsub topic inside WakuMessage envelopes. A direct send to one
+// peer is one WakuMessage on a stream of its own protocol (DIRECT_PROTOCOL), over a connection that is
+// already up, as Waku's request-response protocols use streams beside relay.
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import { type GossipSub, gossipsub, StrictNoSign } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
-import type { PeerId } from "@libp2p/interface";
+import type { PeerId, Stream } from "@libp2p/interface";
 import { memory } from "@libp2p/memory";
 import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -41,13 +43,33 @@ export interface Libp2pStats {
   /** Frames that were not a WakuMessage: dropped. */
   malformed: number;
   handlerErrors: number;
+  /** Messages that arrived on a direct stream (counted in `received` too). */
+  directIn: number;
+  /** Direct sends that went out on a stream. */
+  directOut: number;
+  /** Direct sends published instead: no connection to the peer, or the stream failed. */
+  directFallbacks: number;
 }
+
+/** The libp2p protocol of direct sends: one WakuMessage per stream, then the stream is closed. */
+export const DIRECT_PROTOCOL = "/demls/direct/1.0.0";
+/** The largest frame read from a direct stream (as gossipsub's default message size); longer ones are dropped. */
+const DIRECT_MAX_BYTES = 1 << 20;
+/** A direct stream not opened and written within this is given up, and the message published. */
+const DIRECT_TIMEOUT_MS = 5_000;
 
 let memoryCounter = 0;
 
 /** A {@link Transport} on a libp2p node, with the controls a test or the CLI needs to cut and heal links. */
 export class Libp2pTransport implements Transport {
-  readonly stats: Libp2pStats = { received: 0, malformed: 0, handlerErrors: 0 };
+  readonly stats: Libp2pStats = {
+    received: 0,
+    malformed: 0,
+    handlerErrors: 0,
+    directIn: 0,
+    directOut: 0,
+    directFallbacks: 0,
+  };
   readonly #node: Libp2p<{ pubsub: GossipSub; identify: unknown }>;
   readonly #pubsubTopic: string;
   readonly #handlers = new Map<string, Set<Handler>>();
@@ -65,9 +87,12 @@ export class Libp2pTransport implements Transport {
     this.#node = node;
     this.#pubsubTopic = pubsubTopic;
     this.#blocked = blocked;
-    node.services.pubsub.addEventListener("message", (evt) => {
-      if (evt.detail.topic !== this.#pubsubTopic) return;
-      this.#onFrame(evt.detail.data);
+    // The peer that handed us the message is its link-level sender: the author when it is one hop away,
+    // else a relay (StrictNoSign messages name no author).
+    node.services.pubsub.addEventListener("gossipsub:message", (evt) => {
+      const { msg, propagationSource } = evt.detail;
+      if (msg.topic !== this.#pubsubTopic) return;
+      this.#onFrame(msg.data, propagationSource.toString());
     });
     // A link can drop without anyone cutting it: a connection that timed out while the process was busy
     // (seen with 30 nodes in one process: after a 4 s stall, 17 nodes had no peer left, for good).
@@ -121,7 +146,11 @@ export class Libp2pTransport implements Transport {
     await node.start();
     const pubsubTopic = options.pubsubTopic ?? DEFAULT_PUBSUB_TOPIC;
     node.services.pubsub.subscribe(pubsubTopic);
-    return new Libp2pTransport(node, pubsubTopic, blocked);
+    const t = new Libp2pTransport(node, pubsubTopic, blocked);
+    await node.handle(DIRECT_PROTOCOL, (stream, connection) =>
+      t.#onDirect(stream, connection.remotePeer.toString()),
+    );
+    return t;
   }
 
   get nodeId(): string {
@@ -199,12 +228,33 @@ export class Libp2pTransport implements Transport {
 
   async publish(topic: string, data: Uint8Array): Promise<void> {
     if (this.#closed) return;
-    const frame = encodeWakuMessage({
-      payload: data,
-      contentTopic: topic,
-      timestamp: BigInt(Date.now()) * 1_000_000n,
-    });
+    const frame = encodeWakuMessage({ payload: data, contentTopic: topic, timestamp: this.#timestamp() });
     await this.#node.services.pubsub.publish(this.#pubsubTopic, frame);
+  }
+
+  /**
+   * Sends `data` to `nodeId` on a direct stream over a connection that is up; with none (or a blocked
+   * peer, or a stream that fails) it publishes instead. A direct message is not relayed.
+   */
+  async sendDirect(nodeId: string, topic: string, data: Uint8Array): Promise<void> {
+    if (this.#closed) return;
+    const connection = this.#blocked.has(nodeId)
+      ? undefined
+      : this.#node.getConnections().find((c) => c.remotePeer.toString() === nodeId && c.status === "open");
+    if (connection !== undefined) {
+      try {
+        const signal = AbortSignal.timeout(DIRECT_TIMEOUT_MS);
+        const stream = await connection.newStream(DIRECT_PROTOCOL, { signal });
+        stream.send(encodeWakuMessage({ payload: data, contentTopic: topic, timestamp: this.#timestamp() }));
+        await stream.close({ signal });
+        this.stats.directOut++;
+        return;
+      } catch {
+        // The message goes by relay instead.
+      }
+    }
+    this.stats.directFallbacks++;
+    await this.publish(topic, data);
   }
 
   subscribe(topic: string, handler: Handler): () => void {
@@ -228,7 +278,40 @@ export class Libp2pTransport implements Transport {
     await this.#node.stop();
   }
 
-  #onFrame(frame: Uint8Array): void {
+  /** Waku timestamps are nanoseconds. */
+  #timestamp(): bigint {
+    return BigInt(Date.now()) * 1_000_000n;
+  }
+
+  /** Reads one frame from a direct stream (at most `DIRECT_MAX_BYTES`) and hands it on as from `peer`. */
+  async #onDirect(stream: Stream, peer: string): Promise<void> {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of stream) {
+        size += chunk.byteLength;
+        if (size > DIRECT_MAX_BYTES) {
+          this.stats.malformed++;
+          stream.abort(new Error("direct frame too long"));
+          return;
+        }
+        chunks.push(chunk.subarray());
+      }
+    } catch {
+      return; // the stream broke: nothing complete arrived
+    }
+    if (this.#closed || this.#blocked.has(peer)) return;
+    const frame = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      frame.set(c, at);
+      at += c.length;
+    }
+    this.stats.directIn++;
+    this.#onFrame(frame, peer);
+  }
+
+  #onFrame(frame: Uint8Array, from?: string): void {
     let msg: ReturnType<typeof decodeWakuMessage>;
     try {
       msg = decodeWakuMessage(frame);
@@ -240,7 +323,7 @@ export class Libp2pTransport implements Transport {
     const handlers = this.#handlers.get(msg.contentTopic) ?? [];
     void dispatch(
       handlers,
-      { topic: msg.contentTopic, data: msg.payload },
+      { topic: msg.contentTopic, data: msg.payload, ...(from !== undefined ? { from } : {}) },
       () => void this.stats.handlerErrors++,
     );
   }

@@ -4,6 +4,13 @@
 export interface Delivery {
   readonly topic: string;
   readonly data: Uint8Array;
+  /**
+   * The node the transport received it from, when it can tell: the link-level sender (the simulator's
+   * transmitting node; on libp2p the peer of the direct stream, or the gossipsub peer that forwarded the
+   * message, both authenticated by the connection's Noise handshake). It names the last hop, not the
+   * author: in a mesh that is often a relay (relay messages name no author), and a liar may stand there.
+   */
+  readonly from?: string;
 }
 
 /**
@@ -22,6 +29,13 @@ export interface Transport {
   readonly nodeId: string;
   /** Sends `data` to every other subscriber of `topic` that the network reaches. Best effort. */
   publish(topic: string, data: Uint8Array): Promise<void>;
+  /**
+   * Sends `data` on `topic` to the node `nodeId` only, best effort: its handlers of `topic` get it as
+   * they get a publication, and it is not relayed further. A node the transport does not know or cannot
+   * open a link to gets it by {@link publish} instead (so does everyone else then). Optional: a caller without it
+   * publishes.
+   */
+  sendDirect?(nodeId: string, topic: string, data: Uint8Array): Promise<void>;
   /** Starts receiving `topic`; returns the function that stops it. */
   subscribe(topic: string, handler: Handler): () => void;
   /** Leaves the network; later calls are no-ops. */

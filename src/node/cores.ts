@@ -1,10 +1,12 @@
 // The two protocol cores of a member, composed: a fresh group core and sync core, or both restored from a
 // snapshot. The sync core sees the group core through its port (the one place they meet).
+
 import { decodeKeyPackageSet } from "../group/frames.ts";
 import { GroupMember } from "../group/member.ts";
 import { FAST_GROUP_PARAMS, validateGroupParams } from "../group/params.ts";
 import { votePolicyOf } from "../group/vote-policy.ts";
 import { type Identity, type KeyPackageBundle, restoreGroup, restoreKeyPackage } from "../mls/index.ts";
+import type { SavedRoute } from "../net/routes.ts";
 import type { MemberStore } from "../store/sqlite.ts";
 import { SyncCore } from "../sync/core.ts";
 import { FAST_SYNC_PARAMS, validateSyncParams } from "../sync/params.ts";
@@ -44,7 +46,7 @@ export function freshCores(
  */
 export async function restoredCores(
   opts: Options & { store?: MemberStore },
-): Promise<{ core: GroupMember; sync: SyncCore; lastTickAt: number }> {
+): Promise<{ core: GroupMember; sync: SyncCore; lastTickAt: number; routes: readonly SavedRoute[] }> {
   // Checked before the snapshot is read: a parameter out of range is not a damaged state.
   const params = validateGroupParams(opts.groupParams ?? FAST_GROUP_PARAMS);
   const policy = votePolicyOf(opts.votePolicy);
@@ -75,7 +77,7 @@ export async function restoredCores(
       (syncState.reset as { voteKeys?: Map<string, string[]> }).voteKeys ??= new Map();
     }
     const sync = new SyncCore(groupPortOf(core), syncState, opts.rng, syncParams, snap.syncMemory);
-    return { core, sync, lastTickAt: snap.lastTickAt ?? Number.NEGATIVE_INFINITY };
+    return { core, sync, lastTickAt: snap.lastTickAt ?? Number.NEGATIVE_INFINITY, routes: snap.routes ?? [] };
   } catch (e) {
     // A snapshot that deserialises but whose MLS state or KeyPackages do not: damaged, not a bug here.
     throw new DemlsError("CORRUPT_STATE", `the saved state cannot be read: ${(e as Error).message}`);

@@ -14,6 +14,7 @@ import {
   type KeyPackageBundle,
   type MlsGroup,
 } from "../mls/index.ts";
+import { PeerRoutes, type SavedRoute } from "../net/routes.ts";
 import { WakeTimer } from "../net/wake-timer.ts";
 import type { MemberStore } from "../store/sqlite.ts";
 import type { SyncStatus } from "../sync/classify.ts";
@@ -23,6 +24,7 @@ import { toHex, utf8 } from "../util/bytes.ts";
 import { Emitter } from "../util/events.ts";
 import { type Logger, logger } from "../util/log.ts";
 import { freshCores, restoredCores } from "./cores.ts";
+import { learnRoute, sendEffect } from "./direct-send.ts";
 import {
   type ChatMessage,
   describeEffect,
@@ -49,6 +51,10 @@ export class Member {
   readonly group: GroupMember;
   readonly sync: SyncCore;
   readonly bytesOut: Traffic = { app: 0, sync: 0, welcome: 0 };
+  /** Transmissions sent to one member directly (SDS-R answers to their requesters). */
+  directOut = 0;
+  /** The nodes other members are reached at, by SDS sender id (saved with the member). */
+  private readonly routes: PeerRoutes;
   private readonly opts: MemberOptions;
   private queue: Promise<void> = Promise.resolve();
   private unsubs: (() => void)[] = [];
@@ -66,8 +72,14 @@ export class Member {
   /** No tick before this: a timer's step threw (see `fault`). */
   private retryAt = Number.NEGATIVE_INFINITY;
 
-  private constructor(opts: MemberOptions, group: GroupMember, sync: SyncCore) {
+  private constructor(
+    opts: MemberOptions,
+    group: GroupMember,
+    sync: SyncCore,
+    routes: readonly SavedRoute[] = [],
+  ) {
     this.opts = opts;
+    this.routes = new PeerRoutes(routes);
     this.name = opts.name;
     this.group = group;
     this.sync = sync;
@@ -124,8 +136,8 @@ export class Member {
    * @throws {SyncError} `BAD_PARAMS` (`syncParams` out of range).
    */
   static async restore(opts: MemberOptions & { store: MemberStore }): Promise<Member> {
-    const { core, sync, lastTickAt } = await restoredCores(opts);
-    const m = new Member(opts, core, sync);
+    const { core, sync, lastTickAt, routes } = await restoredCores(opts);
+    const m = new Member(opts, core, sync, routes);
     m.lastTickAt = lastTickAt;
     return m;
   }
@@ -142,6 +154,7 @@ export class Member {
         this.opts.transport.subscribe(topic, (d) =>
           this.enqueue(async (now) => {
             if (topic === t.sync) return this.sync.receive(d.data, now);
+            if (topic === t.app) learnRoute(this.routes, d);
             const g = await this.group.receive(topic, d.data, now);
             return [...g, ...(await this.sync.onGroupEffects(g, now))];
           }, "message"),
@@ -350,7 +363,7 @@ export class Member {
       }
       const kind = e.topic === t.app ? "app" : e.topic === t.sync ? "sync" : "welcome";
       this.bytesOut[kind] += e.bytes.length;
-      await this.opts.transport.publish(e.topic, e.bytes).catch(() => {});
+      this.directOut += await sendEffect(this.opts.transport, this.routes, e);
     }
   }
 
@@ -386,7 +399,15 @@ export class Member {
     this.unsavedSince = undefined;
     const store = this.opts.store;
     if (store === undefined) return;
-    saveSnapshot(store, this.saveCache, this.group, this.sync, this.lastTickAt, withCommits);
+    saveSnapshot(
+      store,
+      this.saveCache,
+      this.group,
+      this.sync,
+      this.lastTickAt,
+      this.routes.save(),
+      withCommits,
+    );
   }
 
   /** For reports: epoch, fingerprint prefix, status. */

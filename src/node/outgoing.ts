@@ -11,6 +11,8 @@ export interface OutgoingMessage {
   readonly kind: TopicKind;
   readonly topic: string;
   readonly data: Uint8Array;
+  /** The node it is sent to directly (`Transport.sendDirect`); absent: published. */
+  readonly direct?: string;
 }
 
 /**
@@ -23,8 +25,8 @@ export type Outgoing = "send" | "drop" | { readonly data?: Uint8Array; readonly 
 export type OutgoingFilter = (m: OutgoingMessage) => Outgoing;
 
 /**
- * `transport` with every publication put through the filter `filterOf()` returns at that moment (none:
- * sent as is, the very same call). `sendTo` sends to chosen members only.
+ * `transport` with every publication and direct send put through the filter `filterOf()` returns at that
+ * moment (none: sent as is, the very same call). `sendTo` sends to chosen members only.
  */
 export function filteredTransport(
   transport: Transport,
@@ -35,19 +37,33 @@ export function filteredTransport(
   const topics = topicsOf(conversation);
   const kindOf = (topic: string): TopicKind =>
     topic === topics.app ? "app" : topic === topics.sync ? "sync" : "welcome";
+  /** Sends as the filter says; `send` is how the message goes when the filter leaves it to us. */
+  const filtered = (
+    topic: string,
+    data: Uint8Array,
+    direct: string | undefined,
+    send: typeof transport.publish,
+  ) => {
+    const filter = filterOf();
+    if (filter === undefined) return send(topic, data);
+    const fate = filter({ kind: kindOf(topic), topic, data, ...(direct !== undefined ? { direct } : {}) });
+    if (fate === "send") return send(topic, data);
+    if (fate === "drop") return Promise.resolve();
+    if (fate.to === undefined) return send(topic, fate.data ?? data);
+    sendTo(topic, fate.data ?? data, fate.to);
+    return Promise.resolve();
+  };
+  const direct = transport.sendDirect?.bind(transport);
   return {
     nodeId: transport.nodeId,
     subscribe: (topic, handler) => transport.subscribe(topic, handler),
     close: () => transport.close(),
-    publish: (topic, data) => {
-      const filter = filterOf();
-      if (filter === undefined) return transport.publish(topic, data);
-      const fate = filter({ kind: kindOf(topic), topic, data });
-      if (fate === "send") return transport.publish(topic, data);
-      if (fate === "drop") return Promise.resolve();
-      if (fate.to === undefined) return transport.publish(topic, fate.data ?? data);
-      sendTo(topic, fate.data ?? data, fate.to);
-      return Promise.resolve();
-    },
+    publish: (topic, data) => filtered(topic, data, undefined, (t, d) => transport.publish(t, d)),
+    ...(direct === undefined
+      ? {}
+      : {
+          sendDirect: (nodeId: string, topic: string, data: Uint8Array) =>
+            filtered(topic, data, nodeId, (t, d) => direct(nodeId, t, d)),
+        }),
   };
 }

@@ -7,6 +7,7 @@ import { toWire } from "../group/keypackage-store.ts";
 import type { GroupMember } from "../group/member.ts";
 import type { SavedGroupMemory } from "../group/persist.ts";
 import { type Identity, type MlsGroup, serializeGroup, serializeKeyPackage } from "../mls/index.ts";
+import type { SavedRoute } from "../net/routes.ts";
 import type { MemberStore } from "../store/sqlite.ts";
 import type { SyncCore } from "../sync/core.ts";
 import type { SavedSyncMemory } from "../sync/state.ts";
@@ -27,6 +28,8 @@ export interface Snapshot {
   syncMemory?: SavedSyncMemory;
   /** When the member last ticked (it never ticks twice at one instant). */
   lastTickAt?: number;
+  /** The nodes other members are reached at (absent in snapshots of earlier versions). */
+  routes?: SavedRoute[];
 }
 
 /** What saving remembers between saves, so that only what changed is encoded or written again. */
@@ -69,6 +72,7 @@ export function saveSnapshot(
   group: GroupMember,
   sync: SyncCore,
   lastTickAt: number,
+  routes: SavedRoute[],
   withCommits: boolean,
 ): void {
   const reset = sync.state.reset;
@@ -83,6 +87,7 @@ export function saveSnapshot(
     groupMemory: group.saveMemory(),
     syncMemory: sync.saveMemory(),
     lastTickAt,
+    routes,
   };
   const gid = group.group ? toHex(group.group.groupId) : "";
   const commits = withCommits

@@ -12,7 +12,7 @@ import { receive, skipMissedHistory, sweepLost } from "./delivery.ts";
 import { missingIds, sweepResponses } from "./repair.ts";
 import { nextWake, syncPeriod } from "./schedule.ts";
 import { send, sendEphemeral, sweepRequestsAndSync } from "./sending.ts";
-import { newSdsVolatile } from "./state.ts";
+import { migrateSdsState, newSdsVolatile } from "./state.ts";
 import type { SdsCore, SdsEffect, SdsState, SendOptions } from "./types.ts";
 
 /**
@@ -32,7 +32,7 @@ export class SdsChannel {
    */
   constructor(state: SdsState, rng: Rng, config: SdsConfig = DEFAULT_SDS_CONFIG) {
     validateSdsConfig(config);
-    this.state = state;
+    this.state = migrateSdsState(state);
     this.config = config;
     const shape = sdsBloomShape(config);
     if (state.bloom.current.length !== shape.bytes)

@@ -77,6 +77,22 @@ export interface SdsConfig {
   /** A missing dependency not repaired within this after it was first missed is irretrievably lost. */
   readonly lostAfterMs: number;
   /**
+   * Asks of one requester for one message that we answer to the requester only (when our caller can
+   * address it); from the next ask on we broadcast the answer, as the spec does. 0: always broadcast.
+   * A direct answer reaches no one who has the message already, but nobody else sees it either, so it
+   * cancels no other responder: the first ask is answered by the original sender and the responders
+   * due early in `T_max` only (docs/decisions.md, "SDS-R answers to the requester").
+   */
+  readonly repairDirectAsks: number;
+  /**
+   * When more than this fraction of the other participants wait for one answer of ours, it is broadcast
+   * once instead of sent to each: most of its receptions are then wanted, and it also reaches those
+   * whose request is still on its timer.
+   */
+  readonly repairBroadcastFraction: number;
+  /** Requesters remembered per message for their ask count; a message asked for by more is broadcast. */
+  readonly maxAskersPerMessage: number;
+  /**
    * Full messages kept to answer repair requests (own and received). A member can serve any of the last
    * `repairCacheSize` messages of the channel; memory grows with it times the message size.
    */
@@ -124,6 +140,9 @@ export const DEFAULT_SDS_CONFIG: SdsConfig = {
   maxRepairEntriesPerMessage: 3,
   repairBackoffSteps: 4,
   lostAfterMs: 30 * 60_000,
+  repairDirectAsks: 2,
+  repairBroadcastFraction: 0.5,
+  maxAskersPerMessage: 1024,
   repairCacheSize: 512,
   logLimit: 10_000,
   maxLamportAheadMs: 3_600_000,
@@ -196,6 +215,10 @@ export function validateSdsConfig(c: SdsConfig): SdsConfig {
   integer("maxRepairEntriesPerMessage", 1); // due requests must leave, or the sweep never ends
   integer("repairBackoffSteps", 1);
   time("lostAfterMs", true);
+  integer("repairDirectAsks", 0);
+  if (!(c.repairBroadcastFraction >= 0 && c.repairBroadcastFraction <= 1))
+    fail("repairBroadcastFraction", "in [0, 1]");
+  integer("maxAskersPerMessage", 1);
   integer("repairCacheSize", 0);
   integer("logLimit", 1);
   integer("maxLamportAheadMs", 0); // compared as a bigint

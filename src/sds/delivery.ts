@@ -39,7 +39,7 @@ export function receive(core: SdsCore, bytes: Uint8Array, now: number): SdsEffec
   s.stats.received++;
   s.lastHeardAt = now;
   hearFrom(core, m, now, effects);
-  scheduleResponses(core, m.repairRequest, now);
+  scheduleResponses(core, m.senderId, m.repairRequest, now);
   if (m.lamportTimestamp === undefined) {
     receiveEphemeral(core, m, effects);
     return effects;

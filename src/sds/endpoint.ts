@@ -1,9 +1,12 @@
-// The I/O shell around one SdsChannel: feeds it what the transport delivers, publishes what it asks, and
-// wakes it when its next sweep is due. All decisions stay in the channel.
+// The I/O shell around one SdsChannel: feeds it what the transport delivers, sends what it asks (to the
+// participants it names directly where it can, see net/routes.ts), and wakes it when its next sweep is
+// due. All decisions stay in the channel.
+import { PeerRoutes, sendAddressed } from "../net/routes.ts";
 import type { Clock, Transport } from "../net/transport.ts";
 import { WakeTimer } from "../net/wake-timer.ts";
 import type { SdsChannel } from "./channel.ts";
 import type { SdsEffect } from "./types.ts";
+import { selfSentBy } from "./wire.ts";
 
 /** Options of {@link SdsEndpoint}. */
 export interface SdsEndpointOptions {
@@ -22,6 +25,10 @@ export class SdsEndpoint {
   /** Bytes this endpoint published, by kind. */
   readonly bytesOut = { content: 0, sync: 0, ephemeral: 0, total: 0 };
   rejected = 0;
+  /** Transmissions of answers sent to their requesters directly. */
+  directOut = 0;
+  /** The node each participant is reached at, learned from its sync and ephemeral messages. */
+  readonly routes = new PeerRoutes();
   private readonly opts: SdsEndpointOptions;
   private unsubscribe: (() => void) | undefined;
   private readonly wake: WakeTimer;
@@ -40,6 +47,10 @@ export class SdsEndpoint {
       } catch {
         this.rejected++;
         return;
+      }
+      if (d.from !== undefined) {
+        const sender = selfSentBy(d.data);
+        if (sender !== undefined) this.routes.observe(sender, d.from);
       }
       this.apply(effects);
     });
@@ -77,7 +88,9 @@ export class SdsEndpoint {
             : "sync";
       this.bytesOut[kind] += e.bytes.length;
       this.bytesOut.total += e.bytes.length;
-      void this.opts.transport.publish(this.opts.topic, e.bytes).catch(() => {});
+      const out = sendAddressed(this.opts.transport, this.routes, this.opts.topic, e.bytes, e.to);
+      this.directOut += out.direct;
+      void out.sent.catch(() => {});
     }
     if (this.unsubscribe !== undefined) this.reschedule();
   }

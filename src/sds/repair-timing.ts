@@ -81,3 +81,18 @@ export function inResponseGroup(
   const g = BigInt(responseGroupsOfSize(participants, size));
   return repairHash(selfId, messageId) % g === repairHash(senderId, messageId) % g;
 }
+
+/**
+ * Whether `selfId` answers a requester's first ask for `messageId` when answers go to the requester only:
+ * the original sender does, and so do the members of the response group whose answer falls in the first
+ * `1 / RESPONSE_GROUP_SIZE` of `T_max` (about one per group). A direct answer cancels no other responder
+ * (none of them sees it), so the whole group answering would send the requester one copy per member.
+ */
+export function answersFirstAsk(
+  selfId: string,
+  senderId: string,
+  messageId: string,
+  tMaxMs: number,
+): boolean {
+  return responseTime(selfId, senderId, messageId, 0, tMaxMs) < tMaxMs / RESPONSE_GROUP_SIZE;
+}

@@ -6,7 +6,7 @@ import { boundKept } from "./acks.ts";
 import { rollingAdd, rollingWire } from "./bloom.ts";
 import { SdsError } from "./errors.ts";
 import { appendLog, bigMax, cachePut } from "./log.ts";
-import { requestsDue, takeDueRequests } from "./repair.ts";
+import { requestsDue, requestTargets, takeDueRequests } from "./repair.ts";
 import { lowerWake, resendDelay, syncPeriod } from "./schedule.ts";
 import type { SdsCore, SdsEffect, SendOptions } from "./types.ts";
 import { encodeSdsMessage, type SdsMessage } from "./wire.ts";
@@ -116,8 +116,7 @@ export function sweepRequestsAndSync(core: SdsCore, now: number, effects: SdsEff
   if (syncDue) s.nextSyncAt = now + syncPeriod(core) + core.rng.int(c.syncJitterMs + 1);
   let sentSync = false;
   while (requestsDue(core, now)) {
-    publishSync(core, now, effects);
-    sentSync = true;
+    if (publishSync(core, now, effects, true)) sentSync = true;
   }
   if (!syncDue || sentSync) return;
   if (now - s.lastHeardAt <= c.syncJitterMs && !s.unackedDeliveries) {
@@ -127,10 +126,26 @@ export function sweepRequestsAndSync(core: SdsCore, now: number, effects: SdsEff
   publishSync(core, now, effects);
 }
 
-function publishSync(core: SdsCore, now: number, effects: SdsEffect[]): void {
+/**
+ * A sync message; `forRequests`: sent because repair requests are due, to the members that may answer
+ * them where possible (`requestTargets`). Such a one carries our acks to those members only, so what it
+ * would have acknowledged is still owed to everyone (a periodic sync due is not skipped for it). Returns
+ * whether it went to everyone.
+ */
+function publishSync(core: SdsCore, now: number, effects: SdsEffect[], forRequests = false): boolean {
   const s = core.state;
   const id = idOf(utf8(s.selfId), u64be(s.lamport), nonce(core));
+  const unacked = s.unackedDeliveries;
   const message = compose(core, id, s.lamport, undefined, now);
+  const to =
+    forRequests && core.config.repairDirectAsks > 0 ? requestTargets(core, message.repairRequest) : undefined;
   s.stats.syncSent++;
-  effects.push({ type: "publish", bytes: encodeSdsMessage(message), message });
+  const bytes = encodeSdsMessage(message);
+  if (to === undefined) {
+    effects.push({ type: "publish", bytes, message });
+    return true;
+  }
+  s.unackedDeliveries = unacked;
+  effects.push({ type: "publish", bytes, message, to });
+  return false;
 }

@@ -22,6 +22,8 @@ export function newSdsState(selfId: string, channelId: string, now: number, conf
     incoming: new Map(),
     repairRequests: new Map(),
     repairResponses: new Map(),
+    repairTargets: new Map(),
+    repairAsks: new Map(),
     cache: new Map(),
     ephemeralSeen: new Set(),
     participants: 1,
@@ -38,6 +40,7 @@ export function newSdsState(selfId: string, channelId: string, now: number, conf
       duplicates: 0,
       repairRequestsSent: 0,
       repairResponsesSent: 0,
+      repairDirectSent: 0,
       repaired: 0,
       lost: 0,
       unreadableFilters: 0,
@@ -48,4 +51,20 @@ export function newSdsState(selfId: string, channelId: string, now: number, conf
 /** The volatile part of a channel that starts or restarts: nothing known, everything to derive. */
 export function newSdsVolatile(): SdsVolatile {
   return { participantIds: undefined, wakeBound: undefined, outgoingIndices: new Map(), waiting: undefined };
+}
+
+/**
+ * A state saved by an older version, with the fields added since filled in (empty), so a channel restores
+ * from any earlier save.
+ */
+export function migrateSdsState(state: SdsState): SdsState {
+  const old = state as {
+    repairTargets?: SdsState["repairTargets"];
+    repairAsks?: SdsState["repairAsks"];
+    stats: Partial<SdsState["stats"]>;
+  };
+  old.repairTargets ??= new Map();
+  old.repairAsks ??= new Map();
+  old.stats.repairDirectSent ??= 0;
+  return state;
 }

@@ -7,7 +7,16 @@ import type { HistoryEntry, SdsMessage } from "./wire.ts";
 
 /** What the caller must do, in order. */
 export type SdsEffect =
-  | { readonly type: "publish"; readonly bytes: Uint8Array; readonly message: SdsMessage }
+  | {
+      readonly type: "publish";
+      readonly bytes: Uint8Array;
+      readonly message: SdsMessage;
+      /**
+       * The participants (sender ids) it is for: an SDS-R answer to the members that asked for it. Absent:
+       * everyone. A caller that cannot address them publishes it; a receiver takes it either way.
+       */
+      readonly to?: readonly string[];
+    }
   | {
       readonly type: "deliver";
       readonly messageId: string;
@@ -98,8 +107,10 @@ export interface SdsStats {
   duplicates: number;
   /** Repair request entries sent. */
   repairRequestsSent: number;
-  /** Cached messages rebroadcast in answer to repair requests. */
+  /** Cached messages sent in answer to repair requests (to everyone, or to the requesters). */
   repairResponsesSent: number;
+  /** Of those, answers addressed to the requesters only. */
+  repairDirectSent: number;
   /** Requested messages that arrived. */
   repaired: number;
   /** Missing messages given up. */
@@ -142,8 +153,19 @@ export interface SdsState {
   readonly incoming: Map<string, Buffered>;
   /** Persisted. Missing messages we ask for, by id. */
   readonly repairRequests: Map<string, RepairRequest>;
-  /** Persisted. Message id → when to rebroadcast it from the cache. */
+  /** Persisted. Message id → when to send it from the cache in answer to a repair request. */
   readonly repairResponses: Map<string, number>;
+  /**
+   * Persisted. Message id → the requesters a pending answer goes to (sender ids, in the order they
+   * asked). An id of `repairResponses` absent here is answered to everyone.
+   */
+  readonly repairTargets: Map<string, string[]>;
+  /**
+   * Persisted. Message id → how many times each requester asked us for it (the first ask draws a few
+   * direct answers, the next ones more, then broadcasts). Bounded: `repairCacheSize` messages, the oldest
+   * forgotten, and `maxAskersPerMessage` requesters each.
+   */
+  readonly repairAsks: Map<string, Map<string, number>>;
   /** Persisted. Full messages to answer repairs with, oldest first. */
   readonly cache: Map<string, Uint8Array>;
   /** Persisted. Recent ephemeral ids, to deliver each once. */

@@ -82,3 +82,19 @@ export function decodeSdsMessage(bytes: Uint8Array): SdsMessage {
     ...(m.content !== undefined ? { content: m.content } : {}),
   };
 }
+
+/**
+ * The sender of `bytes` if it is a message only its sender puts on the wire: a sync or an ephemeral
+ * message (content messages are resent, repaired and relayed by others under their sender's id).
+ * Undefined for content and for bytes that are not an SDS message. Unauthenticated, as every SDS field.
+ */
+export function selfSentBy(bytes: Uint8Array): string | undefined {
+  let m: SdsMessage;
+  try {
+    m = decodeSdsMessage(bytes);
+  } catch {
+    return undefined;
+  }
+  const content = m.content !== undefined && m.content.length > 0;
+  return !content || m.lamportTimestamp === undefined ? m.senderId : undefined;
+}

@@ -39,6 +39,26 @@ export function conformance(name: string, factory: HarnessFactory, options: { ti
       );
     });
 
+    it("a direct send reaches its target only, named as from its sender; an unknown node gets a publication", async () => {
+      for (const g of got) g.length = 0;
+      const [t0, t1] = [h.transports[0]!, h.transports[1]!];
+      const froms: (string | undefined)[] = [];
+      const stop = t0.subscribe(TOPIC, (d) => void froms.push(d.from));
+      try {
+        assert.ok(t1.sendDirect, "the transport sends directly");
+        await t1.sendDirect(t0.nodeId, TOPIC, enc("direct"));
+        assert.ok(await h.waitFor(() => got[0]!.includes("direct"), wait), JSON.stringify(got));
+        await h.waitFor(() => false, Math.min(wait, 300)); // room for copies to show up elsewhere
+        assert.deepEqual(got, [["direct"], [], [], [], []]);
+        assert.deepEqual(froms, [t1.nodeId]);
+        await t1.sendDirect(`${t0.nodeId}-not-a-node`, TOPIC, enc("nobody"));
+        const all = () => [0, 2, 3].every((i) => got[i]!.includes("nobody"));
+        assert.ok(await h.waitFor(all, wait), JSON.stringify(got));
+      } finally {
+        stop();
+      }
+    });
+
     it("a partition isolates the sides", async () => {
       for (const g of got) g.length = 0;
       await h.partition([

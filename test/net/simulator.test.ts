@@ -326,6 +326,36 @@ describe("simulator faults", () => {
     assert.deepEqual(got.slice(0, 9), [1, 2, 2, 2, 2, 2, 2, 2, 2]);
   });
 
+  for (const delivery of ["broadcast", "gossip"] as const)
+    it(`a direct send goes to its target only, over the link model: loss, one-way cuts, partitions (${delivery})`, async () => {
+      const sim = new Simulator({ seed: 4, delivery, link: { latencyMs: 50, jitterMs: 10, loss: 0.25 } });
+      const nodes = Array.from({ length: 6 }, (_, i) => sim.addNode(`n${i}`));
+      const got = nodes.map(() => [] as string[]);
+      for (const [i, n] of nodes.entries())
+        n.transport.subscribe(TOPIC, (d) => void got[i]!.push(`${d.data[0]}<${d.from}`));
+      await sim.runFor(100);
+      const direct = (from: number, to: number, tag: number) =>
+        nodes[from]!.transport.sendDirect!(`n${to}`, TOPIC, new Uint8Array([tag]));
+      for (let k = 0; k < 400; k++) await direct(0, 1, 1);
+      await sim.runFor(1000);
+      // One transmission per send, dropped at the link's loss rate; nobody else gets a copy or a relay.
+      const ratio = got[1]!.length / 400;
+      assert.ok(ratio > 0.68 && ratio < 0.82, `delivery ratio ${ratio} for loss 0.25`);
+      assert.ok(got[1]!.every((x) => x === "1<n0"));
+      assert.deepEqual(got.filter((_, i) => i !== 1).flat(), []);
+      assert.equal(sim.counters("n0").msgsOut, 400);
+      sim.setLoss(0);
+      sim.cutOneWay(["n2"], ["n3"]);
+      sim.partition([["n4"]]);
+      await direct(2, 3, 2); // cut this way
+      await direct(3, 2, 3); // the other way works
+      await direct(5, 4, 4); // across the partition
+      await direct(4, 4, 5); // to itself: nothing
+      await sim.runFor(1000);
+      assert.deepEqual([got[2], got[3], got[4]], [["3<n3"], [], []]);
+      assert.deepEqual(got[0], []);
+    });
+
   it("a node added during a split joins the side of the node it is put with", async () => {
     const sim = new Simulator({ seed: 2 });
     const [a, b] = [sim.addNode("a"), sim.addNode("b")];

@@ -24,7 +24,7 @@ import {
 import { MAX_WIRE_U64 } from "../../src/util/bounds.ts";
 import { DemlsError } from "../../src/util/errors.ts";
 import { DecodeError } from "../../src/util/proto.ts";
-import { CHANNEL, SDS_DELIVERY_EXAMPLES, sdsDeliveryProperty, sdsRun } from "./harness.ts";
+import { CHANNEL, type Participant, SDS_DELIVERY_EXAMPLES, sdsDeliveryProperty, sdsRun } from "./harness.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -459,6 +459,14 @@ describe("SDS channel", () => {
   });
 });
 
+/** Transmissions of SDS-R answers: one per direct answer, one per other participant per broadcast one. */
+function answerTransmissions(participants: readonly Participant[], n: number): number {
+  return participants.reduce((sum, p) => {
+    const st = p.endpoint.channel.state.stats;
+    return sum + st.repairDirectSent + (st.repairResponsesSent - st.repairDirectSent) * (n - 1);
+  }, 0);
+}
+
 describe("SDS-R over the simulator", () => {
   const cfg: SdsConfig = { ...FAST_SDS_CONFIG, resendAfterMs: 1e9 };
   // Timers where T_max is large against the link latency, as with the spec defaults (T_max 120 s).
@@ -476,11 +484,8 @@ describe("SDS-R over the simulator", () => {
     await run.sim.runFor(10_000);
     for (const id of missed) assert.ok(p1!.delivered.includes(id), `p1 got ${id}`);
     assert.ok(p1!.endpoint.channel.state.stats.repaired >= 1);
-    const responses = run.participants.reduce(
-      (s, p) => s + p.endpoint.channel.state.stats.repairResponsesSent,
-      0,
-    );
-    assert.ok(responses >= 1 && responses <= 6, `responses ${responses}`);
+    const tx = answerTransmissions(run.participants, 6);
+    assert.ok(tx >= 1 && tx <= 6 * 5, `answer transmissions ${tx}`);
   });
 
   it("duplicate repair responses stay rare", async () => {
@@ -495,14 +500,12 @@ describe("SDS-R over the simulator", () => {
     run.send(run.participants[4]!);
     await run.sim.runFor(60_000);
     for (const p of run.participants.slice(0, 3)) assert.equal(p.delivered.length, 21, p.id);
-    const responses = run.participants.reduce(
-      (s, p) => s + p.endpoint.channel.state.stats.repairResponsesSent,
-      0,
-    );
     const repaired = run.participants.reduce((s, p) => s + p.endpoint.channel.state.stats.repaired, 0);
-    // 3 members lack 20 messages; the first answer cancels the others' (they hear it).
+    // 3 members lack 20 messages: answered to each of them directly (one transmission each), or by
+    // broadcast, where the first answer cancels the others' (they hear it).
     assert.equal(repaired, 3 * 20);
-    assert.ok(responses <= 1.25 * 20, `responses ${responses} for 20 missing messages`);
+    const tx = answerTransmissions(run.participants, 20);
+    assert.ok(tx <= 1.25 * 20 * 19, `answer transmissions ${tx} for 20 missing messages`);
   });
 
   it("property: with loss up to 30%, reordering and a healed partition, every message reaches every other participant exactly once, causally ordered", async () => {

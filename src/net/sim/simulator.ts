@@ -282,12 +282,19 @@ export class Simulator {
    */
   publishTo(from: string, topic: string, data: Uint8Array, to: readonly string[]): void {
     const rec = this.#rec(from);
-    if (!rec.up) return;
+    if (rec.up)
+      this.#direct(
+        rec,
+        topic,
+        data,
+        to.map((id) => this.#rec(id)),
+      );
+  }
+
+  #direct(from: NodeRec, topic: string, data: Uint8Array, to: readonly NodeRec[]): void {
     const msg: SimMessage = { id: this.#nextMsg++, topic, data, direct: true };
-    for (const id of to) {
-      const target = this.#rec(id);
-      if (target !== rec && target.subs.has(topic)) this.#transmit(rec, target, msg, 0);
-    }
+    for (const target of to)
+      if (target !== from && target.subs.has(topic)) this.#transmit(from, target, msg, 0);
   }
 
   /** Runs every event up to and including virtual time `t`, then sets the clock to `t`. */
@@ -351,6 +358,14 @@ export class Simulator {
       nodeId: rec.id,
       publish: async (topic, data) => {
         if (live()) this.#publish(rec, topic, data);
+      },
+      // One transmission over the link to the target, which does not relay it; a node id this network
+      // does not have gets a publication.
+      sendDirect: async (nodeId, topic, data) => {
+        if (!live()) return;
+        const target = this.#nodes.get(nodeId);
+        if (target === undefined) this.#publish(rec, topic, data);
+        else this.#direct(rec, topic, data, [target]);
       },
       subscribe: (topic, handler) => {
         if (!live()) return () => {};
@@ -456,7 +471,11 @@ export class Simulator {
     const handlers = to.subs.get(msg.topic);
     if (handlers === undefined) return;
     return this.#input(to, () =>
-      dispatch(handlers, { topic: msg.topic, data: msg.data }, () => void this.drops.handlerErrors++),
+      dispatch(
+        handlers,
+        { topic: msg.topic, data: msg.data, from: from.id },
+        () => void this.drops.handlerErrors++,
+      ),
     );
   }
 
