@@ -14,7 +14,9 @@ import { count, rosterIds } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import { lastAbsence, sentWhileOut } from "./former-members.ts";
 import type { Chat, ChatPull } from "./frames.ts";
-import type { GroupCore } from "./state.ts";
+import type { GroupCore, SenderChats } from "./state.ts";
+
+export type { SenderChats } from "./state.ts";
 
 /** Sequences one pull names at most; also the chats one requester is served per `chatPullMs`. */
 export const PULL_SEQUENCES = 16;
@@ -24,17 +26,6 @@ export const PULL_ATTEMPTS = 6;
 export const PULL_WINDOW = 64;
 /** Senders tracked (the least recently heard is forgotten first). */
 const MAX_SENDERS = 256;
-
-/** What we know of one sender's chats: what arrived, and up to which sequence it has sent. */
-export interface SenderChats {
-  /** The first sequence owed to us: below it, chats may predate us. */
-  first: number;
-  /** The newest sequence we know it sent (arrived or announced). */
-  high: number;
-  readonly have: Set<number>;
-  /** Missing sequence → times asked. */
-  readonly asked: Map<number, number>;
-}
 
 function entry(core: GroupCore, sender: string, first: number): SenderChats {
   const m = core.vol.chatSeqs;

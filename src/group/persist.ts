@@ -1,9 +1,9 @@
 // What of a group core's in-memory state a restarted member needs to go on as it would have, in a form
 // the node layer saves with its snapshot: own commits with the states they lead to (MLS values, encoded
 // by the MLS layer), the last tick, a decision due, frames that came before a Welcome, Welcome resend
-// times. Caches (steward rotations, pending proposal ids) are derived again.
+// times, what chat pulls track. Caches (steward rotations, pending proposal ids) are derived again.
 import { type MlsGroup, restoreGroup, serializeGroup } from "../mls/index.ts";
-import { type GroupVolatile, newGroupVolatile } from "./state.ts";
+import { type GroupVolatile, newGroupVolatile, type SenderChats } from "./state.ts";
 
 /** The saved part of {@link GroupVolatile}: plain data (`node:v8` serialisable). */
 export interface SavedGroupMemory {
@@ -15,6 +15,11 @@ export interface SavedGroupMemory {
   readonly decisionDue: boolean;
   readonly early: readonly Uint8Array[];
   readonly welcomeResentAt: ReadonlyMap<string, number>;
+  /** Chat pulls (absent in snapshots of older versions). */
+  readonly chatSeqs?: ReadonlyMap<string, SenderChats>;
+  readonly nextChatPullAt?: number;
+  readonly chatPullServed?: ReadonlyMap<string, { readonly at: number; readonly count: number }>;
+  readonly rosterSince?: ReadonlyMap<string, number>;
 }
 
 /** Encoded group states by value: own commits' states do not change, so each is encoded once. */
@@ -39,6 +44,10 @@ export function saveGroupMemory(vol: GroupVolatile): SavedGroupMemory {
     decisionDue: vol.decisionDue,
     early: [...vol.early],
     welcomeResentAt: new Map(vol.welcomeResentAt),
+    chatSeqs: new Map([...vol.chatSeqs].map(([k, e]) => [k, copySenderChats(e)])),
+    nextChatPullAt: vol.nextChatPullAt,
+    chatPullServed: new Map(vol.chatPullServed),
+    rosterSince: new Map(vol.rosterSince),
   };
 }
 
@@ -68,5 +77,13 @@ export function restoreGroupMemory(saved: SavedGroupMemory | undefined): GroupVo
   vol.decisionDue = saved.decisionDue;
   vol.early = [...saved.early];
   for (const [k, v] of saved.welcomeResentAt) vol.welcomeResentAt.set(k, v);
+  for (const [k, e] of saved.chatSeqs ?? []) vol.chatSeqs.set(k, copySenderChats(e));
+  vol.nextChatPullAt = saved.nextChatPullAt ?? 0;
+  for (const [k, v] of saved.chatPullServed ?? []) vol.chatPullServed.set(k, v);
+  for (const [k, v] of saved.rosterSince ?? []) vol.rosterSince.set(k, v);
   return vol;
+}
+
+function copySenderChats(e: SenderChats): SenderChats {
+  return { first: e.first, high: e.high, have: new Set(e.have), asked: new Map(e.asked) };
 }

@@ -5,7 +5,6 @@
 import type { Identity, KeyPackageBundle, MlsGroup } from "../mls/index.ts";
 import type { Rng } from "../net/transport.ts";
 import type { SdsChannel, SdsState } from "../sds/index.ts";
-import type { SenderChats } from "./chat-pull.ts";
 import type { ChatFields } from "./effects.ts";
 import type { GroupCode } from "./errors.ts";
 import type { Chat, Equivocation, Proposal } from "./frames.ts";
@@ -81,6 +80,17 @@ export interface RelayableChat {
   /** The epoch we read it at, and when (our clock). */
   readonly epoch: bigint;
   readonly at: number;
+}
+
+/** What we know of one sender's chats (src/group/chat-pull.ts): what arrived, and how far it has sent. */
+export interface SenderChats {
+  /** The first sequence owed to us: below it, chats may predate us. */
+  first: number;
+  /** The newest sequence we know it sent (arrived or announced). */
+  high: number;
+  readonly have: Set<number>;
+  /** Missing sequence → times asked. */
+  readonly asked: Map<number, number>;
 }
 
 /** A chat named by id, with the epoch it was sent at (docs/chats.md). */

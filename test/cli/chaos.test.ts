@@ -137,7 +137,10 @@ describe("chaos harness", () => {
   // side (now relayed, signed); 146, a joiner added only on a branch the rest abandoned read the two
   // members of its side and waited for good (now a branch sharing nothing with its history is no reason to
   // wait); 53, a leave committed only on the
-  // branch that lost made a ghost (now the removal is checked against the majority).
+  // branch that lost made a ghost (now the removal is checked against the majority); 66, a member whose
+  // leave was committed only on a branch the majority then reset away stayed out (now a removed member
+  // follows a reset of its group that has it on its roster, and leaves again), and a ghost whose removal
+  // was undone missed a chat sent meanwhile (now pulled by sequence number).
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -145,6 +148,7 @@ describe("chaos harness", () => {
     [22, "the chat of a member removed meanwhile is relayed to the other side"],
     [53, "a member whose leave was committed only on the losing branch is no ghost"],
     [146, "a joiner added only on the abandoned branch, reading two members of it, asks to rejoin"],
+    [66, "a member removed on a branch a reset left out follows the reset; a missed chat is pulled"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
