@@ -105,8 +105,8 @@ export type GroupCode =
   | "STALE_REJOIN"
   /**
    * A rejoin request beyond `rejoinRequestsPerEpoch` acted on for one member in our current epoch, or of
-   * a member added less than `rejoinCooldownMs` ago: refused before its signature is checked, and it
-   * queues nothing.
+   * a member added less than its cooldown ago (`rejoinCooldownMs`, doubled for each of its rejoins acted
+   * on within `rejoinBackoffWindowMs`): refused before its signature is checked, and it queues nothing.
    */
   | "REJOIN_RATE_LIMITED"
   /** A KeyPackage set refused by the store (see {@link KeyPackageSetError}). */

@@ -13,6 +13,8 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     addedTime?: GroupCoreState["addedTime"];
     formerMembers?: GroupCoreState["formerMembers"];
     rejoinsActed?: GroupCoreState["rejoinsActed"];
+    rejoinTimes?: GroupCoreState["rejoinTimes"];
+    rejoinWaiting?: GroupCoreState["rejoinWaiting"];
     rejoined?: Set<string>;
     chatSequence?: number;
     chatAfter?: GroupCoreState["chatAfter"];
@@ -45,6 +47,8 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
   old.leaving ??= false;
   old.addedTime ??= new Map();
   old.rejoinsActed ??= new Map();
+  old.rejoinTimes ??= new Map();
+  old.rejoinWaiting ??= new Set();
   if (old.formerMembers === undefined) {
     // How they left and under which key was not recorded: an add of one is a re-admission, and no span of
     // chats is held back from it.

@@ -205,6 +205,8 @@ export interface GroupCoreState {
   rejoinRequest: Uint8Array | undefined;
   /** Roster members (hex) that asked to be re-added: their stale leaf is proposed for removal. */
   readonly pendingRejoins: Map<string, PendingRequest>;
+  /** Roster members (hex) whose verified rejoin request waits (cooldown): SDS waits for no ack of theirs. */
+  readonly rejoinWaiting: Set<string>;
   /**
    * Members (hex) that were in a roster of ours and left it, with their absences, newest last (bounded):
    * an add of one is a re-admission, and when one is added again our recent chats go out again, except
@@ -229,6 +231,8 @@ export interface GroupCoreState {
    * entries of earlier epochs dropped: bounded by those.
    */
   readonly rejoinsActed: Map<string, { groupId?: string; epoch: bigint; count: number }>;
+  /** Our clock at each rejoin of a member (hex) acted on within `rejoinBackoffWindowMs`: its backoff. */
+  readonly rejoinTimes: Map<string, number[]>;
   /** Commit resolution of the current epoch: attested commits we pull, what we attested and answered. */
   commitPulls: CommitPulls;
   readonly counters: GroupCounters;
@@ -341,12 +345,14 @@ export function newGroupState(conversation: string): GroupCoreState {
     keyPackageSetGroup: undefined,
     rejoinRequest: undefined,
     pendingRejoins: new Map(),
+    rejoinWaiting: new Set(),
     addedAt: new Map(),
     addedTime: new Map(),
     formerMembers: new Map(),
     seenRejoins: new Set(),
     lastHeard: new Map(),
     rejoinsActed: new Map(),
+    rejoinTimes: new Map(),
     commitPulls: newCommitPulls(-1n),
     counters: {},
   };
