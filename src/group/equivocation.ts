@@ -4,7 +4,8 @@
 // epoch's state (MLS checks the committer's signature and membership). It gossips the evidence in a
 // group payload; every member that verifies it lowers the equivocator's peer score once per epoch
 // (de-MLS `BrokenCommit`), and at the threshold proposes its removal through the normal vote. Which
-// branch the group keeps is not decided here: the sync layer's majority rule does that (docs/decisions.md).
+// branch the group keeps is not decided here: the sync layer's majority rule does that, and an even split
+// goes to the lower-hash commit's branch from the forks recorded here (src/sync/tie-break.ts).
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
   fingerprintAt,
@@ -96,12 +97,22 @@ async function resendEvidence(core: GroupCore, now: number): Promise<GroupEffect
   return out;
 }
 
+/** Verified evidence: the equivocator (hex id) and the fingerprints its two commits lead to. */
+export interface Proven {
+  readonly who: string;
+  /** After `first` and after `second`, at the epoch after the evidence's. */
+  readonly after: readonly [Uint8Array, Uint8Array];
+}
+
+/** Forks kept for the sync layer's tie-break (the newest). */
+const FORKS_KEPT = 8;
+
 /**
  * Checks evidence against our state at its epoch: both commits must process there (so each carries a
  * valid signature of a member of that epoch's roster), differ, and come from the same member. Returns the
- * equivocator (hex id) or why the evidence is refused.
+ * equivocator and the states the commits lead to, or why the evidence is refused.
  */
-export async function verifyEvidence(core: GroupCore, e: Equivocation): Promise<string | GroupCode> {
+export async function verifyEvidence(core: GroupCore, e: Equivocation): Promise<Proven | GroupCode> {
   if (e.epoch === undefined || !e.first || !e.second) return "MALFORMED";
   if (bytesEqual(e.first, e.second)) return "EVIDENCE_INVALID";
   const g = requireGroup(core);
@@ -123,7 +134,7 @@ export async function verifyEvidence(core: GroupCore, e: Equivocation): Promise<
   }
   if (a.kind !== "commit" || b.kind !== "commit" || !bytesEqual(a.sender, b.sender))
     return "EVIDENCE_INVALID";
-  return toHex(a.sender);
+  return { who: toHex(a.sender), after: [a.group.fingerprint, b.group.fingerprint] };
 }
 
 /**
@@ -138,15 +149,23 @@ export async function onEvidence(
   now: number,
   found = false,
 ): Promise<GroupEffect[]> {
-  const who = await verifyEvidence(core, e);
-  if (who === "MALFORMED" || who === "EVIDENCE_INVALID" || who === "EVIDENCE_NOT_RETAINED") {
-    count(core, who);
+  const proven = await verifyEvidence(core, e);
+  if (typeof proven === "string") {
+    count(core, proven);
     return [];
   }
   const s = core.state;
+  const who = proven.who;
   const id = `${who}:${e.epoch}`;
   if (s.equivocations.has(id)) return [];
   s.equivocations.add(id);
+  // The lower-hash commit's branch wins an even split; ordered here, whatever order a peer sent.
+  const [winner, loser] =
+    compareBytes(sha256(e.first!), sha256(e.second!)) <= 0
+      ? proven.after
+      : [proven.after[1], proven.after[0]];
+  s.equivocationForks.push({ epoch: e.epoch! + 1n, winner, loser });
+  if (s.equivocationForks.length > FORKS_KEPT) s.equivocationForks.shift();
   if (s.equivocations.size > core.params.commitLogSize * 4)
     s.equivocations.delete(s.equivocations.values().next().value!);
   count(core, found ? "EQUIVOCATION_FOUND" : "EQUIVOCATION");
@@ -179,7 +198,8 @@ export async function noteObserved(
   if (list === undefined || list.some((c) => bytesEqual(c.commit, commit))) return [];
   for (const c of list) {
     const e = evidenceOf(epoch, c.commit, commit);
-    if ((await verifyEvidence(core, e)) === c.sender) return onEvidence(core, e, now, true);
+    const proven = await verifyEvidence(core, e);
+    if (typeof proven !== "string" && proven.who === c.sender) return onEvidence(core, e, now, true);
   }
   return [];
 }

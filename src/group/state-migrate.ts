@@ -24,6 +24,7 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     stewardLists?: GroupCoreState["stewardLists"];
     appliedCommits?: GroupCoreState["appliedCommits"];
     equivocations?: GroupCoreState["equivocations"];
+    equivocationForks?: GroupCoreState["equivocationForks"];
     evidenceSent?: GroupCoreState["evidenceSent"];
     peerScores?: GroupCoreState["peerScores"];
     commitPulls?: CommitPulls;
@@ -32,6 +33,7 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
   old.lastHeard ??= new Map();
   old.appliedCommits ??= new Map();
   old.equivocations ??= new Set();
+  old.equivocationForks ??= [];
   old.evidenceSent ??= [];
   old.peerScores ??= new Map();
   // Lists were derived per epoch: the current state's is elected again at its epoch (listInForce).

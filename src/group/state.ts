@@ -155,6 +155,8 @@ export interface GroupCoreState {
   readonly appliedCommits: AppliedCommits;
   /** Equivocations acted on, as `equivocator:epoch` (each lowers a score once), oldest first, bounded. */
   readonly equivocations: Set<string>;
+  /** The states their two commits lead to (epoch + 1), the lower hash's first: the sync tie-break. */
+  equivocationForks: { epoch: bigint; winner: Uint8Array; loser: Uint8Array }[];
   /**
    * Evidence we sent, with the state we sent it from (the last few): sent again when that state leaves
    * our history (we re-aligned), since members of the other branch could not read it.
@@ -324,6 +326,7 @@ export function newGroupState(conversation: string): GroupCoreState {
     observedCommits: new Map(),
     appliedCommits: new Map(),
     equivocations: new Set(),
+    equivocationForks: [],
     evidenceSent: [],
     peerScores: new Map(),
     heldApplications: [],
