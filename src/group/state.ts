@@ -163,6 +163,8 @@ export interface GroupCoreState {
    */
   evidenceSent: {
     readonly evidence: Equivocation;
+    /** The equivocator (hex): a removal we propose carries its evidence (absent in older saves). */
+    readonly who?: string;
     readonly epoch: bigint;
     readonly fingerprint: Uint8Array;
   }[];
