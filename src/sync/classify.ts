@@ -250,8 +250,13 @@ export function classify(input: ClassifyInput): Verdict {
     });
     if (couldWin) return { status: "UNKNOWN", majority: undefined, ...base };
     // Final: no completion gives a majority. Split between the two branches of a proven equivocation,
-    // the lower-hash commit's branch wins instead of a reset.
-    majority = tieBreak(states, input.forks);
+    // the lower-hash commit's branch wins instead of a reset; lone claims (within the fault bound) do not
+    // count, so a second liar cannot keep the tie-break off with a made-up state.
+    const liars = loneClaims(states, bound);
+    majority = tieBreak(
+      states.filter((s) => !liars.includes(s)),
+      input.forks,
+    );
     if (majority === undefined) return { status: "HARD", majority: undefined, ...base };
   }
   // The target is the tip of the majority's branch: the newest state (held by at least two members) that

@@ -186,6 +186,25 @@ describe("the tie-break after a proven equivocation (tie-break.ts)", () => {
     open.delete("m3");
     open.delete("m4");
     assert.equal(verdict("m9", 0, open).status, "UNKNOWN");
+    // The equivocator m9 left out, 4/4, and one made-up state (a lone claim, within the fault bound):
+    // it does not keep the tie-break off.
+    const liar = split(4);
+    liar.set("m8", { ...viewOf(2, 5, 1), fingerprint: new Uint8Array([9, 9]) });
+    const excluded = new Set(["m9"]);
+    const withLiar = (self: string, branch: number) =>
+      classify({
+        self,
+        history: historyOf(branch, 5, 2),
+        ancestry: viewOf(branch, 5, 2).ancestry,
+        roster,
+        views: liar,
+        excluded,
+        forks: [fork],
+        now: 0,
+        windowMs: 1000,
+      });
+    assert.equal(withLiar("m0", 1).status, "IN_SYNC");
+    assert.equal(withLiar("m4", 0).status, "FORKED");
     // A third branch (forked at epoch 1, named by no fork): HARD.
     const three = split(4);
     for (const m of ["m8", "m9"]) three.set(m, viewOf(2, 5, 1));
