@@ -17,8 +17,8 @@
 //   the size of the catch-up flood that issue 34 measured, 3.5 MB); --epochs: the group's age (default
 //   60); --flood: only the floods whose name contains one of these words.
 // The honest response is capped in bytes per window by the mechanisms, not per message, so the factor
-// falls as the flood grows; at a fifth of this rate (`--rate 10`) some factors are above 3: see
-// docs/benchmarks.md for both.
+// falls as the flood grows and rises as it thins: docs/benchmarks.md has this rate and a fifth of it
+// (`--rate 10`).
 import type { RejoinRequest } from "../src/group/frames.ts";
 import { FAST_GROUP_PARAMS } from "../src/group/params.ts";
 import { ancestry, fingerprintAt, generateKeyPackages } from "../src/mls/index.ts";

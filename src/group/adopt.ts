@@ -11,10 +11,17 @@ import type { StewardList } from "./steward.ts";
 import { creatorList, installList, listInForce } from "./steward-schedule.ts";
 import { chainSyncKey, deriveSyncKey, rotateSyncKey } from "./sync-key.ts";
 
-/** Tells SDS who the participants are (the roster), for acknowledgements. */
+/**
+ * Tells SDS who the participants are, for acknowledgements: the roster, less the members whose leaf is
+ * stale by their own signed rejoin request (they left that state and acknowledge nothing in it: waiting
+ * for them made every message go out again up to `maxResends` times while a rejoin was held back).
+ */
 export function updateParticipants(core: GroupCore): void {
   if (core.group && core.sds) {
-    const ids = roster(core.group).map((m) => toHex(m.memberId));
+    const s = core.state;
+    const ids = roster(core.group)
+      .map((m) => toHex(m.memberId))
+      .filter((id) => !s.pendingRejoins.has(id) && !s.rejoinWaiting.has(id));
     core.sds.setParticipants(ids.length, ids);
   }
 }
@@ -61,6 +68,7 @@ export function adopt(
     s.approvedSince = undefined;
     // Requests seen on a branch we left are that branch's business.
     s.pendingRejoins.clear();
+    s.rejoinWaiting.clear();
     // The log serves catch-up: only commits of the chain we are on (its epochs start anew).
     s.commitLog = [];
   } else {

@@ -218,6 +218,8 @@ function settleMembership(
   for (const id of s.lastHeard.keys()) if (!inRoster.has(id)) s.lastHeard.delete(id);
   // A rejoin is settled once the stale leaf is gone (the member comes back as a joiner).
   for (const id of s.pendingRejoins.keys()) if (!inRoster.has(id)) s.pendingRejoins.delete(id);
+  for (const id of s.rejoinWaiting) if (!inRoster.has(id)) s.rejoinWaiting.delete(id);
+  for (const id of added) s.rejoinWaiting.delete(toHex(id));
 }
 
 /** Proposals the new roster settles are done; the rest stay pending for a later commit. */

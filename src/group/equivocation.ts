@@ -3,8 +3,10 @@
 // candidates holds the evidence: the two commit messages, each verifiable by any member holding that
 // epoch's state (MLS checks the committer's signature and membership). It gossips the evidence in a
 // group payload; every member that verifies it lowers the equivocator's peer score once per epoch
-// (de-MLS `BrokenCommit`), and at the threshold proposes its removal through the normal vote. Which
-// branch the group keeps is not decided here: the sync layer's majority rule does that (docs/decisions.md).
+// (de-MLS `BrokenCommit`), and at the threshold proposes its removal through the normal vote, the
+// proposal carrying the evidence (de-MLS `ViolationEvidence`) for voters that missed the gossip. Which
+// branch the group keeps is not decided here: the sync layer's majority rule does that, and an even split
+// goes to the lower-hash commit's branch from the forks recorded here (src/sync/tie-break.ts).
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
   fingerprintAt,
@@ -15,10 +17,18 @@ import {
   rewind,
 } from "../mls/index.ts";
 import { bytesEqual, compareBytes, toHex } from "../util/bytes.ts";
-import { count, requireGroup, rosterIds } from "./core.ts";
+import { count, reject, requireGroup, rosterIds } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import type { GroupCode } from "./errors.ts";
-import { type Equivocation, PROPOSAL_REMOVE } from "./frames.ts";
+import {
+  decodeEquivocation,
+  type Equivocation,
+  encodeEquivocation,
+  PROPOSAL_REMOVE,
+  type Proposal,
+  VIOLATION_BROKEN_COMMIT,
+  type ViolationEvidence,
+} from "./frames.ts";
 import { sendPayload } from "./outbound.ts";
 import { applyScore, scoreOf, THRESHOLD_PEER_SCORE } from "./peer-score.ts";
 import { propose } from "./proposals.ts";
@@ -68,15 +78,74 @@ async function proposeRemovals(core: GroupCore, now: number): Promise<GroupEffec
   const out: GroupEffect[] = [];
   for (const id of rosterIds(core))
     if (scoreOf(core.state.peerScores, toHex(id)) <= THRESHOLD_PEER_SCORE)
-      out.push(...(await propose(core, PROPOSAL_REMOVE, id, now, false)));
+      out.push(...(await propose(core, PROPOSAL_REMOVE, id, now, false, violationOf(core, id))));
   return out;
 }
 
-/** Keeps `e` as sent from our current state, the last `EVIDENCE_KEPT`. */
-async function sendEvidence(core: GroupCore, e: Equivocation, now: number): Promise<GroupEffect[]> {
+/**
+ * The newest evidence we hold against member `id`, as de-MLS's `ViolationEvidence` (a `BrokenCommit`
+ * whose payload is the two commits), for a removal proposal to carry.
+ */
+function violationOf(core: GroupCore, id: Uint8Array): ViolationEvidence | undefined {
+  const who = toHex(id);
+  const e = core.state.evidenceSent.findLast((s) => s.who === who)?.evidence;
+  if (e === undefined) return undefined;
+  return {
+    violationType: VIOLATION_BROKEN_COMMIT,
+    target: id,
+    payload: encodeEquivocation(e),
+    epoch: e.epoch,
+    creator: core.identity.id,
+  };
+}
+
+/**
+ * The evidence a removal proposal carries: checked like gossiped evidence, at our own state of its
+ * epoch, and it must prove the equivocation of the proposal's target, made by its proposer. Verified, it
+ * is acted on as if gossiped (once per equivocator and epoch). Otherwise it is counted
+ * (`PROPOSAL_EVIDENCE_REFUSED`) and changes nothing: the proposal stays an ordinary removal proposal, put
+ * to the vote by the application's policy. Refusing the proposal instead would let a forged copy shadow
+ * an honest one, since the evidence is not part of the proposal id.
+ */
+export async function onProposalEvidence(core: GroupCore, p: Proposal, now: number): Promise<GroupEffect[]> {
+  const v = p.evidence;
+  if (v === undefined || p.kind !== PROPOSAL_REMOVE || !p.target || !p.proposer) return [];
+  const refused = (): GroupEffect[] => [
+    reject(core, "PROPOSAL_EVIDENCE_REFUSED", "removal proposal evidence refused"),
+  ];
+  if (
+    v.violationType !== VIOLATION_BROKEN_COMMIT ||
+    !v.target ||
+    !bytesEqual(v.target, p.target) ||
+    !v.creator ||
+    !bytesEqual(v.creator, p.proposer) ||
+    !v.payload
+  )
+    return refused();
+  let e: Equivocation;
+  try {
+    e = decodeEquivocation(v.payload);
+  } catch {
+    return refused();
+  }
+  if (e.epoch !== v.epoch) return refused();
+  // Acted on already (found, gossiped or carried before): nothing to check again.
+  if (core.state.equivocations.has(`${toHex(p.target)}:${e.epoch}`)) return [];
+  const proven = await verifyEvidence(core, e);
+  if (typeof proven === "string" || proven.who !== toHex(p.target)) return refused();
+  return onEvidence(core, e, now);
+}
+
+/** Keeps `e` (against `who`) as sent from our current state, the last `EVIDENCE_KEPT`. */
+async function sendEvidence(
+  core: GroupCore,
+  e: Equivocation,
+  who: string,
+  now: number,
+): Promise<GroupEffect[]> {
   const g = requireGroup(core);
   const sent = core.state.evidenceSent;
-  sent.push({ evidence: e, epoch: g.epoch, fingerprint: g.fingerprint });
+  sent.push({ evidence: e, who, epoch: g.epoch, fingerprint: g.fingerprint });
   if (sent.length > EVIDENCE_KEPT) sent.shift();
   return sendPayload(core, { equivocation: e }, now);
 }
@@ -92,16 +161,26 @@ async function resendEvidence(core: GroupCore, now: number): Promise<GroupEffect
   if (gone.length === 0) return [];
   core.state.evidenceSent = sent.filter((s) => !gone.includes(s));
   const out: GroupEffect[] = [];
-  for (const s of gone) out.push(...(await sendEvidence(core, s.evidence, now)));
+  for (const s of gone) out.push(...(await sendEvidence(core, s.evidence, s.who ?? "", now)));
   return out;
 }
+
+/** Verified evidence: the equivocator (hex id) and the fingerprints its two commits lead to. */
+export interface Proven {
+  readonly who: string;
+  /** After `first` and after `second`, at the epoch after the evidence's. */
+  readonly after: readonly [Uint8Array, Uint8Array];
+}
+
+/** Forks kept for the sync layer's tie-break (the newest). */
+const FORKS_KEPT = 8;
 
 /**
  * Checks evidence against our state at its epoch: both commits must process there (so each carries a
  * valid signature of a member of that epoch's roster), differ, and come from the same member. Returns the
- * equivocator (hex id) or why the evidence is refused.
+ * equivocator and the states the commits lead to, or why the evidence is refused.
  */
-export async function verifyEvidence(core: GroupCore, e: Equivocation): Promise<string | GroupCode> {
+export async function verifyEvidence(core: GroupCore, e: Equivocation): Promise<Proven | GroupCode> {
   if (e.epoch === undefined || !e.first || !e.second) return "MALFORMED";
   if (bytesEqual(e.first, e.second)) return "EVIDENCE_INVALID";
   const g = requireGroup(core);
@@ -123,7 +202,7 @@ export async function verifyEvidence(core: GroupCore, e: Equivocation): Promise<
   }
   if (a.kind !== "commit" || b.kind !== "commit" || !bytesEqual(a.sender, b.sender))
     return "EVIDENCE_INVALID";
-  return toHex(a.sender);
+  return { who: toHex(a.sender), after: [a.group.fingerprint, b.group.fingerprint] };
 }
 
 /**
@@ -138,20 +217,28 @@ export async function onEvidence(
   now: number,
   found = false,
 ): Promise<GroupEffect[]> {
-  const who = await verifyEvidence(core, e);
-  if (who === "MALFORMED" || who === "EVIDENCE_INVALID" || who === "EVIDENCE_NOT_RETAINED") {
-    count(core, who);
+  const proven = await verifyEvidence(core, e);
+  if (typeof proven === "string") {
+    count(core, proven);
     return [];
   }
   const s = core.state;
+  const who = proven.who;
   const id = `${who}:${e.epoch}`;
   if (s.equivocations.has(id)) return [];
   s.equivocations.add(id);
+  // The lower-hash commit's branch wins an even split; ordered here, whatever order a peer sent.
+  const [winner, loser] =
+    compareBytes(sha256(e.first!), sha256(e.second!)) <= 0
+      ? proven.after
+      : [proven.after[1], proven.after[0]];
+  s.equivocationForks.push({ epoch: e.epoch! + 1n, winner, loser });
+  if (s.equivocationForks.length > FORKS_KEPT) s.equivocationForks.shift();
   if (s.equivocations.size > core.params.commitLogSize * 4)
     s.equivocations.delete(s.equivocations.values().next().value!);
   count(core, found ? "EQUIVOCATION_FOUND" : "EQUIVOCATION");
   applyScore(s.peerScores, who, "brokenCommit");
-  const out = await sendEvidence(core, e, now);
+  const out = await sendEvidence(core, e, who, now);
   out.push(...(await proposeRemovals(core, now)));
   return out;
 }
@@ -179,7 +266,8 @@ export async function noteObserved(
   if (list === undefined || list.some((c) => bytesEqual(c.commit, commit))) return [];
   for (const c of list) {
     const e = evidenceOf(epoch, c.commit, commit);
-    if ((await verifyEvidence(core, e)) === c.sender) return onEvidence(core, e, now, true);
+    const proven = await verifyEvidence(core, e);
+    if (typeof proven !== "string" && proven.who === c.sender) return onEvidence(core, e, now, true);
   }
   return [];
 }

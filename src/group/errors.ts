@@ -18,6 +18,12 @@ export type GroupCode =
   | "EVIDENCE_INVALID"
   /** Equivocation evidence for an epoch whose state we no longer hold: we cannot check it; ignored. */
   | "EVIDENCE_NOT_RETAINED"
+  /**
+   * A removal proposal's evidence that does not prove its target's equivocation (forged, another
+   * member's, an epoch we no longer hold): counted, no score changes; the proposal stays an ordinary
+   * removal proposal, voted by the application's policy.
+   */
+  | "PROPOSAL_EVIDENCE_REFUSED"
   /** Counted: we applied two commits one member signed for one epoch, and sent the evidence. */
   | "EQUIVOCATION_FOUND"
   /** Counted: a member's evidence of an equivocation verified; the equivocator's score dropped. */
@@ -109,8 +115,8 @@ export type GroupCode =
   | "STALE_REJOIN"
   /**
    * A rejoin request beyond `rejoinRequestsPerEpoch` acted on for one member in our current epoch, or of
-   * a member added less than `rejoinCooldownMs` ago: refused before its signature is checked, and it
-   * queues nothing.
+   * a member added less than its cooldown ago (`rejoinCooldownMs`, doubled for each of its rejoins acted
+   * on within `rejoinBackoffWindowMs`): refused before its signature is checked, and it queues nothing.
    */
   | "REJOIN_RATE_LIMITED"
   /** A KeyPackage set refused by the store (see {@link KeyPackageSetError}). */

@@ -12,11 +12,20 @@ export const ChatSchema = {
   signature: [15, "bytes"],
 } as const;
 export const RelayedChatSchema = { sender: [1, "bytes"], chat: [2, ChatSchema] } as const;
+/** de-MLS `ViolationEvidence`: here an equivocation (payload: an encoded `Equivocation`). */
+export const ViolationEvidenceSchema = {
+  violationType: [1, "u32"],
+  target: [2, "bytes"],
+  payload: [3, "bytes"],
+  epoch: [4, "u64"],
+  creator: [5, "bytes"],
+} as const;
 export const ProposalSchema = {
   kind: [1, "u32"],
   target: [2, "bytes"],
   epoch: [3, "u64"],
   proposer: [4, "bytes"],
+  evidence: [5, ViolationEvidenceSchema],
 } as const;
 export const VoteSchema = {
   proposalId: [1, "bytes"],
@@ -100,6 +109,7 @@ export type ChatRef = Decoded<typeof ChatRefSchema>;
 export type Proposal = Decoded<typeof ProposalSchema>;
 export type Vote = Decoded<typeof VoteSchema>;
 export type Equivocation = Decoded<typeof EquivocationSchema>;
+export type ViolationEvidence = Decoded<typeof ViolationEvidenceSchema>;
 export type WelcomeFrame = Decoded<typeof WelcomeFrameSchema>;
 export type KeyPackageSet = Decoded<typeof KeyPackageSetSchema>;
 export type RejoinRequest = Decoded<typeof RejoinRequestSchema>;
@@ -113,6 +123,8 @@ export const PROPOSAL_REMOVE = 2;
 export const PROPOSAL_LEAVE = 3;
 /** Key refresh: the steward commits an update path (target: a fresh nonce from the proposer). */
 export const PROPOSAL_REFRESH = 4;
+/** de-MLS `ViolationType::BROKEN_COMMIT`: the violation an equivocation is. */
+export const VIOLATION_BROKEN_COMMIT = 1;
 
 export const encodeGroupFrame = (f: GroupFrame) => encode(GroupFrameSchema, f);
 export const decodeGroupFrame = (b: Uint8Array) => decode(GroupFrameSchema, b, "GroupFrame");
@@ -122,6 +134,8 @@ export const encodeVote = (v: Vote) => encode(VoteSchema, v);
 export const encodeWelcomeFrame = (f: Partial<WelcomeFrame>) => encode(WelcomeFrameSchema, f);
 export const decodeWelcomeFrame = (b: Uint8Array) => decode(WelcomeFrameSchema, b, "WelcomeFrame");
 export const encodeKeyPackageSet = (s: KeyPackageSet) => encode(KeyPackageSetSchema, s);
+export const encodeEquivocation = (e: Equivocation) => encode(EquivocationSchema, e);
+export const decodeEquivocation = (b: Uint8Array) => decode(EquivocationSchema, b, "Equivocation");
 export const decodeKeyPackageSet = (b: Uint8Array) => decode(KeyPackageSetSchema, b, "KeyPackageSet");
 /** The signed part of a rejoin request: every field but the signature. */
 export const rejoinBody = (r: RejoinRequest) => encode(RejoinRequestSchema, { ...r, signature: undefined });

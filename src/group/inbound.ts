@@ -13,7 +13,7 @@ import { onChat } from "./chats.ts";
 import { onCommitPull, onCommitSeen } from "./commit-pull.ts";
 import { count, reject, requireGroup } from "./core.ts";
 import { type GroupEffect, stateHint } from "./effects.ts";
-import { noteObserved, onEvidence } from "./equivocation.ts";
+import { noteObserved, onEvidence, onProposalEvidence } from "./equivocation.ts";
 import { groupCodeOf } from "./errors.ts";
 import { decodeGroupFrame, decodePayload, type GroupPayload } from "./frames.ts";
 import { hold, takeHeld } from "./held.ts";
@@ -104,7 +104,11 @@ async function onPayload(
   if (p.chat !== undefined) return onChat(core, p.chat, sender, epoch, now);
   if (p.relayed !== undefined) return onRelayed(core, p.relayed, epoch, now);
   if (p.keyPackageSets.length > 0) return onKeyPackageSets(core, p.keyPackageSets, now);
-  if (p.proposal !== undefined) return onProposal(core, p.proposal, sender, epoch, now);
+  if (p.proposal !== undefined)
+    return [
+      ...(await onProposal(core, p.proposal, sender, epoch, now)),
+      ...(await onProposalEvidence(core, p.proposal, now)),
+    ];
   if (p.vote !== undefined) return onVote(core, p.vote, sender, epoch);
   if (p.votes.length > 0) return onVotes(core, p.votes, sender, epoch);
   if (p.equivocation !== undefined) return onEvidence(core, p.equivocation, now);

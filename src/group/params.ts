@@ -101,6 +101,16 @@ export interface GroupParams {
    */
   readonly rejoinCooldownMs: number;
   /**
+   * The cooldown doubles with each rejoin of the member acted on within this much before (at most
+   * `rejoinBackoffMax` doublings): the k-th rejoin in the window waits `rejoinCooldownMs` x 2^(k−1) after
+   * the member's last add. A member that rejoins at most once per window only ever meets the cooldown.
+   * A rejoin itself moves epochs on and every add starts a cooldown again, so neither limit alone bounds
+   * how often one member can cycle its own removal and re-add over time; the doubling does.
+   */
+  readonly rejoinBackoffWindowMs: number;
+  /** Doublings of the rejoin cooldown at most (the wait is bounded by `rejoinCooldownMs` x 2^this). */
+  readonly rejoinBackoffMax: number;
+  /**
    * Past epochs whose application keys the MLS layer keeps: older frames are not tried (`STALE_EPOCH`).
    * Must equal the MLS layer's key retention (ts-mls `retainKeysForEpochs`, 4).
    */
@@ -145,6 +155,8 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   seenRejoinsKept: 256,
   rejoinRequestsPerEpoch: 1,
   rejoinCooldownMs: 300_000,
+  rejoinBackoffWindowMs: 3_600_000,
+  rejoinBackoffMax: 6,
   retainedKeyEpochs: 4,
   sds: DEFAULT_SDS_CONFIG,
 };
@@ -164,6 +176,7 @@ export const FAST_GROUP_PARAMS: GroupParams = {
   chatHoldMs: 5_000,
   chatPullMs: 1_000,
   rejoinCooldownMs: 15_000,
+  rejoinBackoffWindowMs: 180_000,
   sds: FAST_SDS_CONFIG,
 };
 
@@ -204,6 +217,8 @@ const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [num
   seenRejoinsKept: [1, 1 << 20],
   rejoinRequestsPerEpoch: [1, 1024],
   rejoinCooldownMs: [0, 86_400_000],
+  rejoinBackoffWindowMs: [0, 30 * 86_400_000],
+  rejoinBackoffMax: [0, 16],
   retainedKeyEpochs: [0, 1024],
 };
 

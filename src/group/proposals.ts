@@ -8,7 +8,14 @@ import { bytesEqual, concatBytes, toHex } from "../util/bytes.ts";
 import { reject, requireGroup, rosterIds } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import type { GroupCode } from "./errors.ts";
-import { PROPOSAL_ADD, PROPOSAL_LEAVE, PROPOSAL_REFRESH, PROPOSAL_REMOVE, type Proposal } from "./frames.ts";
+import {
+  PROPOSAL_ADD,
+  PROPOSAL_LEAVE,
+  PROPOSAL_REFRESH,
+  PROPOSAL_REMOVE,
+  type Proposal,
+  type ViolationEvidence,
+} from "./frames.ts";
 import { sendPayload } from "./outbound.ts";
 import type { GroupCore, ProposalRecord } from "./state.ts";
 import { vote, voteByPolicy } from "./votes.ts";
@@ -42,6 +49,7 @@ function track(core: GroupCore, id: string, proposal: Proposal, now: number, joi
 /**
  * Proposes a change. `fromApplication`: the application asked for it, and its YES goes out at once;
  * otherwise (a pending request the member proposes by itself) our vote follows the vote policy.
+ * `evidence`: what proves the removal's cause (an equivocation), carried for voters that lack it.
  */
 export async function propose(
   core: GroupCore,
@@ -49,9 +57,16 @@ export async function propose(
   target: Uint8Array,
   now: number,
   fromApplication = true,
+  evidence?: ViolationEvidence,
 ): Promise<GroupEffect[]> {
   const group = requireGroup(core);
-  const proposal: Proposal = { kind, target, epoch: group.epoch, proposer: core.identity.id };
+  const proposal: Proposal = {
+    kind,
+    target,
+    epoch: group.epoch,
+    proposer: core.identity.id,
+    ...(evidence ? { evidence } : {}),
+  };
   const id = proposalId(kind, target);
   if (core.state.proposals.has(id)) return [];
   const kp = kind === PROPOSAL_ADD ? await readKeyPackage(target).catch(() => undefined) : undefined;
@@ -69,6 +84,8 @@ async function validProposal(
   sentIn: bigint,
 ): Promise<GroupCode | Joiner> {
   if (p.kind === undefined || p.target === undefined || p.proposer === undefined) return "MALFORMED";
+  // Evidence belongs to a removal (equivocation.ts checks it); on anything else it is a malformed proposal.
+  if (p.evidence !== undefined && p.kind !== PROPOSAL_REMOVE) return "MALFORMED";
   if (!bytesEqual(p.proposer, sender)) return "PROPOSER_MISMATCH";
   // A proposal goes out in the epoch it is made in: a later epoch would exempt it from every staleness
   // check below.

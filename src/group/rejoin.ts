@@ -5,6 +5,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { type KeyPackageBundle, readKeyPackage, rosterMember, sign, verify } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { addPendingJoiner, resendWelcome } from "./admission.ts";
+import { updateParticipants } from "./adopt.ts";
 import { count, reject, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import { decodeWelcomeFrame, encodeWelcomeFrame, type RejoinRequest, rejoinBody } from "./frames.ts";
@@ -109,10 +110,10 @@ export async function onRejoinRequest(
   }
   const tag = toHex(sha256(r.signature));
   if (s.seenRejoins.has(tag) || s.pendingRejoins.has(id)) return [];
-  // Before the signature check: only requests that verified were counted, so a forger cannot use up a
-  // member's requests.
-  if (rateLimited(core, id) || (added !== undefined && now - added < core.params.rejoinCooldownMs))
-    return [reject(core, "REJOIN_RATE_LIMITED", "rejoin request")];
+  // Only requests that verified were counted, so a forger cannot use up a member's requests. Beyond the
+  // limits a request is refused before the signature check, once its member is known to wait.
+  const limited = rateLimited(core, id) || coolingDown(core, id, added, now);
+  if (limited && s.rejoinWaiting.has(id)) return [reject(core, "REJOIN_RATE_LIMITED", "rejoin request")];
   if (
     !bytesEqual(kp.signaturePublicKey, leaf.signaturePublicKey) ||
     !(await verify(leaf.signaturePublicKey, "rejoin", rejoinBody(r), r.signature))
@@ -120,11 +121,20 @@ export async function onRejoinRequest(
     return [reject(core, "INVALID_SIGNATURE", "rejoin request")];
   if (Math.abs(now - Number(r.at)) > core.params.proposalExpiryMs)
     return [reject(core, "STALE_REJOIN", "rejoin request")];
+  if (limited) {
+    // Its leaf is stale by its own word: SDS stops waiting for its acknowledgements meanwhile.
+    s.rejoinWaiting.add(id);
+    updateParticipants(core);
+    return [reject(core, "REJOIN_RATE_LIMITED", "rejoin request")];
+  }
   s.seenRejoins.add(tag);
   if (s.seenRejoins.size > core.params.seenRejoinsKept)
     s.seenRejoins.delete(s.seenRejoins.values().next().value!);
   countActed(core, id);
+  noteRejoinTime(core, id, now);
   s.pendingRejoins.set(id, { seenAt: now, epoch: group.epoch });
+  s.rejoinWaiting.delete(id);
+  updateParticipants(core);
   return [];
 }
 
@@ -150,4 +160,35 @@ function countActed(core: GroupCore, id: string): void {
   const acted = core.state.rejoinsActed;
   for (const [k, v] of acted) if (!sameState(core, v)) acted.delete(k);
   acted.set(id, { groupId: toHex(g.groupId), epoch: g.epoch, count: (acted.get(id)?.count ?? 0) + 1 });
+}
+
+/** Times of member `id`'s (hex) rejoins acted on within `rejoinBackoffWindowMs` before `now`. */
+function recentRejoins(core: GroupCore, id: string, now: number): number[] {
+  const window = core.params.rejoinBackoffWindowMs;
+  return (core.state.rejoinTimes.get(id) ?? []).filter((t) => now - t < window);
+}
+
+/**
+ * Whether member `id` (hex) is within its cooldown: `rejoinCooldownMs` after its last add (or, when we
+ * did not see that add, after its last rejoin we acted on), doubled for each of its rejoins we acted on
+ * within `rejoinBackoffWindowMs`. Each rejoin makes new epochs and a new add, so only a bound over time
+ * stops one member from cycling its removal and re-add: with the doubling, k cycles take about
+ * 2^k cooldowns instead of k.
+ */
+function coolingDown(core: GroupCore, id: string, added: number | undefined, now: number): boolean {
+  const recent = recentRejoins(core, id, now);
+  const since = added ?? recent.at(-1);
+  if (since === undefined) return false;
+  const wait = core.params.rejoinCooldownMs * 2 ** Math.min(recent.length, core.params.rejoinBackoffMax);
+  return now - since < wait;
+}
+
+/** Notes a rejoin of member `id` (hex) acted on at `now`; members with none in the window are forgotten. */
+function noteRejoinTime(core: GroupCore, id: string, now: number): void {
+  const times = core.state.rejoinTimes;
+  const recent = [...recentRejoins(core, id, now), now].slice(-(core.params.rejoinBackoffMax + 1));
+  times.delete(id); // least recent first
+  times.set(id, recent);
+  for (const [k, v] of times) if (now - v.at(-1)! >= core.params.rejoinBackoffWindowMs) times.delete(k);
+  while (times.size > core.params.seenRejoinsKept) times.delete(times.keys().next().value!);
 }

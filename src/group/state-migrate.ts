@@ -13,6 +13,8 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     addedTime?: GroupCoreState["addedTime"];
     formerMembers?: GroupCoreState["formerMembers"];
     rejoinsActed?: GroupCoreState["rejoinsActed"];
+    rejoinTimes?: GroupCoreState["rejoinTimes"];
+    rejoinWaiting?: GroupCoreState["rejoinWaiting"];
     rejoined?: Set<string>;
     chatSequence?: number;
     chatAfter?: GroupCoreState["chatAfter"];
@@ -22,6 +24,7 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     stewardLists?: GroupCoreState["stewardLists"];
     appliedCommits?: GroupCoreState["appliedCommits"];
     equivocations?: GroupCoreState["equivocations"];
+    equivocationForks?: GroupCoreState["equivocationForks"];
     evidenceSent?: GroupCoreState["evidenceSent"];
     peerScores?: GroupCoreState["peerScores"];
     commitPulls?: CommitPulls;
@@ -30,6 +33,7 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
   old.lastHeard ??= new Map();
   old.appliedCommits ??= new Map();
   old.equivocations ??= new Set();
+  old.equivocationForks ??= [];
   old.evidenceSent ??= [];
   old.peerScores ??= new Map();
   // Lists were derived per epoch: the current state's is elected again at its epoch (listInForce).
@@ -45,6 +49,8 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
   old.leaving ??= false;
   old.addedTime ??= new Map();
   old.rejoinsActed ??= new Map();
+  old.rejoinTimes ??= new Map();
+  old.rejoinWaiting ??= new Set();
   if (old.formerMembers === undefined) {
     // How they left and under which key was not recorded: an add of one is a re-admission, and no span of
     // chats is held back from it.

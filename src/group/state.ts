@@ -166,12 +166,16 @@ export interface GroupCoreState {
   readonly appliedCommits: AppliedCommits;
   /** Equivocations acted on, as `equivocator:epoch` (each lowers a score once), oldest first, bounded. */
   readonly equivocations: Set<string>;
+  /** The states their two commits lead to (epoch + 1), the lower hash's first: the sync tie-break. */
+  equivocationForks: { epoch: bigint; winner: Uint8Array; loser: Uint8Array }[];
   /**
    * Evidence we sent, with the state we sent it from (the last few): sent again when that state leaves
    * our history (we re-aligned), since members of the other branch could not read it.
    */
   evidenceSent: {
     readonly evidence: Equivocation;
+    /** The equivocator (hex): a removal we propose carries its evidence (absent in older saves). */
+    readonly who?: string;
     readonly epoch: bigint;
     readonly fingerprint: Uint8Array;
   }[];
@@ -216,6 +220,8 @@ export interface GroupCoreState {
   rejoinRequest: Uint8Array | undefined;
   /** Roster members (hex) that asked to be re-added: their stale leaf is proposed for removal. */
   readonly pendingRejoins: Map<string, PendingRequest>;
+  /** Roster members (hex) whose verified rejoin request waits (cooldown): SDS waits for no ack of theirs. */
+  readonly rejoinWaiting: Set<string>;
   /**
    * Members (hex) that were in a roster of ours and left it, with their absences, newest last (bounded):
    * an add of one is a re-admission, and when one is added again our recent chats go out again, except
@@ -240,6 +246,8 @@ export interface GroupCoreState {
    * entries of earlier epochs dropped: bounded by those.
    */
   readonly rejoinsActed: Map<string, { groupId?: string; epoch: bigint; count: number }>;
+  /** Our clock at each rejoin of a member (hex) acted on within `rejoinBackoffWindowMs`: its backoff. */
+  readonly rejoinTimes: Map<string, number[]>;
   /** Commit resolution of the current epoch: attested commits we pull, what we attested and answered. */
   commitPulls: CommitPulls;
   readonly counters: GroupCounters;
@@ -339,6 +347,7 @@ export function newGroupState(conversation: string): GroupCoreState {
     observedCommits: new Map(),
     appliedCommits: new Map(),
     equivocations: new Set(),
+    equivocationForks: [],
     evidenceSent: [],
     peerScores: new Map(),
     heldApplications: [],
@@ -360,12 +369,14 @@ export function newGroupState(conversation: string): GroupCoreState {
     keyPackageSetGroup: undefined,
     rejoinRequest: undefined,
     pendingRejoins: new Map(),
+    rejoinWaiting: new Set(),
     addedAt: new Map(),
     addedTime: new Map(),
     formerMembers: new Map(),
     seenRejoins: new Set(),
     lastHeard: new Map(),
     rejoinsActed: new Map(),
+    rejoinTimes: new Map(),
     commitPulls: newCommitPulls(-1n),
     counters: {},
   };

@@ -41,6 +41,9 @@ export function groupPortOf(member: GroupMember): GroupPort {
     get equivocators() {
       return equivocatorsOf(member.state.equivocations);
     },
+    get equivocationForks() {
+      return member.state.equivocationForks;
+    },
     get commitLog() {
       return member.state.commitLog;
     },

@@ -2,6 +2,7 @@
 // verdict.
 import { type EpochFingerprint, type FingerprintHistory, relation } from "../mls/index.ts";
 import { toHex } from "../util/bytes.ts";
+import { type EquivocationFork, tieBreak } from "./tie-break.ts";
 
 export type SyncStatus = "IN_SYNC" | "BEHIND" | "AHEAD" | "FORKED" | "HARD" | "UNKNOWN";
 
@@ -50,6 +51,12 @@ export interface ClassifyInput {
    * the long-silent ones, up to ⌊(n − 1)/3⌋ of them leave the count. Absent: none.
    */
   readonly excluded?: ReadonlySet<string>;
+  /**
+   * The forks of equivocations this member verified itself: when the reports split between the two
+   * branches of one with no majority, the branch of the lower-hash commit wins (tie-break.ts). Absent:
+   * none.
+   */
+  readonly forks?: readonly EquivocationFork[];
   readonly now: number;
   /** Views older than this are ignored. */
   readonly windowMs: number;
@@ -241,7 +248,16 @@ export function classify(input: ClassifyInput): Verdict {
       }
       return false;
     });
-    return { status: couldWin ? "UNKNOWN" : "HARD", majority: undefined, ...base };
+    if (couldWin) return { status: "UNKNOWN", majority: undefined, ...base };
+    // Final: no completion gives a majority. Split between the two branches of a proven equivocation,
+    // the lower-hash commit's branch wins instead of a reset; lone claims (within the fault bound) do not
+    // count, so a second liar cannot keep the tie-break off with a made-up state.
+    const liars = loneClaims(states, bound);
+    majority = tieBreak(
+      states.filter((s) => !liars.includes(s)),
+      input.forks,
+    );
+    if (majority === undefined) return { status: "HARD", majority: undefined, ...base };
   }
   // The target is the tip of the majority's branch: the newest state (held by at least two members) that
   // names the majority state in its ancestry. Members on older states of that branch are behind it.

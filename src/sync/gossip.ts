@@ -35,12 +35,37 @@ export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[
   const signature = await sign(port.identity, "sync-state", infoBody(info));
   // Our info also goes out under each older key a peer behind us used since the last gossip, and under
   // all of them while we are out of sync ourselves (see `sealingKeys`).
-  const keys = sealingKeys(ctx, [...volatile.answerKeys.values()]);
+  const keys = sealingKeys(ctx, answerKeysDue(ctx));
   volatile.answerKeys.clear();
   const effects = keys.map((k) => publish(ctx, { info: { ...info, signature } }, k));
   volatile.gossipSent += effects.length;
   for (const e of effects) volatile.gossipBytes += e.bytes.length;
   return effects;
+}
+
+/**
+ * The older keys our next info also goes under: those a member a reset left behind sent under, and
+ * those a roster member sent an info under that it did not also send under our current key. A member
+ * out of sync seals under every key it holds, and with jitter its old-key copy may arrive first: answering
+ * that copy made the member answer ours under the old key in turn, and two members holding the current
+ * key kept each other sending every info twice for good (after any rejoin, at 10 members 200 KB of
+ * gossip more per member and minute).
+ */
+function answerKeysDue(ctx: SyncContext): Uint8Array[] {
+  const current = ctx.port.syncKey;
+  const currentHex = current === undefined ? undefined : toHex(current);
+  const seen = ctx.volatile.currentKeySeq;
+  const out: Uint8Array[] = [];
+  for (const { key, askers } of ctx.volatile.answerKeys.values()) {
+    const due =
+      askers === undefined ||
+      [...askers].some(([who, seq]) => {
+        const s = seen.get(who);
+        return s === undefined || s.key !== currentHex || s.seqnum < seq;
+      });
+    if (due) out.push(key);
+  }
+  return out;
 }
 
 /** Call with every group effect: epoch changes trigger an immediate gossip, state hints an early one. */
@@ -117,6 +142,7 @@ export async function onInfo(
   const signer = s.directory.get(who);
   if (signer === undefined) return drop(ctx, "UNKNOWN_MEMBER");
   if (!(await verify(signer, "sync-state", infoBody(i), i.signature))) return drop(ctx, "INVALID_SIGNATURE");
+  noteCurrentKey(ctx, who, i.seqnum, key);
   const last = s.lastSeq.get(who);
   if (last !== undefined && i.seqnum <= last) return drop(ctx, "REPLAY");
   s.lastSeq.set(who, i.seqnum);
@@ -136,7 +162,7 @@ export async function onInfo(
   // Absent: the member sent no chat yet (its first info still tells us where what we are owed starts).
   if (g1 !== undefined && view.groupId === toHex(g1.groupId))
     ctx.port.noteChatSequence(who, Number(i.chatSequence ?? 0n));
-  answer(ctx, who, view, now, key);
+  answer(ctx, who, view, now, key, i.seqnum);
   const g0 = ctx.port.group;
   if (g0 !== undefined && view.groupId !== toHex(g0.groupId)) onForeignView(ctx, who, now);
   // A state other than ours: classify soon, not at whatever wakes us next (a quiet member of a large
@@ -146,6 +172,18 @@ export async function onInfo(
   if (g !== undefined && (i.epoch !== g.epoch || !bytesEqual(i.fingerprint, g.fingerprint)))
     ctx.volatile.classifyAt = Math.min(ctx.volatile.classifyAt, now + ctx.params.responseDelayMs);
   return [];
+}
+
+/** An info of `who` (verified) opened under `key`: when that is our current key, its seqnum is noted. */
+function noteCurrentKey(ctx: SyncContext, who: string, seqnum: bigint, key: Uint8Array): void {
+  const current = ctx.port.syncKey;
+  if (current === undefined || !bytesEqual(key, current)) return;
+  const hex = toHex(current);
+  const seen = ctx.volatile.currentKeySeq;
+  const s = seen.get(who);
+  if (s === undefined || s.key !== hex || s.seqnum < seqnum) seen.set(who, { key: hex, seqnum });
+  // Bounded by the directory: one entry per member that signed an info.
+  while (seen.size > ctx.state.directory.size) seen.delete(seen.keys().next().value!);
 }
 
 /**
@@ -159,7 +197,8 @@ function answerLeftBehind(ctx: SyncContext, v: GroupView, key: Uint8Array): void
   const g = ctx.port.group!;
   if (r?.joinedVia === undefined || !bytesEqual(r.groupId, g.groupId)) return;
   if (v.groupId !== toHex(r.proposal.oldGroupId!)) return;
-  if (ctx.port.previousSyncKeys.some((k) => bytesEqual(k, key))) ctx.volatile.answerKeys.set(toHex(key), key);
+  if (ctx.port.previousSyncKeys.some((k) => bytesEqual(k, key)))
+    ctx.volatile.answerKeys.set(toHex(key), { key });
 }
 
 /**
@@ -167,7 +206,14 @@ function answerLeftBehind(ctx: SyncContext, v: GroupView, key: Uint8Array): void
  * `responseDelayMs` instead of at our next heartbeat: our next gossip is brought forward. At most
  * `answersPerInterval` answers per base interval, so a member flooding claims cannot make us flood.
  */
-function answer(ctx: SyncContext, who: string, v: GroupView, now: number, key: Uint8Array): void {
+function answer(
+  ctx: SyncContext,
+  who: string,
+  v: GroupView,
+  now: number,
+  key: Uint8Array,
+  seqnum: bigint,
+): void {
   const { port, state, params } = ctx;
   const g = port.group;
   if (g === undefined) return;
@@ -183,8 +229,12 @@ function answer(ctx: SyncContext, who: string, v: GroupView, now: number, key: U
     !bytesEqual(key, current) &&
     rosterIdSet(ctx)?.has(who) &&
     port.previousSyncKeys.some((k) => bytesEqual(k, key))
-  )
-    ctx.volatile.answerKeys.set(toHex(key), key);
+  ) {
+    const hex = toHex(key);
+    const entry = ctx.volatile.answerKeys.get(hex);
+    if (entry === undefined) ctx.volatile.answerKeys.set(hex, { key, askers: new Map([[who, seqnum]]) });
+    else entry.askers?.set(who, seqnum);
+  }
   const rel = relation(g.history, v.epoch, v.fingerprint, v.ancestry);
   if (rel === "SAME" || rel === "I_AM_BEHIND") return;
   if (now - state.lastGossipAt < params.gossipIntervalMs / params.answersPerInterval) return;

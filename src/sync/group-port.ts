@@ -3,6 +3,7 @@
 import type { GroupEffect } from "../group/effects.ts";
 import type { StoredKeyPackageSet } from "../group/keypackage-store.ts";
 import type { Identity, KeyPackageBundle, MlsGroup } from "../mls/index.ts";
+import type { EquivocationFork } from "./tie-break.ts";
 
 /** A commit the group core applied, as its commit log keeps it to serve catch-up. */
 export interface LoggedCommit {
@@ -41,6 +42,8 @@ export interface GroupPort {
    * verdict leaves them out of the count. Absent: none.
    */
   readonly equivocators?: ReadonlySet<string>;
+  /** The forks of the equivocations this member verified (tie-break.ts). Absent: none. */
+  readonly equivocationForks?: readonly EquivocationFork[];
   /** Member ids of the current roster (empty without a group). */
   rosterIds(): Uint8Array[];
   /** The stored KeyPackage set of a member (hex id), if any. */

@@ -185,8 +185,17 @@ export interface SyncVolatile {
   strandedSince: number | undefined;
   /** Removed from a group: the check that the group kept the commit (removal-check.ts). */
   removalCheck: { groupId: string; epoch: bigint; since: number; done: boolean } | undefined;
-  /** Older sync keys that peers behind us sent under since our last gossip (it goes out under them too). */
-  readonly answerKeys: Map<string, Uint8Array>;
+  /**
+   * Older sync keys that peers behind us sent under since our last gossip (it goes out under them too),
+   * by hex key: with the infos that asked for it (member, seqnum), or none for a member a reset left
+   * behind (always answered).
+   */
+  readonly answerKeys: Map<string, { key: Uint8Array; askers?: Map<string, bigint> }>;
+  /**
+   * The newest seqnum of each member's info we opened under our current sync key (hex key, seqnum): a
+   * member seen holding the current key needs no answer under an older one.
+   */
+  readonly currentKeySeq: Map<string, { key: string; seqnum: bigint }>;
   /**
    * The last catch-up request we acted on, per requester (hex id), and the epochs of the commits its
    * answer carries (from, and the one after the last): a repeat for any but later commits is throttled. Keys are verified requesters, members of
@@ -249,6 +258,7 @@ export function newSyncVolatile(): SyncVolatile {
     strandedSince: undefined,
     removalCheck: undefined,
     answerKeys: new Map(),
+    currentKeySeq: new Map(),
     served: new Map(),
     spent: new Map(),
     spentTotal: undefined,

@@ -26,6 +26,7 @@ export function judge(ctx: SyncContext, g: MlsGroup, now: number): Verdict {
     views,
     gone,
     ...(ctx.port.equivocators ? { excluded: ctx.port.equivocators } : {}),
+    ...(ctx.port.equivocationForks ? { forks: ctx.port.equivocationForks } : {}),
     now,
     windowMs,
   });

@@ -3,7 +3,9 @@
 // other branch's commit; SDS delivers the other half's commit frame after the heal) hold evidence any
 // member can verify; they gossip it, the equivocator's score drops by de-MLS's BrokenCommit, and the
 // verdict leaves the proven equivocator out of the count, so the honest majority's branch wins: one
-// state, all IN_SYNC, no chat lost, no reset, no rejoin. A second equivocation takes its score to the
+// state, all IN_SYNC, no chat lost, no reset, no rejoin. Honest members split evenly (9 members, the
+// halves cut from each other until each took its commit) converge on the lower-hash commit's branch
+// instead of resetting. A second equivocation takes its score to the
 // threshold and its removal is proposed and voted through. Forged evidence changes nothing and is counted.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -13,6 +15,7 @@ import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { DEFAULT_PEER_SCORE, SCORE_DELTAS } from "../../src/group/peer-score.ts";
 import { epochSteward } from "../../src/group/steward-schedule.ts";
 import { AUTO_YES } from "../../src/group/vote-policy.ts";
+import { fingerprintAt, processMessage } from "../../src/mls/index.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import { Insider } from "../../src/node/insider.ts";
 import { FAST_SYNC_PARAMS } from "../../src/sync/params.ts";
@@ -52,6 +55,7 @@ function stewardName(c: Cluster): string {
 async function equivocate(
   c: Cluster,
   small: number,
+  cutMs = 0,
 ): Promise<{ x: string; sent: boolean; settled: boolean }> {
   const x = stewardName(c);
   const honest = [...c.members.keys()].filter((n) => n !== x);
@@ -68,12 +72,24 @@ async function equivocate(
   const a = honest.slice(0, small);
   const b = honest.slice(small);
   const insider = new Insider(c, x);
+  // The halves cut from each other (the insider reaches both) for `cutMs`: each takes its commit and
+  // goes on alone, so the fork is there at the heal.
+  let cut = cutMs > 0;
+  if (cut) {
+    c.sim.cutOneWay(a, b);
+    c.sim.cutOneWay(b, a);
+  }
   let sent = false;
   void insider.equivocate(a, b).then(() => {
     sent = true;
   });
   await c.members.get(b[0]!)!.proposeRefresh();
   for (let t = 0, i = 0; t < 6_000; t += 400, i++) {
+    if (cut && t >= cutMs) {
+      c.sim.restoreOneWay(a, b);
+      c.sim.restoreOneWay(b, a);
+      cut = false;
+    }
     await c.chat(honest[i % honest.length]!, `chat ${c.now} ${i}`);
     await c.sim.runFor(400);
   }
@@ -124,6 +140,30 @@ describe("two commits for one epoch are evidence; the group converges without a 
       assert.ok(settled, `one state, all IN_SYNC, no chat lost: ${JSON.stringify([...c.distinctStates()])}`);
       for (const m of honest) {
         assert.equal(toHex(c.members.get(m)!.group.group!.groupId), gid, `${m}: no reset`);
+        assert.equal(counter(c, m, "FORK_BEYOND_RETAINED"), 0, `${m}: no rejoin`);
+      }
+      assert.deepEqual(c.faults, []);
+    });
+
+  // Seeds where the halves reset without the tie-break (2 to 5 settle anyway: the cut ends before both
+  // halves took their commit).
+  for (const seed of [1, 6, 7, 8])
+    it(`9 members, the honest ones cut 4/4 until the fork is taken, seed ${seed}: the lower-hash commit's branch wins`, async () => {
+      const c = await group(seed, 9);
+      const gid = toHex(c.members.get("m0")!.group.group!.groupId);
+      const { x, sent, settled } = await equivocate(c, 4, 3_000);
+      assert.ok(sent, "the insider sent both commits");
+      const honest = [...c.members.keys()].filter((m) => m !== x);
+      assert.ok(settled, `one state, all IN_SYNC, no chat lost: ${JSON.stringify([...c.distinctStates()])}`);
+      // On the branch of the commit with the lower hash, as every member that verified the evidence
+      // computed it.
+      const forks = honest.flatMap((m) => c.members.get(m)!.group.state.equivocationForks);
+      assert.ok(forks.length > 0, "the fork is known");
+      for (const m of honest) {
+        const mm = c.members.get(m)!;
+        for (const f of forks)
+          assert.ok(bytesEqual(fingerprintAt(mm.group.group!.history, f.epoch)!, f.winner), `${m}: winner`);
+        assert.equal(toHex(mm.group.group!.groupId), gid, `${m}: no reset`);
         assert.equal(counter(c, m, "FORK_BEYOND_RETAINED"), 0, `${m}: no rejoin`);
       }
       assert.deepEqual(c.faults, []);
@@ -183,8 +223,19 @@ describe("two commits for one epoch are evidence; the group converges without a 
     );
     assert.equal(core.state.peerScores.size, 0, "no score changed");
     assert.equal(core.state.equivocations.size, 0);
-    // The real thing verifies: the same member's two commits for our epoch.
-    await onEvidence(core, evidenceOf(epoch, ca, ca2), c.now);
+    // The real thing verifies: the same member's two commits for our epoch. Sent in the other order, the
+    // lower-hash commit's state still wins.
+    const real = evidenceOf(epoch, ca, ca2);
+    await onEvidence(core, { epoch, first: real.second, second: real.first }, c.now);
+    const winner = await processMessage(core.group!, real.first!);
+    assert.equal(winner.kind, "commit");
+    assert.deepEqual(core.state.equivocationForks, [
+      {
+        epoch: epoch + 1n,
+        winner: winner.group.fingerprint,
+        loser: (await processMessage(core.group!, real.second!)).group.fingerprint,
+      },
+    ]);
     assert.equal(
       core.state.peerScores.get(toHex(a.member.group.memberId)),
       DEFAULT_PEER_SCORE + SCORE_DELTAS.brokenCommit,

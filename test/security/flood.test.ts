@@ -279,7 +279,7 @@ describe("reset rounds and rejoin requests are rate-limited per member", () => {
     assert.deepEqual(c.faults, []);
   });
 
-  it("rejoin requests: one acted on per member per epoch, none within the cooldown after an add", async () => {
+  it("rejoin requests: one acted on per member per epoch, none within the cooldown after an add, which doubles with each rejoin", async () => {
     const c = await cluster(106, 5);
     // Every member was added within the cooldown while the group formed: let it pass.
     await c.sim.runFor(FAST_GROUP_PARAMS.rejoinCooldownMs);
@@ -340,14 +340,23 @@ describe("reset rounds and rejoin requests are rate-limited per member", () => {
     assert.ok(await until(c, () => honest.every((n) => c.epochOf(n) > e)));
     assert.ok(c.now - back < FAST_GROUP_PARAMS.rejoinCooldownMs);
     assert.ok(counted(c, honest, "REJOIN_RATE_LIMITED") > refused, "refused within the cooldown");
+    const xid = toHex(x.member.group.memberId);
+    for (const n of honest) {
+      const m = c.members.get(n)!;
+      assert.equal(m.group.state.pendingRejoins.size, 0, n);
+      // Its leaf is stale by its own signed word: SDS waits for nobody's acknowledgement there.
+      assert.ok(m.group.state.rejoinWaiting.has(xid), `${n}: it waits`);
+      assert.equal(m.group.core.sds!.state.participants, honest.length, `${n}: not a participant`);
+    }
+    // Its second rejoin within the backoff window: the cooldown doubled. Past the plain cooldown it
+    // still waits.
+    const doubled = 2 * FAST_GROUP_PARAMS.rejoinCooldownMs;
+    assert.ok(await until(c, () => c.now - back > 1.5 * FAST_GROUP_PARAMS.rejoinCooldownMs, doubled));
+    assert.equal(x.member.group.group, undefined, "still waiting past the plain cooldown");
     for (const n of honest) assert.equal(c.members.get(n)!.group.state.pendingRejoins.size, 0, n);
-    // Once the cooldown has passed, the request it keeps announcing is acted on: it comes back.
+    // Once the doubled cooldown has passed, the request it keeps announcing is acted on: it comes back.
     assert.ok(
-      await until(
-        c,
-        () => c.now - back > FAST_GROUP_PARAMS.rejoinCooldownMs && x.member.group.group !== undefined,
-        FAST_GROUP_PARAMS.rejoinCooldownMs + 15_000,
-      ),
+      await until(c, () => c.now - back > doubled && x.member.group.group !== undefined, doubled),
       "the insider is back",
     );
     assert.ok(await until(c, () => c.distinctStates().size === 1));

@@ -146,3 +146,68 @@ describe("classification", () => {
     );
   });
 });
+
+describe("the tie-break after a proven equivocation (tie-break.ts)", () => {
+  // Branches 0 and 1 fork after epoch 2 (the equivocated epoch): the commits lead to fp(b, 3, 2).
+  const fork = { epoch: 3n, winner: fp(1, 3, 2), loser: fp(0, 3, 2) };
+  const split = (onWinner: number) => {
+    const views = new Map<string, View>();
+    roster.forEach((m, i) => void views.set(m, viewOf(i < onWinner ? 1 : 0, 5, 2)));
+    return views;
+  };
+  const verdict = (self: string, branch: number, views: Map<string, View>, forks = [fork]) =>
+    classify({
+      self,
+      history: historyOf(branch, 5, 2),
+      ancestry: viewOf(branch, 5, 2).ancestry,
+      roster,
+      views,
+      forks,
+      now: 0,
+      windowMs: 1000,
+    });
+
+  it("an even split between the two branches: the lower-hash commit's branch wins, the other realigns", () => {
+    const views = split(5);
+    assert.equal(verdict("m0", 1, views).status, "IN_SYNC");
+    const loser = verdict("m9", 0, views);
+    assert.equal(loser.status, "FORKED");
+    assert.deepEqual(loser.majority?.fingerprint, fp(1, 5, 2));
+    // Without the evidence (no fork known), the same split has no majority: HARD, as before.
+    assert.equal(verdict("m9", 0, views, []).status, "HARD");
+  });
+
+  it("never overrides a majority, a count still open, or a split the fork does not explain", () => {
+    // Six of ten on the loser's branch: the majority decides.
+    assert.equal(verdict("m9", 0, split(4)).status, "IN_SYNC");
+    assert.equal(verdict("m0", 1, split(4)).status, "FORKED");
+    // Two members not heard from yet: they could still make a majority, so wait.
+    const open = split(5);
+    open.delete("m3");
+    open.delete("m4");
+    assert.equal(verdict("m9", 0, open).status, "UNKNOWN");
+    // The equivocator m9 left out, 4/4, and one made-up state (a lone claim, within the fault bound):
+    // it does not keep the tie-break off.
+    const liar = split(4);
+    liar.set("m8", { ...viewOf(2, 5, 1), fingerprint: new Uint8Array([9, 9]) });
+    const excluded = new Set(["m9"]);
+    const withLiar = (self: string, branch: number) =>
+      classify({
+        self,
+        history: historyOf(branch, 5, 2),
+        ancestry: viewOf(branch, 5, 2).ancestry,
+        roster,
+        views: liar,
+        excluded,
+        forks: [fork],
+        now: 0,
+        windowMs: 1000,
+      });
+    assert.equal(withLiar("m0", 1).status, "IN_SYNC");
+    assert.equal(withLiar("m4", 0).status, "FORKED");
+    // A third branch (forked at epoch 1, named by no fork): HARD.
+    const three = split(4);
+    for (const m of ["m8", "m9"]) three.set(m, viewOf(2, 5, 1));
+    assert.equal(verdict("m0", 1, three).status, "HARD");
+  });
+});

@@ -107,3 +107,31 @@ it("forged epoch headers make a member gossip early once per state, not once per
   );
   assert.ok([...c.members.keys()].every((m) => c.epochOf(m) === epoch));
 });
+
+it("after a rejoin, members send each info under their current key alone again (no answer under an old key keeps itself going)", async () => {
+  // A rejoin removes the stale leaf (the sync key rotates) and adds the member back with the new key. A
+  // member out of sync meanwhile seals under its previous keys too; with jitter that copy may arrive
+  // first, and answering it under the old key made the other answer ours under it in turn, for good.
+  const c = new Cluster({ seed: 3, groupParams: FAST_GROUP_PARAMS, syncParams: FAST_SYNC_PARAMS });
+  await c.bootstrap(6);
+  await c.sim.runFor(FAST_GROUP_PARAMS.rejoinCooldownMs);
+  const sent = () => [...c.members.values()].reduce((a, m) => a + m.sync.gossipSent, 0);
+  const quiet = async () => {
+    const before = sent();
+    await c.sim.runFor(20_000);
+    return sent() - before;
+  };
+  const base = await quiet();
+  await c.members.get("m5")!.requestRejoin();
+  for (
+    let t = 0;
+    t < 80 && (c.members.get("m5")!.group.group === undefined || c.distinctStates().size > 1);
+    t++
+  )
+    await c.sim.runFor(250);
+  assert.equal(c.distinctStates().size, 1, "m5 is back");
+  await c.sim.runFor(5_000);
+  for (const m of c.members.values()) assert.equal(m.sync.state.status, "IN_SYNC", m.name);
+  const after = await quiet();
+  assert.ok(after < base * 1.3, `infos in 20 s: ${after} after the rejoin, ${base} before`);
+});
