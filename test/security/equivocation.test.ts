@@ -145,27 +145,25 @@ describe("two commits for one epoch are evidence; the group converges without a 
       assert.deepEqual(c.faults, []);
     });
 
-  // Seeds where the halves reset without the tie-break (2 to 5 settle anyway: the cut ends before both
-  // halves took their commit).
-  for (const seed of [1, 6, 7, 8])
+  // Seeds where the halves reset without the tie-break (most others settle anyway: the insider, which
+  // reaches both halves, repairs each half's messages for the other, so commit pulls and the freeze often
+  // resolve the fork before the heal).
+  for (const seed of [12, 18, 19])
     it(`9 members, the honest ones cut 4/4 until the fork is taken, seed ${seed}: the lower-hash commit's branch wins`, async () => {
       const c = await group(seed, 9);
       const gid = toHex(c.members.get("m0")!.group.group!.groupId);
-      const { x, sent, settled } = await equivocate(c, 4, 3_000);
+      const { x, sent, settled } = await equivocate(c, 4, 4_000);
       assert.ok(sent, "the insider sent both commits");
       const honest = [...c.members.keys()].filter((m) => m !== x);
       assert.ok(settled, `one state, all IN_SYNC, no chat lost: ${JSON.stringify([...c.distinctStates()])}`);
-      // On one of the two branches of the fork every member that verified the evidence computed (which one
-      // depends on what resolves it first: commit pulls, a re-alignment, or the tie-break, whose choice of
-      // the lower hash test/sync/classify.test.ts checks).
+      // On the branch of the commit with the lower hash, as every member that verified the evidence
+      // computed it.
       const forks = honest.flatMap((m) => c.members.get(m)!.group.state.equivocationForks);
       assert.ok(forks.length > 0, "the fork is known");
       for (const m of honest) {
         const mm = c.members.get(m)!;
-        for (const f of forks) {
-          const at = fingerprintAt(mm.group.group!.history, f.epoch)!;
-          assert.ok(bytesEqual(at, f.winner) || bytesEqual(at, f.loser), `${m}: on a branch of the fork`);
-        }
+        for (const f of forks)
+          assert.ok(bytesEqual(fingerprintAt(mm.group.group!.history, f.epoch)!, f.winner), `${m}: winner`);
         assert.equal(toHex(mm.group.group!.groupId), gid, `${m}: no reset`);
         assert.equal(counter(c, m, "FORK_BEYOND_RETAINED"), 0, `${m}: no rejoin`);
       }
