@@ -256,6 +256,7 @@ async function signedBytes() {
       { epoch: 6n, fingerprint: pattern(0x41) },
       { epoch: 5n, fingerprint: pattern(0x40) },
     ],
+    quietCounts: [],
   };
   const catchUp = {
     groupId: utf8("demo/0"),

@@ -317,6 +317,7 @@ function startLiar(cluster: Cluster, liar: string): () => void {
           fingerprint: node.rng.int(2) ? new Uint8Array(32).fill(node.rng.int(256)) : g.fingerprint,
           seqnum: BigInt(cluster.sim.now) * 10n,
           ancestry: [],
+          quietCounts: [],
         };
         const signature = await sign(m.identity, "sync-state", infoBody(info));
         const bytes = seal(key, encodeSyncPayload({ info: { ...info, signature } }), node.rng, utf8(topic));

@@ -1,13 +1,15 @@
 // Chat pulls (docs/chats.md, "Pulls"): every chat carries its sender's sequence number, and every member
 // announces its own last sequence number in its signed SyncStateInfo. A member that sees a sender's
 // sequence it never received (a gap below a chat it has, or below the sender's announced last) asks one
-// member for it: the sender while it is on our roster, else (and on every other attempt) another member,
-// which relays the signed chat it kept. Whatever loss, removal undone, re-alignment or reset made a chat
+// member for it: the sender while it is on our roster and heard lately, else (and on every other attempt)
+// the other members in turn, which relay the signed chat they kept. Whatever loss, removal undone, re-alignment or reset made a chat
 // miss one member, the sequence numbers show it and the pull brings it, bounded in both directions:
 // a member asks each missing sequence `PULL_ATTEMPTS` times at most, and a responder serves one requester
 // at most `PULL_SEQUENCES` chats per `chatPullMs`, never one the requester was not on its roster to read.
+
+import { sha256 } from "@noble/hashes/sha2.js";
 import { rosterMember } from "../mls/index.ts";
-import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
+import { bytesEqual, compareBytes, concatBytes, fromHex, toHex } from "../util/bytes.ts";
 import { chatSigned, signChat } from "./chat-signature.ts";
 import { sendEphemeralPayload } from "./commit-pull.ts";
 import { count, rosterIds } from "./core.ts";
@@ -21,7 +23,7 @@ export type { SenderChats } from "./state.ts";
 /** Sequences one pull names at most; also the chats one requester is served per `chatPullMs`. */
 export const PULL_SEQUENCES = 16;
 /** Times one missing sequence is asked for before it is given up. */
-export const PULL_ATTEMPTS = 6;
+export const PULL_ATTEMPTS = 8;
 /** Sequences tracked below a sender's newest: an older gap is not pulled. */
 export const PULL_WINDOW = 64;
 /** Senders tracked (the least recently heard is forgotten first). */
@@ -62,16 +64,49 @@ export function noteChatArrival(core: GroupCore, sender: Uint8Array, sequence: n
  * from a member of our roster, and at most `PULL_WINDOW` past what arrived of it: a lie costs the liar's
  * own pulls. The first announcement of a sender fixes where what we are owed starts.
  */
-export function noteChatSequence(core: GroupCore, sender: string, sequence: number): void {
+export function noteChatSequence(core: GroupCore, sender: string, sequence: number, via?: string): void {
   if (!Number.isSafeInteger(sequence) || sequence < 0 || sender === toHex(core.identity.id)) return;
   const g = core.group;
-  if (g === undefined || rosterMember(g, fromHex(sender)) === undefined) return;
+  if (g === undefined) return;
+  if (via !== undefined) {
+    // Another member's word that the sender's chats went further: only for a sender we track, and that
+    // member is asked first.
+    const e = core.vol.chatSeqs.get(sender);
+    if (e === undefined || via === toHex(core.identity.id) || rosterMember(g, fromHex(via)) === undefined)
+      return;
+    if (raise(e, sequence)) e.holder = via;
+    return;
+  }
+  if (rosterMember(g, fromHex(sender)) === undefined) return;
   const known = core.vol.chatSeqs.has(sender);
   const e = entry(core, sender, sequence + 1);
-  if (!known) return;
+  if (known) raise(e, sequence);
+}
+
+/** Raises what `e`'s sender is known to have sent, at most `PULL_WINDOW` past what arrived. */
+function raise(e: SenderChats, sequence: number): boolean {
   const top = Math.max(...e.have, e.first - 1) + PULL_WINDOW;
-  e.high = Math.max(e.high, Math.min(sequence, top));
+  const high = Math.max(e.high, Math.min(sequence, top));
+  const raised = high > e.high;
+  e.high = high;
   prune(e);
+  return raised;
+}
+
+/**
+ * Whether a chat of `sender` numbered `sequence` arrived here before, or is below the window we track of
+ * that sender (a relay of it is then a replay: its id may have left our memory of chat ids).
+ */
+export function arrivedBefore(core: GroupCore, sender: Uint8Array, sequence: number): boolean {
+  const e = core.vol.chatSeqs.get(toHex(sender));
+  if (e === undefined || sequence <= 0) return false;
+  return e.have.has(sequence) || sequence <= e.high - PULL_WINDOW;
+}
+
+/** The newest sequence of `sender`'s (hex) chats that arrived here, if any. */
+export function chatsHeldOf(core: GroupCore, sender: string): number | undefined {
+  const e = core.vol.chatSeqs.get(sender);
+  return e === undefined || e.have.size === 0 ? undefined : Math.max(...e.have);
 }
 
 /** The sequences of `e` still owed to us and not given up, oldest first, at most `PULL_SEQUENCES`. */
@@ -108,18 +143,42 @@ export async function pullChats(core: GroupCore, now: number): Promise<GroupEffe
     const attempt = Math.max(...sequences.map((s) => e.asked.get(s) ?? 0));
     for (const s of sequences) e.asked.set(s, (e.asked.get(s) ?? 0) + 1);
     const senderId = fromHex(sender);
-    const onRoster = roster.some((m) => bytesEqual(m, senderId));
-    const others = roster.filter((m) => !bytesEqual(m, senderId));
-    const responder =
-      onRoster && (attempt % 2 === 0 || others.length === 0)
-        ? senderId
-        : others[Math.floor(core.rng.next() * others.length)];
+    const responder = responderFor(core, roster, senderId, attempt, now, e.holder);
     if (responder === undefined) continue;
     const pull: ChatPull = { sender: senderId, sequences: sequences.map(BigInt), responder };
     count(core, "CHAT_PULL_SENT");
     out.push(...(await sendEphemeralPayload(core, { chatPull: pull }, now)));
   }
   return out;
+}
+
+/**
+ * Who attempt `attempt` (from 0) of a pull of `sender`'s chats asks: the sender itself on even attempts
+ * while it is on our roster and was heard within `chatHoldMs` (a sender gone quiet may be dead), else the
+ * other members in turn, in an order of our own (SHA-256 of us, the sender and the member), so that
+ * successive attempts reach different holders and requesters spread over them.
+ */
+function responderFor(
+  core: GroupCore,
+  roster: readonly Uint8Array[],
+  sender: Uint8Array,
+  attempt: number,
+  now: number,
+  holder: string | undefined,
+): Uint8Array | undefined {
+  const heard = core.state.lastHeard.get(toHex(sender)) ?? Number.NEGATIVE_INFINITY;
+  const live = roster.some((m) => bytesEqual(m, sender)) && now - heard <= core.params.chatHoldMs;
+  const others = roster
+    .filter((m) => !bytesEqual(m, sender))
+    .map((m) => ({ m, k: sha256(concatBytes(core.identity.id, sender, m)) }))
+    .sort((a, b) => compareBytes(a.k, b.k))
+    .map((x) => x.m);
+  if (live && (attempt % 2 === 0 || others.length === 0)) return sender;
+  // A member that said it holds more of the sender's chats than we do is asked first.
+  const h = holder === undefined ? undefined : others.find((m) => toHex(m) === holder);
+  const turn = live ? attempt >> 1 : attempt;
+  if (h !== undefined) return turn === 0 ? h : others[(turn - 1) % others.length];
+  return others[turn % others.length];
 }
 
 /**
@@ -136,6 +195,8 @@ export async function onChatPull(
 ): Promise<GroupEffect[]> {
   if (!pull.responder || !bytesEqual(pull.responder, core.identity.id) || !pull.sender) return [];
   if (pull.sequences.length > PULL_SEQUENCES) return [];
+  // Only a member of our roster is served (a removed one may still hold a recent epoch's keys).
+  if (core.group === undefined || rosterMember(core.group, requester) === undefined) return [];
   const who = toHex(requester);
   const served = core.vol.chatPullServed;
   const last = served.get(who);
@@ -175,7 +236,11 @@ export async function onChatPull(
     for (const k of core.state.relayable) {
       if (servedNow >= budget || key === undefined) break;
       if (!bytesEqual(k.sender, pull.sender) || !wanted.has(Number(k.chat.sequence ?? 0n))) continue;
-      if (k.at < since || withheld(k.at) || !(await chatSigned(core, k.chat, key))) continue;
+      // When we read it, and when its sender says it sent it: a chat that reached us late may still
+      // predate the requester's add, or a time a roster member was out.
+      const sent = Number(k.chat.sentAt ?? 0n);
+      if (k.at < since || sent < since || withheld(k.at) || withheld(sent)) continue;
+      if (!(await chatSigned(core, k.chat, key))) continue;
       out.push(...(await relay(k.sender, k.chat)));
     }
   }

@@ -4,6 +4,7 @@
 // the sender's signature (`chat-signature.ts`).
 import { isActive, rosterMember } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
+import { arrivedBefore } from "./chat-pull.ts";
 import { chatSigned } from "./chat-signature.ts";
 import { onChat } from "./chats.ts";
 import { reject } from "./core.ts";
@@ -77,6 +78,10 @@ export async function onRelayed(
   if (bytesEqual(r.sender, core.identity.id)) return [];
   if (now - Number(chat.sentAt ?? 0n) > core.params.relayMaxAgeMs)
     return [reject(core, "STALE_RELAY", "relayed chat sent too long ago")];
+  // Its sequence arrived here before (its id since left our memory of ids), or it is older than the
+  // window we track of its sender: a replay, not a chat we miss.
+  if (arrivedBefore(core, r.sender, Number(chat.sequence ?? 0n)))
+    return [reject(core, "STALE_RELAY", "relayed chat of a sequence that arrived before")];
   const key = senderKey(core, r.sender);
   if (key === undefined) return [reject(core, "NOT_MEMBER", "relayed chat of a sender we do not know")];
   if (!(await chatSigned(core, chat, key)))

@@ -223,9 +223,17 @@ export class GroupMember {
     return this.core.vol.chatSeqs;
   }
 
-  /** `sender` (hex) announced it has sent `sequence` chats: what we lack of them is pulled (chat-pull.ts). */
-  noteChatSequence(sender: string, sequence: number): void {
-    pulls.noteChatSequence(this.core, sender, sequence);
+  /**
+   * `sender` (hex) announced it has sent `sequence` chats, or `via` that it holds them up to `sequence`:
+   * what we lack of them is pulled (chat-pull.ts).
+   */
+  noteChatSequence(sender: string, sequence: number, via?: string): void {
+    pulls.noteChatSequence(this.core, sender, sequence, via);
+  }
+
+  /** The newest sequence number of `sender`'s (hex) chats that arrived here, if any. */
+  chatsHeldOf(sender: string): number | undefined {
+    return pulls.chatsHeldOf(this.core, sender);
   }
 
   /** Relays kept chats of senders not in `live` (hex ids), read at `fromEpoch` or later (all: undefined). */

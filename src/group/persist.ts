@@ -85,5 +85,11 @@ export function restoreGroupMemory(saved: SavedGroupMemory | undefined): GroupVo
 }
 
 function copySenderChats(e: SenderChats): SenderChats {
-  return { first: e.first, high: e.high, have: new Set(e.have), asked: new Map(e.asked) };
+  return {
+    first: e.first,
+    high: e.high,
+    have: new Set(e.have),
+    asked: new Map(e.asked),
+    ...(e.holder === undefined ? {} : { holder: e.holder }),
+  };
 }

@@ -91,6 +91,8 @@ export interface SenderChats {
   readonly have: Set<number>;
   /** Missing sequence → times asked. */
   readonly asked: Map<number, number>;
+  /** A member (hex) that announced it holds this sender's chats up to `high`: asked first while the sender is quiet. */
+  holder?: string;
 }
 
 /** A chat named by id, with the epoch it was sent at (docs/chats.md). */

@@ -63,7 +63,8 @@ export function groupPortOf(member: GroupMember): GroupPort {
     get chatSequence() {
       return member.chatSequence;
     },
-    noteChatSequence: (who, sequence) => member.noteChatSequence(who, sequence),
+    noteChatSequence: (who, sequence, via) => member.noteChatSequence(who, sequence, via),
+    chatsHeldOf: (who) => member.chatsHeldOf(who),
     skipMissedHistory: (now) => member.skipMissedHistory(now),
     startGroup: (group, now, resetFrom) => member.startGroup(group, now, resetFrom),
   };

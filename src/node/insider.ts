@@ -92,6 +92,7 @@ export class Insider {
       fingerprint: g.fingerprint,
       seqnum: m.sync.state.seqnum,
       ancestry: ancestry(g.history),
+      quietCounts: [],
     };
   }
 

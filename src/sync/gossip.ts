@@ -4,13 +4,13 @@
 import type { GroupEffect } from "../group/effects.ts";
 import { ancestry, relation, sign, verify } from "../mls/index.ts";
 import { aheadOfClock } from "../util/bounds.ts";
-import { bytesEqual, toHex } from "../util/bytes.ts";
+import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
 import { count, drop, publish, sealingKeys } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { noteSeen } from "./requesters.ts";
 import { onForeignView } from "./reset-welcome.ts";
-import { learnRoster, rosterIdSet, timing } from "./roster.ts";
+import { learnRoster, liveMembers, rosterIdSet, timing } from "./roster.ts";
 import type { GroupView } from "./state.ts";
 import { infoBody, type SyncStateInfo } from "./wire.ts";
 
@@ -31,6 +31,7 @@ export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[
     seqnum: state.seqnum,
     ancestry: ancestry(g.history),
     ...(port.chatSequence > 0 ? { chatSequence: BigInt(port.chatSequence) } : {}),
+    quietCounts: quietCounts(ctx, now),
   };
   const signature = await sign(port.identity, "sync-state", infoBody(info));
   // Our info also goes out under each older key a peer behind us used since the last gossip, and under
@@ -64,6 +65,28 @@ function answerKeysDue(ctx: SyncContext): Uint8Array[] {
         return s === undefined || s.key !== currentHex || s.seqnum < seq;
       });
     if (due) out.push(key);
+  }
+  return out;
+}
+
+/** Entries of `quietCounts` one info carries at most. */
+export const MAX_QUIET_COUNTS = 8;
+
+/**
+ * For roster members not heard within the view window (gone quiet, perhaps dead): the newest of their
+ * chats we hold, so that members that missed some learn they exist and ask us (docs/chats.md, "Pulls").
+ */
+function quietCounts(ctx: SyncContext, now: number): { sender: Uint8Array; sequence: bigint }[] {
+  const roster = rosterIdSet(ctx);
+  if (roster === undefined) return [];
+  const live = liveMembers(ctx, now);
+  const me = toHex(ctx.port.memberId);
+  const out: { sender: Uint8Array; sequence: bigint }[] = [];
+  for (const who of roster) {
+    if (who === me || live.has(who)) continue;
+    const held = ctx.port.chatsHeldOf(who);
+    if (held !== undefined) out.push({ sender: fromHex(who), sequence: BigInt(held) });
+    if (out.length >= MAX_QUIET_COUNTS) break;
   }
   return out;
 }
@@ -134,6 +157,11 @@ export async function onInfo(
   }
   // Bounded before anything walks it.
   if (i.ancestry.length > ctx.params.maxAncestry) return drop(ctx, "OVERSIZED_ANCESTRY");
+  if (
+    i.quietCounts.length > MAX_QUIET_COUNTS ||
+    i.quietCounts.some((q) => !q.sender || q.sequence === undefined)
+  )
+    return drop(ctx, "MALFORMED");
   // A seqnum counts its member's infos from 0, far slower than a clock: one ahead of ours is a lie, and
   // kept as the member's last it would make every later info of that member a replay.
   if (aheadOfClock(i.seqnum, now)) return drop(ctx, "OUT_OF_RANGE");
@@ -160,8 +188,10 @@ export async function onInfo(
   noteSeen(ctx, who, i);
   const g1 = ctx.port.group;
   // Absent: the member sent no chat yet (its first info still tells us where what we are owed starts).
-  if (g1 !== undefined && view.groupId === toHex(g1.groupId))
+  if (g1 !== undefined && view.groupId === toHex(g1.groupId)) {
     ctx.port.noteChatSequence(who, Number(i.chatSequence ?? 0n));
+    for (const q of i.quietCounts) ctx.port.noteChatSequence(toHex(q.sender!), Number(q.sequence!), who);
+  }
   answer(ctx, who, view, now, key, i.seqnum);
   const g0 = ctx.port.group;
   if (g0 !== undefined && view.groupId !== toHex(g0.groupId)) onForeignView(ctx, who, now);

@@ -73,8 +73,13 @@ export interface GroupPort {
   relayChats(now: number, fromEpoch: bigint | undefined, live: ReadonlySet<string>): Promise<GroupEffect[]>;
   /** Our chats sent so far in the conversation: announced in our SyncStateInfo (docs/chats.md, "Pulls"). */
   readonly chatSequence: number;
-  /** A member of our group (hex id) announced, signed, that it has sent `sequence` chats. */
-  noteChatSequence(member: string, sequence: number): void;
+  /**
+   * A member of our group (hex id) announced, signed, that it has sent `sequence` chats; or, with `via`,
+   * member `via` (hex) announced it holds `member`'s chats up to `sequence` (a member not heard lately).
+   */
+  noteChatSequence(member: string, sequence: number, via?: string): void;
+  /** The newest sequence number of `member`'s (hex) chats that arrived here, if any. */
+  chatsHeldOf(member: string): number | undefined;
   /** After we were moved past missed epochs: stop waiting for their SDS history. */
   skipMissedHistory(now: number): Promise<GroupEffect[]>;
   /** The group value a commit removed us from (inactive; its retained states are before the removal). */

@@ -3,6 +3,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { type Decoded, decode, encode } from "../util/schema.ts";
 
 const EpochFp = { epoch: [1, "u64"], fingerprint: [2, "bytes"] } as const;
+const ChatCount = { sender: [1, "bytes"], sequence: [2, "u64"] } as const;
 export const SyncEnvelopeSchema = {
   keyId: [1, "bytes"],
   nonce: [2, "bytes"],
@@ -16,6 +17,7 @@ export const SyncStateInfoSchema = {
   seqnum: [5, "u64"],
   ancestry: [6, EpochFp, "repeated"],
   chatSequence: [7, "u64"],
+  quietCounts: [8, ChatCount, "repeated"],
   signature: [15, "bytes"],
 } as const;
 const CommitEntry = { epoch: [1, "u64"], commit: [2, "bytes"], fingerprintAfter: [3, "bytes"] } as const;

@@ -128,6 +128,15 @@ describe("chaos harness", () => {
       else assert.ok(r.injected!.duplicated > 0 && r.injected!.delayed > 0, JSON.stringify(r.injected));
     });
 
+  // Dead seed 6: a chat its sender sent just before it died reached two members; the others never heard
+  // the sender announce it. Now members announce the newest chat they hold of a member gone quiet, and
+  // the others pull it from them (docs/chats.md, "Pulls").
+  it("dead seed 6 converges: a dead sender's last chat, held by two members, reaches the rest", async () => {
+    const s = chaosSchedule(6, ["dead"]);
+    const r = await runChaos(s);
+    assert.ok(r.converged, `${describeSchedule(s)}\n-> ${r.failure}`);
+  });
+
   // Churn seeds, each once failed on a cause now fixed (docs/chaos.md, "What fails, by cause"):
   // 16, a member removed on the branch that won caught up over its own removal and read the group it no
   // longer had; 6, removals on both sides rotated the sync keys apart so reset rounds reached one side

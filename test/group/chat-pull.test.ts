@@ -4,8 +4,10 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import {
+  arrivedBefore,
   noteChatArrival,
   noteChatSequence,
+  onChatPull,
   owedSequences,
   PULL_ATTEMPTS,
   PULL_SEQUENCES,
@@ -130,4 +132,41 @@ it("a responder serves only pulls that name it, only chats sent while the reques
   await c.sim.runFor(100);
   assert.equal(served(m0) - b, PULL_SEQUENCES);
   void m1;
+});
+
+it("another member's count of a quiet sender raises what is owed and makes it the first asked; replays of arrived sequences are refused; non-members are not served", async () => {
+  const c = new Cluster({ seed: 5, groupParams: FAST_GROUP_PARAMS, syncParams: FAST_SYNC_PARAMS });
+  await c.form(3);
+  const m0 = c.members.get("m0")!;
+  const core = c.members.get("m1")!.group.core;
+  const id0 = m0.group.memberId;
+  const id2 = toHex(c.members.get("m2")!.group.memberId);
+  core.vol.chatSeqs.clear();
+  // m2 says it holds m0's chats up to 4, for a sender we do not track: nothing.
+  noteChatSequence(core, toHex(id0), 4, id2);
+  assert.ok(!core.vol.chatSeqs.has(toHex(id0)));
+  noteChatArrival(core, id0, 1);
+  noteChatSequence(core, toHex(id0), 4, id2);
+  const e = core.vol.chatSeqs.get(toHex(id0))!;
+  assert.deepEqual(owedSequences(e), [2, 3, 4]);
+  assert.equal(e.holder, id2, "m2 is asked first");
+  // From a stranger: ignored.
+  noteChatSequence(core, toHex(id0), 9, toHex(new TextEncoder().encode("stranger")));
+  assert.equal(e.high, 4);
+  // A sequence that arrived, or one below the window, is a replay.
+  assert.ok(arrivedBefore(core, id0, 1));
+  assert.ok(!arrivedBefore(core, id0, 2));
+  noteChatArrival(core, id0, 1 + PULL_WINDOW + 5);
+  assert.ok(arrivedBefore(core, id0, 3), "below the window now");
+  // A pull from a non-member is not served, whatever it names.
+  await m0.sendChat("one");
+  await c.sim.runFor(2_000);
+  const out = await onChatPull(
+    m0.group.core,
+    { sender: id0, sequences: [1n], responder: id0 },
+    new TextEncoder().encode("stranger"),
+    c.now,
+  );
+  assert.deepEqual(out, []);
+  assert.equal(served(m0), 0);
 });

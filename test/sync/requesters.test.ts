@@ -65,6 +65,7 @@ it("an answer starts no lower than the newest state of our chain the requester w
     epoch: e,
     fingerprint: fp(e, branch),
     ancestry: [],
+    quietCounts: [],
   });
   noteSeen(ctx, id("m"), info(7n));
   assert.equal(answerFrom(ctx, g, id("m"), 2n), 7n, "it holds the commits before epoch 7");
