@@ -78,14 +78,19 @@ export function leftBehind(ctx: SyncContext, now = ctx.volatile.lastTickAt): boo
 
 /**
  * `groupId` is a group of our lineage and our roster has moved on (see {@link leftBehind}), or we were
- * removed from the group it descends from: that group, with the key its key is chained from; undefined
- * otherwise. A removed member has no roster to see move; a reset Welcome for it proves by its own
- * decided proof that the group voted it in.
+ * removed from the group it descends from and still check that removal: that group, with the key its key
+ * is chained from; undefined otherwise. A removed member has no roster to see move; a reset Welcome for
+ * it proves by its own decided proof that the group voted it in.
  */
 export function leftBehindFor(ctx: SyncContext, groupId: Uint8Array): LineageGroup | undefined {
   const target = lineageOf(ctx).find((l) => bytesEqual(l.groupId, groupId));
   if (target === undefined) return undefined;
-  if (ctx.port.group === undefined) return ctx.port.removedGroup === undefined ? undefined : target;
+  // Removed: only while the removal is still checked (a reset voted soon after it, by a majority that
+  // may never have had it); long after, a reset naming us is no reason to come back.
+  if (ctx.port.group === undefined) {
+    const c = ctx.volatile.removalCheck;
+    return ctx.port.removedGroup === undefined || c === undefined || c.done ? undefined : target;
+  }
   return leftBehind(ctx) ? target : undefined;
 }
 
