@@ -24,6 +24,8 @@ export type { SenderChats } from "./state.ts";
 export const PULL_SEQUENCES = 16;
 /** Times one missing sequence is asked for before it is given up. */
 export const PULL_ATTEMPTS = 8;
+/** Doublings of the wait between pulls of one sender's chats: at most `chatPullMs` · 2^5 apart. */
+export const PULL_BACKOFF_STEPS = 5;
 /** Sequences tracked below a sender's newest: an older gap is not pulled. */
 export const PULL_WINDOW = 64;
 /** Senders tracked (the least recently heard is forgotten first). */
@@ -122,8 +124,13 @@ export function owedSequences(e: SenderChats): number[] {
 
 /** When the next pull round is due, if anything is owed. */
 export function chatPullDue(core: GroupCore): number | undefined {
-  for (const e of core.vol.chatSeqs.values()) if (owedSequences(e).length > 0) return core.vol.nextChatPullAt;
-  return undefined;
+  let due: number | undefined;
+  for (const e of core.vol.chatSeqs.values())
+    if (owedSequences(e).length > 0) {
+      const at = Math.max(core.vol.nextChatPullAt, e.nextPullAt ?? 0);
+      due = due === undefined ? at : Math.min(due, at);
+    }
+  return due;
 }
 
 /**
@@ -139,8 +146,10 @@ export async function pullChats(core: GroupCore, now: number): Promise<GroupEffe
   const out: GroupEffect[] = [];
   for (const [sender, e] of vol.chatSeqs) {
     const sequences = owedSequences(e);
-    if (sequences.length === 0) continue;
+    if (sequences.length === 0 || (e.nextPullAt ?? 0) > now) continue;
     const attempt = Math.max(...sequences.map((s) => e.asked.get(s) ?? 0));
+    // Backing off, so that the attempts outlast a partition that cuts us from every holder.
+    e.nextPullAt = now + core.params.chatPullMs * 2 ** Math.min(attempt, PULL_BACKOFF_STEPS);
     for (const s of sequences) e.asked.set(s, (e.asked.get(s) ?? 0) + 1);
     const senderId = fromHex(sender);
     const responder = responderFor(core, roster, senderId, attempt, now, e.holder);

@@ -91,5 +91,6 @@ function copySenderChats(e: SenderChats): SenderChats {
     have: new Set(e.have),
     asked: new Map(e.asked),
     ...(e.holder === undefined ? {} : { holder: e.holder }),
+    ...(e.nextPullAt === undefined ? {} : { nextPullAt: e.nextPullAt }),
   };
 }

@@ -93,6 +93,8 @@ export interface SenderChats {
   readonly asked: Map<number, number>;
   /** A member (hex) that announced it holds this sender's chats up to `high`: asked first while the sender is quiet. */
   holder?: string;
+  /** When this sender's chats may be pulled again (the wait doubles with each attempt). */
+  nextPullAt?: number;
 }
 
 /** A chat named by id, with the epoch it was sent at (docs/chats.md). */
