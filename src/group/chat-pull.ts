@@ -23,8 +23,10 @@ export type { SenderChats } from "./state.ts";
 /** Sequences one pull names at most; also the chats one requester is served per `chatPullMs`. */
 export const PULL_SEQUENCES = 16;
 /** Times one missing sequence is asked for before it is given up. */
-export const PULL_ATTEMPTS = 8;
-/** Doublings of the wait between pulls of one sender's chats, from the fourth attempt: at most `chatPullMs` · 2^5 apart. */
+export const PULL_ATTEMPTS = 16;
+/** Attempts at `chatPullMs` apart before the wait between pulls of one sender's chats doubles. */
+export const PULL_BACKOFF_FROM = 8;
+/** Doublings of that wait: at most `chatPullMs` · 2^5 apart. */
 export const PULL_BACKOFF_STEPS = 5;
 /** Sequences tracked below a sender's newest: an older gap is not pulled. */
 export const PULL_WINDOW = 64;
@@ -149,7 +151,9 @@ export async function pullChats(core: GroupCore, now: number): Promise<GroupEffe
     if (sequences.length === 0 || (e.nextPullAt ?? 0) > now) continue;
     const attempt = Math.max(...sequences.map((s) => e.asked.get(s) ?? 0));
     // Backing off, so that the attempts outlast a partition that cuts us from every holder.
-    e.nextPullAt = now + core.params.chatPullMs * 2 ** Math.min(Math.max(0, attempt - 2), PULL_BACKOFF_STEPS);
+    e.nextPullAt =
+      now +
+      core.params.chatPullMs * 2 ** Math.min(Math.max(0, attempt - PULL_BACKOFF_FROM), PULL_BACKOFF_STEPS);
     for (const s of sequences) e.asked.set(s, (e.asked.get(s) ?? 0) + 1);
     const senderId = fromHex(sender);
     const responder = responderFor(core, roster, senderId, attempt, now, e.holder);
