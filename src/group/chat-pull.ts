@@ -10,15 +10,16 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { rosterMember } from "../mls/index.ts";
 import { bytesEqual, compareBytes, concatBytes, fromHex, toHex } from "../util/bytes.ts";
-import { chatSigned, signChat } from "./chat-signature.ts";
+import { chatSigned, senderKey, signChat } from "./chat-signature.ts";
 import { sendEphemeralPayload } from "./commit-pull.ts";
 import { count, rosterIds } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
-import { lastAbsence, sentWhileOut } from "./former-members.ts";
+import { sentWhileOut } from "./former-members.ts";
 import type { Chat, ChatPull } from "./frames.ts";
-import type { GroupCore, SenderChats } from "./state.ts";
+import type { GroupCore } from "./state.ts";
+import type { SenderChats } from "./volatile.ts";
 
-export type { SenderChats } from "./state.ts";
+export type { SenderChats } from "./volatile.ts";
 
 /** Sequences one pull names at most; also the chats one requester is served per `chatPullMs`. */
 export const PULL_SEQUENCES = 16;
@@ -243,9 +244,7 @@ export async function onChatPull(
       out.push(...(await relay(core.identity.id, chat)));
     }
   } else {
-    const key =
-      (core.group && rosterMember(core.group, pull.sender)?.signaturePublicKey) ??
-      lastAbsence(core, toHex(pull.sender))?.key;
+    const key = senderKey(core, pull.sender);
     for (const k of core.state.relayable) {
       if (servedNow >= budget || key === undefined) break;
       if (!bytesEqual(k.sender, pull.sender) || !wanted.has(Number(k.chat.sequence ?? 0n))) continue;

@@ -2,14 +2,14 @@
 // left before every member had them. Re-sends after a recovery come from each sender for its own chats
 // only; members also relay the signed chats they keep of senders that are not live, and receivers check
 // the sender's signature (`chat-signature.ts`).
-import { isActive, rosterMember } from "../mls/index.ts";
+import { isActive } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { arrivedBefore } from "./chat-pull.ts";
-import { chatSigned } from "./chat-signature.ts";
+import { chatSigned, senderKey } from "./chat-signature.ts";
 import { onChat } from "./chats.ts";
 import { reject } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
-import { lastAbsence, sentWhileOut } from "./former-members.ts";
+import { sentWhileOut } from "./former-members.ts";
 import type { RelayedChat } from "./frames.ts";
 import { sendPayload } from "./outbound.ts";
 import type { GroupCore } from "./state.ts";
@@ -17,14 +17,6 @@ import type { GroupCore } from "./state.ts";
 /** Relayed chats sent at one recovery at most, and at most per sender (the newest first). */
 const RELAYS_PER_CALL = 64;
 const RELAYS_PER_SENDER = 16;
-
-/** The signature key we know for `sender`: on our roster, or as a former member. */
-function senderKey(core: GroupCore, sender: Uint8Array): Uint8Array | undefined {
-  return (
-    (core.group && rosterMember(core.group, sender)?.signaturePublicKey) ??
-    lastAbsence(core, toHex(sender))?.key
-  );
-}
 
 /**
  * Relays the chats we keep of senders not in `live` (hex ids), read at `fromEpoch` or later (all when

@@ -2,9 +2,10 @@
 // that encrypts a message: so that a member holding a chat of a sender that can no longer send it again
 // (dead, silent, out of the group) can relay it, and nobody can forge or alter it on the way. Members keep
 // the signed chats they receive, the newest `relayChatsKept`.
-import { sign, verify } from "../mls/index.ts";
-import { bytesEqual, concatBytes, utf8 } from "../util/bytes.ts";
+import { rosterMember, sign, verify } from "../mls/index.ts";
+import { bytesEqual, concatBytes, toHex, utf8 } from "../util/bytes.ts";
 import { encode } from "../util/schema.ts";
+import { lastAbsence } from "./former-members.ts";
 import { type Chat, ChatSchema } from "./frames.ts";
 import type { GroupCore } from "./state.ts";
 
@@ -20,6 +21,14 @@ function chatBody(conversation: string, chat: Chat): Uint8Array {
 /** `chat` signed by us, its sender (label "demls chat"). */
 export async function signChat(core: GroupCore, chat: Chat): Promise<Chat> {
   return { ...chat, signature: await sign(core.identity, "chat", chatBody(core.state.conversation, chat)) };
+}
+
+/** The signature key we know for `sender`: on our roster, or as a former member. */
+export function senderKey(core: GroupCore, sender: Uint8Array): Uint8Array | undefined {
+  return (
+    (core.group && rosterMember(core.group, sender)?.signaturePublicKey) ??
+    lastAbsence(core, toHex(sender))?.key
+  );
 }
 
 /** Whether `chat` carries a valid signature of the sender whose signature key is `key`. */

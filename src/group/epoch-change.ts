@@ -25,10 +25,11 @@ import { encodeWelcomeFrame, PROPOSAL_ADD, PROPOSAL_REFRESH } from "./frames.ts"
 import { retryHeld } from "./inbound.ts";
 import { pruneKeyPackageSets } from "./keypackage-store.ts";
 import { sendKeyPackageStore } from "./keypackages.ts";
-import type { GroupCore, OwnCommit } from "./state.ts";
+import type { GroupCore } from "./state.ts";
 import { compareCandidates } from "./steward.ts";
 import { epochSteward, installList, listFrame, nextList } from "./steward-schedule.ts";
 import { deriveSyncKey, rotateSyncKey, shareSyncKey } from "./sync-key.ts";
+import type { OwnCommit } from "./volatile.ts";
 
 type ProcessedCommit = Extract<Processed, { kind: "commit" }>;
 

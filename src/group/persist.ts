@@ -3,7 +3,7 @@
 // by the MLS layer), the last tick, a decision due, frames that came before a Welcome, Welcome resend
 // times, what chat pulls track. Caches (steward rotations, pending proposal ids) are derived again.
 import { type MlsGroup, restoreGroup, serializeGroup } from "../mls/index.ts";
-import { type GroupVolatile, newGroupVolatile, type SenderChats } from "./state.ts";
+import { type GroupVolatile, newGroupVolatile, type SenderChats } from "./volatile.ts";
 
 /** The saved part of {@link GroupVolatile}: plain data (`node:v8` serialisable). */
 export interface SavedGroupMemory {
