@@ -68,9 +68,9 @@ ${NODE_COMMANDS}`,
   --json       print one JSON object
 
 exit code 0 when every member ends in one state with no chat lost.`,
-  chaos: `usage: demls chaos [--seeds A..B] [--only CLASSES] [--jobs J] [--json]
+  chaos: `usage: demls chaos [--seeds A..B|N,M,...] [--only CLASSES] [--jobs J] [--json]
 
-  --seeds   seeds to run, A..B or one seed (default 1..100); each seed is one random fault schedule:
+  --seeds   seeds to run, A..B, one seed, or a comma list of both (default 1..100); each seed is one random fault schedule:
             5-16 members, 1-3 partitions in a row (2-way, 3-way, no majority) with epochs committed on
             each side, 0-30% loss, at most one crash and restart, chats from random members
   --only    fault classes drawn on top of that, comma-separated (default classic: none):
@@ -203,23 +203,18 @@ async function chaos(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError(`--only: ${(e as Error).message}`);
   }
-  const range = /^(\d+)(?:\.\.(\d+))?$/.exec(values.seeds ?? "1..100");
-  if (!range) throw new UsageError(`--seeds: expected A..B or a seed, got '${values.seeds}'`);
-  const from = Number(range[1]);
-  const to = Number(range[2] ?? range[1]);
-  if (to < from) throw new UsageError(`--seeds: ${from}..${to} is empty`);
+  const seeds = parseSeeds(values.seeds ?? "1..100");
   const jobs = num("jobs", values.jobs, availableParallelism(), 1, 64);
   const started = Date.now();
   let done = 0;
   let failed = 0;
   let shownAt = started;
-  const total = to - from + 1;
+  const total = seeds.length;
   // Progress: a live line on a terminal; elsewhere a line every 10 s, so a long sweep is seen to move.
   const progress = () =>
     `${done}/${total} run, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(0)} s`;
   const results = await runChaosSeeds(
-    from,
-    to,
+    seeds,
     jobs,
     (r) => {
       done++;
@@ -242,12 +237,26 @@ async function chaos(argv: string[]): Promise<number> {
   if (!values.json) {
     if (process.stdout.isTTY) process.stdout.write("\n");
     console.log(
-      `${ok.length}/${results.length} seeds converged (seeds ${from}..${to}${classes.length ? `, classes ${classes.join(",")}` : ""}; heal to converged p50 ${pct(0.5)} s, p99 ${pct(0.99)} s, max ${pct(1)} s of virtual time; ${((Date.now() - started) / 1000).toFixed(0)} s wall)`,
+      `${ok.length}/${results.length} seeds converged (seeds ${values.seeds ?? "1..100"}${classes.length ? `, classes ${classes.join(",")}` : ""}; heal to converged p50 ${pct(0.5)} s, p99 ${pct(0.99)} s, max ${pct(1)} s of virtual time; ${((Date.now() - started) / 1000).toFixed(0)} s wall)`,
     );
     const failed = results.filter((r) => !r.converged).map((r) => r.seed);
     if (failed.length) console.log(`failed seeds: ${failed.join(" ")}`);
   }
   return ok.length === results.length ? 0 : 1;
+}
+
+/** `--seeds`: `A..B`, one seed, or seeds separated by commas (`32,41,72`). */
+function parseSeeds(spec: string): number[] {
+  const seeds: number[] = [];
+  for (const part of spec.split(",")) {
+    const range = /^(\d+)(?:\.\.(\d+))?$/.exec(part.trim());
+    if (!range) throw new UsageError(`--seeds: expected A..B, a seed or a list of them, got '${spec}'`);
+    const from = Number(range[1]);
+    const to = Number(range[2] ?? range[1]);
+    if (to < from) throw new UsageError(`--seeds: ${from}..${to} is empty`);
+    for (let seed = from; seed <= to; seed++) seeds.push(seed);
+  }
+  return seeds;
 }
 
 /** Runs every bench/*.ts, then merges their JSON into bench/results/all.json and all.md. */

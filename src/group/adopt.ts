@@ -9,7 +9,7 @@ import { retryHeld } from "./inbound.ts";
 import type { GroupCore } from "./state.ts";
 import type { StewardList } from "./steward.ts";
 import { creatorList, installList, listInForce } from "./steward-schedule.ts";
-import { chainSyncKey, deriveSyncKey, rotateSyncKey } from "./sync-key.ts";
+import { chainSyncKey, deriveSyncKey, rotateSyncKey, syncKeyAfterRewind } from "./sync-key.ts";
 
 /**
  * Tells SDS who the participants are, for acknowledgements: the roster, less the members whose leaf is
@@ -77,7 +77,9 @@ export function adopt(
     while (log.length > 0 && log.at(-1)!.epoch >= group.epoch) log.pop();
   }
   s.rejoinRequest = undefined;
+  const within = core.group !== undefined && bytesEqual(core.group.groupId, group.groupId);
   core.group = group;
+  if (within) syncKeyAfterRewind(core, group);
   installList(core, stewards ?? listInForce(core, group));
   s.retry = 0;
   updateParticipants(core);

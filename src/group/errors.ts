@@ -111,6 +111,8 @@ export type GroupCode =
   | "NAME_TAKEN"
   /** Counted: a sync-key share of another key than ours (only a member without a key takes a share). */
   | "SYNC_KEY_REFUSED"
+  /** Counted: rewound below the current sync key's anchor, with the anchor in force there no longer kept. */
+  | "SYNC_KEY_ANCHOR_UNKNOWN"
   /** A rejoin request made longer ago than the proposal expiry. */
   | "STALE_REJOIN"
   /**

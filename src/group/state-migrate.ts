@@ -28,7 +28,10 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     evidenceSent?: GroupCoreState["evidenceSent"];
     peerScores?: GroupCoreState["peerScores"];
     commitPulls?: CommitPulls;
+    syncKeyAnchors?: GroupCoreState["syncKeyAnchors"];
   };
+  // Anchors were not recorded: a rewind below the current key's anchor keeps the current key.
+  old.syncKeyAnchors ??= [];
   old.commitPulls ??= newCommitPulls(-1n);
   old.lastHeard ??= new Map();
   old.appliedCommits ??= new Map();

@@ -200,6 +200,12 @@ export interface GroupCoreState {
   syncKey: { anchorEpoch: bigint; key: Uint8Array } | undefined;
   /** The last `PREVIOUS_SYNC_KEYS` sync keys, newest first: members behind us still use them. */
   previousSyncKeys: Uint8Array[];
+  /**
+   * The anchors of the sync keys we held, oldest first (group id hex, anchor epoch, key; at most
+   * `PREVIOUS_SYNC_KEYS` + 1): rewound below the current key's anchor, we take the key of the anchor in
+   * force at the state we rewound to (docs/sync.md, "The key of a rewound state").
+   */
+  syncKeyAnchors: { groupId: string; anchorEpoch: bigint; key: Uint8Array }[];
   /** Without a group: when the KeyPackage (or rejoin request) goes out again; with one: the key share ask. */
   nextKeyPackageAt: number;
   /** The KeyPackage store: the newest set of every roster member, ours included (saved in its own table). */
@@ -304,6 +310,7 @@ export function newGroupState(conversation: string): GroupCoreState {
     leaving: false,
     syncKey: undefined,
     previousSyncKeys: [],
+    syncKeyAnchors: [],
     nextKeyPackageAt: 0,
     keyPackageSets: new Map(),
     keyPackageSetGroup: undefined,

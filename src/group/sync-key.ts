@@ -3,7 +3,7 @@
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { exporterValue, exportSecret, type MlsGroup } from "../mls/index.ts";
-import { bytesEqual, utf8 } from "../util/bytes.ts";
+import { bytesEqual, toHex, utf8 } from "../util/bytes.ts";
 import { count, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import type { GroupPayload } from "./frames.ts";
@@ -37,10 +37,19 @@ export function chainSyncKey(parentKey: Uint8Array, groupId: Uint8Array): Uint8A
   return hkdf(sha256, parentKey, groupId, utf8("demls/reset-sync-key"), 32);
 }
 
-/** A new sync key (or none); the current one joins the previous keys, which peers behind us still use. */
+/**
+ * A new sync key (or none); the current one joins the previous keys, which peers behind us still use.
+ * The new key's anchor is recorded for the group we are in (see {@link syncKeyAfterRewind}).
+ */
 export function rotateSyncKey(core: GroupCore, next: GroupCoreState["syncKey"]): void {
   const s = core.state;
   const cur = s.syncKey;
+  if (next && core.group) {
+    const groupId = toHex(core.group.groupId);
+    const anchors = s.syncKeyAnchors.filter((a) => a.groupId !== groupId || a.anchorEpoch < next.anchorEpoch);
+    anchors.push({ groupId, anchorEpoch: next.anchorEpoch, key: next.key });
+    s.syncKeyAnchors = anchors.slice(-(PREVIOUS_SYNC_KEYS + 1));
+  }
   // The same key again (a competing reset group of the same lineage): the older keys stay.
   if (cur && next && bytesEqual(cur.key, next.key)) return;
   if (cur)
@@ -49,6 +58,28 @@ export function rotateSyncKey(core: GroupCore, next: GroupCoreState["syncKey"]):
       PREVIOUS_SYNC_KEYS,
     );
   s.syncKey = next;
+}
+
+/**
+ * After a rewind within our group (a re-alignment, a step back) to `group`: a key anchored after its
+ * epoch (a removal on the branch we left) is no key of the state we are in. The members of the branch we
+ * take never derived it: they seal under the key of the anchor in force at this state, and so must we, and
+ * so must the joiners we add, who get our key in the share (docs/sync.md, "The key of a rewound state").
+ * The key we leave stays among the previous keys: members still on that branch use it.
+ */
+export function syncKeyAfterRewind(core: GroupCore, group: MlsGroup): void {
+  const cur = core.state.syncKey;
+  if (cur === undefined || cur.anchorEpoch <= group.epoch) return;
+  const groupId = toHex(group.groupId);
+  const anchor = core.state.syncKeyAnchors.findLast(
+    (a) => a.groupId === groupId && a.anchorEpoch <= group.epoch,
+  );
+  // Not recorded (older than the anchors kept): the current key stays, as before anchors were recorded.
+  if (anchor === undefined) {
+    count(core, "SYNC_KEY_ANCHOR_UNKNOWN");
+    return;
+  }
+  rotateSyncKey(core, { anchorEpoch: anchor.anchorEpoch, key: anchor.key });
 }
 
 /**

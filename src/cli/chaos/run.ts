@@ -7,6 +7,7 @@ import { Cluster } from "../../node/cluster.ts";
 import type { Member } from "../../node/member.ts";
 import type { SyncEffect } from "../../sync/effects.ts";
 import { FAST_SYNC_PARAMS } from "../../sync/params.ts";
+import { toHex } from "../../util/bytes.ts";
 import { DemlsError } from "../../util/errors.ts";
 import type { ChaosSchedule, StepCrash, StepTrigger } from "./types.ts";
 import { verdictOf } from "./verdict.ts";
@@ -221,22 +222,39 @@ export function crashed(seed: number, e: unknown, classes?: readonly string[]): 
 }
 
 /**
- * `DEMLS_CHAOS_DUMP=m1,j0`: at the deadline, each named member's status, counters of both cores, and the
- * views it holds (member, group, epoch, when heard), on stderr: the first thing to read of a failed seed.
+ * `DEMLS_CHAOS_DUMP=m1,j0`: at the deadline, each named member's status, sync keys (current and previous,
+ * hex prefixes), counters of both cores, the views it holds (member, group, epoch, when heard), its group
+ * (epoch, active or not, roster), whether it is rejoining or in a reset round, its last verdict's states
+ * and what it tracks of each sender's chats, on stderr: the first thing to read of a failed seed.
  */
 function dumpMembers(cluster: Cluster, names: readonly string[]): void {
-  for (const name of names) {
-    const m = cluster.members.get(name);
+  const name = (hex: string) => Buffer.from(hex, "hex").toString();
+  const short = (bytes: Uint8Array, n = 6) => toHex(bytes).slice(0, n);
+  for (const who of names) {
+    const m = cluster.members.get(who);
     if (m === undefined) continue;
+    const gs = m.group.state;
     const views = [...m.sync.state.views].map(
-      ([w, v]) =>
-        `${Buffer.from(w, "hex").toString()}:${v.groupId.slice(0, 8)}/${v.epoch}@${Math.round(v.receivedAt)}`,
+      ([w, v]) => `${name(w)}:${v.groupId.slice(0, 8)}/${v.epoch}@${Math.round(v.receivedAt)}`,
     );
+    const g = m.group.group;
+    const group = g
+      ? `${g.epoch} ${g.state.groupActiveState.kind} roster ${m.group.rosterIds().map(toHex).map(name).join(",")}`
+      : "none";
+    const reset = m.sync.state.reset;
+    const verdict = (m.sync.lastVerdict?.states ?? [])
+      .map((s) => `${s.epoch}:${short(s.fingerprint, 8)}=${s.members.map(name).join(",")}`)
+      .join(" ");
+    const seqs = [...m.group.chatSequences()]
+      .map(([w, e]) => `${name(w)}:${e.first}..${e.high} have ${[...e.have].sort((a, b) => a - b).join(",")}`)
+      .join("; ");
     console.error(
-      `${name} ${m.status} at ${Math.round(cluster.now)}, sync key ${m.group.state.syncKey ? "held" : "none"}`,
-      `\n  sync ${JSON.stringify(m.sync.state.counters)}\n  group ${JSON.stringify(m.group.state.counters)}`,
+      `${who} ${m.status} at ${Math.round(cluster.now)}, sync key ${gs.syncKey ? short(gs.syncKey.key) : "none"} (previous ${gs.previousSyncKeys.map((k) => short(k)).join(",")})`,
+      `\n  sync ${JSON.stringify(m.sync.state.counters)}\n  group ${JSON.stringify(gs.counters)}`,
       `\n  views ${views.join(" ")}`,
-      `\n  chat sequences ${[...m.group.chatSequences()].map(([w, e]) => `${Buffer.from(w, "hex").toString()}:${e.first}..${e.high} have ${[...e.have].sort((a, b) => a - b).join(",")}`).join("; ")}`,
+      `\n  group ${group}`,
+      `\n  rejoining ${m.sync.state.rejoining}, reset ${reset ? (reset.done ? "done" : "running") : "none"}, verdict ${verdict}`,
+      `\n  chat sequences ${seqs}`,
     );
   }
 }
