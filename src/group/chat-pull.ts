@@ -263,13 +263,20 @@ export async function onChatPull(
 
 /**
  * Members a commit added: chats sent before now were never theirs to read. Not a member that was on one
- * of our rosters before (a rejoin, a re-add after a removal): what it is owed is what it missed, and the
- * times it was out after a removal or a leave are withheld from it already (`sentWhileOut`).
+ * of our rosters before (a rejoin, a re-add after a removal; `wasIn`: those the commit brings back and
+ * those on the roster it was applied to, whose stale leaf it replaced): what it is owed is what it
+ * missed, and the times it was out after a removal or a leave are withheld from it already
+ * (`sentWhileOut`).
  */
-export function noteAdded(core: GroupCore, added: readonly Uint8Array[], now: number): void {
+export function noteAdded(
+  core: GroupCore,
+  added: readonly Uint8Array[],
+  now: number,
+  wasIn: ReadonlySet<string>,
+): void {
   for (const id of added) {
     const k = toHex(id);
-    if (core.vol.rosterSince.has(k) || core.state.formerMembers.has(k)) continue;
+    if (wasIn.has(k) || core.vol.rosterSince.has(k) || core.state.formerMembers.has(k)) continue;
     core.vol.rosterSince.set(k, now);
   }
   const m = core.vol.rosterSince;

@@ -145,7 +145,8 @@ async function onEpochChange(
   // How each member left is read from the requests and proposals this commit settles.
   recordDepartures(core, before, inRoster, now, (id) => departureOf(core, id));
   const back = recordReturns(core, inRoster, new Set(p.added.map(toHex)), now);
-  noteAdded(core, p.added, now);
+  // A member whose rejoin the commit completes is back, not new: its rejoin absence is closed already.
+  noteAdded(core, p.added, now, new Set([...back, ...roster(before).map((m) => toHex(m.memberId))]));
   settleMembership(core, p.added, inRoster, now);
   settleProposals(core, inRoster);
   s.approvedSince = [...s.proposals.values()].some((r) => r.status === "approved") ? now : undefined;

@@ -236,6 +236,16 @@ export class GroupMember {
     return pulls.chatsHeldOf(this.core, sender);
   }
 
+  /** Members (hex) out of our roster since `since` (our clock) or later, and not back: departed lately. */
+  departedSince(since: number): string[] {
+    const out: string[] = [];
+    for (const [who, absences] of this.core.state.formerMembers) {
+      const last = absences.at(-1);
+      if (last !== undefined && last.to === undefined && last.from >= since) out.push(who);
+    }
+    return out;
+  }
+
   /** Relays kept chats of senders not in `live` (hex ids), read at `fromEpoch` or later (all: undefined). */
   relayChats(now: number, fromEpoch: bigint | undefined, live: ReadonlySet<string>): Promise<GroupEffect[]> {
     return relay.relayChats(this.core, now, fromEpoch, live);

@@ -8,6 +8,7 @@ import { addPendingJoiner, resendWelcome } from "./admission.ts";
 import { updateParticipants } from "./adopt.ts";
 import { count, reject, requireGroup } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
+import { recordDepartures } from "./former-members.ts";
 import { decodeWelcomeFrame, encodeWelcomeFrame, type RejoinRequest, rejoinBody } from "./frames.ts";
 import type { GroupCore } from "./state.ts";
 import { rotateSyncKey } from "./sync-key.ts";
@@ -17,6 +18,11 @@ import { rotateSyncKey } from "./sync-key.ts";
  * announces `keyPackages` and is added through the normal proposal and vote path.
  */
 export function becomeJoiner(core: GroupCore, keyPackages: KeyPackageBundle[], now: number): void {
+  // The roster we leave is remembered as out until a Welcome shows who is still in: a member that left
+  // meanwhile keeps its signature key here, so its signed chats others relay to us still verify.
+  const left = core.group;
+  if (left !== undefined)
+    recordDepartures(core, left, new Set([toHex(core.identity.id)]), now, () => "reset");
   core.group = undefined;
   core.sds = undefined;
   core.state.sds = undefined;

@@ -104,7 +104,7 @@ export type Departure =
   | "left"
   /** Its stale leaf removed at its own signed rejoin request. */
   | "rejoin"
-  /** A group we moved to (a hard reset's) without it. */
+  /** A group we moved to (a hard reset's, or the one a rejoin of ours brought us back to) without it. */
   | "reset";
 
 /** A time a member was out of our roster. */

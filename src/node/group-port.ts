@@ -65,6 +65,7 @@ export function groupPortOf(member: GroupMember): GroupPort {
     },
     noteChatSequence: (who, sequence, via) => member.noteChatSequence(who, sequence, via),
     chatsHeldOf: (who) => member.chatsHeldOf(who),
+    departedSince: (since) => member.departedSince(since),
     skipMissedHistory: (now) => member.skipMissedHistory(now),
     startGroup: (group, now, resetFrom) => member.startGroup(group, now, resetFrom),
   };

@@ -90,6 +90,11 @@ export type SyncCode =
    * went on, and asked to be re-added.
    */
   | "STRANDED_REJOIN"
+  /**
+   * Counted: we held a group without its sync key for `strandedAfterWindows` windows (the share never
+   * came: the group moved past the state we hold) and asked to be re-added.
+   */
+  | "KEYLESS_REJOIN"
   // Removed on a branch that lost (removal-check.ts).
   /** Counted: the majority we asked holds the commit that removed us (asked again while the check lasts). */
   | "REMOVAL_CONFIRMED"

@@ -72,9 +72,14 @@ function answerKeysDue(ctx: SyncContext): Uint8Array[] {
 /** Entries of `quietCounts` one info carries at most. */
 export const MAX_QUIET_COUNTS = 8;
 
+/** View windows after a member left our roster during which we still announce the chats we hold of it. */
+export const DEPARTED_COUNT_WINDOWS = 10;
+
 /**
- * For roster members not heard within the view window (gone quiet, perhaps dead): the newest of their
- * chats we hold, so that members that missed some learn they exist and ask us (docs/chats.md, "Pulls").
+ * For roster members not heard within the view window (gone quiet, perhaps dead), then for members that
+ * left our roster within `DEPARTED_COUNT_WINDOWS` windows (they no longer announce their own count to the
+ * group): the newest of their chats we hold, so that members that missed some learn they exist and ask us
+ * (docs/chats.md, "Pulls").
  */
 function quietCounts(ctx: SyncContext, now: number): { sender: Uint8Array; sequence: bigint }[] {
   const roster = rosterIdSet(ctx);
@@ -82,7 +87,8 @@ function quietCounts(ctx: SyncContext, now: number): { sender: Uint8Array; seque
   const live = liveMembers(ctx, now);
   const me = toHex(ctx.port.memberId);
   const out: { sender: Uint8Array; sequence: bigint }[] = [];
-  for (const who of roster) {
+  const departed = ctx.port.departedSince(now - DEPARTED_COUNT_WINDOWS * timing(ctx).windowMs);
+  for (const who of [...roster, ...departed.filter((d) => !roster.has(d))]) {
     if (who === me || live.has(who)) continue;
     const held = ctx.port.chatsHeldOf(who);
     if (held !== undefined) out.push({ sender: fromHex(who), sequence: BigInt(held) });

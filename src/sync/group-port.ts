@@ -80,6 +80,8 @@ export interface GroupPort {
   noteChatSequence(member: string, sequence: number, via?: string): void;
   /** The newest sequence number of `member`'s (hex) chats that arrived here, if any. */
   chatsHeldOf(member: string): number | undefined;
+  /** Members (hex) out of our roster since `since` (our clock) or later, and not back. */
+  departedSince(since: number): string[];
   /** After we were moved past missed epochs: stop waiting for their SDS history. */
   skipMissedHistory(now: number): Promise<GroupEffect[]>;
   /** The group value a commit removed us from (inactive; its retained states are before the removal). */

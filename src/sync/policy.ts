@@ -38,7 +38,8 @@ export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]>
   // removed from the group (the port shows no group then), there is nothing to heal: it must not ask its
   // way back in.
   if (g === undefined) return [...out, ...(await checkRemoval(ctx, now))];
-  if (port.syncKey === undefined) return out;
+  if (port.syncKey === undefined) return [...out, ...(await keyless(ctx, now))];
+  volatile.keylessSince = undefined;
   const inFlight = port.commitInFlight;
   const settled = state.lastEpochChangeAt + params.settleMs;
   if (inFlight || now < settled) {
@@ -65,7 +66,7 @@ export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]>
 }
 
 /**
- * Whether, for `strandedAfterWindows` view windows, we have read nobody at all (in any group) while traffic
+ * Whether, for `strandedAfterWindows` view windows, we have read nobody in our group while traffic
  * under sync keys we do not hold went on all along (docs/sync.md, "Stranded members"): a joiner added only
  * on a branch the group abandoned, a member whose key the group rotated past, one that lost its key in a
  * crash while the group moved on. The group cannot reach us with the keys we hold, so we ask to be
@@ -76,7 +77,12 @@ function stranded(ctx: SyncContext, now: number): boolean {
   const { state, volatile, params } = ctx;
   const windowMs = timing(ctx).windowMs;
   const me = toHex(ctx.port.memberId);
-  const heard = [...state.views].some(([who, v]) => who !== me && now - v.receivedAt <= windowMs);
+  // Members heard only in another group (a reset group of our lineage, whose members answer us under a
+  // key we hold) are no reason to wait: too few of them to follow (`leftBehind`), none of them in ours.
+  const ours = toHex(ctx.port.group!.groupId);
+  const heard = [...state.views].some(
+    ([who, v]) => who !== me && v.groupId === ours && now - v.receivedAt <= windowMs,
+  );
   const unreadable = volatile.unreadableAt !== undefined && now - volatile.unreadableAt <= windowMs;
   const busy = state.rejoining || (state.reset !== undefined && !state.reset.done);
   if ((heard && !cutOff(ctx)) || !unreadable || busy) {
@@ -87,6 +93,26 @@ function stranded(ctx: SyncContext, now: number): boolean {
   if (now - volatile.strandedSince < params.strandedAfterWindows * windowMs) return false;
   volatile.strandedSince = undefined;
   return true;
+}
+
+/**
+ * A group held without its sync key: nothing to classify or heal with, and we send nothing the others
+ * could place. The key share comes with the Welcome and is asked for again on the group channel; if none
+ * came for `strandedAfterWindows` windows, the group has moved past the state we hold (its members no
+ * longer read that epoch's application messages), so we ask to be re-added (docs/sync.md, "Stranded
+ * members").
+ */
+async function keyless(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
+  const { state, volatile, params } = ctx;
+  if (state.rejoining || (state.reset !== undefined && !state.reset.done)) {
+    volatile.keylessSince = undefined;
+    return [];
+  }
+  volatile.keylessSince ??= now;
+  if (now - volatile.keylessSince < params.strandedAfterWindows * timing(ctx).windowMs) return [];
+  volatile.keylessSince = undefined;
+  count(ctx, "KEYLESS_REJOIN");
+  return rejoin(ctx, now);
 }
 
 /**

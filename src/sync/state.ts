@@ -183,6 +183,8 @@ export interface SyncVolatile {
   unreadableAt: number | undefined;
   /** Since when we read nobody of our group while unreadable traffic goes on. */
   strandedSince: number | undefined;
+  /** Since when we hold a group without its sync key (see `KEYLESS_REJOIN`). */
+  keylessSince: number | undefined;
   /** Removed from a group: the check that the group kept the commit (removal-check.ts). */
   removalCheck: { groupId: string; epoch: bigint; since: number; done: boolean } | undefined;
   /**
@@ -256,6 +258,7 @@ export function newSyncVolatile(): SyncVolatile {
     leftBehindSince: undefined,
     unreadableAt: undefined,
     strandedSince: undefined,
+    keylessSince: undefined,
     removalCheck: undefined,
     answerKeys: new Map(),
     currentKeySeq: new Map(),

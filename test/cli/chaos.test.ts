@@ -149,7 +149,17 @@ describe("chaos harness", () => {
   // branch that lost made a ghost (now the removal is checked against the majority); 66, a member whose
   // leave was committed only on a branch the majority then reset away stayed out (now a removed member
   // follows a reset of its group that has it on its roster, and leaves again), and a ghost whose removal
-  // was undone missed a chat sent meanwhile (now pulled by sequence number).
+  // was undone missed a chat sent meanwhile (now pulled by sequence number); 79, a member that re-aligned
+  // off a branch whose removal had rotated its key kept that key and gave it to the joiner it added, who
+  // read only that branch's members for good (now a rewind takes back the key in force at its state);
+  // 105, a joiner added on a one-member side that a reset then left out read only that member, in the
+  // reset group, and waited for good (now members heard only in another group are no reason to wait);
+  // 185, a member that asked to rejoin missed the chat a member leaving sent: nobody announced the
+  // departed sender's count, the holders took the rejoiner for a new member, and it no longer knew the
+  // sender's key (now counts of departed senders are announced, a rejoin is no first add, and a rejoiner
+  // keeps the keys of the roster it left); 45, a member re-added on a branch the group left held a group
+  // without its sync key, silent, and the other three of six never agreed on their roster (now it asks
+  // to be re-added).
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -158,6 +168,10 @@ describe("chaos harness", () => {
     [53, "a member whose leave was committed only on the losing branch is no ghost"],
     [146, "a joiner added only on the abandoned branch, reading two members of it, asks to rejoin"],
     [66, "a member removed on a branch a reset left out follows the reset; a missed chat is pulled"],
+    [79, "a member that re-aligned off a rotated key seals under the majority's key, as does its joiner"],
+    [105, "a joiner a reset left out, reading one member in the reset group, asks to rejoin"],
+    [185, "a rejoiner pulls the chat a departed member sent before it left"],
+    [45, "a member holding a group without its sync key asks to be re-added"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
@@ -176,6 +190,11 @@ describe("chaos harness", () => {
     });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--seeds: 9\.\.3 is empty/);
+    const list = spawnSync(process.execPath, ["src/cli/main.ts", "chaos", "--seeds", "4,x"], {
+      encoding: "utf8",
+    });
+    assert.equal(list.status, 2);
+    assert.match(list.stderr, /--seeds: expected A\.\.B, a seed or a list of them, got '4,x'/);
     const unknown = spawnSync(process.execPath, ["src/cli/main.ts", "chaos", "--only", "floods"], {
       encoding: "utf8",
     });
