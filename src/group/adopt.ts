@@ -77,6 +77,7 @@ export function adopt(
     while (log.length > 0 && log.at(-1)!.epoch >= group.epoch) log.pop();
   }
   s.rejoinRequest = undefined;
+  s.removedAsStale = false;
   const within = core.group !== undefined && bytesEqual(core.group.groupId, group.groupId);
   core.group = group;
   if (within) syncKeyAfterRewind(core, group);

@@ -21,10 +21,11 @@ import { reject, requireGroup, rosterIds } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
 import { noteApplied } from "./equivocation.ts";
 import { departureOf, recordDepartures, recordReturns } from "./former-members.ts";
-import { encodeWelcomeFrame, PROPOSAL_ADD, PROPOSAL_REFRESH } from "./frames.ts";
+import { encodeWelcomeFrame, PROPOSAL_ADD, PROPOSAL_REFRESH, PROPOSAL_REMOVE } from "./frames.ts";
 import { retryHeld } from "./inbound.ts";
 import { pruneKeyPackageSets } from "./keypackage-store.ts";
 import { sendKeyPackageStore } from "./keypackages.ts";
+import { proposalId } from "./proposals.ts";
 import type { GroupCore } from "./state.ts";
 import { compareCandidates } from "./steward.ts";
 import { epochSteward, installList, listFrame, nextList } from "./steward-schedule.ts";
@@ -145,6 +146,10 @@ async function onEpochChange(
   // How each member left is read from the requests and proposals this commit settles.
   recordDepartures(core, before, inRoster, now, (id) => departureOf(core, id));
   const back = recordReturns(core, inRoster, new Set(p.added.map(toHex)), now);
+  // Removed: as a stale leaf the group means to add again, or for good (read before the proposals settle).
+  s.removedAsStale =
+    !inRoster.has(toHex(core.identity.id)) &&
+    s.proposals.get(proposalId(PROPOSAL_REMOVE, core.identity.id))?.proposal.staleLeaf === true;
   // A member whose rejoin the commit completes is back, not new: its rejoin absence is closed already.
   noteAdded(core, p.added, now, new Set([...back, ...roster(before).map((m) => toHex(m.memberId))]));
   settleMembership(core, p.added, inRoster, now);

@@ -26,6 +26,7 @@ export const ProposalSchema = {
   epoch: [3, "u64"],
   proposer: [4, "bytes"],
   evidence: [5, ViolationEvidenceSchema],
+  staleLeaf: [6, "bool"],
 } as const;
 export const VoteSchema = {
   proposalId: [1, "bytes"],

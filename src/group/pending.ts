@@ -38,7 +38,8 @@ async function proposePending<T extends PendingRequest>(
   const fallback = now >= entry.seenAt + core.params.consensusTimeoutMs;
   if (!fallback && !isEpochSteward(core)) return [];
   if (core.state.proposals.has(proposalId(kind, target))) return [];
-  return propose(core, kind, target, now, false);
+  // A stale leaf's removal says so: its target, if it still holds the group, asks to be re-added.
+  return propose(core, kind, target, now, false, undefined, kind === PROPOSAL_REMOVE);
 }
 
 /** The earliest time `proposeJoiners` acts on a pending request of either kind. */

@@ -58,6 +58,7 @@ export async function propose(
   now: number,
   fromApplication = true,
   evidence?: ViolationEvidence,
+  staleLeaf = false,
 ): Promise<GroupEffect[]> {
   const group = requireGroup(core);
   const proposal: Proposal = {
@@ -66,6 +67,7 @@ export async function propose(
     epoch: group.epoch,
     proposer: core.identity.id,
     ...(evidence ? { evidence } : {}),
+    ...(staleLeaf ? { staleLeaf } : {}),
   };
   const id = proposalId(kind, target);
   if (core.state.proposals.has(id)) return [];
@@ -85,7 +87,8 @@ async function validProposal(
 ): Promise<GroupCode | Joiner> {
   if (p.kind === undefined || p.target === undefined || p.proposer === undefined) return "MALFORMED";
   // Evidence belongs to a removal (equivocation.ts checks it); on anything else it is a malformed proposal.
-  if (p.evidence !== undefined && p.kind !== PROPOSAL_REMOVE) return "MALFORMED";
+  if ((p.evidence !== undefined || p.staleLeaf !== undefined) && p.kind !== PROPOSAL_REMOVE)
+    return "MALFORMED";
   if (!bytesEqual(p.proposer, sender)) return "PROPOSER_MISMATCH";
   // A proposal goes out in the epoch it is made in: a later epoch would exempt it from every staleness
   // check below.

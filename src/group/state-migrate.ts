@@ -29,7 +29,9 @@ export function migrateGroupState(state: GroupCoreState): GroupCoreState {
     peerScores?: GroupCoreState["peerScores"];
     commitPulls?: CommitPulls;
     syncKeyAnchors?: GroupCoreState["syncKeyAnchors"];
+    removedAsStale?: boolean;
   };
+  old.removedAsStale ??= false;
   // Anchors were not recorded: a rewind below the current key's anchor keeps the current key.
   old.syncKeyAnchors ??= [];
   old.commitPulls ??= newCommitPulls(-1n);

@@ -196,6 +196,11 @@ export interface GroupCoreState {
   pastGroupIds: string[];
   /** The application asked to leave: asked again if the leave is undone (docs/sync.md, "Removed on a branch that lost"). */
   leaving: boolean;
+  /**
+   * The commit that removed us settled a removal of our leaf as stale (`staleLeaf`: the group took us for
+   * a member that never got its Welcome, or one asking to rejoin): the group means to add us again.
+   */
+  removedAsStale: boolean;
   /** The sync key (docs/sync.md) and the anchor epoch it was exported at. */
   syncKey: { anchorEpoch: bigint; key: Uint8Array } | undefined;
   /** The last `PREVIOUS_SYNC_KEYS` sync keys, newest first: members behind us still use them. */
@@ -308,6 +313,7 @@ export function newGroupState(conversation: string): GroupCoreState {
     relayable: [],
     pastGroupIds: [],
     leaving: false,
+    removedAsStale: false,
     syncKey: undefined,
     previousSyncKeys: [],
     syncKeyAnchors: [],

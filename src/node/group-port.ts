@@ -25,6 +25,9 @@ export function groupPortOf(member: GroupMember): GroupPort {
       const g = member.group;
       return g !== undefined && !isActive(g) ? g : undefined;
     },
+    get removedAsStale() {
+      return member.state.removedAsStale;
+    },
     get leaving() {
       return member.state.leaving;
     },

@@ -95,6 +95,11 @@ export type SyncCode =
    * came: the group moved past the state we hold) and asked to be re-added.
    */
   | "KEYLESS_REJOIN"
+  /**
+   * Counted: a commit removed our leaf as stale (the group took us for a member that never got its
+   * Welcome) and a majority holds it: we asked to be re-added.
+   */
+  | "STALE_LEAF_REJOIN"
   // Removed on a branch that lost (removal-check.ts).
   /** Counted: the majority we asked holds the commit that removed us (asked again while the check lasts). */
   | "REMOVAL_CONFIRMED"

@@ -86,6 +86,8 @@ export interface GroupPort {
   skipMissedHistory(now: number): Promise<GroupEffect[]>;
   /** The group value a commit removed us from (inactive; its retained states are before the removal). */
   readonly removedGroup: MlsGroup | undefined;
+  /** The commit that removed us removed our leaf as stale: the group means to add us again. */
+  readonly removedAsStale: boolean;
   /** We asked to leave (a self-leave proposal) and have not been out since. */
   readonly leaving: boolean;
   /** Asks to leave again: a self-leave proposal. */

@@ -13,6 +13,7 @@ import { count } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import type { LoggedCommit } from "./group-port.ts";
+import { rejoin } from "./rejoin.ts";
 import { requesterKey } from "./requesters.ts";
 import { timing } from "./roster.ts";
 import type { PendingCatchUp } from "./state.ts";
@@ -50,9 +51,17 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   const gid = toHex(pre.groupId);
   let c = v.removalCheck;
   if (c === undefined || c.groupId !== gid || c.epoch !== pre.epoch)
-    c = v.removalCheck = { groupId: gid, epoch: pre.epoch, since: now, done: false };
+    c = v.removalCheck = { groupId: gid, epoch: pre.epoch, since: now, done: false, confirmed: false };
   if (c.done) return [];
-  if (now - c.since > ctx.params.goneAfterWindows * timing(ctx).windowMs) {
+  const ended = now - c.since > ctx.params.goneAfterWindows * timing(ctx).windowMs;
+  // Removed as a stale leaf (the group took us for a member that never got its Welcome): the group means
+  // to add us again, from a KeyPackage we announce. Once a majority holds the removal, we ask.
+  if (ctx.port.removedAsStale && (c.confirmed || ended) && !ctx.port.leaving) {
+    c.done = true;
+    count(ctx, "STALE_LEAF_REJOIN");
+    return rejoin(ctx, now);
+  }
+  if (ended) {
     c.done = true;
     count(ctx, "REMOVAL_CHECK_ENDED");
     return [];
@@ -88,6 +97,7 @@ export async function onRemovalAnswer(
     // The majority we asked is on our removal's branch now; it may still lose to another (a side we
     // have not heard yet): asked again while the check lasts.
     count(ctx, "REMOVAL_CONFIRMED");
+    c.confirmed = true;
     if (ctx.state.catchUp === asked) ctx.state.catchUp = undefined;
     return false;
   }

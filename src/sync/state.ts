@@ -186,7 +186,9 @@ export interface SyncVolatile {
   /** Since when we hold a group without its sync key (see `KEYLESS_REJOIN`). */
   keylessSince: number | undefined;
   /** Removed from a group: the check that the group kept the commit (removal-check.ts). */
-  removalCheck: { groupId: string; epoch: bigint; since: number; done: boolean } | undefined;
+  removalCheck:
+    | { groupId: string; epoch: bigint; since: number; done: boolean; confirmed: boolean }
+    | undefined;
   /**
    * Older sync keys that peers behind us sent under since our last gossip (it goes out under them too),
    * by hex key: with the infos that asked for it (member, seqnum), or none for a member a reset left
