@@ -116,17 +116,22 @@ async function keyless(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
 }
 
 /**
- * Whether our last verdict saw no majority (`UNKNOWN`) and two or more members at one state that shares
- * no state with our whole history: a branch we can never re-align to, so reading them is no reason to
- * wait (a joiner added only on a branch the rest abandoned reads the few that were on its side).
+ * Whether our last verdict saw no majority (`UNKNOWN`) and every other member it placed is on a branch
+ * that shares no state with our whole history: branches we can never re-align to, so reading them is no
+ * reason to wait (a joiner added only on a branch the rest abandoned reads the members that were on its
+ * side, or the one member that re-aligned off it and still answers under its key). One member heard on a
+ * branch we share history with, or at a state we cannot compare, and we wait: an insider claiming some
+ * other branch strands nobody who reads anyone else.
  */
 function cutOff(ctx: SyncContext): boolean {
   const v = ctx.volatile.verdict;
   const g = ctx.port.group;
   if (v?.status !== "UNKNOWN" || g === undefined) return false;
   const me = toHex(ctx.port.memberId);
-  return v.states.some((st) => {
-    if (st.members.filter((m) => m !== me).length < 2) return false;
+  let unrelated = 0;
+  for (const st of v.states) {
+    const others = st.members.filter((m) => m !== me).length;
+    if (others === 0) continue;
     let differs = false;
     for (const p of [{ epoch: st.epoch, fingerprint: st.fingerprint }, ...st.ancestry]) {
       const mine = fingerprintAt(g.history, p.epoch);
@@ -134,8 +139,10 @@ function cutOff(ctx: SyncContext): boolean {
       if (bytesEqual(mine, p.fingerprint)) return false;
       differs = true;
     }
-    return differs;
-  });
+    if (!differs) return false;
+    unrelated += others;
+  }
+  return unrelated > 0;
 }
 
 /**
