@@ -10,11 +10,12 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { rosterMember } from "../mls/index.ts";
 import { bytesEqual, compareBytes, concatBytes, fromHex, toHex } from "../util/bytes.ts";
+import { newAnswerKey, sealAnswer } from "./chat-pull-seal.ts";
 import { chatSigned, senderKey, signChat } from "./chat-signature.ts";
 import { sendEphemeralPayload } from "./commit-pull.ts";
 import { count, rosterIds } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
-import { sentWhileOut } from "./former-members.ts";
+import { outAt, sentWhileOut } from "./former-members.ts";
 import type { Chat, ChatPull } from "./frames.ts";
 import type { GroupCore } from "./state.ts";
 import type { SenderChats } from "./volatile.ts";
@@ -147,6 +148,8 @@ export async function pullChats(core: GroupCore, now: number): Promise<GroupEffe
   const roster = rosterIds(core).filter((m) => !bytesEqual(m, core.identity.id));
   if (roster.length === 0) return [];
   const out: GroupEffect[] = [];
+  // One answer key per round, made when the first pull needs it.
+  let answerKey: Uint8Array | undefined;
   for (const [sender, e] of vol.chatSeqs) {
     const sequences = owedSequences(e);
     if (sequences.length === 0 || (e.nextPullAt ?? 0) > now) continue;
@@ -159,7 +162,8 @@ export async function pullChats(core: GroupCore, now: number): Promise<GroupEffe
     const senderId = fromHex(sender);
     const responder = responderFor(core, roster, senderId, attempt, now, e.holder);
     if (responder === undefined) continue;
-    const pull: ChatPull = { sender: senderId, sequences: sequences.map(BigInt), responder };
+    answerKey ??= newAnswerKey(core);
+    const pull: ChatPull = { sender: senderId, sequences: sequences.map(BigInt), responder, answerKey };
     count(core, "CHAT_PULL_SENT");
     out.push(...(await sendEphemeralPayload(core, { chatPull: pull }, now)));
   }
@@ -198,8 +202,9 @@ function responderFor(
 /**
  * A pull from `requester`: answered only when it names us, at most `PULL_SEQUENCES` chats per
  * requester per `chatPullMs`, each a chat we sent (re-sent) or kept of its sender (relayed), sent or read
- * while the requester was on our roster and while nobody on it was out after a removal or a leave (what
- * goes out is read by every member).
+ * while the requester was on our roster. Sealed to the pull's answer key, an answer reaches the requester
+ * alone; a pull without one (an older member) is answered in the clear of MLS, which every member reads,
+ * so only with chats sent while nobody on our roster was out after a removal or a leave.
  */
 export async function onChatPull(
   core: GroupCore,
@@ -218,16 +223,19 @@ export async function onChatPull(
   const budget = fresh ? PULL_SEQUENCES : PULL_SEQUENCES - last.count;
   if (budget <= 0) return [];
   const since = core.vol.rosterSince.get(who) ?? Number.NEGATIVE_INFINITY;
-  const withheld = sentWhileOut(core);
+  const answerKey = pull.answerKey?.length === 32 ? pull.answerKey : undefined;
+  const withheld = answerKey ? outAt(core, who) : sentWhileOut(core);
   const wanted = new Set(pull.sequences.map(Number));
   const out: GroupEffect[] = [];
   let servedNow = 0;
   // Answers go as SDS ephemerals: a re-send in the SDS stream would name the lost copy in its causal
   // history and wait for it at the requester; the chat's own order (`after`) is kept by the chat layer.
-  const relay = (sender: Uint8Array, chat: Chat) => {
+  const relay = async (sender: Uint8Array, chat: Chat): Promise<GroupEffect[]> => {
+    const sealedRelay = answerKey && sealAnswer(core, requester, answerKey, { sender, chat });
+    if (answerKey && sealedRelay === undefined) return [];
     servedNow++;
     count(core, "CHAT_PULL_SERVED");
-    return sendEphemeralPayload(core, { relayed: { sender, chat } }, now);
+    return sendEphemeralPayload(core, sealedRelay ? { sealedRelay } : { relayed: { sender, chat } }, now);
   };
   if (bytesEqual(pull.sender, core.identity.id)) {
     for (const c of [...core.state.sentChats]) {

@@ -76,6 +76,18 @@ export function recordReturns(
 }
 
 /**
+ * Whether member `id` (hex) was out of our roster at `at` (our clock; undefined when not recorded counts
+ * as out), after a removal or a leave: what we sent or read then was never its to read.
+ */
+export function outAt(core: GroupCore, id: string): (at: number | undefined) => boolean {
+  const spans = (core.state.formerMembers.get(id) ?? [])
+    .filter((a) => a.how === "removed" || a.how === "left")
+    .map((a) => ({ from: a.from, to: a.to ?? Infinity }));
+  if (spans.length === 0) return (at) => at === undefined;
+  return (at) => at === undefined || spans.some((s) => at >= s.from && at < s.to);
+}
+
+/**
  * Whether a chat we sent at `at` (our clock; undefined when not recorded) must not go out again: a
  * member of our roster was out of it then, after a removal or a leave, and must not read it now.
  * Members back from a recovery (a rejoin, a reset) were not dropped by anyone and get what they missed.

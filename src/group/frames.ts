@@ -74,6 +74,15 @@ export const ChatPullSchema = {
   sender: [1, "bytes"],
   sequences: [2, "u64", "repeated"],
   responder: [3, "bytes"],
+  answerKey: [4, "bytes"],
+} as const;
+/** Chats answering a pull, sealed to the requester's `answerKey` alone (`chat-pull-seal.ts`). */
+export const SealedRelaySchema = {
+  to: [1, "bytes"],
+  answerKey: [2, "bytes"],
+  ephemeral: [3, "bytes"],
+  nonce: [4, "bytes"],
+  ciphertext: [5, "bytes"],
 } as const;
 export const GroupPayloadSchema = {
   chat: [1, ChatSchema],
@@ -87,6 +96,7 @@ export const GroupPayloadSchema = {
   commitSeen: [9, CommitRefSchema],
   commitPull: [10, CommitPullSchema],
   chatPull: [11, ChatPullSchema],
+  sealedRelay: [12, SealedRelaySchema],
 } as const;
 export const RejoinRequestSchema = {
   keyPackage: [1, "bytes"],
@@ -118,6 +128,7 @@ export type StewardListFrame = Decoded<typeof StewardListSchema>;
 export type CommitRef = Decoded<typeof CommitRefSchema>;
 export type CommitPull = Decoded<typeof CommitPullSchema>;
 export type ChatPull = Decoded<typeof ChatPullSchema>;
+export type SealedRelay = Decoded<typeof SealedRelaySchema>;
 
 export const PROPOSAL_ADD = 1;
 export const PROPOSAL_REMOVE = 2;
@@ -130,6 +141,8 @@ export const VIOLATION_BROKEN_COMMIT = 1;
 export const encodeGroupFrame = (f: GroupFrame) => encode(GroupFrameSchema, f);
 export const decodeGroupFrame = (b: Uint8Array) => decode(GroupFrameSchema, b, "GroupFrame");
 export const encodePayload = (p: Partial<GroupPayload>) => encode(GroupPayloadSchema, p);
+export const encodeRelayedChat = (r: RelayedChat) => encode(RelayedChatSchema, r);
+export const decodeRelayedChat = (b: Uint8Array) => decode(RelayedChatSchema, b, "RelayedChat");
 export const decodePayload = (b: Uint8Array) => decode(GroupPayloadSchema, b, "GroupPayload");
 export const encodeVote = (v: Vote) => encode(VoteSchema, v);
 export const encodeWelcomeFrame = (f: Partial<WelcomeFrame>) => encode(WelcomeFrameSchema, f);

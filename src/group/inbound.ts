@@ -8,6 +8,7 @@ import { toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { addCandidate, observe, waitingCommit } from "./candidates.ts";
 import { onChatPull } from "./chat-pull.ts";
+import { openAnswer } from "./chat-pull-seal.ts";
 import { onRelayed } from "./chat-relay.ts";
 import { onChat } from "./chats.ts";
 import { onCommitPull, onCommitSeen } from "./commit-pull.ts";
@@ -103,6 +104,11 @@ async function onPayload(
 ): Promise<GroupEffect[]> {
   if (p.chat !== undefined) return onChat(core, p.chat, sender, epoch, now);
   if (p.relayed !== undefined) return onRelayed(core, p.relayed, epoch, now);
+  if (p.sealedRelay !== undefined) {
+    // Every member sees every answer; only the requester opens its own.
+    const relayed = openAnswer(core, p.sealedRelay, sender);
+    return relayed === undefined ? [] : onRelayed(core, relayed, epoch, now);
+  }
   if (p.keyPackageSets.length > 0) return onKeyPackageSets(core, p.keyPackageSets, now);
   if (p.proposal !== undefined)
     return [

@@ -65,6 +65,8 @@ export interface GroupVolatile {
   readonly chatPullServed: Map<string, { readonly at: number; readonly count: number }>;
   /** When a commit we applied added each member (hex): chats before it were never its to read. */
   readonly rosterSince: Map<string, number>;
+  /** Private halves of our recent pull answer keys, by public key (hex; not saved: a restart asks again). */
+  readonly answerKeys: Map<string, Uint8Array>;
 }
 
 /** Fresh volatile state (at creation and after a restart). */
@@ -83,5 +85,6 @@ export function newGroupVolatile(): GroupVolatile {
     nextChatPullAt: 0,
     chatPullServed: new Map(),
     rosterSince: new Map(),
+    answerKeys: new Map(),
   };
 }

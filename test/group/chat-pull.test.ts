@@ -13,11 +13,12 @@ import {
   PULL_SEQUENCES,
   PULL_WINDOW,
 } from "../../src/group/chat-pull.ts";
+import { newAnswerKey, openAnswer, sealAnswer } from "../../src/group/chat-pull-seal.ts";
 import { FAST_GROUP_PARAMS } from "../../src/group/params.ts";
 import { Cluster } from "../../src/node/cluster.ts";
 import type { ChatMessage, Member } from "../../src/node/member.ts";
 import { FAST_SYNC_PARAMS } from "../../src/sync/params.ts";
-import { toHex } from "../../src/util/bytes.ts";
+import { toHex, utf8 } from "../../src/util/bytes.ts";
 import { injectPayload } from "./inject.ts";
 
 function messages(m: Member): ChatMessage[] {
@@ -169,4 +170,39 @@ it("another member's count of a quiet sender raises what is owed and makes it th
   );
   assert.deepEqual(out, []);
   assert.equal(served(m0), 0);
+});
+
+it("answers are sealed to the requester's answer key: only it opens them, and a chat sent while another member was out is served to it alone", async () => {
+  const c = new Cluster({ seed: 7, groupParams: FAST_GROUP_PARAMS, syncParams: FAST_SYNC_PARAMS });
+  await c.form(3);
+  const [m0, m1, m2] = ["m0", "m1", "m2"].map((n) => c.members.get(n)!.group.core);
+  const id = (core: typeof m0) => core!.identity.id;
+  const key = newAnswerKey(m1!);
+  const relayed = {
+    sender: id(m0!),
+    chat: { id: new Uint8Array([1, 2, 3]), body: utf8("hello"), after: [] },
+  };
+  const sealed = sealAnswer(m0!, id(m1!), key, relayed)!;
+  const opened = openAnswer(m1!, sealed, id(m0!))?.chat?.body;
+  assert.equal(opened && new TextDecoder().decode(opened), "hello", "the requester opens it");
+  assert.equal(openAnswer(m2!, sealed, id(m0!)), undefined, "another member does not");
+  assert.equal(openAnswer(m2!, { ...sealed, to: id(m2!) }, id(m0!)), undefined, "nor by readdressing it");
+  assert.equal(openAnswer(m1!, sealed, id(m2!)), undefined, "bound to its responder");
+  const flipped = Uint8Array.from(sealed.ciphertext!, (b, i) => (i === 0 ? b ^ 1 : b));
+  assert.equal(openAnswer(m1!, { ...sealed, ciphertext: flipped }, id(m0!)), undefined, "tampered");
+  assert.equal(sealAnswer(m0!, id(m1!), new Uint8Array(31), relayed), undefined, "a key of another length");
+  // m0 sent a chat while, to m0's knowledge, m2 was out (removed, then back): in the clear of MLS it
+  // would reach m2, so a pull without an answer key is not served; a sealed one is, to m1 alone.
+  await c.members.get("m0")!.sendChat("while m2 was out");
+  await c.sim.runFor(2_000);
+  const hex2 = toHex(id(m2!));
+  m0!.state.formerMembers.set(hex2, [{ how: "removed", from: 0, key: undefined, to: c.now + 1 }]);
+  const pull = { sender: id(m0!), sequences: [1n], responder: id(m0!) };
+  assert.deepEqual(await onChatPull(m0!, pull, id(m1!), c.now), [], "withheld in the clear");
+  const out = await onChatPull(m0!, { ...pull, answerKey: newAnswerKey(m1!) }, id(m1!), c.now);
+  assert.ok(out.length > 0, "sealed to m1");
+  assert.equal(served(c.members.get("m0")!), 1);
+  // m2 asking for it itself is not served: it was out when the chat was sent.
+  await c.sim.runFor(FAST_GROUP_PARAMS.chatPullMs);
+  assert.deepEqual(await onChatPull(m0!, { ...pull, answerKey: newAnswerKey(m2!) }, id(m2!), c.now), []);
 });
