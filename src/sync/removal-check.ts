@@ -6,7 +6,7 @@
 // first commit is the one that removed it, the removal stands. If it is another, the group went on without
 // the removal: the member returns to its state before it and applies the answer like any catch-up (and a
 // member that had asked to leave asks again).
-import { type MlsGroup, retainedEpochs, rewind, verify } from "../mls/index.ts";
+import { fingerprintAt, type MlsGroup, retainedEpochs, rewind, verify } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { sendCatchUp } from "./catchup-request.ts";
 import { count } from "./channel.ts";
@@ -68,11 +68,35 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   }
   const verdict = judge(ctx, pre, now);
   const m = verdict.majority;
-  if ((verdict.status !== "BEHIND" && verdict.status !== "FORKED") || m === undefined || m.epoch <= pre.epoch)
-    return [];
+  if ((verdict.status !== "BEHIND" && verdict.status !== "FORKED") || m === undefined) return [];
+  // Behind: from our state before the removal. Forked at or below it (the majority is on a branch that
+  // left ours before our removal, and may be no further on than we were): from below the oldest state
+  // we retain, as a forked member asks (catchup-request.ts), so the answer shows where the branches part.
+  let from = pre.epoch;
+  if (m.epoch <= pre.epoch) {
+    if (verdict.status !== "FORKED") return [];
+    const oldest = retainedEpochs(pre)[0] ?? pre.epoch;
+    const below = oldest > 0n ? oldest - 1n : 0n;
+    from = below >= m.epoch && m.epoch > 0n ? m.epoch - 1n : below;
+  }
   const asked = ctx.state.catchUp;
   if (asked && now - asked.sentAt < ctx.params.catchUpRetryMs) return [];
-  return sendCatchUp(ctx, pre.epoch, m.epoch, m.fingerprint, now, pre.groupId);
+  return sendCatchUp(ctx, from, m.epoch, m.fingerprint, now, pre.groupId);
+}
+
+/**
+ * Whether answer `r` leads to a state at or below our state before the removal `pre` that is not ours at
+ * that epoch: the majority's branch parted from ours before our removal, and never held it.
+ */
+function partsBelow(pre: MlsGroup, r: CatchUpResponse): boolean {
+  const last = r.commits.reduce<CatchUpResponse["commits"][number] | undefined>(
+    (a, e) => (a === undefined || e.epoch! > a.epoch! ? e : a),
+    undefined,
+  );
+  if (last === undefined) return false;
+  const end = last.epoch! + 1n;
+  const mine = fingerprintAt(pre.history, end);
+  return end <= pre.epoch && mine !== undefined && !bytesEqual(mine, last.fingerprintAfter!);
 }
 
 /**
@@ -91,9 +115,9 @@ export async function onRemovalAnswer(
   if (c === undefined || c.done || pre === undefined || !r.groupId || !bytesEqual(r.groupId, pre.groupId))
     return false;
   const first = r.commits.find((e) => e.epoch === pre.epoch);
-  if (first === undefined) return false;
+  if (first === undefined && !partsBelow(pre, r)) return false;
   const ours = removalCommit(ctx);
-  if (ours === undefined || bytesEqual(ours.commit, first.commit!)) {
+  if (first !== undefined && (ours === undefined || bytesEqual(ours.commit, first.commit!))) {
     // The majority we asked is on our removal's branch now; it may still lose to another (a side we
     // have not heard yet): asked again while the check lasts.
     count(ctx, "REMOVAL_CONFIRMED");
