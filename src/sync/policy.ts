@@ -119,9 +119,11 @@ async function keyless(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
  * Whether our last verdict saw no majority (`UNKNOWN`) and every other member it placed is on a branch
  * that shares no state with our whole history: branches we can never re-align to, so reading them is no
  * reason to wait (a joiner added only on a branch the rest abandoned reads the members that were on its
- * side, or the one member that re-aligned off it and still answers under its key). One member heard on a
- * branch we share history with, or at a state we cannot compare, and we wait: an insider claiming some
- * other branch strands nobody who reads anyone else.
+ * side, or the one member that re-aligned off it and still answers under its key). A member at a later
+ * epoch whose gossip names no epoch we hold (one that rejoined, its history starting after ours) is no
+ * more a branch we can take: it counts with them. One member heard on a branch we share history with, or
+ * at our epoch or below without an epoch to compare, and we wait: an insider claiming some other branch
+ * strands nobody who reads anyone else.
  */
 function cutOff(ctx: SyncContext): boolean {
   const v = ctx.volatile.verdict;
@@ -139,7 +141,7 @@ function cutOff(ctx: SyncContext): boolean {
       if (bytesEqual(mine, p.fingerprint)) return false;
       differs = true;
     }
-    if (!differs) return false;
+    if (!differs && st.epoch <= g.epoch) return false;
     unrelated += others;
   }
   return unrelated > 0;

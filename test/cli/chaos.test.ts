@@ -164,7 +164,9 @@ describe("chaos harness", () => {
   // keeps the keys of the roster it left); 45, a member re-added on a branch the group left held a group
   // without its sync key, silent, and the other three of six never agreed on their roster (now it asks
   // to be re-added); 41, a member whose leave was committed at epoch 3 of a branch that parted from the
-  // majority's at epoch 2 never asked (its removal check asked only majorities past its state).
+  // majority's at epoch 2 never asked (its removal check asked only majorities past its state); 192, a
+  // joiner whose add rotated nothing read only one member, which had rejoined and whose gossip named no
+  // epoch the joiner held: it waited for good.
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -178,6 +180,7 @@ describe("chaos harness", () => {
     [185, "a rejoiner pulls the chat a departed member sent before it left"],
     [45, "a member holding a group without its sync key asks to be re-added"],
     [41, "a leave on a branch that parted below it is undone though the majority is no further on"],
+    [192, "a joiner reading only a rejoined member it cannot place asks to rejoin"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
