@@ -75,11 +75,14 @@ export function noteChatSequence(core: GroupCore, sender: string, sequence: numb
   const g = core.group;
   if (g === undefined) return;
   if (via !== undefined) {
-    // Another member's word that the sender's chats went further: only for a sender we track, and that
-    // member is asked first.
-    const e = core.vol.chatSeqs.get(sender);
-    if (e === undefined || via === toHex(core.identity.id) || rosterMember(g, fromHex(via)) === undefined)
-      return;
+    // Another member's word that the sender's chats went further: for a sender we track, or one on our
+    // roster we never heard announce (cut off from it since we joined: chaos dead 117), and that member
+    // is asked first. Of a sender we never heard, what predates our add is refused by every responder
+    // (`rosterSince`), so at worst we ask in vain.
+    if (via === toHex(core.identity.id) || rosterMember(g, fromHex(via)) === undefined) return;
+    let e = core.vol.chatSeqs.get(sender);
+    if (e === undefined && rosterMember(g, fromHex(sender)) !== undefined) e = entry(core, sender, 1);
+    if (e === undefined) return;
     if (raise(e, sequence)) e.holder = via;
     return;
   }

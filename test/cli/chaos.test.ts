@@ -135,11 +135,14 @@ describe("chaos harness", () => {
   // Dead seed 6: a chat its sender sent just before it died reached two members; the others never heard
   // the sender announce it. Now members announce the newest chat they hold of a member gone quiet, and
   // the others pull it from them (docs/chats.md, "Pulls").
-  it("dead seed 6 converges: a dead sender's last chat, held by two members, reaches the rest", async () => {
-    const s = chaosSchedule(6, ["dead"]);
-    const r = await runChaos(s);
-    assert.ok(r.converged, `${describeSchedule(s)}\n-> ${r.failure}`);
-  });
+  // Dead seed 117: the same, to a member that never heard the dead sender's gossip at all (a split kept
+  // them apart since it joined): counts of untracked roster members are taken too.
+  for (const seed of [6, 117])
+    it(`dead seed ${seed} converges: a dead sender's last chat, held by others, reaches the rest`, async () => {
+      const s = chaosSchedule(seed, ["dead"]);
+      const r = await runChaos(s);
+      assert.ok(r.converged, `${describeSchedule(s)}\n-> ${r.failure}`);
+    });
 
   // Churn seeds, each once failed on a cause now fixed (docs/chaos.md, "What fails, by cause"):
   // 16, a member removed on the branch that won caught up over its own removal and read the group it no

@@ -143,9 +143,14 @@ it("another member's count of a quiet sender raises what is owed and makes it th
   const id0 = m0.group.memberId;
   const id2 = toHex(c.members.get("m2")!.group.memberId);
   core.vol.chatSeqs.clear();
-  // m2 says it holds m0's chats up to 4, for a sender we do not track: nothing.
-  noteChatSequence(core, toHex(id0), 4, id2);
-  assert.ok(!core.vol.chatSeqs.has(toHex(id0)));
+  // m2 says it holds a stranger's chats: nothing. Of m0, a roster member we never heard announce: all of
+  // them are owed (responders refuse what predates our add), m2 asked first.
+  const stranger = toHex(new TextEncoder().encode("stranger"));
+  noteChatSequence(core, stranger, 4, id2);
+  assert.ok(!core.vol.chatSeqs.has(stranger));
+  noteChatSequence(core, toHex(id0), 2, id2);
+  assert.deepEqual(owedSequences(core.vol.chatSeqs.get(toHex(id0))!), [1, 2]);
+  core.vol.chatSeqs.clear();
   noteChatArrival(core, id0, 1);
   noteChatSequence(core, toHex(id0), 4, id2);
   const e = core.vol.chatSeqs.get(toHex(id0))!;
