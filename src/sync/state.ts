@@ -187,7 +187,15 @@ export interface SyncVolatile {
   keylessSince: number | undefined;
   /** Removed from a group: the check that the group kept the commit (removal-check.ts). */
   removalCheck:
-    | { groupId: string; epoch: bigint; since: number; done: boolean; confirmed: boolean }
+    | {
+        groupId: string;
+        epoch: bigint;
+        since: number;
+        done: boolean;
+        confirmed: boolean;
+        /** Since when the majority holds our very state before the removal. */
+        inSyncSince?: number;
+      }
     | undefined;
   /**
    * Older sync keys that peers behind us sent under since our last gossip (it goes out under them too),

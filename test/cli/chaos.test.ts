@@ -169,7 +169,9 @@ describe("chaos harness", () => {
   // to be re-added); 41, a member whose leave was committed at epoch 3 of a branch that parted from the
   // majority's at epoch 2 never asked (its removal check asked only majorities past its state); 192, a
   // joiner whose add rotated nothing read only one member, which had rejoined and whose gossip named no
-  // epoch the joiner held: it waited for good.
+  // epoch the joiner held: it waited for good; 371, a leave committed on a side of two, whose other
+  // member stepped back, left a ghost: the majority held the leaver's state before the leave, and the
+  // removal check asked only majorities past it.
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -184,6 +186,7 @@ describe("chaos harness", () => {
     [45, "a member holding a group without its sync key asks to be re-added"],
     [41, "a leave on a branch that parted below it is undone though the majority is no further on"],
     [192, "a joiner reading only a rejoined member it cannot place asks to rejoin"],
+    [371, "a leave no other member took is undone when the majority holds the state before it"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
