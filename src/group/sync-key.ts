@@ -53,10 +53,10 @@ export function rotateSyncKey(core: GroupCore, next: GroupCoreState["syncKey"]):
   // The same key again (a competing reset group of the same lineage): the older keys stay.
   if (cur && next && bytesEqual(cur.key, next.key)) return;
   if (cur)
-    s.previousSyncKeys = [cur.key, ...s.previousSyncKeys.filter((k) => !bytesEqual(k, cur.key))].slice(
-      0,
-      PREVIOUS_SYNC_KEYS,
-    );
+    // The new key is no previous one (a rewind takes back a key we held before).
+    s.previousSyncKeys = [cur.key, ...s.previousSyncKeys.filter((k) => !bytesEqual(k, cur.key))]
+      .filter((k) => next === undefined || !bytesEqual(k, next.key))
+      .slice(0, PREVIOUS_SYNC_KEYS);
   s.syncKey = next;
 }
 

@@ -20,6 +20,9 @@ import type { PendingCatchUp } from "./state.ts";
 import { judge } from "./verdict.ts";
 import { answerBody, type CatchUpResponse } from "./wire.ts";
 
+/** View windows a removal check lasts at most, however long the group goes without a majority. */
+export const REMOVAL_CHECK_MAX_WINDOWS = 60;
+
 /** The commit that removed us (the one that led to the inactive group's state), if we were removed. */
 function removalCommit(ctx: SyncContext): LoggedCommit | undefined {
   const removed = ctx.port.removedGroup;
@@ -53,7 +56,17 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   if (c === undefined || c.groupId !== gid || c.epoch !== pre.epoch)
     c = v.removalCheck = { groupId: gid, epoch: pre.epoch, since: now, done: false, confirmed: false };
   if (c.done) return [];
-  const ended = now - c.since > ctx.params.goneAfterWindows * timing(ctx).windowMs;
+  const windowMs = timing(ctx).windowMs;
+  const verdict = judge(ctx, pre, now);
+  // Time without a majority anywhere (the group itself still healing: a reset round, an even split) does
+  // not count toward the check's end, up to `REMOVAL_CHECK_MAX_WINDOWS` windows in all: the majority
+  // that will answer does not exist yet (chaos churn 616).
+  const last = c.lastAt ?? now;
+  if (verdict.majority === undefined) c.waitedMs = (c.waitedMs ?? 0) + (now - last);
+  c.lastAt = now;
+  const counted = now - c.since - (c.waitedMs ?? 0);
+  const ended =
+    counted > ctx.params.goneAfterWindows * windowMs || now - c.since > REMOVAL_CHECK_MAX_WINDOWS * windowMs;
   // Removed as a stale leaf (the group took us for a member that never got its Welcome): the group means
   // to add us again, from a KeyPackage we announce. Once a majority holds the removal, we ask.
   if (ctx.port.removedAsStale && (c.confirmed || ended) && !ctx.port.leaving) {
@@ -66,7 +79,6 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
     count(ctx, "REMOVAL_CHECK_ENDED");
     return [];
   }
-  const verdict = judge(ctx, pre, now);
   const m = verdict.majority;
   // The majority holds our very state before the removal, for longer than it takes to apply a commit:
   // the commit that removed us reached nobody else (we applied it on a side of our own, and the others

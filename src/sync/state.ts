@@ -195,6 +195,9 @@ export interface SyncVolatile {
         confirmed: boolean;
         /** Since when the majority holds our very state before the removal. */
         inSyncSince?: number;
+        /** The check's last step, and the time since it began without a majority (not counted). */
+        lastAt?: number;
+        waitedMs?: number;
       }
     | undefined;
   /**

@@ -171,7 +171,8 @@ describe("chaos harness", () => {
   // joiner whose add rotated nothing read only one member, which had rejoined and whose gossip named no
   // epoch the joiner held: it waited for good; 371, a leave committed on a side of two, whose other
   // member stepped back, left a ghost: the majority held the leaver's state before the leave, and the
-  // removal check asked only majorities past it.
+  // removal check asked only majorities past it; 616, the group was HARD for longer than the removal
+  // check of a member whose leave its side had committed, then re-aligned to the branch without it.
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -187,6 +188,7 @@ describe("chaos harness", () => {
     [41, "a leave on a branch that parted below it is undone though the majority is no further on"],
     [192, "a joiner reading only a rejoined member it cannot place asks to rejoin"],
     [371, "a leave no other member took is undone when the majority holds the state before it"],
+    [616, "a removal check outlasts the time the group itself has no majority"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
