@@ -96,6 +96,11 @@ export type SyncCode =
    */
   | "KEYLESS_REJOIN"
   /**
+   * Counted: the majority's state was at an epoch below every state we hold (forked or ahead) for longer
+   * than applying a commit takes: no commit leads there, so we asked to be re-added.
+   */
+  | "MAJORITY_BELOW_HISTORY"
+  /**
    * Counted: a commit removed our leaf as stale (the group took us for a member that never got its
    * Welcome) and a majority holds it: we asked to be re-added.
    */

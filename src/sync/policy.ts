@@ -4,7 +4,7 @@
 //   HARD for `hardAfterMs`             → propose a hard reset
 //   left behind by a reset, for `lineageFollowTurns` operator timeouts + `hardAfterMs` → follow the lineage
 //   IN_SYNC, UNKNOWN                   → nothing
-import { fingerprintAt, type MlsGroup, MlsProtocolError, rewind } from "../mls/index.ts";
+import { fingerprintAt, type MlsGroup, MlsProtocolError, retainedEpochs, rewind } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { applyHeard } from "./catchup-apply.ts";
 import { requestCatchUp } from "./catchup-request.ts";
@@ -59,6 +59,7 @@ export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]>
   if ((verdict.status === "BEHIND" || verdict.status === "FORKED") && verdict.majority)
     out.push(...(await catchUp(ctx, verdict, now)));
   out.push(...(await stepBackIfAloneAhead(ctx, verdict, now)));
+  out.push(...(await rejoinIfMajorityBelow(ctx, verdict, now)));
   if (verdict.status === "HARD" && mayPropose(ctx) && now - state.hardSince! >= params.hardAfterMs)
     out.push(...(await propose(ctx, verdict, now)));
   out.push(...(await followLineage(ctx, now)));
@@ -192,6 +193,35 @@ async function stepBackIfAloneAhead(ctx: SyncContext, verdict: Verdict, now: num
   out.push(...(await port.resendAbandoned(now)));
   out.push(...(await gossip(ctx, now)));
   return out;
+}
+
+/**
+ * FORKED or AHEAD, with the majority's state at an epoch below every state we hold, for longer than the
+ * others need to apply a commit: no commit leads back down, so no catch-up can bring us there, whoever
+ * answers (a joiner added on a branch the group abandoned: only the member that added it knows it, and
+ * its lone "no path" is never corroborated; chaos churn 545). The majority's signed gossip is the
+ * proof; we ask to be re-added.
+ */
+async function rejoinIfMajorityBelow(ctx: SyncContext, verdict: Verdict, now: number): Promise<SyncEffect[]> {
+  const { port, volatile } = ctx;
+  const g = port.group;
+  const m = verdict.majority;
+  const oldest = g === undefined ? undefined : (retainedEpochs(g)[0] ?? g.epoch);
+  const below =
+    (verdict.status === "FORKED" || verdict.status === "AHEAD") &&
+    m !== undefined &&
+    oldest !== undefined &&
+    m.epoch < oldest &&
+    !ctx.state.rejoining;
+  if (!below) {
+    volatile.majorityBelowSince = undefined;
+    return [];
+  }
+  volatile.majorityBelowSince ??= now;
+  if (now - volatile.majorityBelowSince < ctx.params.hardAfterMs + timing(ctx).intervalMs) return [];
+  volatile.majorityBelowSince = undefined;
+  count(ctx, "MAJORITY_BELOW_HISTORY");
+  return rejoin(ctx, now);
 }
 
 /**

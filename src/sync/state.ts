@@ -185,6 +185,8 @@ export interface SyncVolatile {
   strandedSince: number | undefined;
   /** Since when we hold a group without its sync key (see `KEYLESS_REJOIN`). */
   keylessSince: number | undefined;
+  /** Since when the majority's state lies below every state we hold (see `MAJORITY_BELOW_HISTORY`). */
+  majorityBelowSince: number | undefined;
   /** Removed from a group: the check that the group kept the commit (removal-check.ts). */
   removalCheck:
     | {
@@ -272,6 +274,7 @@ export function newSyncVolatile(): SyncVolatile {
     unreadableAt: undefined,
     strandedSince: undefined,
     keylessSince: undefined,
+    majorityBelowSince: undefined,
     removalCheck: undefined,
     answerKeys: new Map(),
     currentKeySeq: new Map(),

@@ -172,7 +172,9 @@ describe("chaos harness", () => {
   // epoch the joiner held: it waited for good; 371, a leave committed on a side of two, whose other
   // member stepped back, left a ghost: the majority held the leaver's state before the leave, and the
   // removal check asked only majorities past it; 616, the group was HARD for longer than the removal
-  // check of a member whose leave its side had committed, then re-aligned to the branch without it.
+  // check of a member whose leave its side had committed, then re-aligned to the branch without it;
+  // 545, a joiner whose add only its adder kept (the adder stepped back) forked from a majority below its
+  // history, and only the adder, which knew it, answered its catch-up.
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -189,6 +191,7 @@ describe("chaos harness", () => {
     [192, "a joiner reading only a rejoined member it cannot place asks to rejoin"],
     [371, "a leave no other member took is undone when the majority holds the state before it"],
     [616, "a removal check outlasts the time the group itself has no majority"],
+    [545, "a joiner of an abandoned add, the majority below its history, asks to rejoin"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
