@@ -80,19 +80,24 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
     return [];
   }
   const m = verdict.majority;
-  // The majority holds our very state before the removal, for longer than it takes to apply a commit:
-  // the commit that removed us reached nobody else (we applied it on a side of our own, and the others
-  // on it stepped back, say). We take our state before it again, as when a majority answers with
-  // another commit (chaos churn 371).
+  // The majority holds our very state before the removal, heard there for longer after the removal than
+  // it takes to apply a commit: the commit that removed us reached nobody else (we applied it on a side
+  // of our own, and the others on it stepped back, say). We take our state before it again, as when a
+  // majority answers with another commit (chaos churn 371). Views from before the removal, or from
+  // members that took it since (they seal under the key it rotated to, which we cannot read), show
+  // nothing of the kind.
   if (verdict.status === "IN_SYNC" && m !== undefined) {
-    c.inSyncSince ??= now;
-    if (now - c.inSyncSince < ctx.params.hardAfterMs + timing(ctx).intervalMs) return [];
+    const after = c.since + ctx.params.hardAfterMs + timing(ctx).intervalMs;
+    const me = toHex(ctx.port.memberId);
+    const heardAfter = m.members.filter(
+      (w) => w === me || (ctx.state.views.get(w)?.receivedAt ?? Number.NEGATIVE_INFINITY) >= after,
+    ).length;
+    if (heardAfter * 2 <= verdict.rosterSize) return [];
     c.done = true;
     count(ctx, "REMOVAL_UNDONE");
     ctx.port.replaceGroup(pre, now);
     return ctx.port.leaving ? ctx.port.leave(now) : [];
   }
-  c.inSyncSince = undefined;
   if ((verdict.status !== "BEHIND" && verdict.status !== "FORKED") || m === undefined) return [];
   // Behind: from our state before the removal. Forked at or below it (the majority is on a branch that
   // left ours before our removal, and may be no further on than we were): from below the oldest state

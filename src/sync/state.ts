@@ -195,8 +195,6 @@ export interface SyncVolatile {
         since: number;
         done: boolean;
         confirmed: boolean;
-        /** Since when the majority holds our very state before the removal. */
-        inSyncSince?: number;
         /** The check's last step, and the time since it began without a majority (not counted). */
         lastAt?: number;
         waitedMs?: number;
