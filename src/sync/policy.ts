@@ -80,18 +80,33 @@ function stranded(ctx: SyncContext, now: number): boolean {
   const me = toHex(ctx.port.memberId);
   // Members heard only in another group (a reset group of our lineage, whose members answer us under a
   // key we hold) are no reason to wait: too few of them to follow (`leftBehind`), none of them in ours.
-  const ours = toHex(ctx.port.group!.groupId);
-  const heard = [...state.views].some(
+  const g = ctx.port.group!;
+  const ours = toHex(g.groupId);
+  const read = [...state.views].filter(
     ([who, v]) => who !== me && v.groupId === ours && now - v.receivedAt <= windowMs,
   );
   const unreadable = volatile.unreadableAt !== undefined && now - volatile.unreadableAt <= windowMs;
-  const busy = state.rejoining || (state.reset !== undefined && !state.reset.done);
-  if ((heard && !cutOff(ctx)) || !unreadable || busy) {
+  // Our roster moved to a reset group of our lineage: following it (`followLineage`) is the way back.
+  const busy = state.rejoining || (state.reset !== undefined && !state.reset.done) || leftBehind(ctx, now);
+  // How many `strandedAfterWindows` spans to wait: reading nobody, or only branches we cannot take, one;
+  // reading only members at our very state while we see no majority, three (a few members left together
+  // on a branch the group abandoned read each other and nobody else: chaos churn 164, 214; a longer wait,
+  // since members of a group split with no majority anywhere read each other too, though there they also
+  // read the other side's state, which stops this).
+  const atOurs = ([, v]: (typeof read)[number]) =>
+    v.epoch === g.epoch && bytesEqual(v.fingerprint, g.fingerprint);
+  const spans =
+    read.length === 0 || cutOff(ctx)
+      ? 1
+      : ctx.volatile.verdict?.status === "UNKNOWN" && read.every(atOurs)
+        ? 3
+        : 0;
+  if (spans === 0 || !unreadable || busy) {
     volatile.strandedSince = undefined;
     return false;
   }
   volatile.strandedSince ??= now;
-  if (now - volatile.strandedSince < params.strandedAfterWindows * windowMs) return false;
+  if (now - volatile.strandedSince < spans * params.strandedAfterWindows * windowMs) return false;
   volatile.strandedSince = undefined;
   return true;
 }

@@ -174,7 +174,8 @@ describe("chaos harness", () => {
   // removal check asked only majorities past it; 616, the group was HARD for longer than the removal
   // check of a member whose leave its side had committed, then re-aligned to the branch without it;
   // 545, a joiner whose add only its adder kept (the adder stepped back) forked from a majority below its
-  // history, and only the adder, which knew it, answered its catch-up.
+  // history, and only the adder, which knew it, answered its catch-up; 164, a rejoiner and a joiner left
+  // together on a branch the group abandoned read each other and nobody else, UNKNOWN for good.
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -192,6 +193,7 @@ describe("chaos harness", () => {
     [371, "a leave no other member took is undone when the majority holds the state before it"],
     [616, "a removal check outlasts the time the group itself has no majority"],
     [545, "a joiner of an abandoned add, the majority below its history, asks to rejoin"],
+    [164, "two members left together on an abandoned branch, reading only each other, rejoin"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
