@@ -86,10 +86,12 @@ export function leftBehindFor(ctx: SyncContext, groupId: Uint8Array): LineageGro
   const target = lineageOf(ctx).find((l) => bytesEqual(l.groupId, groupId));
   if (target === undefined) return undefined;
   // Removed: only while the removal is still checked (a reset voted soon after it, by a majority that
-  // may never have had it); long after, a reset naming us is no reason to come back.
+  // may never have had it); long after, a reset naming us is no reason to come back. Unless it was our
+  // own leave: we follow to leave again (nothing brings us back against a vote; chaos churn 272).
   if (ctx.port.group === undefined) {
     const c = ctx.volatile.removalCheck;
-    return ctx.port.removedGroup === undefined || c === undefined || c.done ? undefined : target;
+    if (ctx.port.removedGroup === undefined) return undefined;
+    return ctx.port.leaving || (c !== undefined && !c.done) ? target : undefined;
   }
   return leftBehind(ctx) ? target : undefined;
 }
