@@ -88,8 +88,12 @@ export function noteChatSequence(core: GroupCore, sender: string, sequence: numb
   }
   if (rosterMember(g, fromHex(sender)) === undefined) return;
   const known = core.vol.chatSeqs.has(sender);
-  const e = entry(core, sender, sequence + 1);
-  if (known) raise(e, sequence);
+  // Back in a group we left to be re-added: what a sender we never heard sent since our first add may be
+  // ours (responders refuse the rest, by when they saw us added); a new member's first announcement
+  // marks where what it is owed starts (chaos churn 49).
+  const back = core.vol.rejoinedGroup === toHex(g.groupId);
+  const e = entry(core, sender, known || !back ? sequence + 1 : 1);
+  if (known || back) raise(e, sequence);
 }
 
 /** Raises what `e`'s sender is known to have sent, at most `PULL_WINDOW` past what arrived. */

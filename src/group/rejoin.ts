@@ -21,8 +21,10 @@ export function becomeJoiner(core: GroupCore, keyPackages: KeyPackageBundle[], n
   // The roster we leave is remembered as out until a Welcome shows who is still in: a member that left
   // meanwhile keeps its signature key here, so its signed chats others relay to us still verify.
   const left = core.group;
-  if (left !== undefined)
+  if (left !== undefined) {
     recordDepartures(core, left, new Set([toHex(core.identity.id)]), now, () => "reset");
+    core.vol.rejoinedGroup = toHex(left.groupId);
+  }
   core.group = undefined;
   core.sds = undefined;
   core.state.sds = undefined;

@@ -67,6 +67,11 @@ export interface GroupVolatile {
   readonly rosterSince: Map<string, number>;
   /** Private halves of our recent pull answer keys, by public key (hex; not saved: a restart asks again). */
   readonly answerKeys: Map<string, Uint8Array>;
+  /**
+   * The group (hex id) we last left to be re-added to (not saved): back in it, a sender we never heard
+   * announce may owe us chats from our first add on, which responders still check.
+   */
+  rejoinedGroup: string | undefined;
 }
 
 /** Fresh volatile state (at creation and after a restart). */
@@ -86,5 +91,6 @@ export function newGroupVolatile(): GroupVolatile {
     chatPullServed: new Map(),
     rosterSince: new Map(),
     answerKeys: new Map(),
+    rejoinedGroup: undefined,
   };
 }

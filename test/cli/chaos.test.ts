@@ -177,7 +177,9 @@ describe("chaos harness", () => {
   // 545, a joiner whose add only its adder kept (the adder stepped back) forked from a majority below its
   // history, and only the adder, which knew it, answered its catch-up; 164, a rejoiner and a joiner left
   // together on a branch the group abandoned read each other and nobody else, UNKNOWN for good; 272, a
-  // member whose leave only its side committed was kept by a reset after its removal check had ended.
+  // member whose leave only its side committed was kept by a reset after its removal check had ended;
+  // 49, a member back from a stranded rejoin took the first count it heard of senders it had never read
+  // as where its chats started, and missed three.
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -197,6 +199,7 @@ describe("chaos harness", () => {
     [545, "a joiner of an abandoned add, the majority below its history, asks to rejoin"],
     [164, "two members left together on an abandoned branch, reading only each other, rejoin"],
     [272, "a member whose leave a reset did not know follows the reset and leaves again"],
+    [49, "a member back from a stranded rejoin pulls the chats of senders it had never read"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
