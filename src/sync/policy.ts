@@ -87,7 +87,7 @@ function stranded(ctx: SyncContext, now: number): boolean {
   );
   const unreadable = volatile.unreadableAt !== undefined && now - volatile.unreadableAt <= windowMs;
   // Our roster moved to a reset group of our lineage: following it (`followLineage`) is the way back.
-  const busy = state.rejoining || (state.reset !== undefined && !state.reset.done) || leftBehind(ctx, now);
+  const busy = recovering(ctx) || leftBehind(ctx, now);
   // How many `strandedAfterWindows` spans to wait: reading nobody, or only branches we cannot take, one;
   // reading only members at our very state while we see no majority, three (a few members left together
   // on a branch the group abandoned read each other and nobody else: chaos churn 164, 214; a longer wait,
@@ -111,6 +111,12 @@ function stranded(ctx: SyncContext, now: number): boolean {
   return true;
 }
 
+/** A rejoin pending or a reset round running: the way back is under way. */
+function recovering(ctx: SyncContext): boolean {
+  const s = ctx.state;
+  return s.rejoining || (s.reset !== undefined && !s.reset.done);
+}
+
 /**
  * A group held without its sync key: nothing to classify or heal with, and we send nothing the others
  * could place. The key share comes with the Welcome and is asked for again on the group channel; if none
@@ -119,8 +125,8 @@ function stranded(ctx: SyncContext, now: number): boolean {
  * members").
  */
 async function keyless(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
-  const { state, volatile, params } = ctx;
-  if (state.rejoining || (state.reset !== undefined && !state.reset.done)) {
+  const { volatile, params } = ctx;
+  if (recovering(ctx)) {
     volatile.keylessSince = undefined;
     return [];
   }
