@@ -88,19 +88,10 @@ function stranded(ctx: SyncContext, now: number): boolean {
   const unreadable = volatile.unreadableAt !== undefined && now - volatile.unreadableAt <= windowMs;
   // Our roster moved to a reset group of our lineage: following it (`followLineage`) is the way back.
   const busy = recovering(ctx) || leftBehind(ctx, now);
-  // How many `strandedAfterWindows` spans to wait: reading nobody, or only branches we cannot take, one;
-  // reading only members at our very state while we see no majority, three (a few members left together
-  // on a branch the group abandoned read each other and nobody else: chaos churn 164, 214; a longer wait,
-  // since members of a group split with no majority anywhere read each other too, though there they also
-  // read the other side's state, which stops this).
-  const atOurs = ([, v]: (typeof read)[number]) =>
-    v.epoch === g.epoch && bytesEqual(v.fingerprint, g.fingerprint);
-  const spans =
-    read.length === 0 || cutOff(ctx)
-      ? 1
-      : ctx.volatile.verdict?.status === "UNKNOWN" && read.every(atOurs)
-        ? 3
-        : 0;
+  // Reading nobody, or only branches we cannot take. (Reading only members at our own state is no
+  // reason: unreadable envelopes are unauthenticated, so an outsider could make every side of an even
+  // split leave at once, and nobody would hold the group; churn 164 and 214 stay open: docs/threats.md.)
+  const spans = read.length === 0 || cutOff(ctx) ? 1 : 0;
   if (spans === 0 || !unreadable || busy) {
     volatile.strandedSince = undefined;
     return false;

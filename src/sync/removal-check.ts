@@ -62,7 +62,9 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   // not count toward the check's end, up to `REMOVAL_CHECK_MAX_WINDOWS` windows in all: the majority
   // that will answer does not exist yet (chaos churn 616).
   const last = c.lastAt ?? now;
-  if (verdict.majority === undefined) c.waitedMs = (c.waitedMs ?? 0) + (now - last);
+  // Only while others of this group report (a group healing), not while we read nobody: the removal
+  // rotated the key, so a removed member's views age out and it would wait the whole cap every time.
+  if (verdict.majority === undefined && verdict.reporting > 1) c.waitedMs = (c.waitedMs ?? 0) + (now - last);
   c.lastAt = now;
   const counted = now - c.since - (c.waitedMs ?? 0);
   const ended =

@@ -175,8 +175,7 @@ describe("chaos harness", () => {
   // removal check asked only majorities past it; 616, the group was HARD for longer than the removal
   // check of a member whose leave its side had committed, then re-aligned to the branch without it;
   // 545, a joiner whose add only its adder kept (the adder stepped back) forked from a majority below its
-  // history, and only the adder, which knew it, answered its catch-up; 164, a rejoiner and a joiner left
-  // together on a branch the group abandoned read each other and nobody else, UNKNOWN for good; 272, a
+  // history, and only the adder, which knew it, answered its catch-up; 272, a
   // member whose leave only its side committed was kept by a reset after its removal check had ended;
   // 49, a member back from a stranded rejoin took the first count it heard of senders it had never read
   // as where its chats started, and missed three.
@@ -197,7 +196,6 @@ describe("chaos harness", () => {
     [371, "a leave no other member took is undone when the majority holds the state before it"],
     [616, "a removal check outlasts the time the group itself has no majority"],
     [545, "a joiner of an abandoned add, the majority below its history, asks to rejoin"],
-    [164, "two members left together on an abandoned branch, reading only each other, rejoin"],
     [272, "a member whose leave a reset did not know follows the reset and leaves again"],
     [49, "a member back from a stranded rejoin pulls the chats of senders it had never read"],
   ] as const)
