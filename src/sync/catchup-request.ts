@@ -1,7 +1,7 @@
 // Asking for the commits we miss: one request, signed with our roster key and sealed under every key a
 // holder of the target may use, from the newest state we share with the majority to its state; repeated
 // after `catchUpRetryMs`.
-import { retainedEpochs, sign } from "../mls/index.ts";
+import { type MlsGroup, retainedEpochs, sign } from "../mls/index.ts";
 import { bytesEqual } from "../util/bytes.ts";
 import { count, publish, sealingKeys } from "./channel.ts";
 import type { Verdict } from "./classify.ts";
@@ -23,14 +23,20 @@ export async function requestCatchUp(ctx: SyncContext, v: Verdict, now: number):
   const c = ctx.state.catchUp;
   const same = c && c.epoch === m.epoch && bytesEqual(c.fingerprint, m.fingerprint);
   if (same && now - c.sentAt < ctx.params.catchUpRetryMs) return [];
-  const retained = retainedEpochs(g);
-  const oldest = retained[0] ?? g.epoch;
-  const below = v.status === "BEHIND" ? g.epoch : oldest > 0n ? oldest - 1n : 0n;
-  // Forked on a branch longer than the majority's: from the majority's last commit, whose state before
-  // tells us (by its base) that we share no retained state with it. A request from the target or above
-  // asks for nothing, and holders refuse it.
-  const from = below >= m.epoch && m.epoch > 0n ? m.epoch - 1n : below;
+  const from = v.status === "BEHIND" ? g.epoch : forkedFrom(g, m.epoch);
   return sendCatchUp(ctx, from, m.epoch, m.fingerprint, now);
+}
+
+/**
+ * Where a forked member asks from, for a majority state at `target`: just below the oldest state `g`
+ * retains, so the answer shows which retained state we share. On a branch longer than the majority's,
+ * from the majority's last commit, whose state before tells us (by its base) that we share no retained
+ * state with it: a request from the target or above asks for nothing, and holders refuse it.
+ */
+export function forkedFrom(g: MlsGroup, target: bigint): bigint {
+  const oldest = retainedEpochs(g)[0] ?? g.epoch;
+  const below = oldest > 0n ? oldest - 1n : 0n;
+  return below >= target && target > 0n ? target - 1n : below;
 }
 
 /**

@@ -8,7 +8,7 @@
 // member that had asked to leave asks again).
 import { fingerprintAt, type MlsGroup, retainedEpochs, rewind, verify } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
-import { sendCatchUp } from "./catchup-request.ts";
+import { forkedFrom, sendCatchUp } from "./catchup-request.ts";
 import { count } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
@@ -107,9 +107,7 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   let from = pre.epoch;
   if (m.epoch <= pre.epoch) {
     if (verdict.status !== "FORKED") return [];
-    const oldest = retainedEpochs(pre)[0] ?? pre.epoch;
-    const below = oldest > 0n ? oldest - 1n : 0n;
-    from = below >= m.epoch && m.epoch > 0n ? m.epoch - 1n : below;
+    from = forkedFrom(pre, m.epoch);
   }
   const asked = ctx.state.catchUp;
   if (asked && now - asked.sentAt < ctx.params.catchUpRetryMs) return [];
