@@ -11,6 +11,7 @@ import type { MemberStore } from "../store/sqlite.ts";
 import { SyncCore } from "../sync/core.ts";
 import { FAST_SYNC_PARAMS, validateSyncParams } from "../sync/params.ts";
 import { newSyncState } from "../sync/state.ts";
+import { bytesEqual } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { groupPortOf } from "./group-port.ts";
 import type { MemberOptionsFor } from "./options.ts";
@@ -76,6 +77,10 @@ export async function restoredCores(
       // Saved by a version that did not note the keys votes arrived under.
       (syncState.reset as { voteKeys?: Map<string, string[]> }).voteKeys ??= new Map();
     }
+    // The round we joined by is, until a later round starts, the reset round itself: one object again.
+    const joined = syncState.joinedRound;
+    if (joined && syncState.reset && bytesEqual(joined.id, syncState.reset.id))
+      syncState.joinedRound = syncState.reset;
     const sync = new SyncCore(groupPortOf(core), syncState, opts.rng, syncParams, snap.syncMemory);
     return { core, sync, lastTickAt: snap.lastTickAt ?? Number.NEGATIVE_INFINITY, routes: snap.routes ?? [] };
   } catch (e) {

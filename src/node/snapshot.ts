@@ -76,13 +76,19 @@ export function saveSnapshot(
   withCommits: boolean,
 ): void {
   const reset = sync.state.reset;
+  const joined = sync.state.joinedRound;
   const snap: Snapshot = {
     version: 1,
     identity: group.identity,
     group: encodeGroup(cache, group.group),
     keyPackages: group.keyPackages.map(serializeKeyPackage),
     core: { ...group.state, keyPackageSets: new Map() },
-    sync: { ...sync.state, reset: reset ? { ...reset, myKeyPackages: [] } : undefined },
+    sync: {
+      ...sync.state,
+      reset: reset ? { ...reset, myKeyPackages: [] } : undefined,
+      // Its KeyPackages are the reset round's when it is that round, or kept in the later round's.
+      joinedRound: joined ? { ...joined, myKeyPackages: [] } : undefined,
+    },
     resetKeyPackages: reset?.myKeyPackages.map(serializeKeyPackage),
     groupMemory: group.saveMemory(),
     syncMemory: sync.saveMemory(),

@@ -136,6 +136,8 @@ export type SyncCode =
   | "RESET_NOT_OPERATOR"
   /** Counted: we joined the reset group our roster moved to without having seen its round. */
   | "RESET_FOLLOWED"
+  /** Counted: a better-ranked operator's group of the round we are in replaced ours past its first epoch. */
+  | "RESET_COMPETING_REPLACED"
   /**
    * Counted: we joined a reset group whose Welcome names a parent sync key we do not hold (our side of a
    * split rotated past every key the voters share): we take the group's key from a member's share.

@@ -9,7 +9,7 @@ import { count, drop, publish, sealingKeys } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { noteSeen } from "./requesters.ts";
-import { onForeignView } from "./reset-welcome.ts";
+import { onForeignView, repeatingRound } from "./reset-welcome.ts";
 import { learnRoster, liveMembers, rosterIdSet, timing } from "./roster.ts";
 import type { GroupView } from "./state.ts";
 import { infoBody, type SyncStateInfo } from "./wire.ts";
@@ -200,7 +200,8 @@ export async function onInfo(
   }
   answer(ctx, who, view, now, key, i.seqnum);
   const g0 = ctx.port.group;
-  if (g0 !== undefined && view.groupId !== toHex(g0.groupId)) onForeignView(ctx, who, now);
+  if (g0 !== undefined && (view.groupId !== toHex(g0.groupId) || forkedFromUs(ctx, view)))
+    onForeignView(ctx, who, now);
   // A state other than ours: classify soon, not at whatever wakes us next (a quiet member of a large
   // group can sleep for a stretched SDS sync period). Within the response delay, so that the answers
   // this may draw are in too, and so one verdict covers a burst of infos.
@@ -220,6 +221,19 @@ function noteCurrentKey(ctx: SyncContext, who: string, seqnum: bigint, key: Uint
   if (s === undefined || s.key !== hex || s.seqnum < seqnum) seen.set(who, { key: hex, seqnum });
   // Bounded by the directory: one entry per member that signed an info.
   while (seen.size > ctx.state.directory.size) seen.delete(seen.keys().next().value!);
+}
+
+/**
+ * `v` is in our group's id at a state our history forks from, while we repeat our Welcome as the operator
+ * of the group we are in: maybe a competing operator's group of our round (reset-welcome.ts).
+ */
+function forkedFromUs(ctx: SyncContext, v: GroupView): boolean {
+  const g = ctx.port.group;
+  return (
+    g !== undefined &&
+    repeatingRound(ctx) !== undefined &&
+    relation(g.history, v.epoch, v.fingerprint, v.ancestry) === "FORKED"
+  );
 }
 
 /**

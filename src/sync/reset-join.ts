@@ -35,11 +35,16 @@ export async function onWelcome(
   if (!w.welcome || !w.operator || !w.groupId || old === undefined) return [];
   const op = toHex(w.operator);
   let r = state.reset;
-  // Already in that group: only a better operator's group, while ours is still at its first epoch,
-  // replaces the one a Welcome brought us to. Once it moved on (or we came in as a joiner), any other
-  // group of the id is a fork like any other: an old Welcome must not take a member that was just re-added
-  // to the group back to the group's first epoch.
-  if (bytesEqual(old.groupId, w.groupId) && (r?.joinedVia === undefined || old.epoch > 1n)) return [];
+  // Already in a group of that id: only a group of the round we came in by, whose operator ranks before
+  // ours, replaces it, at any epoch (docs/decisions.md, "Competing reset groups"). A member that came in
+  // otherwise (added as a joiner, re-added) follows its group like any fork; an old Welcome of our own
+  // operator never takes us back to the group's first epoch.
+  const competing = bytesEqual(old.groupId, w.groupId);
+  if (competing) {
+    const j = state.joinedRound;
+    if (j?.joinedVia === undefined || !bytesEqual(j.groupId, w.groupId) || j.joinedVia === op) return [];
+    r = j;
+  }
   // A Welcome of our round's group (any attempt's operator), or of a group our roster moved to while we
   // were away (we may have seen no round at all).
   const ours = r !== undefined && bytesEqual(w.groupId, r.groupId);
@@ -55,7 +60,7 @@ export async function onWelcome(
   if (!(await verify(opKey, "reset-welcome", resetWelcomeBody(w), w.operatorSignature)))
     return drop(ctx, "INVALID_SIGNATURE");
   // The proof that the round was decided YES, before anything else is done with the Welcome.
-  const proof = await checkProof(ctx, w, r, now);
+  const proof = await checkProof(ctx, w, r, now, competing);
   if (typeof proof === "string") return drop(ctx, proof);
   if (!ours) {
     r = {
@@ -83,8 +88,13 @@ export async function onWelcome(
   }
   let joined: Awaited<ReturnType<typeof joinFromWelcome>>;
   try {
-    // Our vote's KeyPackage, or (when the operator used the store) one of our published sets.
-    joined = await joinFromWelcome(port.identity, w.welcome, [...round.myKeyPackages, ...port.keyPackages]);
+    // Our vote's KeyPackage (of this round, or kept in a later round's), or one of our published sets.
+    const later = state.reset !== round ? (state.reset?.myKeyPackages ?? []) : [];
+    joined = await joinFromWelcome(port.identity, w.welcome, [
+      ...round.myKeyPackages,
+      ...later,
+      ...port.keyPackages,
+    ]);
   } catch (e) {
     if (!(e instanceof DemlsError)) throw e;
     count(ctx, resetJoinCodeOf(e));
@@ -104,7 +114,9 @@ export async function onWelcome(
   round.joinedVia = op;
   round.repeat = undefined;
   state.reset = round;
+  state.joinedRound = round;
   if (!ours) count(ctx, "RESET_FOLLOWED");
+  if (competing) count(ctx, "RESET_COMPETING_REPLACED");
   const parentKey = namedKey(ctx, w.parentKeyId);
   if (parentKey === undefined) count(ctx, "RESET_PARENT_KEY_UNKNOWN");
   const out = await afterReset(ctx, joined.group, old.groupId, parentKey ?? null, now);

@@ -9,11 +9,15 @@ import { chooseParentKey } from "./reset-parent-key.ts";
 import { sendWelcome, signWelcome, welcomeOf } from "./reset-welcome.ts";
 import { keyIdOf } from "./seal.ts";
 import type { ResetRound } from "./state.ts";
+import { agreedRosterOf } from "./verdict.ts";
 
 /**
  * As operator: a new group with every voter, from the KeyPackages their votes carry, and every other
- * member of the proposal's roster and of our group from the KeyPackage store (its last-resort
- * KeyPackage: competing operators may both use it). The new group's sync key is chained from the old
+ * member of the proposal's roster and of our group's last agreed roster from the KeyPackage store (its
+ * last-resort KeyPackage: competing operators may both use it). A member only our side of a split added
+ * is left out: members of the other side never saw it and would refuse the group (`RESET_UNBOUND_LEAF`);
+ * it follows the reset and asks to be added (docs/decisions.md, "Every leaf of a reset group is a member
+ * we knew"). The new group's sync key is chained from the old
  * group's key every voter holds (`chooseParentKey`); the Welcome names it, signed, and goes under it and
  * every key we seal under.
  */
@@ -25,7 +29,7 @@ export async function operate(ctx: SyncContext, r: ResetRound, now: number): Pro
   let group = await createGroup(port.identity, r.groupId, mine!);
   // Everyone who voted comes along (a NO voter is bound by the decision too): no member is orphaned.
   const adds = [...r.votes].filter(([w, v]) => w !== me && v.keyPackage).map(([, v]) => v.keyPackage!);
-  const others = new Set([...r.proposal.roster.map(toHex), ...port.rosterIds().map(toHex)]);
+  const others = new Set([...r.proposal.roster.map(toHex), ...agreedRosterOf(ctx, old, now)]);
   for (const id of others) {
     if (id === me || r.votes.get(id)?.keyPackage) continue;
     const stored = port.keyPackageSet(id);
@@ -35,6 +39,7 @@ export async function operate(ctx: SyncContext, r: ResetRound, now: number): Pro
   group = built.group;
   r.done = true;
   r.joinedVia = me;
+  ctx.state.joinedRound = r;
   const out: SyncEffect[] = [];
   const parentKey = chooseParentKey(ctx, r);
   if (built.welcome) {

@@ -50,13 +50,17 @@ export function acceptableVoters(ctx: SyncContext, voters: readonly Uint8Array[]
 
 /**
  * Checks the certificate of reset Welcome `w` against what we know: our group (or its lineage), the
- * directory of members' keys, and `r`, the round we are in (if any). Returns the proof, or why not.
+ * directory of members' keys, and `r`, the round we are in (if any). `competing`: the Welcome is of a
+ * group of the id we are in (a competing operator's group of `r`, the round we came in by), which no
+ * replay rule refuses: the certificate proves the round was decided, and a better-ranked operator's group
+ * replaces ours once at most (docs/decisions.md, "Competing reset groups"). Returns the proof, or why not.
  */
 export async function checkProof(
   ctx: SyncContext,
   w: ResetWelcome,
   r: ResetRound | undefined,
   now: number,
+  competing = false,
 ): Promise<ResetProof | SyncCode> {
   const { state, port } = ctx;
   const p = w.proposal;
@@ -80,7 +84,7 @@ export async function checkProof(
   // group (they merge like forks), so while we are out of sync any attempt of a reset of our group is
   // good; while we are in sync only one of a round we take part in, started lately.
   const id = resetProposalId(p.oldGroupId, p.attempt);
-  if (state.status === "IN_SYNC" && port.group !== undefined) {
+  if (state.status === "IN_SYNC" && port.group !== undefined && !competing) {
     const lasts = ctx.params.resetVoteTimeoutMs + (p.roster.length + 1) * ctx.params.resetOperatorTimeoutMs;
     const known = r !== undefined && bytesEqual(r.proposal.oldGroupId!, p.oldGroupId) ? r : undefined;
     if (known === undefined || now - known.startedAt > lasts) return "RESET_REPLAYED";

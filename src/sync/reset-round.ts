@@ -15,7 +15,7 @@ import { operate } from "./reset-operator.ts";
 import { noteVoteKey } from "./reset-parent-key.ts";
 import { acceptableVoters } from "./reset-proof.ts";
 import { repeatWelcome } from "./reset-welcome.ts";
-import type { RoundVote } from "./state.ts";
+import type { ResetRound, RoundVote } from "./state.ts";
 import { type ResetProposal, type ResetVote, resetBody, resetVoteBody, type SyncPayload } from "./wire.ts";
 
 /** When the running round next has something to do (vote close, an operator's turn, a repeat). */
@@ -23,13 +23,15 @@ export function nextWake(ctx: SyncContext): number {
   const r = ctx.state.reset;
   const p = ctx.params;
   if (!r) return Number.POSITIVE_INFINITY;
-  if (r.done) return r.repeat?.repeatAt ?? Number.POSITIVE_INFINITY;
+  const j = ctx.state.joinedRound;
+  const repeat = (j !== r ? j?.repeat?.repeatAt : undefined) ?? Number.POSITIVE_INFINITY;
+  if (r.done) return Math.min(repeat, r.repeat?.repeatAt ?? Number.POSITIVE_INFINITY);
   const closes = r.startedAt + p.resetVoteTimeoutMs;
   const turns =
     r.decidedAt === undefined
       ? 0
       : Math.max(0, Math.floor((r.decidedAt - closes) / p.resetOperatorTimeoutMs) + 1);
-  return closes + turns * p.resetOperatorTimeoutMs;
+  return Math.min(repeat, closes + turns * p.resetOperatorTimeoutMs);
 }
 
 /**
@@ -125,8 +127,12 @@ export async function onProposal(ctx: SyncContext, p: ResetProposal, now: number
   const id = resetProposalId(p.oldGroupId, p.attempt);
   const yes = state.status !== "IN_SYNC";
   const kps = await generateKeyPackages(port.identity, 1);
-  // An earlier attempt's operator may have built its group from our vote there: keep those KeyPackages.
-  const earlier = r && bytesEqual(r.proposal.oldGroupId!, g.groupId) ? r.myKeyPackages : [];
+  // An earlier attempt's operator may have built its group from our vote there, and a competing operator
+  // of the round that made our group may still Welcome us with it: keep those KeyPackages.
+  const earlier =
+    r && (bytesEqual(r.proposal.oldGroupId!, g.groupId) || bytesEqual(r.groupId, g.groupId))
+      ? r.myKeyPackages
+      : [];
   state.reset = {
     proposal: p,
     id,
@@ -218,9 +224,17 @@ function roundVote(v: ResetVote): RoundVote {
 /** The decision and, once the vote window closed, the operator's turn (with fail-over). */
 export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
   const r = ctx.state.reset;
-  const p = ctx.params;
   if (!r) return [];
-  if (r.done) return repeatWelcome(ctx, r, now);
+  // As operator of the group we are in, while a later round (a reset of it) runs: our Welcome's repeats.
+  const j = ctx.state.joinedRound;
+  const ours = j !== undefined && j !== r ? repeatWelcome(ctx, j, now) : [];
+  if (r.done) return [...ours, ...repeatWelcome(ctx, r, now)];
+  return [...ours, ...(await roundTick(ctx, r, now))];
+}
+
+/** Round `r` running: its decision and, once the vote window closed, the operator's turn. */
+async function roundTick(ctx: SyncContext, r: ResetRound, now: number): Promise<SyncEffect[]> {
+  const p = ctx.params;
   if (r.decidedAt === undefined) {
     const n = r.proposal.roster.length;
     const yes = [...r.votes.values()].filter((v) => v.yes).length;

@@ -70,16 +70,25 @@ export function sendWelcome(
   return out;
 }
 
+/** The round whose group we are in and whose Welcome we repeat as its operator, if any. */
+export function repeatingRound(ctx: SyncContext): ResetRound | undefined {
+  const g = ctx.port.group;
+  if (g === undefined) return undefined;
+  return [ctx.state.joinedRound, ctx.state.reset].find(
+    (r) => r?.repeat !== undefined && bytesEqual(r.groupId, g.groupId),
+  );
+}
+
 /**
- * A roster member is heard in another group than ours: as the operator of ours, repeat our Welcome to
- * it soon, beyond the timer's budget (at most once per repeat interval; views are signed and fresh, so
- * only a member really elsewhere asks).
+ * A roster member is heard in another group than ours, or in a group of our id at a state our history
+ * forks from (a competing operator's group of our round, or a fork of ours): as the operator of ours,
+ * repeat our Welcome to it soon, beyond the timer's budget (at most once per repeat interval; views are
+ * signed and fresh, so only a member really elsewhere asks). A member of our own group ignores it.
  */
 export function onForeignView(ctx: SyncContext, who: string, now: number): void {
-  const r = ctx.state.reset;
+  const r = repeatingRound(ctx);
   const rep = r?.repeat;
-  const g = ctx.port.group;
-  if (!r || !rep || !g || !bytesEqual(g.groupId, r.groupId)) return;
+  if (!r || !rep) return;
   if (!ctx.port.rosterIds().some((id) => toHex(id) === who)) return;
   rep.asked = true;
   const at = Math.max(now + ctx.params.responseDelayMs * ctx.rng.next(), rep.lastAt + repeatIntervalMs(ctx));
@@ -120,7 +129,7 @@ export function repeatWelcome(ctx: SyncContext, r: ResetRound, now: number): Syn
     .rosterIds()
     .map(toHex)
     .some((id) => id !== me && ctx.state.views.get(id)?.groupId !== gid);
-  if (!unheard || (rep.repeatsLeft <= 0 && !rep.asked)) {
+  if (!rep.asked && (!unheard || rep.repeatsLeft <= 0)) {
     rep.repeatAt = undefined;
     return [];
   }

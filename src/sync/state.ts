@@ -127,6 +127,13 @@ export interface SyncState {
   catchUp: PendingCatchUp | undefined;
   /** The reset round about our group (or the last one), if any. */
   reset: ResetRound | undefined;
+  /**
+   * The round whose group we are in (as its operator or by its operator's Welcome), kept when a later
+   * round (a reset of that group) replaces `reset`: a better-ranked operator's group of it replaces ours
+   * at any epoch, and as operator we repeat our Welcome to members heard in a competing group of its id.
+   * Persisted without its KeyPackages (they move to the later round's). Optional: older snapshots lack it.
+   */
+  joinedRound?: ResetRound | undefined;
   /** We asked to be re-added (forked beyond the retained epochs) and wait for the Welcome. */
   rejoining: boolean;
   /** Dropped inputs and notable steps, by code. */

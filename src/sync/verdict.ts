@@ -6,11 +6,27 @@ import { toHex } from "../util/bytes.ts";
 import { agreedRoster, classify, type Verdict } from "./classify.ts";
 import type { SyncContext } from "./context.ts";
 import { timing } from "./roster.ts";
+import type { GroupView } from "./state.ts";
+
+/** The views of members in group `g`'s id. */
+function viewsIn(ctx: SyncContext, g: MlsGroup): Map<string, GroupView> {
+  const gid = toHex(g.groupId);
+  return new Map([...ctx.state.views].filter(([, v]) => v.groupId === gid));
+}
+
+/**
+ * The last agreed roster of group `g` (hex ids): the roster of our newest state more than half of the
+ * roster before it is heard at or past (classify.ts). A member only one side of a split added is not on it.
+ */
+export function agreedRosterOf(ctx: SyncContext, g: MlsGroup, now: number): string[] {
+  const self = toHex(ctx.port.memberId);
+  const rosterAt = (fp: string) => ctx.state.rosters.get(fp);
+  return agreedRoster(self, g.history, rosterAt, viewsIn(ctx, g), now, timing(ctx).windowMs);
+}
 
 /** The verdict on group `g` from the views of its members, over the last agreed roster. */
 export function judge(ctx: SyncContext, g: MlsGroup, now: number): Verdict {
-  const gid = toHex(g.groupId);
-  const views = new Map([...ctx.state.views].filter(([, v]) => v.groupId === gid));
+  const views = viewsIn(ctx, g);
   const windowMs = timing(ctx).windowMs;
   const self = toHex(ctx.port.memberId);
   const roster = agreedRoster(self, g.history, (fp) => ctx.state.rosters.get(fp), views, now, windowMs);

@@ -178,7 +178,11 @@ describe("chaos harness", () => {
   // history, and only the adder, which knew it, answered its catch-up; 272, a
   // member whose leave only its side committed was kept by a reset after its removal check had ended;
   // 49, a member back from a stranded rejoin took the first count it heard of senders it had never read
-  // as where its chats started, and missed three.
+  // as where its chats started, and missed three; 288, two operators of one reset built two groups of
+  // one id, both moved past their first epoch, and each side counted itself a majority over the roster
+  // its own history agreed (now the better-ranked operator's group replaces the other at any epoch); 451,
+  // members of one side refused the better group, whose operator had added joiners only its side knew
+  // (now the operator adds its last agreed roster, not its whole roster).
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -198,6 +202,8 @@ describe("chaos harness", () => {
     [545, "a joiner of an abandoned add, the majority below its history, asks to rejoin"],
     [272, "a member whose leave a reset did not know follows the reset and leaves again"],
     [49, "a member back from a stranded rejoin pulls the chats of senders it had never read"],
+    [288, "of two reset groups of one id past their first epoch, the better operator's takes the other's"],
+    [451, "a reset operator leaves out joiners only its side knew: the other side can join its group"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);

@@ -8,11 +8,12 @@ import { commit, createGroup, generateKeyPackages } from "../../src/mls/index.ts
 import { Cluster } from "../../src/node/cluster.ts";
 import type { Member } from "../../src/node/member.ts";
 import { FAST_SYNC_PARAMS, RESET_WELCOME_REPEATS } from "../../src/sync/params.ts";
-import { resetGroupId } from "../../src/sync/reset-ids.ts";
+import { operatorRank, resetGroupId } from "../../src/sync/reset-ids.ts";
 import { certificateOf } from "../../src/sync/reset-proof.ts";
 import { signWelcome } from "../../src/sync/reset-welcome.ts";
 import { keyIdOf, seal } from "../../src/sync/seal.ts";
 import { encodeSyncPayload, type SyncPayload } from "../../src/sync/wire.ts";
+import { runUntilSettled } from "../../src/testing.ts";
 import { compareBytes, fromHex, toHex, utf8 } from "../../src/util/bytes.ts";
 
 const N = 6;
@@ -131,5 +132,49 @@ describe("hard reset Welcomes", () => {
     }
     await c.sim.runFor(20_000);
     assert.equal(operator.sync.state.counters.RESET_WELCOME_REPEATED, RESET_WELCOME_REPEATS);
+  });
+
+  it("a member of a worse operator's group takes the better operator's Welcome at any epoch, in sync too; a Welcome no better than its own operator's changes nothing", async () => {
+    const { c } = await resetGroup();
+    const members = [...c.members.values()];
+    const operator = members.find((m) => m.sync.state.reset?.joinedVia === toHex(m.group.memberId))!;
+    const round = operator.sync.state.reset!;
+    const welcome = round.repeat!.payload;
+    // The group moves on, past the first epoch where a Welcome used to be the only way in.
+    await c.members.get("m0")!.proposeRefresh();
+    assert.notEqual(await runUntilSettled(c, { timeoutMs: 30_000 }), null);
+    await c.members.get("m1")!.proposeRefresh();
+    assert.notEqual(await runUntilSettled(c, { timeoutMs: 30_000 }), null);
+    const epoch = c.epochOf("m0");
+    assert.ok(epoch >= 3n, `epoch ${epoch}`);
+    // By rank against the operator's: one member as if it had entered a worse operator's group of the
+    // round, one as if a better one's; the others entered the operator's.
+    const rank = (m: Member) => operatorRank(toHex(m.group.memberId), round);
+    const others = members.filter((m) => m !== operator);
+    const worse = others.find((m) => compareBytes(rank(m), rank(operator)) > 0)!;
+    const better = others.find((m) => compareBytes(rank(m), rank(operator)) < 0);
+    const inWorse = others.find((m) => m !== worse && m !== better)!;
+    const inOwn = others.filter((m) => m !== worse && m !== better && m !== inWorse);
+    inWorse.sync.state.joinedRound!.joinedVia = toHex(worse.group.memberId);
+    let inBetter: Member | undefined;
+    if (better) {
+      inBetter = inOwn.pop()!;
+      inBetter.sync.state.joinedRound!.joinedVia = toHex(better.group.memberId);
+    }
+    for (const m of members) assert.equal(m.status, "IN_SYNC", m.name);
+    await inject(c, operator.name, operator.group.state.syncKey!.key, { resetWelcome: welcome });
+    await c.sim.runFor(1_000);
+    assert.equal(inWorse.sync.state.counters.RESET_COMPETING_REPLACED, 1, `${inWorse.name} took it`);
+    for (const m of [...inOwn, ...(inBetter ? [inBetter] : [])])
+      assert.equal(m.sync.state.counters.RESET_COMPETING_REPLACED, undefined, `${m.name} ignored it`);
+    // In the operator's group at its first epoch (a member of a really competing group catches up from
+    // there: its states were on another chain; churn seeds 288 and 451 in test/cli/chaos.test.ts).
+    const g = inWorse.group.group!;
+    assert.equal(g.epoch, 1n);
+    assert.deepEqual(
+      g.history[0]!.fingerprint,
+      operator.group.group!.history.find((h) => h.epoch === 1n)?.fingerprint,
+    );
+    for (const m of others) if (m !== inWorse) assert.equal(c.epochOf(m.name), epoch, m.name);
   });
 });

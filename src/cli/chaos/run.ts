@@ -70,6 +70,7 @@ export async function runChaos(
       cluster.crashAfterInputs(c.name, c.inputs, c.downMs, () => void stepCrashed++);
   };
   const churning = (s.churn ?? []).some((e) => e.kind === "remove");
+  const trace = new Set(process.env.DEMLS_CHAOS_TRACE?.split(",") ?? []);
   const cluster = new Cluster({
     seed: s.seed,
     groupParams: FAST_GROUP_PARAMS,
@@ -84,6 +85,7 @@ export async function runChaos(
         for (const c of waiting)
           if (c.name === m.name && cluster.now >= t0 + c.fromMs && isTrigger(c.after, e)) fire(c);
       onEvent?.(e, m, cluster.now);
+      if (trace.has(m.name)) traceEvent(e, m.name, cluster.now - (t0 ?? 0));
     },
   });
   await cluster.form(s.members);
@@ -222,6 +224,23 @@ export function crashed(seed: number, e: unknown, classes?: readonly string[]): 
 }
 
 /**
+ * `DEMLS_CHAOS_TRACE=m1,j0`: each named member's epochs, statuses, joins, removals, recoveries, resets,
+ * decisions and rejections as they happen, with the schedule's time, on stderr.
+ */
+function traceEvent(e: SyncEffect, who: string, at: number): void {
+  const t = `${(at / 1000).toFixed(1)}s ${who}`;
+  const hex = (b: Uint8Array) => toHex(b).slice(0, 8);
+  if (e.type === "status") console.error(`${t} ${e.previous} -> ${e.status}`);
+  else if (e.type === "epoch") console.error(`${t} epoch ${e.epoch}`);
+  else if (e.type === "joined") console.error(`${t} joined at ${e.epoch}`);
+  else if (e.type === "removed") console.error(`${t} removed`);
+  else if (e.type === "recovered") console.error(`${t} recovered by ${e.how} (${e.epochs})`);
+  else if (e.type === "reset") console.error(`${t} reset to ${hex(e.groupId)} from ${hex(e.operator)}`);
+  else if (e.type === "decided") console.error(`${t} decided ${e.proposalId.slice(0, 8)} ${e.decision}`);
+  else if (e.type === "rejected") console.error(`${t} rejected ${e.code} ${e.detail}`);
+}
+
+/**
  * `DEMLS_CHAOS_DUMP=m1,j0`: at the deadline, each named member's status, sync keys (current and previous,
  * hex prefixes), counters of both cores, the views it holds (member, group, epoch, when heard), its group
  * (epoch, active or not, roster), whether it is rejoining or in a reset round, its last verdict's states
@@ -242,9 +261,10 @@ function dumpMembers(cluster: Cluster, names: readonly string[]): void {
       ? `${g.epoch} ${g.state.groupActiveState.kind} roster ${m.group.rosterIds().map(toHex).map(name).join(",")}`
       : "none";
     const reset = m.sync.state.reset;
-    const verdict = (m.sync.lastVerdict?.states ?? [])
+    const last = m.sync.lastVerdict;
+    const verdict = `${last?.reporting ?? 0}/${last?.rosterSize ?? 0} ${(last?.states ?? [])
       .map((s) => `${s.epoch}:${short(s.fingerprint, 8)}=${s.members.map(name).join(",")}`)
-      .join(" ");
+      .join(" ")}`;
     const seqs = [...m.group.chatSequences()]
       .map(([w, e]) => `${name(w)}:${e.first}..${e.high} have ${[...e.have].sort((a, b) => a - b).join(",")}`)
       .join("; ");
@@ -253,7 +273,7 @@ function dumpMembers(cluster: Cluster, names: readonly string[]): void {
       `\n  sync ${JSON.stringify(m.sync.state.counters)}\n  group ${JSON.stringify(gs.counters)}`,
       `\n  views ${views.join(" ")}`,
       `\n  group ${group}`,
-      `\n  rejoining ${m.sync.state.rejoining}, reset ${reset ? (reset.done ? "done" : "running") : "none"}, verdict ${verdict}`,
+      `\n  rejoining ${m.sync.state.rejoining}, reset ${reset ? `${reset.done ? "done" : "running"} attempt ${reset.proposal.attempt} via ${reset.joinedVia ? name(reset.joinedVia) : "-"}` : "none"}, verdict ${verdict}`,
       `\n  chat sequences ${seqs}`,
     );
   }
