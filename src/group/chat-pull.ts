@@ -15,7 +15,7 @@ import { chatSigned, senderKey, signChat } from "./chat-signature.ts";
 import { sendEphemeralPayload } from "./commit-pull.ts";
 import { count, rosterIds } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
-import { outAt, sentWhileOut } from "./former-members.ts";
+import { outAt } from "./former-members.ts";
 import type { Chat, ChatPull } from "./frames.ts";
 import type { GroupCore } from "./state.ts";
 import type { SenderChats } from "./volatile.ts";
@@ -210,8 +210,8 @@ function responderFor(
  * A pull from `requester`: answered only when it names us, at most `PULL_SEQUENCES` chats per
  * requester per `chatPullMs`, each a chat we sent (re-sent) or kept of its sender (relayed), sent or read
  * while the requester was on our roster. Sealed to the pull's answer key, an answer reaches the requester
- * alone; a pull without one (an older member) is answered in the clear of MLS, which every member reads,
- * so only with chats sent while nobody on our roster was out after a removal or a leave.
+ * alone. A pull without a valid one is refused (`CHAT_PULL_UNSEALED`): an answer in the clear of MLS
+ * reaches every member, also those added after the chat or out when it was sent.
  */
 export async function onChatPull(
   core: GroupCore,
@@ -223,6 +223,11 @@ export async function onChatPull(
   if (pull.sequences.length > PULL_SEQUENCES) return [];
   // Only a member of our roster is served (a removed one may still hold a recent epoch's keys).
   if (core.group === undefined || rosterMember(core.group, requester) === undefined) return [];
+  if (pull.answerKey?.length !== 32) {
+    count(core, "CHAT_PULL_UNSEALED");
+    return [];
+  }
+  const answerKey = pull.answerKey;
   const who = toHex(requester);
   const served = core.vol.chatPullServed;
   const last = served.get(who);
@@ -230,19 +235,18 @@ export async function onChatPull(
   const budget = fresh ? PULL_SEQUENCES : PULL_SEQUENCES - last.count;
   if (budget <= 0) return [];
   const since = core.vol.rosterSince.get(who) ?? Number.NEGATIVE_INFINITY;
-  const answerKey = pull.answerKey?.length === 32 ? pull.answerKey : undefined;
-  const withheld = answerKey ? outAt(core, who) : sentWhileOut(core);
+  const withheld = outAt(core, who);
   const wanted = new Set(pull.sequences.map(Number));
   const out: GroupEffect[] = [];
   let servedNow = 0;
   // Answers go as SDS ephemerals: a re-send in the SDS stream would name the lost copy in its causal
   // history and wait for it at the requester; the chat's own order (`after`) is kept by the chat layer.
   const relay = async (sender: Uint8Array, chat: Chat): Promise<GroupEffect[]> => {
-    const sealedRelay = answerKey && sealAnswer(core, requester, answerKey, { sender, chat });
-    if (answerKey && sealedRelay === undefined) return [];
+    const sealedRelay = sealAnswer(core, requester, answerKey, { sender, chat });
+    if (sealedRelay === undefined) return [];
     servedNow++;
     count(core, "CHAT_PULL_SERVED");
-    return sendEphemeralPayload(core, sealedRelay ? { sealedRelay } : { relayed: { sender, chat } }, now);
+    return sendEphemeralPayload(core, { sealedRelay }, now);
   };
   if (bytesEqual(pull.sender, core.identity.id)) {
     for (const c of [...core.state.sentChats]) {

@@ -104,6 +104,8 @@ export type GroupCode =
   | "CHAT_PULL_SENT"
   /** Counted: a chat we re-sent or relayed at a member's pull. */
   | "CHAT_PULL_SERVED"
+  /** A chat pull without a valid answer key (32 bytes): not answered, an answer in the clear reaches every member. */
+  | "CHAT_PULL_UNSEALED"
   /** Counted: a held frame dropped because `heldLimit` frames were already held. */
   | "HELD_DROPPED"
   // Admission and rejoin.

@@ -167,6 +167,14 @@ export class GroupMember {
     return propose(this.core, PROPOSAL_LEAVE, this.memberId, now);
   }
 
+  /**
+   * The application wants to be in the group again (it asked to be re-added): a leave it asked for
+   * earlier is no longer asked again when a reset or an undone removal brings it back.
+   */
+  stay(): void {
+    this.core.state.leaving = false;
+  }
+
   /** Current roster member ids. */
   rosterIds(): Uint8Array[] {
     return rosterIds(this.core);

@@ -287,7 +287,10 @@ export class Member {
    * state is damaged. The members vote the stale leaf out and the member back in.
    */
   requestRejoin(): Promise<void> {
-    return this.enqueue((now) => this.sync.rejoin(now));
+    return this.enqueue((now) => {
+      this.group.stay();
+      return this.sync.rejoin(now);
+    });
   }
 
   /**

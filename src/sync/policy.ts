@@ -4,8 +4,8 @@
 //   HARD for `hardAfterMs`             → propose a hard reset
 //   left behind by a reset, for `lineageFollowTurns` operator timeouts + `hardAfterMs` → follow the lineage
 //   IN_SYNC, UNKNOWN                   → nothing
-import { fingerprintAt, type MlsGroup, MlsProtocolError, retainedEpochs, rewind } from "../mls/index.ts";
-import { bytesEqual, toHex } from "../util/bytes.ts";
+import { type MlsGroup, MlsProtocolError, retainedEpochs, rewind } from "../mls/index.ts";
+import { bytesEqual } from "../util/bytes.ts";
 import { applyHeard } from "./catchup-apply.ts";
 import { requestCatchUp } from "./catchup-request.ts";
 import { count, drop } from "./channel.ts";
@@ -18,6 +18,7 @@ import { rejoin } from "./rejoin.ts";
 import { checkRemoval } from "./removal-check.ts";
 import { mayPropose, propose, tick as resetTick } from "./reset-round.ts";
 import { timing } from "./roster.ts";
+import { recovering, stranded } from "./stranded.ts";
 import { judge } from "./verdict.ts";
 
 /** Periodic: gossip when due, the reset round's step, then (once settled) classify and act. */
@@ -67,48 +68,6 @@ export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]>
 }
 
 /**
- * Whether, for `strandedAfterWindows` view windows, we have read nobody in our group while traffic
- * under sync keys we do not hold went on all along (docs/sync.md, "Stranded members"): a joiner added only
- * on a branch the group abandoned, a member whose key the group rotated past, one that lost its key in a
- * crash while the group moved on. The group cannot reach us with the keys we hold, so we ask to be
- * re-added. Reading anyone is enough to wait: members that read each other but see no majority (silent
- * members on the roster) must not all leave at once.
- */
-function stranded(ctx: SyncContext, now: number): boolean {
-  const { state, volatile, params } = ctx;
-  const windowMs = timing(ctx).windowMs;
-  const me = toHex(ctx.port.memberId);
-  // Members heard only in another group (a reset group of our lineage, whose members answer us under a
-  // key we hold) are no reason to wait: too few of them to follow (`leftBehind`), none of them in ours.
-  const g = ctx.port.group!;
-  const ours = toHex(g.groupId);
-  const read = [...state.views].filter(
-    ([who, v]) => who !== me && v.groupId === ours && now - v.receivedAt <= windowMs,
-  );
-  const unreadable = volatile.unreadableAt !== undefined && now - volatile.unreadableAt <= windowMs;
-  // Our roster moved to a reset group of our lineage: following it (`followLineage`) is the way back.
-  const busy = recovering(ctx) || leftBehind(ctx, now);
-  // Reading nobody, or only branches we cannot take. (Reading only members at our own state is no
-  // reason: unreadable envelopes are unauthenticated, so an outsider could make every side of an even
-  // split leave at once, and nobody would hold the group; churn 164 and 214 stay open: docs/threats.md.)
-  const spans = read.length === 0 || cutOff(ctx) ? 1 : 0;
-  if (spans === 0 || !unreadable || busy) {
-    volatile.strandedSince = undefined;
-    return false;
-  }
-  volatile.strandedSince ??= now;
-  if (now - volatile.strandedSince < spans * params.strandedAfterWindows * windowMs) return false;
-  volatile.strandedSince = undefined;
-  return true;
-}
-
-/** A rejoin pending or a reset round running: the way back is under way. */
-function recovering(ctx: SyncContext): boolean {
-  const s = ctx.state;
-  return s.rejoining || (s.reset !== undefined && !s.reset.done);
-}
-
-/**
  * A group held without its sync key: nothing to classify or heal with, and we send nothing the others
  * could place. The key share comes with the Welcome and is asked for again on the group channel; if none
  * came for `strandedAfterWindows` windows, the group has moved past the state we hold (its members no
@@ -126,38 +85,6 @@ async function keyless(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
   volatile.keylessSince = undefined;
   count(ctx, "KEYLESS_REJOIN");
   return rejoin(ctx, now);
-}
-
-/**
- * Whether our last verdict saw no majority (`UNKNOWN`) and every other member it placed is on a branch
- * that shares no state with our whole history: branches we can never re-align to, so reading them is no
- * reason to wait (a joiner added only on a branch the rest abandoned reads the members that were on its
- * side, or the one member that re-aligned off it and still answers under its key). A member at a later
- * epoch whose gossip names no epoch we hold (one that rejoined, its history starting after ours) is no
- * more a branch we can take: it counts with them. One member heard on a branch we share history with, or
- * at our epoch or below without an epoch to compare, and we wait: an insider claiming some other branch
- * strands nobody who reads anyone else.
- */
-function cutOff(ctx: SyncContext): boolean {
-  const v = ctx.volatile.verdict;
-  const g = ctx.port.group;
-  if (v?.status !== "UNKNOWN" || g === undefined) return false;
-  const me = toHex(ctx.port.memberId);
-  let unrelated = 0;
-  for (const st of v.states) {
-    const others = st.members.filter((m) => m !== me).length;
-    if (others === 0) continue;
-    let differs = false;
-    for (const p of [{ epoch: st.epoch, fingerprint: st.fingerprint }, ...st.ancestry]) {
-      const mine = fingerprintAt(g.history, p.epoch);
-      if (mine === undefined) continue;
-      if (bytesEqual(mine, p.fingerprint)) return false;
-      differs = true;
-    }
-    if (!differs && st.epoch <= g.epoch) return false;
-    unrelated += others;
-  }
-  return unrelated > 0;
 }
 
 /**

@@ -182,7 +182,9 @@ describe("chaos harness", () => {
   // one id, both moved past their first epoch, and each side counted itself a majority over the roster
   // its own history agreed (now the better-ranked operator's group replaces the other at any epoch); 451,
   // members of one side refused the better group, whose operator had added joiners only its side knew
-  // (now the operator adds its last agreed roster, not its whole roster).
+  // (now the operator adds its last agreed roster, not its whole roster); 164, a member and the joiner of
+  // its side, left on a branch whose key the group rotated past, read only each other (now the signed last
+  // word of as many roster members, past them on another branch, strands them).
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -204,6 +206,7 @@ describe("chaos harness", () => {
     [49, "a member back from a stranded rejoin pulls the chats of senders it had never read"],
     [288, "of two reset groups of one id past their first epoch, the better operator's takes the other's"],
     [451, "a reset operator leaves out joiners only its side knew: the other side can join its group"],
+    [164, "two members reading only each other, as many others last heard past them elsewhere, rejoin"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);

@@ -105,14 +105,23 @@ it("a responder serves only pulls that name it, only chats sent while the reques
   await m0.sendChat("before the joiner");
   await c.sim.runFor(3_000);
   const id0 = m0.group.memberId;
+  // Every pull carries its requester's answer key (a pull without one is refused: see below).
+  const key1 = newAnswerKey(m1.group.core);
   // A pull naming another responder: m0 serves nothing.
   await injectPayload(c, "m1", {
-    chatPull: { sender: id0, sequences: [1n], responder: c.members.get("m2")!.group.memberId },
+    chatPull: {
+      sender: id0,
+      sequences: [1n],
+      responder: c.members.get("m2")!.group.memberId,
+      answerKey: key1,
+    },
   });
   await c.sim.runFor(1_000);
   assert.equal(served(m0), 0);
   // Naming m0: served once, and a member that had it drops the copy by id.
-  await injectPayload(c, "m1", { chatPull: { sender: id0, sequences: [1n], responder: id0 } });
+  await injectPayload(c, "m1", {
+    chatPull: { sender: id0, sequences: [1n], responder: id0, answerKey: key1 },
+  });
   await c.sim.runFor(1_000);
   assert.equal(served(m0), 1);
   // A joiner asking for what m0 sent before its add gets nothing.
@@ -120,7 +129,10 @@ it("a responder serves only pulls that name it, only chats sent while the reques
   await c.sim.runFor(15_000);
   assert.ok(c.members.get("j0")!.group.group, "j0 joined");
   const before = served(m0);
-  await injectPayload(c, "j0", { chatPull: { sender: id0, sequences: [1n], responder: id0 } });
+  const keyJ = newAnswerKey(c.members.get("j0")!.group.core);
+  await injectPayload(c, "j0", {
+    chatPull: { sender: id0, sequences: [1n], responder: id0, answerKey: keyJ },
+  });
   await c.sim.runFor(1_000);
   assert.equal(served(m0), before, "nothing from before the joiner's add");
   // The budget: at most PULL_SEQUENCES chats per requester per chatPullMs, however many pulls.
@@ -129,10 +141,11 @@ it("a responder serves only pulls that name it, only chats sent while the reques
   const b = served(m0);
   const all = Array.from({ length: PULL_SEQUENCES }, (_, i) => BigInt(i + 2));
   for (let k = 0; k < 3; k++)
-    await injectPayload(c, "m1", { chatPull: { sender: id0, sequences: all, responder: id0 } });
+    await injectPayload(c, "m1", {
+      chatPull: { sender: id0, sequences: all, responder: id0, answerKey: key1 },
+    });
   await c.sim.runFor(100);
   assert.equal(served(m0) - b, PULL_SEQUENCES);
-  void m1;
 });
 
 it("another member's count of a quiet sender raises what is owed and makes it the first asked; replays of arrived sequences are refused; non-members are not served", async () => {
@@ -197,13 +210,17 @@ it("answers are sealed to the requester's answer key: only it opens them, and a 
   assert.equal(openAnswer(m1!, { ...sealed, ciphertext: flipped }, id(m0!)), undefined, "tampered");
   assert.equal(sealAnswer(m0!, id(m1!), new Uint8Array(31), relayed), undefined, "a key of another length");
   // m0 sent a chat while, to m0's knowledge, m2 was out (removed, then back): in the clear of MLS it
-  // would reach m2, so a pull without an answer key is not served; a sealed one is, to m1 alone.
+  // would reach m2 (and members added since), so a pull without a valid answer key is refused and
+  // counted; a sealed one is served, to m1 alone.
   await c.members.get("m0")!.sendChat("while m2 was out");
   await c.sim.runFor(2_000);
   const hex2 = toHex(id(m2!));
   m0!.state.formerMembers.set(hex2, [{ how: "removed", from: 0, key: undefined, to: c.now + 1 }]);
   const pull = { sender: id(m0!), sequences: [1n], responder: id(m0!) };
-  assert.deepEqual(await onChatPull(m0!, pull, id(m1!), c.now), [], "withheld in the clear");
+  assert.deepEqual(await onChatPull(m0!, pull, id(m1!), c.now), [], "refused in the clear");
+  const short = { ...pull, answerKey: new Uint8Array(31) };
+  assert.deepEqual(await onChatPull(m0!, short, id(m1!), c.now), [], "refused with a malformed key");
+  assert.equal((m0!.state.counters as Record<string, number>).CHAT_PULL_UNSEALED, 2);
   const out = await onChatPull(m0!, { ...pull, answerKey: newAnswerKey(m1!) }, id(m1!), c.now);
   assert.ok(out.length > 0, "sealed to m1");
   assert.equal(served(c.members.get("m0")!), 1);

@@ -39,3 +39,13 @@ it("a rejoin request seen after the member is back (by a member who never saw it
   const names = roster(m4.group.group!).map((m) => new TextDecoder().decode(m.memberId));
   assert.deepEqual(names.sort(), ["m0", "m1", "m2", "m3", "m4"]);
 });
+
+it("a member that asked to leave and then asks to be re-added no longer leaves again when brought back", async () => {
+  const c = new Cluster({ seed: 18 });
+  await c.form(4);
+  const m3 = c.members.get("m3")!;
+  await m3.leave();
+  assert.equal(m3.group.state.leaving, true, "the leave is remembered (asked again if undone)");
+  await m3.requestRejoin();
+  assert.equal(m3.group.state.leaving, false, "the application changed its mind");
+});

@@ -1,0 +1,128 @@
+// Stranded members (src/sync/stranded.ts, docs/sync.md "Stranded members"), rule by rule on a fake port:
+// a member reading only members at its own state waits, unless the signed last word of at least as many
+// others puts them past it on another branch; unreadable traffic alone never strands it.
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import type { MlsGroup } from "../../src/mls/index.ts";
+import type { Verdict } from "../../src/sync/classify.ts";
+import type { SyncContext } from "../../src/sync/context.ts";
+import { FAST_SYNC_PARAMS, gossipTiming } from "../../src/sync/params.ts";
+import { newSyncState, newSyncVolatile } from "../../src/sync/state.ts";
+import { stranded } from "../../src/sync/stranded.ts";
+import { toHex, utf8 } from "../../src/util/bytes.ts";
+
+const fp = (e: bigint, branch: string) => utf8(`${branch}/${e}`.padEnd(32, "."));
+const gid = utf8("group");
+const id = (name: string) => toHex(utf8(name));
+const ROSTER = ["me", "pal", "x", "y", "z"];
+const windowMs = gossipTiming(FAST_SYNC_PARAMS, ROSTER.length).windowMs;
+
+/** A group at `epoch` on branch `branch` (its history from epoch 0). */
+function group(epoch: bigint, branch: string): MlsGroup {
+  const history = [];
+  for (let e = 0n; e <= epoch; e++) history.push({ epoch: e, fingerprint: fp(e, branch) });
+  return { groupId: gid, epoch, fingerprint: fp(epoch, branch), history } as unknown as MlsGroup;
+}
+
+/** "me" at epoch 7 of branch "a", with a roster of five, its last verdict `UNKNOWN`. */
+function context(): SyncContext {
+  const ctx = {
+    port: {
+      group: group(7n, "a"),
+      memberId: utf8("me"),
+      rosterIds: () => ROSTER.map(utf8),
+      syncKey: undefined,
+    },
+    state: newSyncState(),
+    volatile: newSyncVolatile(),
+    params: FAST_SYNC_PARAMS,
+  } as unknown as SyncContext;
+  ctx.volatile.verdict = { status: "UNKNOWN", states: [] } as unknown as Verdict;
+  return ctx;
+}
+
+/** A view of `who` at `epoch` of `branch` (ancestry: the two epochs below), heard at `at`. */
+function view(ctx: SyncContext, who: string, epoch: bigint, branch: string, at: number): void {
+  const ancestry = [epoch - 1n, epoch - 2n].map((e) => ({
+    epoch: e,
+    fingerprint: fp(e, e <= 5n ? "a" : branch),
+  }));
+  ctx.state.views.set(id(who), {
+    epoch,
+    fingerprint: fp(epoch, branch),
+    ancestry,
+    receivedAt: at,
+    groupId: toHex(gid),
+  });
+}
+
+/** Ticks `stranded` every second from `from` to `to`, with unreadable traffic going on; the first true. */
+function strandedWithin(
+  ctx: SyncContext,
+  from: number,
+  to: number,
+  fresh: (now: number) => void,
+): number | undefined {
+  for (let now = from; now <= to; now += 1_000) {
+    ctx.volatile.unreadableAt = now;
+    fresh(now);
+    if (stranded(ctx, now)) return now;
+  }
+  return undefined;
+}
+
+const SPAN = FAST_SYNC_PARAMS.strandedAfterWindows * windowMs;
+
+it("reading only a member at our own state while traffic we cannot read goes on: we wait, however long", () => {
+  const ctx = context();
+  const t0 = 10 * windowMs;
+  assert.equal(
+    strandedWithin(ctx, t0, t0 + 4 * SPAN, (now) => view(ctx, "pal", 7n, "a", now)),
+    undefined,
+  );
+});
+
+it("the signed last word of as many others, past us on another branch: we ask to rejoin after the span", () => {
+  const ctx = context();
+  // x and y were last heard (signed) at epoch 8 of branch "b", which forked from ours at epoch 6.
+  view(ctx, "x", 8n, "b", 0);
+  view(ctx, "y", 8n, "b", 0);
+  const t0 = 10 * windowMs;
+  const at = strandedWithin(ctx, t0, t0 + 4 * SPAN, (now) => view(ctx, "pal", 7n, "a", now));
+  assert.ok(at !== undefined && at - t0 >= SPAN, `stranded at ${at}`);
+});
+
+it("fewer others past us than members at our state, the others at or below our epoch or on our chain, in sync, or no unreadable traffic: we wait", () => {
+  const t0 = 10 * windowMs;
+  const pal = (ctx: SyncContext) => (now: number) => view(ctx, "pal", 7n, "a", now);
+  // One insider's word (x) against two of us.
+  const one = context();
+  view(one, "x", 8n, "b", 0);
+  assert.equal(strandedWithin(one, t0, t0 + 4 * SPAN, pal(one)), undefined, "one insider");
+  // Two others on another branch, but at our epoch: an even split, neither side ahead.
+  const even = context();
+  view(even, "x", 7n, "b", 0);
+  view(even, "y", 7n, "b", 0);
+  assert.equal(strandedWithin(even, t0, t0 + 4 * SPAN, pal(even)), undefined, "not past us");
+  // Two others past us on our own chain: we are behind, not left.
+  const behind = context();
+  view(behind, "x", 8n, "a", 0);
+  view(behind, "y", 8n, "a", 0);
+  assert.equal(strandedWithin(behind, t0, t0 + 4 * SPAN, pal(behind)), undefined, "our chain");
+  // A majority verdict: nothing to do here.
+  const inSync = context();
+  inSync.volatile.verdict = { status: "IN_SYNC", states: [] } as unknown as Verdict;
+  view(inSync, "x", 8n, "b", 0);
+  view(inSync, "y", 8n, "b", 0);
+  assert.equal(strandedWithin(inSync, t0, t0 + 4 * SPAN, pal(inSync)), undefined, "in sync");
+  // No unreadable traffic: nothing says the group goes on.
+  const quiet = context();
+  view(quiet, "x", 8n, "b", 0);
+  view(quiet, "y", 8n, "b", 0);
+  let fired = false;
+  for (let now = t0; now <= t0 + 4 * SPAN; now += 1_000) {
+    view(quiet, "pal", 7n, "a", now);
+    fired ||= stranded(quiet, now);
+  }
+  assert.equal(fired, false, "quiet");
+});
