@@ -1,5 +1,5 @@
 // Delivery of own chats: SDS says when every member acknowledged a copy, or when a copy was given up.
-import { fromHex } from "../util/bytes.ts";
+import { fromHex, toHex } from "../util/bytes.ts";
 import type { GroupEffect } from "./effects.ts";
 import type { GroupCore } from "./state.ts";
 
@@ -31,4 +31,15 @@ export function trackChatCopy(core: GroupCore, messageId: string, chatId: string
   const copies = core.state.chatCopies;
   copies.set(messageId, chatId);
   if (copies.size > core.params.chatCopiesKept) copies.delete(copies.keys().next().value!);
+}
+
+/**
+ * Out of the group for good (a removal that stood): our chats no member acknowledged can no longer be
+ * re-sent or pulled from us, so each is reported lost and forgotten.
+ */
+export function abandonChats(core: GroupCore): GroupEffect[] {
+  const s = core.state;
+  const lost = s.sentChats.filter((c) => !s.deliveredChats.has(toHex(c.id)));
+  s.sentChats = [];
+  return lost.map((c) => ({ type: "chatLost", id: c.id }));
 }

@@ -107,7 +107,7 @@ export function releaseChats(core: GroupCore, now: number): GroupEffect[] {
 /** A chat read from `sender` at `epoch`: held with the others, then whatever may go now goes. */
 export function receiveChat(core: GroupCore, chat: Omit<HeldChat, "heldAt">, now: number): GroupEffect[] {
   const s = core.state;
-  noteChatArrival(core, chat.sender, chat.sequence);
+  noteChatArrival(core, chat.sender, chat.sequence, now);
   if (s.seenChats.has(toHex(chat.id)) || s.heldChats.some((h) => bytesEqual(h.id, chat.id))) return [];
   s.heldChats.push({ ...chat, heldAt: now });
   return releaseChats(core, now);

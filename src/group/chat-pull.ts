@@ -15,7 +15,7 @@ import { chatSigned, senderKey, signChat } from "./chat-signature.ts";
 import { sendEphemeralPayload } from "./commit-pull.ts";
 import { count, rosterIds } from "./core.ts";
 import type { GroupEffect } from "./effects.ts";
-import { outAt } from "./former-members.ts";
+import { lastAbsence, outAt } from "./former-members.ts";
 import type { Chat, ChatPull } from "./frames.ts";
 import type { GroupCore } from "./state.ts";
 import type { SenderChats } from "./volatile.ts";
@@ -54,14 +54,17 @@ function prune(e: SenderChats): void {
   for (const s of e.asked.keys()) if (s < floor) e.asked.delete(s);
 }
 
-/** A chat of `sender` numbered `sequence` arrived (delivered or held): it is not pulled. */
-export function noteChatArrival(core: GroupCore, sender: Uint8Array, sequence: number): void {
+/** A chat of `sender` numbered `sequence` arrived at `now` (delivered or held): it is not pulled. */
+export function noteChatArrival(core: GroupCore, sender: Uint8Array, sequence: number, now: number): void {
   if (sequence <= 0 || bytesEqual(sender, core.identity.id)) return;
   const e = entry(core, toHex(sender), sequence);
   if (sequence < e.first) e.first = sequence;
   e.have.add(sequence);
   e.asked.delete(sequence);
-  if (sequence > e.high) e.high = sequence;
+  if (sequence > e.high) {
+    e.high = sequence;
+    e.arrivedAt = now;
+  }
   prune(e);
 }
 
@@ -76,12 +79,16 @@ export function noteChatSequence(core: GroupCore, sender: string, sequence: numb
   if (g === undefined) return;
   if (via !== undefined) {
     // Another member's word that the sender's chats went further: for a sender we track, or one on our
-    // roster we never heard announce (cut off from it since we joined: chaos dead 117), and that member
-    // is asked first. Of a sender we never heard, what predates our add is refused by every responder
-    // (`rosterSince`), so at worst we ask in vain.
+    // roster we never heard announce (cut off from it since we joined: chaos dead 117), or one that left
+    // our roster since we were in it (its last chats, sent on a branch that still had it, may be ours:
+    // chaos churn 702), and that member is asked first. Of a sender we never heard, what predates our add
+    // is refused by every responder (`rosterSince`), so at worst we ask in vain.
     if (via === toHex(core.identity.id) || rosterMember(g, fromHex(via)) === undefined) return;
     let e = core.vol.chatSeqs.get(sender);
-    if (e === undefined && rosterMember(g, fromHex(sender)) !== undefined) e = entry(core, sender, 1);
+    const absence = lastAbsence(core, sender);
+    const departed = absence !== undefined && absence.to === undefined;
+    if (e === undefined && (departed || rosterMember(g, fromHex(sender)) !== undefined))
+      e = entry(core, sender, 1);
     if (e === undefined) return;
     if (raise(e, sequence)) e.holder = via;
     return;

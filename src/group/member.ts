@@ -6,6 +6,7 @@ import type { Rng } from "../net/transport.ts";
 import { SdsChannel } from "../sds/index.ts";
 import * as adoption from "./adopt.ts";
 import * as ballots from "./ballots.ts";
+import * as delivery from "./chat-delivery.ts";
 import * as pulls from "./chat-pull.ts";
 import * as relay from "./chat-relay.ts";
 import * as chats from "./chats.ts";
@@ -175,6 +176,14 @@ export class GroupMember {
     this.core.state.leaving = false;
   }
 
+  /**
+   * Out of the group for good (a removal that stood): our chats no member acknowledged can no longer be
+   * re-sent or pulled from us, so each is reported lost (`chatLost`) and forgotten.
+   */
+  abandonChats(): GroupEffect[] {
+    return delivery.abandonChats(this.core);
+  }
+
   /** Current roster member ids. */
   rosterIds(): Uint8Array[] {
     return rosterIds(this.core);
@@ -244,12 +253,16 @@ export class GroupMember {
     return pulls.chatsHeldOf(this.core, sender);
   }
 
-  /** Members (hex) out of our roster since `since` (our clock) or later, and not back: departed lately. */
+  /**
+   * Members (hex) out of our roster and not back, that left it at `since` (our clock) or later, or whose
+   * newest chat arrived then (sent on a branch that still had them): departed lately.
+   */
   departedSince(since: number): string[] {
     const out: string[] = [];
     for (const [who, absences] of this.core.state.formerMembers) {
       const last = absences.at(-1);
-      if (last !== undefined && last.to === undefined && last.from >= since) out.push(who);
+      const arrived = this.core.vol.chatSeqs.get(who)?.arrivedAt ?? Number.NEGATIVE_INFINITY;
+      if (last !== undefined && last.to === undefined && Math.max(last.from, arrived) >= since) out.push(who);
     }
     return out;
   }

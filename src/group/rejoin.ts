@@ -15,15 +15,22 @@ import { rotateSyncKey } from "./sync-key.ts";
 
 /**
  * Leaves the current group value and becomes a joiner again (a member a reset did not include): it
- * announces `keyPackages` and is added through the normal proposal and vote path.
+ * announces `keyPackages` and is added through the normal proposal and vote path, by the group `target`
+ * (ours, or a reset group of it our roster moved to): there, chats sent while we were in the group we
+ * leave may still be ours to pull (chat-pull.ts).
  */
-export function becomeJoiner(core: GroupCore, keyPackages: KeyPackageBundle[], now: number): void {
+export function becomeJoiner(
+  core: GroupCore,
+  keyPackages: KeyPackageBundle[],
+  now: number,
+  target?: Uint8Array,
+): void {
   // The roster we leave is remembered as out until a Welcome shows who is still in: a member that left
   // meanwhile keeps its signature key here, so its signed chats others relay to us still verify.
   const left = core.group;
   if (left !== undefined) {
     recordDepartures(core, left, new Set([toHex(core.identity.id)]), now, () => "reset");
-    core.vol.rejoinedGroup = toHex(left.groupId);
+    core.vol.rejoinedGroup = toHex(target ?? left.groupId);
   }
   core.group = undefined;
   core.sds = undefined;
@@ -51,7 +58,7 @@ export async function requestRejoin(
     at: BigInt(Math.floor(now)),
   };
   const signature = await sign(core.identity, "rejoin", rejoinBody(req));
-  becomeJoiner(core, keyPackages, now);
+  becomeJoiner(core, keyPackages, now, req.groupId);
   core.state.rejoinRequest = encodeWelcomeFrame({ rejoin: { ...req, signature } });
 }
 

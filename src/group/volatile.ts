@@ -15,6 +15,8 @@ export interface SenderChats {
   holder?: string;
   /** When this sender's chats may be pulled again (the wait doubles with each attempt). */
   nextPullAt?: number;
+  /** When the newest of its chats arrived here (our clock): a departed sender's count is announced after. */
+  arrivedAt?: number;
 }
 
 /** Our own commit, with the state it leads to (MLS does not let a member process its own commit). */
@@ -68,8 +70,8 @@ export interface GroupVolatile {
   /** Private halves of our recent pull answer keys, by public key (hex; not saved: a restart asks again). */
   readonly answerKeys: Map<string, Uint8Array>;
   /**
-   * The group (hex id) we last left to be re-added to (not saved): back in it, a sender we never heard
-   * announce may owe us chats from our first add on, which responders still check.
+   * The group (hex id) we last asked to be re-added to, ours or a reset group of it (not saved): in it, a
+   * sender we never heard announce may owe us chats from our first add on, which responders still check.
    */
   rejoinedGroup: string | undefined;
 }

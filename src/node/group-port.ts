@@ -68,6 +68,7 @@ export function groupPortOf(member: GroupMember): GroupPort {
     },
     noteChatSequence: (who, sequence, via) => member.noteChatSequence(who, sequence, via),
     chatsHeldOf: (who) => member.chatsHeldOf(who),
+    abandonChats: () => member.abandonChats(),
     departedSince: (since) => member.departedSince(since),
     skipMissedHistory: (now) => member.skipMissedHistory(now),
     startGroup: (group, now, resetFrom) => member.startGroup(group, now, resetFrom),

@@ -2,12 +2,13 @@
 // after every epoch change, early on a state hint and as an answer to a peer behind or beside us; and the
 // views of the others' infos that classification reads.
 import type { GroupEffect } from "../group/effects.ts";
-import { ancestry, relation, sign, verify } from "../mls/index.ts";
+import { ancestry, type MlsGroup, relation, sign, verify } from "../mls/index.ts";
 import { aheadOfClock } from "../util/bounds.ts";
 import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
 import { count, drop, publish, sealingKeys } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
+import { beforeRemoval } from "./removal-check.ts";
 import { noteSeen } from "./requesters.ts";
 import { onForeignView, repeatingRound } from "./reset-welcome.ts";
 import { learnRoster, liveMembers, rosterIdSet, timing } from "./roster.ts";
@@ -17,7 +18,7 @@ import { infoBody, type SyncStateInfo } from "./wire.ts";
 /** Sends our SyncStateInfo now (and sets the next heartbeat). */
 export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
   const { port, state, volatile } = ctx;
-  const g = port.group;
+  const g = port.group ?? checkedState(ctx);
   const j = ctx.params.gossipJitter;
   state.nextGossipAt = now + timing(ctx).intervalMs * (1 - j + 2 * j * ctx.rng.next());
   if (g === undefined || port.syncKey === undefined) return [];
@@ -42,6 +43,17 @@ export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[
   volatile.gossipSent += effects.length;
   for (const e of effects) volatile.gossipBytes += e.bytes.length;
   return effects;
+}
+
+/**
+ * Removed, while the removal is checked: the state we held before it. A group that never took the removal
+ * still has us on its roster, and its members answer a roster member under the key it sent under, which
+ * the removal rotated away from: without our gossip nobody sent under it, and a removed member whose
+ * group moved on by another commit read nothing that could undo the removal (chaos churn 740).
+ */
+function checkedState(ctx: SyncContext): MlsGroup | undefined {
+  const c = ctx.volatile.removalCheck;
+  return c !== undefined && !c.done ? beforeRemoval(ctx) : undefined;
 }
 
 /**
@@ -109,6 +121,8 @@ export async function onGroupEffects(
   const out: SyncEffect[] = [];
   if (s.rejoining && effects.some((e) => e.type === "joined")) {
     s.rejoining = false;
+    // In by an add, not by a reset Welcome: a Welcome of the group we are in is no competing group's.
+    s.joinedRound = undefined;
     out.push({ type: "recovered", how: "rejoin", epochs: 0 });
   }
   // One announcement of where we ended up, however many epochs the effects moved us.

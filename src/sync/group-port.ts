@@ -80,6 +80,8 @@ export interface GroupPort {
   noteChatSequence(member: string, sequence: number, via?: string): void;
   /** The newest sequence number of `member`'s (hex) chats that arrived here, if any. */
   chatsHeldOf(member: string): number | undefined;
+  /** Out of the group for good: our chats no member acknowledged, reported lost (see GroupMember). */
+  abandonChats(): GroupEffect[];
   /** Members (hex) out of our roster since `since` (our clock) or later, and not back. */
   departedSince(since: number): string[];
   /** After we were moved past missed epochs: stop waiting for their SDS history. */

@@ -79,7 +79,8 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   if (ended) {
     c.done = true;
     count(ctx, "REMOVAL_CHECK_ENDED");
-    return [];
+    // The removal stands: what we sent that no member acknowledged will not reach the group through us.
+    return ctx.port.abandonChats();
   }
   const m = verdict.majority;
   // The majority holds our very state before the removal, heard there for longer after the removal than

@@ -259,7 +259,14 @@ async function roundTick(ctx: SyncContext, r: ResetRound, now: number): Promise<
     return [];
   }
   const me = toHex(ctx.port.memberId);
+  // In a group of the round already (added to it after a rejoin, say): the round is over for us; building
+  // another group of its id would compete with the one we are in.
+  const g = ctx.port.group;
+  if (g !== undefined && bytesEqual(g.groupId, r.groupId)) {
+    r.done = true;
+    return [];
+  }
   // Not in a group any more (we asked to be added to one): there is nothing of ours to reset.
-  if (ops[turn % Math.max(1, ops.length)] !== me || ctx.port.group === undefined) return [];
+  if (ops[turn % Math.max(1, ops.length)] !== me || g === undefined) return [];
   return operate(ctx, r, now);
 }

@@ -184,7 +184,13 @@ describe("chaos harness", () => {
   // members of one side refused the better group, whose operator had added joiners only its side knew
   // (now the operator adds its last agreed roster, not its whole roster); 164, a member and the joiner of
   // its side, left on a branch whose key the group rotated past, read only each other (now the signed last
-  // word of as many roster members, past them on another branch, strands them).
+  // word of as many roster members, past them on another branch, strands them); 558, a member re-added to a
+  // reset group took its own fail-over turn as the round's operator, then the better operator's Welcome
+  // to the group it was in, and applied its own stale leaf's removal (now a member in a group of the
+  // round is done with the round, and one that came in by an add takes no reset Welcome of that group);
+  // 740, a member whose leave its side committed went quiet while the majority, which never took it, moved
+  // on by another commit that rotated the key (now a member checking its removal gossips its state before
+  // it, and the majority answers under its key).
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -207,6 +213,8 @@ describe("chaos harness", () => {
     [288, "of two reset groups of one id past their first epoch, the better operator's takes the other's"],
     [451, "a reset operator leaves out joiners only its side knew: the other side can join its group"],
     [164, "two members reading only each other, as many others last heard past them elsewhere, rejoin"],
+    [558, "a member re-added to a reset group neither operates the round nor takes its Welcome again"],
+    [740, "a member checking its removal gossips its state before it: the majority undoes the leave"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);

@@ -39,8 +39,8 @@ it("gaps and an announced last sequence are owed; what predates us, lies beyond 
   // m0's first announcement: 5 sent before we heard it, so 1-5 are not ours to ask.
   noteChatSequence(core, toHex(m0), 5);
   assert.deepEqual(owedSequences(seqs()), []);
-  noteChatArrival(core, m0, 6);
-  noteChatArrival(core, m0, 9);
+  noteChatArrival(core, m0, 6, 0);
+  noteChatArrival(core, m0, 9, 0);
   assert.deepEqual(owedSequences(seqs()), [7, 8], "the gap below a chat that arrived");
   noteChatSequence(core, toHex(m0), 11);
   assert.deepEqual(owedSequences(seqs()), [7, 8, 10, 11], "and up to the announced last");
@@ -164,7 +164,7 @@ it("another member's count of a quiet sender raises what is owed and makes it th
   noteChatSequence(core, toHex(id0), 2, id2);
   assert.deepEqual(owedSequences(core.vol.chatSeqs.get(toHex(id0))!), [1, 2]);
   core.vol.chatSeqs.clear();
-  noteChatArrival(core, id0, 1);
+  noteChatArrival(core, id0, 1, 0);
   noteChatSequence(core, toHex(id0), 4, id2);
   const e = core.vol.chatSeqs.get(toHex(id0))!;
   assert.deepEqual(owedSequences(e), [2, 3, 4]);
@@ -175,7 +175,7 @@ it("another member's count of a quiet sender raises what is owed and makes it th
   // A sequence that arrived, or one below the window, is a replay.
   assert.ok(arrivedBefore(core, id0, 1));
   assert.ok(!arrivedBefore(core, id0, 2));
-  noteChatArrival(core, id0, 1 + PULL_WINDOW + 5);
+  noteChatArrival(core, id0, 1 + PULL_WINDOW + 5, 0);
   assert.ok(arrivedBefore(core, id0, 3), "below the window now");
   // A pull from a non-member is not served, whatever it names.
   await m0.sendChat("one");

@@ -71,6 +71,11 @@ export async function runChaos(
   };
   const churning = (s.churn ?? []).some((e) => e.kind === "remove");
   const trace = new Set(process.env.DEMLS_CHAOS_TRACE?.split(",") ?? []);
+  // Every member each member held a state with: chats are owed only to those (verdict.ts).
+  const shared = new Map<string, Set<string>>();
+  // Chats by id (hex), and those their sender was told are lost (verdict.ts).
+  const chatText = new Map<string, string>();
+  const lostChats = new Set<string>();
   const cluster = new Cluster({
     seed: s.seed,
     groupParams: FAST_GROUP_PARAMS,
@@ -85,10 +90,20 @@ export async function runChaos(
         for (const c of waiting)
           if (c.name === m.name && cluster.now >= t0 + c.fromMs && isTrigger(c.after, e)) fire(c);
       onEvent?.(e, m, cluster.now);
+      if (e.type === "chatLost") {
+        const text = chatText.get(toHex(e.id));
+        if (text !== undefined) lostChats.add(text);
+      }
+      if (e.type === "epoch" || e.type === "joined") {
+        const seen = shared.get(m.name) ?? new Set<string>();
+        for (const r of m.roster()) seen.add(r);
+        shared.set(m.name, seen);
+      }
       if (trace.has(m.name)) traceEvent(e, m.name, cluster.now - (t0 ?? 0));
     },
   });
   await cluster.form(s.members);
+  for (const m of cluster.members.values()) shared.set(m.name, new Set(m.roster()));
   const sim = cluster.sim;
   sim.setLoss(s.loss);
   if (s.linkFaults) sim.setLinkFaults(s.linkFaults);
@@ -147,9 +162,11 @@ export async function runChaos(
       const text = `${c.from}#${n++}`;
       const out = [...cluster.members.values()].filter((m) => m.removed).map((m) => m.name);
       if (out.length) outAtSend.set(text, new Set(out));
-      await command(`${c.from} chat`, () => cluster.chat(c.from, text));
+      await command(`${c.from} chat`, async () => {
+        chatText.set(await cluster.chat(c.from, text), text);
+      });
     });
-  const expect = { mayLeave, outAtSend };
+  const expect = { mayLeave, outAtSend, shared, lost: lostChats };
   const healAt = start + s.healAtMs;
   await sim.runUntil(healAt);
   const deadline = healAt + CHAOS_DEADLINE_MS;
@@ -275,6 +292,7 @@ function dumpMembers(cluster: Cluster, names: readonly string[]): void {
       `\n  group ${group}`,
       `\n  rejoining ${m.sync.state.rejoining}, reset ${reset ? `${reset.done ? "done" : "running"} attempt ${reset.proposal.attempt} via ${reset.joinedVia ? name(reset.joinedVia) : "-"}` : "none"}, verdict ${verdict}`,
       `\n  chat sequences ${seqs}`,
+      `\n  former ${[...gs.formerMembers].map(([w, a]) => `${name(w)}:${a.map((x) => `${x.how}@${Math.round(x.from)}-${x.to === undefined ? "" : Math.round(x.to)}`).join("/")}`).join(" ")}`,
     );
   }
 }

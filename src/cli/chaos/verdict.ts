@@ -12,6 +12,18 @@ export interface Expectations {
   readonly mayLeave: ReadonlySet<string>;
   /** Chat → members that were out of the group (removed) when it was sent: not expected to get it. */
   readonly outAtSend: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Member → every member it ever held a state with (on its roster at one of its epochs). A chat is owed
+   * only to members that shared a state with its sender: one that never did cannot tell the sender's
+   * signature from a forgery (docs/decisions.md, "A chat is owed to its sender's roster"). Absent: all.
+   */
+  readonly shared?: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Chats their sender reported lost (`chatLost`). One of a sender out of the final roster that no other
+   * member got is not owed: sent on a branch that had removed it, it could reach nobody, and its sender
+   * was told (docs/chaos.md, "Converged"). Absent: none.
+   */
+  readonly lost?: ReadonlySet<string>;
 }
 
 export const NO_EXPECTATIONS: Expectations = { mayLeave: new Set(), outAtSend: new Map() };
@@ -51,6 +63,8 @@ export function verdictOf(cluster: Cluster, exp: Expectations = NO_EXPECTATIONS)
     const got = new Set(cluster.chats.received.get(m.name) ?? []);
     const miss = [...cluster.chats.sent]
       .filter(([t, s]) => s.to.includes(m.name) && !got.has(t) && !exp.outAtSend.get(t)?.has(m.name))
+      .filter(([, s]) => exp.shared === undefined || exp.shared.get(m.name)?.has(s.from) === true)
+      .filter(([t, s]) => !exp.lost?.has(t) || final.has(s.from) || heardBySomeone(cluster, t, s.from))
       .filter(([t, s]) => !cluster.dead.has(s.from) || heardBySomeone(cluster, t))
       .map(([t]) => t);
     if (miss.length) missing.set(m.name, miss);
@@ -64,9 +78,10 @@ export function verdictOf(cluster: Cluster, exp: Expectations = NO_EXPECTATIONS)
   return { ok, roster, missing, problems };
 }
 
-/** A chat of a member now dead is owed to the others once a live member got it (it can pass it on). */
-function heardBySomeone(cluster: Cluster, text: string): boolean {
-  for (const m of cluster.members.keys()) if (cluster.chats.received.get(m)?.includes(text)) return true;
+/** Whether a member (other than `except`) got chat `text`: it can pass it on, so it is owed to all. */
+function heardBySomeone(cluster: Cluster, text: string, except?: string): boolean {
+  for (const m of cluster.members.keys())
+    if (m !== except && cluster.chats.received.get(m)?.includes(text)) return true;
   return false;
 }
 
