@@ -39,6 +39,9 @@ export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]>
   // removed from the group (the port shows no group then), there is nothing to heal: it must not ask its
   // way back in.
   if (g === undefined) return [...out, ...(await checkRemoval(ctx, now))];
+  // In a group again (the removal undone, or re-added): a later removal is checked afresh, even one from
+  // the same state.
+  volatile.removalCheck = undefined;
   if (port.syncKey === undefined) return [...out, ...(await keyless(ctx, now))];
   volatile.keylessSince = undefined;
   const inFlight = port.commitInFlight;

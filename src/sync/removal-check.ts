@@ -54,7 +54,14 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   const gid = toHex(pre.groupId);
   let c = v.removalCheck;
   if (c === undefined || c.groupId !== gid || c.epoch !== pre.epoch)
-    c = v.removalCheck = { groupId: gid, epoch: pre.epoch, since: now, done: false, confirmed: false };
+    c = v.removalCheck = {
+      groupId: gid,
+      epoch: pre.epoch,
+      since: now,
+      done: false,
+      confirmed: false,
+      seqAtStart: new Map(ctx.state.lastSeq),
+    };
   if (c.done) return [];
   const windowMs = timing(ctx).windowMs;
   const verdict = judge(ctx, pre, now);
@@ -92,9 +99,12 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   if (verdict.status === "IN_SYNC" && m !== undefined) {
     const after = c.since + ctx.params.hardAfterMs + timing(ctx).intervalMs;
     const me = toHex(ctx.port.memberId);
-    const heardAfter = m.members.filter(
-      (w) => w === me || (ctx.state.views.get(w)?.receivedAt ?? Number.NEGATIVE_INFINITY) >= after,
-    ).length;
+    // Heard at that state late enough, and by infos it signed after the check began (two at least): a
+    // relay that held back infos sent before the removal cannot pass them off as later ones by delay.
+    const wentOn = (w: string) =>
+      (ctx.state.lastSeq.get(w) ?? 0n) >= (c.seqAtStart?.get(w) ?? 0n) + 2n &&
+      (ctx.state.views.get(w)?.receivedAt ?? Number.NEGATIVE_INFINITY) >= after;
+    const heardAfter = m.members.filter((w) => w === me || wentOn(w)).length;
     if (heardAfter * 2 <= verdict.rosterSize) return [];
     c.done = true;
     count(ctx, "REMOVAL_UNDONE");

@@ -205,6 +205,8 @@ export interface SyncVolatile {
         /** The check's last step, and the time since it began without a majority (not counted). */
         lastAt?: number;
         waitedMs?: number;
+        /** The last seqnum of each member's info when the check began: later infos show a member went on. */
+        seqAtStart?: ReadonlyMap<string, bigint>;
       }
     | undefined;
   /**

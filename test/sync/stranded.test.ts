@@ -94,35 +94,38 @@ it("the signed last word of as many others, past us on another branch: we ask to
 
 it("fewer others past us than members at our state, the others at or below our epoch or on our chain, in sync, or no unreadable traffic: we wait", () => {
   const t0 = 10 * windowMs;
-  const pal = (ctx: SyncContext) => (now: number) => view(ctx, "pal", 7n, "a", now);
-  // One insider's word (x) against two of us.
-  const one = context();
-  view(one, "x", 8n, "b", 0);
-  assert.equal(strandedWithin(one, t0, t0 + 4 * SPAN, pal(one)), undefined, "one insider");
-  // Two others on another branch, but at our epoch: an even split, neither side ahead.
-  const even = context();
-  view(even, "x", 7n, "b", 0);
-  view(even, "y", 7n, "b", 0);
-  assert.equal(strandedWithin(even, t0, t0 + 4 * SPAN, pal(even)), undefined, "not past us");
-  // Two others past us on our own chain: we are behind, not left.
-  const behind = context();
-  view(behind, "x", 8n, "a", 0);
-  view(behind, "y", 8n, "a", 0);
-  assert.equal(strandedWithin(behind, t0, t0 + 4 * SPAN, pal(behind)), undefined, "our chain");
-  // A majority verdict: nothing to do here.
-  const inSync = context();
-  inSync.volatile.verdict = { status: "IN_SYNC", states: [] } as unknown as Verdict;
-  view(inSync, "x", 8n, "b", 0);
-  view(inSync, "y", 8n, "b", 0);
-  assert.equal(strandedWithin(inSync, t0, t0 + 4 * SPAN, pal(inSync)), undefined, "in sync");
-  // No unreadable traffic: nothing says the group goes on.
-  const quiet = context();
-  view(quiet, "x", 8n, "b", 0);
-  view(quiet, "y", 8n, "b", 0);
-  let fired = false;
-  for (let now = t0; now <= t0 + 4 * SPAN; now += 1_000) {
-    view(quiet, "pal", 7n, "a", now);
-    fired ||= stranded(quiet, now);
-  }
-  assert.equal(fired, false, "quiet");
+  /** "me" reading "pal" at its state, with the last word of `others` (name, epoch, branch) heard at 0. */
+  const waits = (others: [string, bigint, string][], status = "UNKNOWN", unreadable = true) => {
+    const ctx = context();
+    ctx.volatile.verdict = { status, states: [] } as unknown as Verdict;
+    for (const [who, epoch, branch] of others) view(ctx, who, epoch, branch, 0);
+    for (let now = t0; now <= t0 + 4 * SPAN; now += 1_000) {
+      ctx.volatile.unreadableAt = unreadable ? now : undefined;
+      view(ctx, "pal", 7n, "a", now);
+      if (stranded(ctx, now)) return false;
+    }
+    return true;
+  };
+  const ahead: [string, bigint, string][] = [
+    ["x", 8n, "b"],
+    ["y", 8n, "b"],
+  ];
+  assert.ok(waits([["x", 8n, "b"]]), "one insider's word against two of us");
+  assert.ok(
+    waits([
+      ["x", 7n, "b"],
+      ["y", 7n, "b"],
+    ]),
+    "an even split at our epoch: neither side ahead",
+  );
+  assert.ok(
+    waits([
+      ["x", 8n, "a"],
+      ["y", 8n, "a"],
+    ]),
+    "past us on our own chain: behind, not left",
+  );
+  assert.ok(waits(ahead, "IN_SYNC"), "a majority verdict");
+  assert.ok(waits(ahead, "UNKNOWN", false), "no unreadable traffic: nothing says the group goes on");
+  assert.ok(!waits(ahead), "and the case that strands, for contrast");
 });
