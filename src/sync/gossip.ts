@@ -18,7 +18,7 @@ import { infoBody, type SyncStateInfo } from "./wire.ts";
 /** Sends our SyncStateInfo now (and sets the next heartbeat). */
 export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
   const { port, state, volatile } = ctx;
-  const g = port.group ?? checkedState(ctx);
+  const g = port.group ?? checkedState(ctx, now);
   const j = ctx.params.gossipJitter;
   state.nextGossipAt = now + timing(ctx).intervalMs * (1 - j + 2 * j * ctx.rng.next());
   if (g === undefined || port.syncKey === undefined) return [];
@@ -46,14 +46,21 @@ export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[
 }
 
 /**
- * Removed, while the removal is checked: the state we held before it. A group that never took the removal
- * still has us on its roster, and its members answer a roster member under the key it sent under, which
- * the removal rotated away from: without our gossip nobody sent under it, and a removed member whose
- * group moved on by another commit read nothing that could undo the removal (chaos churn 740).
+ * Removed, while the removal is checked and we read nobody of that group (for a view window and more):
+ * the state we held before it. A group that never took the removal still has us on its roster, and its
+ * members answer a roster member under the key it sent under, which the removal rotated away from:
+ * without our gossip nobody sent under it, and a removed member whose group moved on by another commit
+ * read nothing that could undo the removal (chaos churn 740). While we read members, we stay quiet.
  */
-function checkedState(ctx: SyncContext): MlsGroup | undefined {
+function checkedState(ctx: SyncContext, now: number): MlsGroup | undefined {
   const c = ctx.volatile.removalCheck;
-  return c !== undefined && !c.done ? beforeRemoval(ctx) : undefined;
+  if (c === undefined || c.done) return undefined;
+  const windowMs = timing(ctx).windowMs;
+  if (now - c.since <= windowMs) return undefined;
+  const me = toHex(ctx.port.memberId);
+  for (const [who, v] of ctx.state.views)
+    if (who !== me && v.groupId === c.groupId && now - v.receivedAt <= windowMs) return undefined;
+  return beforeRemoval(ctx);
 }
 
 /**
