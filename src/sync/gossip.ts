@@ -2,13 +2,14 @@
 // after every epoch change, early on a state hint and as an answer to a peer behind or beside us; and the
 // views of the others' infos that classification reads.
 import type { GroupEffect } from "../group/effects.ts";
-import { ancestry, type MlsGroup, relation, sign, verify } from "../mls/index.ts";
+import { ancestry, relation, sign, verify } from "../mls/index.ts";
 import { aheadOfClock } from "../util/bounds.ts";
 import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
+import { answerUnderKey, bringForward } from "./answers.ts";
 import { count, drop, publish, sealingKeys } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
-import { beforeRemoval } from "./removal-check.ts";
+import { onProbe, probeState } from "./removal-probe.ts";
 import { noteSeen } from "./requesters.ts";
 import { onForeignView, repeatingRound } from "./reset-welcome.ts";
 import { learnRoster, liveMembers, rosterIdSet, timing } from "./roster.ts";
@@ -18,7 +19,9 @@ import { infoBody, type SyncStateInfo } from "./wire.ts";
 /** Sends our SyncStateInfo now (and sets the next heartbeat). */
 export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[]> {
   const { port, state, volatile } = ctx;
-  const g = port.group ?? checkedState(ctx, now);
+  // Removed, while the removal is checked: a probe from the state we held before it (removal-probe.ts).
+  const probe = port.group === undefined ? probeState(ctx) : undefined;
+  const g = port.group ?? probe;
   const j = ctx.params.gossipJitter;
   state.nextGossipAt = now + timing(ctx).intervalMs * (1 - j + 2 * j * ctx.rng.next());
   if (g === undefined || port.syncKey === undefined) return [];
@@ -33,6 +36,7 @@ export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[
     ancestry: ancestry(g.history),
     ...(port.chatSequence > 0 ? { chatSequence: BigInt(port.chatSequence) } : {}),
     quietCounts: quietCounts(ctx, now),
+    ...(probe !== undefined ? { removalProbe: true } : {}),
   };
   const signature = await sign(port.identity, "sync-state", infoBody(info));
   // Our info also goes out under each older key a peer behind us used since the last gossip, and under
@@ -43,24 +47,6 @@ export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[
   volatile.gossipSent += effects.length;
   for (const e of effects) volatile.gossipBytes += e.bytes.length;
   return effects;
-}
-
-/**
- * Removed, while the removal is checked and we read nobody of that group (for a view window and more):
- * the state we held before it. A group that never took the removal still has us on its roster, and its
- * members answer a roster member under the key it sent under, which the removal rotated away from:
- * without our gossip nobody sent under it, and a removed member whose group moved on by another commit
- * read nothing that could undo the removal (chaos churn 740). While we read members, we stay quiet.
- */
-function checkedState(ctx: SyncContext, now: number): MlsGroup | undefined {
-  const c = ctx.volatile.removalCheck;
-  if (c === undefined || c.done) return undefined;
-  const windowMs = timing(ctx).windowMs;
-  if (now - c.since <= windowMs) return undefined;
-  const me = toHex(ctx.port.memberId);
-  for (const [who, v] of ctx.state.views)
-    if (who !== me && v.groupId === c.groupId && now - v.receivedAt <= windowMs) return undefined;
-  return beforeRemoval(ctx);
 }
 
 /**
@@ -201,6 +187,8 @@ export async function onInfo(
   const last = s.lastSeq.get(who);
   if (last !== undefined && i.seqnum <= last) return drop(ctx, "REPLAY");
   s.lastSeq.set(who, i.seqnum);
+  // A member checking its removal: answered under its key, never taken as where it is.
+  if (i.removalProbe === true) return onProbe(ctx, who, key, i.seqnum, now);
   const view = {
     epoch: i.epoch,
     fingerprint: i.fingerprint,
@@ -285,29 +273,14 @@ function answer(
   key: Uint8Array,
   seqnum: bigint,
 ): void {
-  const { port, state, params } = ctx;
-  const g = port.group;
+  const g = ctx.port.group;
   if (g === undefined) return;
   if (v.groupId !== toHex(g.groupId)) {
     answerLeftBehind(ctx, v, key);
     return;
   }
-  // A member that missed a rotation of the sync key reads only the key it sent under (a removed member,
-  // which also still holds it, gets nothing under it: the rotation is there to shut it out).
-  const current = port.syncKey;
-  if (
-    current &&
-    !bytesEqual(key, current) &&
-    rosterIdSet(ctx)?.has(who) &&
-    port.previousSyncKeys.some((k) => bytesEqual(k, key))
-  ) {
-    const hex = toHex(key);
-    const entry = ctx.volatile.answerKeys.get(hex);
-    if (entry === undefined) ctx.volatile.answerKeys.set(hex, { key, askers: new Map([[who, seqnum]]) });
-    else entry.askers?.set(who, seqnum);
-  }
+  answerUnderKey(ctx, who, key, seqnum);
   const rel = relation(g.history, v.epoch, v.fingerprint, v.ancestry);
   if (rel === "SAME" || rel === "I_AM_BEHIND") return;
-  if (now - state.lastGossipAt < params.gossipIntervalMs / params.answersPerInterval) return;
-  state.nextGossipAt = Math.min(state.nextGossipAt, now + params.responseDelayMs * ctx.rng.next());
+  bringForward(ctx, now);
 }

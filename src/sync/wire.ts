@@ -18,6 +18,7 @@ export const SyncStateInfoSchema = {
   ancestry: [6, EpochFp, "repeated"],
   chatSequence: [7, "u64"],
   quietCounts: [8, ChatCount, "repeated"],
+  removalProbe: [9, "bool"],
   signature: [15, "bytes"],
 } as const;
 const CommitEntry = { epoch: [1, "u64"], commit: [2, "bytes"], fingerprintAfter: [3, "bytes"] } as const;
