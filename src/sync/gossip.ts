@@ -209,8 +209,8 @@ export async function onInfo(
   }
   answer(ctx, who, view, now, key, i.seqnum);
   const g0 = ctx.port.group;
-  if (g0 !== undefined && (view.groupId !== toHex(g0.groupId) || forkedFromUs(ctx, view)))
-    onForeignView(ctx, who, now);
+  if (g0 !== undefined && view.groupId !== toHex(g0.groupId)) onForeignView(ctx, who, now);
+  else if (g0 !== undefined && forkedFromUs(ctx, view)) onForeignView(ctx, who, now, true);
   // A state other than ours: classify soon, not at whatever wakes us next (a quiet member of a large
   // group can sleep for a stretched SDS sync period). Within the response delay, so that the answers
   // this may draw are in too, and so one verdict covers a burst of infos.

@@ -1,6 +1,6 @@
 // Entering the group a hard reset made: by its operator's Welcome (of our round, or of a group our roster
 // moved to while we were away), and what every member does once in it.
-import { joinFromWelcome, type MlsGroup, rosterMember, verify } from "../mls/index.ts";
+import { joinFromWelcome, type MlsGroup, relation, rosterMember, verify } from "../mls/index.ts";
 import { bytesEqual, compareBytes, toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
 import { count, drop } from "./channel.ts";
@@ -13,7 +13,7 @@ import { rejoin } from "./rejoin.ts";
 import { operatorRank } from "./reset-ids.ts";
 import { checkProof, leavesBound } from "./reset-proof.ts";
 import { onWorseWelcome } from "./reset-welcome.ts";
-import { liveMembers } from "./roster.ts";
+import { liveMembers, rosterIdSet, timing } from "./roster.ts";
 import { keyIdOf } from "./seal.ts";
 import type { ResetRound } from "./state.ts";
 import { resetWelcomeBody, type SyncPayload } from "./wire.ts";
@@ -43,6 +43,11 @@ export async function onWelcome(
   if (competing) {
     const j = state.joinedRound;
     if (j?.joinedVia === undefined || !bytesEqual(j.groupId, w.groupId) || j.joinedVia === op) return [];
+    // Past our group's first epoch, only while that group is seen alive: a roster member other than its
+    // operator heard lately in the id at a state our history forks from (signed). A certificate never
+    // expires: without this, a late or replayed Welcome would take an in-sync group back to a first epoch
+    // long after the round.
+    if (port.group === undefined || (old.epoch > 1n && !competitorHeard(ctx, op, now))) return [];
     r = j;
   }
   // A Welcome of our round's group (any attempt's operator), or of a group our roster moved to while we
@@ -60,7 +65,8 @@ export async function onWelcome(
   if (!(await verify(opKey, "reset-welcome", resetWelcomeBody(w), w.operatorSignature)))
     return drop(ctx, "INVALID_SIGNATURE");
   // The proof that the round was decided YES, before anything else is done with the Welcome.
-  const proof = await checkProof(ctx, w, r, now, competing);
+  // At its first epoch the round is recent: the replay rule applies as to any Welcome of it.
+  const proof = await checkProof(ctx, w, r, now, competing && old.epoch > 1n);
   if (typeof proof === "string") return drop(ctx, proof);
   if (!ours) {
     r = {
@@ -158,4 +164,21 @@ export async function afterReset(
   out.push(...(await ctx.port.relayChats(now, undefined, live)));
   out.push(...(await onGroupEffects(ctx, [{ type: "joined", epoch: group.epoch }], now)));
   return out;
+}
+
+/**
+ * A roster member other than `operator` and us, heard within the view window in our group's id at a state
+ * our history forks from: a competing group of our id is alive, not only its operator's word.
+ */
+function competitorHeard(ctx: SyncContext, operator: string, now: number): boolean {
+  const g = ctx.port.group!;
+  const gid = toHex(g.groupId);
+  const me = toHex(ctx.port.memberId);
+  const roster = rosterIdSet(ctx);
+  const windowMs = timing(ctx).windowMs;
+  for (const [who, v] of ctx.state.views) {
+    if (who === me || who === operator || v.groupId !== gid || now - v.receivedAt > windowMs) continue;
+    if (roster?.has(who) && relation(g.history, v.epoch, v.fingerprint, v.ancestry) === "FORKED") return true;
+  }
+  return false;
 }

@@ -13,7 +13,7 @@ import { agreedRosterOf } from "./verdict.ts";
 
 /**
  * As operator: a new group with every voter, from the KeyPackages their votes carry, and every other
- * member of the proposal's roster and of our group's last agreed roster from the KeyPackage store (its
+ * member of the proposal's roster and of our group's last agreed roster still on ours, from the KeyPackage store (its
  * last-resort KeyPackage: competing operators may both use it). A member only our side of a split added
  * is left out: members of the other side never saw it and would refuse the group (`RESET_UNBOUND_LEAF`);
  * it follows the reset and asks to be added (docs/decisions.md, "Every leaf of a reset group is a member
@@ -29,7 +29,11 @@ export async function operate(ctx: SyncContext, r: ResetRound, now: number): Pro
   let group = await createGroup(port.identity, r.groupId, mine!);
   // Everyone who voted comes along (a NO voter is bound by the decision too): no member is orphaned.
   const adds = [...r.votes].filter(([w, v]) => w !== me && v.keyPackage).map(([, v]) => v.keyPackage!);
-  const others = new Set([...r.proposal.roster.map(toHex), ...agreedRosterOf(ctx, old, now)]);
+  // The agreed roster as far as our own roster still has it: a member our branch removed since (a vote
+  // the split kept from the others) is not brought back from the store.
+  const current = new Set(port.rosterIds().map(toHex));
+  const agreed = agreedRosterOf(ctx, old, now).filter((m) => current.has(m));
+  const others = new Set([...r.proposal.roster.map(toHex), ...agreed]);
   for (const id of others) {
     if (id === me || r.votes.get(id)?.keyPackage) continue;
     const stored = port.keyPackageSet(id);

@@ -80,17 +80,21 @@ export function repeatingRound(ctx: SyncContext): ResetRound | undefined {
 }
 
 /**
- * A roster member is heard in another group than ours, or in a group of our id at a state our history
- * forks from (a competing operator's group of our round, or a fork of ours): as the operator of ours,
- * repeat our Welcome to it soon, beyond the timer's budget (at most once per repeat interval; views are
- * signed and fresh, so only a member really elsewhere asks). A member of our own group ignores it.
+ * A roster member is heard in another group than ours (`forked` false), or in a group of our id at a
+ * state our history forks from (`forked`: a competing operator's group of our round, or an ordinary fork
+ * of ours): as the operator of ours, repeat our Welcome to it soon (at most once per repeat interval;
+ * views are signed and fresh, so only a member really elsewhere asks). Beyond the timer's budget for a
+ * member elsewhere; within it for a fork, which any insider can claim and honest groups see often (a
+ * member of our own group ignores the Welcome).
  */
-export function onForeignView(ctx: SyncContext, who: string, now: number): void {
+export function onForeignView(ctx: SyncContext, who: string, now: number, forked = false): void {
   const r = repeatingRound(ctx);
   const rep = r?.repeat;
   if (!r || !rep) return;
   if (!ctx.port.rosterIds().some((id) => toHex(id) === who)) return;
-  rep.asked = true;
+  if (forked && rep.repeatsLeft <= 0) return;
+  if (forked) rep.forked = true;
+  else rep.asked = true;
   const at = Math.max(now + ctx.params.responseDelayMs * ctx.rng.next(), rep.lastAt + repeatIntervalMs(ctx));
   rep.repeatAt = Math.min(rep.repeatAt ?? Number.POSITIVE_INFINITY, at);
 }
@@ -129,12 +133,13 @@ export function repeatWelcome(ctx: SyncContext, r: ResetRound, now: number): Syn
     .rosterIds()
     .map(toHex)
     .some((id) => id !== me && ctx.state.views.get(id)?.groupId !== gid);
-  if (!rep.asked && (!unheard || rep.repeatsLeft <= 0)) {
+  if (!rep.asked && ((!unheard && !rep.forked) || rep.repeatsLeft <= 0)) {
     rep.repeatAt = undefined;
     return [];
   }
   if (!rep.asked) rep.repeatsLeft--;
   rep.asked = false;
+  rep.forked = false;
   rep.lastAt = now;
   rep.repeatAt = rep.repeatsLeft > 0 ? now + repeatIntervalMs(ctx) : undefined;
   count(ctx, "RESET_WELCOME_REPEATED");

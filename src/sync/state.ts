@@ -87,6 +87,8 @@ export interface ResetRound {
     lastAt: number;
     /** A roster member was heard in another group since the last repeat: repeat beyond the budget. */
     asked: boolean;
+    /** A roster member was heard forked in our group's id since the last repeat: repeat within the budget. */
+    forked?: boolean;
   };
 }
 

@@ -85,7 +85,8 @@ function cutOff(ctx: SyncContext): boolean {
 /**
  * Whether the signed last word of our roster says the group went on without us: our last verdict saw no
  * majority (`UNKNOWN`), every roster member we read now is at our state, and at least as many others were
- * last heard (signed, in our group, longer ago than a view window) at a later epoch on a branch we do not
+ * last heard (signed, in our group, longer ago than a view window but within twice the rule's span) at a
+ * later epoch on a branch we do not
  * hold (forked from ours, or naming no epoch we hold). Members left on a branch whose key the group
  * rotated past read only each other (chaos churn 164). The views are signed: an outsider cannot make
  * them, and an insider adds one member to `away`; a side reading as many members at its own state waits.
@@ -107,7 +108,11 @@ function outpaced(ctx: SyncContext, now: number, read: readonly [string, GroupVi
   let away = 0;
   for (const who of roster) {
     const v = ctx.state.views.get(who);
-    if (who === me || v === undefined || v.groupId !== gid || now - v.receivedAt <= windowMs) continue;
+    if (who === me || v === undefined || v.groupId !== gid) continue;
+    // Not fresh (a fresh one is read, above), and not older than the rule's own span: a last word from
+    // long ago (a member offline for days) says nothing of where the group is now.
+    const age = now - v.receivedAt;
+    if (age <= windowMs || age > 2 * ctx.params.strandedAfterWindows * windowMs) continue;
     if (v.epoch <= g.epoch) continue;
     const rel = relation(g.history, v.epoch, v.fingerprint, v.ancestry);
     if (rel === "FORKED" || rel === "UNKNOWN") away++;

@@ -134,7 +134,7 @@ describe("hard reset Welcomes", () => {
     assert.equal(operator.sync.state.counters.RESET_WELCOME_REPEATED, RESET_WELCOME_REPEATS);
   });
 
-  it("a member of a worse operator's group takes the better operator's Welcome at any epoch, in sync too; a Welcome no better than its own operator's changes nothing", async () => {
+  it("a member of a worse operator's group takes the better operator's Welcome at any epoch, in sync too; a Welcome no better than its own operator's, or one while no competing group is heard, changes nothing", async () => {
     const { c } = await resetGroup();
     const members = [...c.members.values()];
     const operator = members.find((m) => m.sync.state.reset?.joinedVia === toHex(m.group.memberId))!;
@@ -162,8 +162,25 @@ describe("hard reset Welcomes", () => {
       inBetter.sync.state.joinedRound!.joinedVia = toHex(better.group.memberId);
     }
     for (const m of members) assert.equal(m.status, "IN_SYNC", m.name);
-    await inject(c, operator.name, operator.group.state.syncKey!.key, { resetWelcome: welcome });
+    // Replayed while nobody is heard in a competing group of the id: a certificate never expires, and the
+    // group is in sync: nobody moves.
+    const key = operator.group.state.syncKey!.key;
+    await inject(c, operator.name, key, { resetWelcome: welcome });
     await c.sim.runFor(1_000);
+    assert.equal(inWorse.sync.state.counters.RESET_COMPETING_REPLACED, undefined, "no competing group seen");
+    // A member other than the operator heard (signed, lately) at a state our history forks from: the
+    // competing group is alive. (Set as the member's view: the gossip that brings it is tested elsewhere.)
+    const witness = inOwn[0]!;
+    const before = inWorse.group.group!;
+    inWorse.sync.state.views.set(toHex(witness.group.memberId), {
+      epoch: before.epoch,
+      fingerprint: new Uint8Array(32).fill(7),
+      ancestry: [],
+      receivedAt: c.now,
+      groupId: toHex(before.groupId),
+    });
+    await inject(c, operator.name, key, { resetWelcome: welcome });
+    await c.sim.runFor(200);
     assert.equal(inWorse.sync.state.counters.RESET_COMPETING_REPLACED, 1, `${inWorse.name} took it`);
     for (const m of [...inOwn, ...(inBetter ? [inBetter] : [])])
       assert.equal(m.sync.state.counters.RESET_COMPETING_REPLACED, undefined, `${m.name} ignored it`);

@@ -82,14 +82,22 @@ it("reading only a member at our own state while traffic we cannot read goes on:
   );
 });
 
-it("the signed last word of as many others, past us on another branch: we ask to rejoin after the span", () => {
+it("the signed last word of as many others, past us on another branch, lately: we ask to rejoin after the span; from long ago, we wait", () => {
   const ctx = context();
   // x and y were last heard (signed) at epoch 8 of branch "b", which forked from ours at epoch 6.
-  view(ctx, "x", 8n, "b", 0);
-  view(ctx, "y", 8n, "b", 0);
   const t0 = 10 * windowMs;
+  view(ctx, "x", 8n, "b", t0 - 2 * windowMs);
+  view(ctx, "y", 8n, "b", t0 - 2 * windowMs);
   const at = strandedWithin(ctx, t0, t0 + 4 * SPAN, (now) => view(ctx, "pal", 7n, "a", now));
   assert.ok(at !== undefined && at - t0 >= SPAN, `stranded at ${at}`);
+  // The same last words from long before (members offline since): no reason to go.
+  const old = context();
+  view(old, "x", 8n, "b", t0 - 2 * SPAN - windowMs);
+  view(old, "y", 8n, "b", t0 - 2 * SPAN - windowMs);
+  assert.equal(
+    strandedWithin(old, t0, t0 + 4 * SPAN, (now) => view(old, "pal", 7n, "a", now)),
+    undefined,
+  );
 });
 
 it("fewer others past us than members at our state, the others at or below our epoch or on our chain, in sync, or no unreadable traffic: we wait", () => {
@@ -98,7 +106,7 @@ it("fewer others past us than members at our state, the others at or below our e
   const waits = (others: [string, bigint, string][], status = "UNKNOWN", unreadable = true) => {
     const ctx = context();
     ctx.volatile.verdict = { status, states: [] } as unknown as Verdict;
-    for (const [who, epoch, branch] of others) view(ctx, who, epoch, branch, 0);
+    for (const [who, epoch, branch] of others) view(ctx, who, epoch, branch, t0 - 2 * windowMs);
     for (let now = t0; now <= t0 + 4 * SPAN; now += 1_000) {
       ctx.volatile.unreadableAt = unreadable ? now : undefined;
       view(ctx, "pal", 7n, "a", now);

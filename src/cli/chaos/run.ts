@@ -73,8 +73,10 @@ export async function runChaos(
   const trace = new Set(process.env.DEMLS_CHAOS_TRACE?.split(",") ?? []);
   // Every member each member held a state with: chats are owed only to those (verdict.ts).
   const shared = new Map<string, Set<string>>();
-  // Chats by id (hex), and those their sender was told are lost (verdict.ts).
+  // Chats by id (hex); those sent while a member in a group no longer had their sender on its roster (a
+  // branch had removed it); of those, the ones their sender was told are lost (verdict.ts).
   const chatText = new Map<string, string>();
+  const removedAtSend = new Set<string>();
   const lostChats = new Set<string>();
   const cluster = new Cluster({
     seed: s.seed,
@@ -92,7 +94,7 @@ export async function runChaos(
       onEvent?.(e, m, cluster.now);
       if (e.type === "chatLost") {
         const text = chatText.get(toHex(e.id));
-        if (text !== undefined) lostChats.add(text);
+        if (text !== undefined && removedAtSend.has(text)) lostChats.add(text);
       }
       if (e.type === "epoch" || e.type === "joined") {
         const seen = shared.get(m.name) ?? new Set<string>();
@@ -162,6 +164,10 @@ export async function runChaos(
       const text = `${c.from}#${n++}`;
       const out = [...cluster.members.values()].filter((m) => m.removed).map((m) => m.name);
       if (out.length) outAtSend.set(text, new Set(out));
+      const dropped = [...cluster.members.values()].some(
+        (m) => m.name !== c.from && m.group.group !== undefined && !m.removed && !m.roster().includes(c.from),
+      );
+      if (dropped) removedAtSend.add(text);
       await command(`${c.from} chat`, async () => {
         chatText.set(await cluster.chat(c.from, text), text);
       });

@@ -19,9 +19,10 @@ export interface Expectations {
    */
   readonly shared?: ReadonlyMap<string, ReadonlySet<string>>;
   /**
-   * Chats their sender reported lost (`chatLost`). One of a sender out of the final roster that no other
-   * member got is not owed: sent on a branch that had removed it, it could reach nobody, and its sender
-   * was told (docs/chaos.md, "Converged"). Absent: none.
+   * Chats sent while some member in a group no longer had their sender on its roster, that their sender
+   * reported lost (`chatLost`). One of a sender out of the final roster that no other member got is not
+   * owed: sent on a branch the group had removed it from, it could reach nobody, and its sender was told
+   * (docs/chaos.md, "Converged"). Absent: none.
    */
   readonly lost?: ReadonlySet<string>;
 }
