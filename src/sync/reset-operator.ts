@@ -13,13 +13,13 @@ import { agreedRosterOf } from "./verdict.ts";
 
 /**
  * As operator: a new group with every voter, from the KeyPackages their votes carry, and every other
- * member of the proposal's roster and of our group's last agreed roster still on ours, from the KeyPackage store (its
- * last-resort KeyPackage: competing operators may both use it). A member only our side of a split added
- * is left out: members of the other side never saw it and would refuse the group (`RESET_UNBOUND_LEAF`);
- * it follows the reset and asks to be added (docs/decisions.md, "Every leaf of a reset group is a member
- * we knew"). The new group's sync key is chained from the old
- * group's key every voter holds (`chooseParentKey`); the Welcome names it, signed, and goes under it and
- * every key we seal under.
+ * member of the proposal's roster and of our group's last agreed roster still on ours, from the
+ * KeyPackage store (its last-resort KeyPackage: competing operators may both use it). A member only our
+ * side of a split added is left out: members of the other side never saw it and would refuse the group
+ * (`RESET_UNBOUND_LEAF`); it follows the reset and asks to be added (docs/decisions.md, "Every leaf of a
+ * reset group is a member we knew"). The new group's sync key is chained from the old group's key every
+ * voter holds (`chooseParentKey`); the Welcome names it, signed, and goes under it and every key we seal
+ * under.
  */
 export async function operate(ctx: SyncContext, r: ResetRound, now: number): Promise<SyncEffect[]> {
   const port = ctx.port;

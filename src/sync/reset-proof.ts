@@ -51,9 +51,10 @@ export function acceptableVoters(ctx: SyncContext, voters: readonly Uint8Array[]
 /**
  * Checks the certificate of reset Welcome `w` against what we know: our group (or its lineage), the
  * directory of members' keys, and `r`, the round we are in (if any). `competing`: the Welcome is of a
- * group of the id we are in (a competing operator's group of `r`, the round we came in by), which no
- * replay rule refuses: the certificate proves the round was decided, and a better-ranked operator's group
- * replaces ours once at most (docs/decisions.md, "Competing reset groups"). Returns the proof, or why not.
+ * group of the id we are in, past that group's first epoch (a competing operator's group of `r`, the round
+ * we came in by, which the caller saw alive in another member's signed view): no replay rule refuses it,
+ * the certificate proves the round was decided and the switch is monotone (docs/decisions.md, "Competing
+ * reset groups"). Returns the proof, or why not.
  */
 export async function checkProof(
   ctx: SyncContext,

@@ -18,10 +18,15 @@ function viewsIn(ctx: SyncContext, g: MlsGroup): Map<string, GroupView> {
  * The last agreed roster of group `g` (hex ids): the roster of our newest state more than half of the
  * roster before it is heard at or past (classify.ts). A member only one side of a split added is not on it.
  */
-export function agreedRosterOf(ctx: SyncContext, g: MlsGroup, now: number): string[] {
+export function agreedRosterOf(
+  ctx: SyncContext,
+  g: MlsGroup,
+  now: number,
+  views: ReadonlyMap<string, GroupView> = viewsIn(ctx, g),
+): string[] {
   const self = toHex(ctx.port.memberId);
   const rosterAt = (fp: string) => ctx.state.rosters.get(fp);
-  return agreedRoster(self, g.history, rosterAt, viewsIn(ctx, g), now, timing(ctx).windowMs);
+  return agreedRoster(self, g.history, rosterAt, views, now, timing(ctx).windowMs);
 }
 
 /** The verdict on group `g` from the views of its members, over the last agreed roster. */
@@ -29,7 +34,7 @@ export function judge(ctx: SyncContext, g: MlsGroup, now: number): Verdict {
   const views = viewsIn(ctx, g);
   const windowMs = timing(ctx).windowMs;
   const self = toHex(ctx.port.memberId);
-  const roster = agreedRoster(self, g.history, (fp) => ctx.state.rosters.get(fp), views, now, windowMs);
+  const roster = agreedRosterOf(ctx, g, now, views);
   // Long silent: last heard (in any group) that many windows ago, or never since our last epoch change.
   const goneMs = windowMs * ctx.params.goneAfterWindows;
   const heardAt = (m: string) => ctx.state.views.get(m)?.receivedAt ?? ctx.state.lastEpochChangeAt;
