@@ -9,12 +9,14 @@ import { rosterIdSet, timing } from "./roster.ts";
 import type { GroupView } from "./state.ts";
 
 /**
- * Whether, for `strandedAfterWindows` view windows, we have read nobody in our group while traffic
- * under sync keys we do not hold went on all along (docs/sync.md, "Stranded members"): a joiner added only
- * on a branch the group abandoned, a member whose key the group rotated past, one that lost its key in a
- * crash while the group moved on. The group cannot reach us with the keys we hold, so we ask to be
- * re-added. Reading anyone is enough to wait: members that read each other but see no majority (silent
- * members on the roster) must not all leave at once.
+ * Whether, for `strandedAfterWindows` view windows, traffic under sync keys we do not hold went on while
+ * in our group we read nobody (`read` empty), only branches we can never re-align to (`cutOff`), or only
+ * members at our own state while the signed last word of as many others puts them past us (`outpaced`)
+ * (docs/sync.md, "Stranded members"): a joiner added only on a branch the group abandoned, a member whose
+ * key the group rotated past, one that lost its key in a crash while the group moved on. The group cannot
+ * reach us with the keys we hold, so we ask to be re-added. Otherwise reading anyone is enough to wait:
+ * members that read each other but see no majority (silent members on the roster) must not all leave at
+ * once.
  */
 export function stranded(ctx: SyncContext, now: number): boolean {
   const { state, volatile, params } = ctx;
@@ -33,13 +35,13 @@ export function stranded(ctx: SyncContext, now: number): boolean {
   // Reading nobody, only branches we cannot take, or only members at our own state while the signed last
   // word of as many others puts them past us on another branch. (Unreadable envelopes alone are no
   // reason: they are unauthenticated, so an outsider could make every side of an even split leave.)
-  const spans = read.length === 0 || cutOff(ctx) || outpaced(ctx, now, read) ? 1 : 0;
-  if (spans === 0 || !unreadable || busy) {
+  const reason = read.length === 0 || cutOff(ctx) || outpaced(ctx, now, read);
+  if (!reason || !unreadable || busy) {
     volatile.strandedSince = undefined;
     return false;
   }
   volatile.strandedSince ??= now;
-  if (now - volatile.strandedSince < spans * params.strandedAfterWindows * windowMs) return false;
+  if (now - volatile.strandedSince < params.strandedAfterWindows * windowMs) return false;
   volatile.strandedSince = undefined;
   return true;
 }
