@@ -55,8 +55,10 @@ export function adopt(
   }
   recordReturns(core, inRoster, new Set(), now);
   // Entering a group (not stepping within ours): chats sent before are not ours to wait for (docs/chats.md).
-  if (core.group === undefined || !isActive(core.group) || !bytesEqual(core.group.groupId, group.groupId))
+  if (core.group === undefined || !isActive(core.group) || !bytesEqual(core.group.groupId, group.groupId)) {
     s.chatsFrom = group.epoch;
+    core.vol.enteredAt = now;
+  }
   if (s.sds === undefined || s.sds.channelId !== channelId) {
     const sds = newSdsState(toHex(core.identity.id), channelId, now, core.params.sds);
     sds.horizon = sdsHorizon;

@@ -71,9 +71,16 @@ export function noteChatArrival(core: GroupCore, sender: Uint8Array, sequence: n
 /**
  * `sender` (hex) announced, in a SyncStateInfo it signed, that it has sent `sequence` chats. Taken only
  * from a member of our roster, and at most `PULL_WINDOW` past what arrived of it: a lie costs the liar's
- * own pulls. The first announcement of a sender fixes where what we are owed starts.
+ * own pulls. The first announcement of a sender, heard within `chatFirstCountMs` of entering the group,
+ * fixes where what we are owed starts.
  */
-export function noteChatSequence(core: GroupCore, sender: string, sequence: number, via?: string): void {
+export function noteChatSequence(
+  core: GroupCore,
+  sender: string,
+  sequence: number,
+  now: number,
+  via?: string,
+): void {
   if (!Number.isSafeInteger(sequence) || sequence < 0 || sender === toHex(core.identity.id)) return;
   const g = core.group;
   if (g === undefined) return;
@@ -95,12 +102,15 @@ export function noteChatSequence(core: GroupCore, sender: string, sequence: numb
   }
   if (rosterMember(g, fromHex(sender)) === undefined) return;
   const known = core.vol.chatSeqs.has(sender);
-  // Back in a group we left to be re-added: what a sender we never heard sent since our first add may be
-  // ours (responders refuse the rest, by when they saw us added); a new member's first announcement
-  // marks where what it is owed starts (chaos churn 49).
+  // Back in a group we left to be re-added, or first hearing a sender long after we entered (cut off from
+  // it since): what it sent since our add may be ours, and responders refuse the rest, by when they saw
+  // us added (chaos churn 49, 753). Otherwise a new member's first announcement marks where what it is
+  // owed starts: what a sender sent before is not ours, and what it sent since reached us.
   const back = core.vol.rejoinedGroup === toHex(g.groupId);
-  const e = entry(core, sender, known || !back ? sequence + 1 : 1);
-  if (known || back) raise(e, sequence);
+  const late = now - (core.vol.enteredAt ?? now) > core.params.chatFirstCountMs;
+  const fromFirst = !known && (back || late);
+  const e = entry(core, sender, known || !fromFirst ? sequence + 1 : 1);
+  if (known || fromFirst) raise(e, sequence);
 }
 
 /** Raises what `e`'s sender is known to have sent, at most `PULL_WINDOW` past what arrived. */

@@ -244,8 +244,8 @@ export class GroupMember {
    * `sender` (hex) announced it has sent `sequence` chats, or `via` that it holds them up to `sequence`:
    * what we lack of them is pulled (chat-pull.ts).
    */
-  noteChatSequence(sender: string, sequence: number, via?: string): void {
-    pulls.noteChatSequence(this.core, sender, sequence, via);
+  noteChatSequence(sender: string, sequence: number, now: number, via?: string): void {
+    pulls.noteChatSequence(this.core, sender, sequence, now, via);
   }
 
   /** The newest sequence number of `sender`'s (hex) chats that arrived here, if any. */

@@ -75,6 +75,12 @@ export interface GroupParams {
    * and the interval a responder's budget per requester counts over.
    */
   readonly chatPullMs: number;
+  /**
+   * A sender's first announced chat count heard within this long of entering a group is taken as what
+   * predates us; one heard later (we were cut off from the sender) leaves every earlier chat owed, and
+   * responders refuse those that predate our add (docs/chats.md, "Pulls").
+   */
+  readonly chatFirstCountMs: number;
   /** Chats waiting for their predecessors; beyond it the oldest is delivered at once, out of order. */
   readonly heldChatsLimit: number;
   /** Own commits kept, with the state each leads to, to take their branch later (MLS cannot process them). */
@@ -147,6 +153,7 @@ export const DEFAULT_GROUP_PARAMS: GroupParams = {
   relayMaxAgeMs: 24 * 3_600_000,
   chatHoldMs: 30_000,
   chatPullMs: 10_000,
+  chatFirstCountMs: 60_000,
   heldChatsLimit: 1024,
   ownCommitsKept: 4,
   rejoinResendEpochs: 16,
@@ -175,6 +182,7 @@ export const FAST_GROUP_PARAMS: GroupParams = {
   welcomeWaitMs: 5_000,
   chatHoldMs: 5_000,
   chatPullMs: 1_000,
+  chatFirstCountMs: 2_000,
   rejoinCooldownMs: 15_000,
   rejoinBackoffWindowMs: 180_000,
   sds: FAST_SDS_CONFIG,
@@ -209,6 +217,7 @@ const BOUNDS: { readonly [K in Exclude<keyof GroupParams, "sds">]: readonly [num
   relayMaxAgeMs: [0, 365 * 24 * 3_600_000],
   chatHoldMs: [0, 3_600_000],
   chatPullMs: [1, 3_600_000],
+  chatFirstCountMs: [0, 86_400_000],
   heldChatsLimit: [1, 1 << 20],
   ownCommitsKept: [1, 1024],
   rejoinResendEpochs: [0, 65_536],

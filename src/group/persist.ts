@@ -20,6 +20,7 @@ export interface SavedGroupMemory {
   readonly nextChatPullAt?: number;
   readonly chatPullServed?: ReadonlyMap<string, { readonly at: number; readonly count: number }>;
   readonly rosterSince?: ReadonlyMap<string, number>;
+  readonly enteredAt?: number;
 }
 
 /** Encoded group states by value: own commits' states do not change, so each is encoded once. */
@@ -48,6 +49,7 @@ export function saveGroupMemory(vol: GroupVolatile): SavedGroupMemory {
     nextChatPullAt: vol.nextChatPullAt,
     chatPullServed: new Map(vol.chatPullServed),
     rosterSince: new Map(vol.rosterSince),
+    ...(vol.enteredAt !== undefined ? { enteredAt: vol.enteredAt } : {}),
   };
 }
 
@@ -81,6 +83,7 @@ export function restoreGroupMemory(saved: SavedGroupMemory | undefined): GroupVo
   vol.nextChatPullAt = saved.nextChatPullAt ?? 0;
   for (const [k, v] of saved.chatPullServed ?? []) vol.chatPullServed.set(k, v);
   for (const [k, v] of saved.rosterSince ?? []) vol.rosterSince.set(k, v);
+  vol.enteredAt = saved.enteredAt;
   return vol;
 }
 

@@ -74,6 +74,8 @@ export interface GroupVolatile {
    * sender we never heard announce may owe us chats from our first add on, which responders still check.
    */
   rejoinedGroup: string | undefined;
+  /** When we last entered a group (a Welcome, a reset group; not a step within ours). */
+  enteredAt: number | undefined;
 }
 
 /** Fresh volatile state (at creation and after a restart). */
@@ -94,5 +96,6 @@ export function newGroupVolatile(): GroupVolatile {
     rosterSince: new Map(),
     answerKeys: new Map(),
     rejoinedGroup: undefined,
+    enteredAt: undefined,
   };
 }

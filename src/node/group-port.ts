@@ -66,7 +66,7 @@ export function groupPortOf(member: GroupMember): GroupPort {
     get chatSequence() {
       return member.chatSequence;
     },
-    noteChatSequence: (who, sequence, via) => member.noteChatSequence(who, sequence, via),
+    noteChatSequence: (who, sequence, now, via) => member.noteChatSequence(who, sequence, now, via),
     chatsHeldOf: (who) => member.chatsHeldOf(who),
     abandonChats: () => member.abandonChats(),
     departedSince: (since) => member.departedSince(since),

@@ -9,6 +9,7 @@ import { answerUnderKey, bringForward } from "./answers.ts";
 import { count, drop, publish, sealingKeys } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
+import { keepForRelay, relays } from "./relay.ts";
 import { onProbe, probeState } from "./removal-probe.ts";
 import { noteSeen } from "./requesters.ts";
 import { onForeignView, repeatingRound } from "./reset-welcome.ts";
@@ -41,9 +42,16 @@ export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[
   const signature = await sign(port.identity, "sync-state", infoBody(info));
   // Our info also goes out under each older key a peer behind us used since the last gossip, and under
   // all of them while we are out of sync ourselves (see `sealingKeys`).
-  const keys = sealingKeys(ctx, answerKeysDue(ctx));
+  const due = answerKeysDue(ctx);
+  const keys = sealingKeys(
+    ctx,
+    due.map((d) => d.key),
+  );
   volatile.answerKeys.clear();
   const effects = keys.map((k) => publish(ctx, { info: { ...info, signature } }, k));
+  // Askers under an older key also get the infos of the members at our state (relay.ts).
+  if (!process.env.NORELAY)
+    for (const d of due) if (d.askers !== undefined) effects.push(...relays(ctx, d.key, d.askers, now));
   volatile.gossipSent += effects.length;
   for (const e of effects) volatile.gossipBytes += e.bytes.length;
   return effects;
@@ -57,11 +65,11 @@ export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[
  * key kept each other sending every info twice for good (after any rejoin, at 10 members 200 KB of
  * gossip more per member and minute).
  */
-function answerKeysDue(ctx: SyncContext): Uint8Array[] {
+function answerKeysDue(ctx: SyncContext): { key: Uint8Array; askers?: Set<string> }[] {
   const current = ctx.port.syncKey;
   const currentHex = current === undefined ? undefined : toHex(current);
   const seen = ctx.volatile.currentKeySeq;
-  const out: Uint8Array[] = [];
+  const out: { key: Uint8Array; askers?: Set<string> }[] = [];
   for (const { key, askers } of ctx.volatile.answerKeys.values()) {
     const due =
       askers === undefined ||
@@ -69,7 +77,7 @@ function answerKeysDue(ctx: SyncContext): Uint8Array[] {
         const s = seen.get(who);
         return s === undefined || s.key !== currentHex || s.seqnum < seq;
       });
-    if (due) out.push(key);
+    if (due) out.push(askers === undefined ? { key } : { key, askers: new Set(askers.keys()) });
   }
   return out;
 }
@@ -200,12 +208,13 @@ export async function onInfo(
     groupId: toHex(i.groupId),
   };
   s.views.set(who, view);
+  keepForRelay(ctx, who, i, key, now);
   noteSeen(ctx, who, i);
   const g1 = ctx.port.group;
   // Absent: the member sent no chat yet (its first info still tells us where what we are owed starts).
   if (g1 !== undefined && view.groupId === toHex(g1.groupId)) {
-    ctx.port.noteChatSequence(who, Number(i.chatSequence ?? 0n));
-    for (const q of i.quietCounts) ctx.port.noteChatSequence(toHex(q.sender!), Number(q.sequence!), who);
+    ctx.port.noteChatSequence(who, Number(i.chatSequence ?? 0n), now);
+    for (const q of i.quietCounts) ctx.port.noteChatSequence(toHex(q.sender!), Number(q.sequence!), now, who);
   }
   answer(ctx, who, view, now, key, i.seqnum);
   const g0 = ctx.port.group;

@@ -75,9 +75,10 @@ export interface GroupPort {
   readonly chatSequence: number;
   /**
    * A member of our group (hex id) announced, signed, that it has sent `sequence` chats; or, with `via`,
-   * member `via` (hex) announced it holds `member`'s chats up to `sequence` (a member not heard lately).
+   * member `via` (hex) announced it holds `member`'s chats up to `sequence` (a member not heard lately);
+   * heard at `now`.
    */
-  noteChatSequence(member: string, sequence: number, via?: string): void;
+  noteChatSequence(member: string, sequence: number, now: number, via?: string): void;
   /** The newest sequence number of `member`'s (hex) chats that arrived here, if any. */
   chatsHeldOf(member: string): number | undefined;
   /** Out of the group for good: our chats no member acknowledged, reported lost (see GroupMember). */

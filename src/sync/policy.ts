@@ -4,12 +4,19 @@
 //   HARD for `hardAfterMs`             → propose a hard reset
 //   left behind by a reset, for `lineageFollowTurns` operator timeouts + `hardAfterMs` → follow the lineage
 //   IN_SYNC, UNKNOWN                   → nothing
-import { type MlsGroup, MlsProtocolError, retainedEpochs, rewind } from "../mls/index.ts";
+import {
+  type FingerprintHistory,
+  fingerprintAt,
+  type MlsGroup,
+  MlsProtocolError,
+  retainedEpochs,
+  rewind,
+} from "../mls/index.ts";
 import { bytesEqual } from "../util/bytes.ts";
 import { applyHeard } from "./catchup-apply.ts";
 import { requestCatchUp } from "./catchup-request.ts";
 import { count, drop } from "./channel.ts";
-import type { Verdict } from "./classify.ts";
+import type { StateGroup, Verdict } from "./classify.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { gossip } from "./gossip.ts";
@@ -138,11 +145,12 @@ async function stepBackIfAloneAhead(ctx: SyncContext, verdict: Verdict, now: num
 }
 
 /**
- * FORKED or AHEAD, with the majority's state at an epoch below every state we hold, for longer than the
- * others need to apply a commit: no commit leads back down, so no catch-up can bring us there, whoever
- * answers (a joiner added on a branch the group abandoned: only the member that added it knows it, and
- * its lone "no path" is never corroborated; chaos churn 545). The majority's signed gossip is the
- * proof; we ask to be re-added.
+ * FORKED or AHEAD, with the majority's state at an epoch below every state we hold, or on a branch that
+ * shares no state with our whole history (its signed ancestry reaches below our oldest state and differs
+ * at every epoch we hold), for longer than the others need to apply a commit: no commit leads back down,
+ * so no catch-up can bring us there, whoever answers (a joiner added on a branch the group abandoned:
+ * only the member that added it knows it, or reads it at all, and its lone "no path" is never
+ * corroborated; chaos churn 545, 105). The majority's signed gossip is the proof; we ask to be re-added.
  */
 async function rejoinIfMajorityBelow(ctx: SyncContext, verdict: Verdict, now: number): Promise<SyncEffect[]> {
   const { port, volatile } = ctx;
@@ -153,7 +161,7 @@ async function rejoinIfMajorityBelow(ctx: SyncContext, verdict: Verdict, now: nu
     (verdict.status === "FORKED" || verdict.status === "AHEAD") &&
     m !== undefined &&
     oldest !== undefined &&
-    m.epoch < oldest &&
+    (m.epoch < oldest || sharesNoState(g!.history, m)) &&
     !ctx.state.rejoining;
   if (!below) {
     volatile.majorityBelowSince = undefined;
@@ -164,6 +172,22 @@ async function rejoinIfMajorityBelow(ctx: SyncContext, verdict: Verdict, now: nu
   volatile.majorityBelowSince = undefined;
   count(ctx, "MAJORITY_BELOW_HISTORY");
   return rejoin(ctx, now);
+}
+
+/**
+ * Whether state `m` and its ancestry name an epoch at or below the oldest of `history` and differ from
+ * `history` at every epoch both hold (the ancestry is dense: every epoch from its lowest up is named).
+ */
+function sharesNoState(history: FingerprintHistory, m: StateGroup): boolean {
+  const oldest = history[0]?.epoch;
+  if (oldest === undefined) return false;
+  let reaches = false;
+  for (const p of [{ epoch: m.epoch, fingerprint: m.fingerprint }, ...m.ancestry]) {
+    if (p.epoch <= oldest) reaches = true;
+    const mine = fingerprintAt(history, p.epoch);
+    if (mine !== undefined && bytesEqual(mine, p.fingerprint)) return false;
+  }
+  return reaches;
 }
 
 /**

@@ -3,7 +3,7 @@
 import type { KeyPackageBundle } from "../mls/index.ts";
 import type { SyncStatus, Verdict, View } from "./classify.ts";
 import type { SyncCounters } from "./codes.ts";
-import type { CatchUpResponse, ResetProposal, ResetWelcome } from "./wire.ts";
+import type { CatchUpResponse, ResetProposal, ResetWelcome, SyncStateInfo } from "./wire.ts";
 
 /** Catch-up answer bytes charged against a budget since `since`. */
 export interface Spent {
@@ -222,6 +222,12 @@ export interface SyncVolatile {
    * member seen holding the current key needs no answer under an older one.
    */
   readonly currentKeySeq: Map<string, { key: string; seqnum: bigint }>;
+  /** The newest checked info of each member (signed), to relay under an older key (relay.ts). */
+  readonly relayInfos: Map<string, SyncStateInfo>;
+  /** Per older key (hex), when we last relayed each member's info under it. */
+  readonly relayed: Map<string, Map<string, number>>;
+  /** Per older key (hex), the members last heard under it, and when: they hold it too. */
+  readonly keyHolders: Map<string, Map<string, number>>;
   /**
    * The last catch-up request we acted on, per requester (hex id), and the epochs of the commits its
    * answer carries (from, and the one after the last): a repeat for any but later commits is throttled. Keys are verified requesters, members of
@@ -257,12 +263,26 @@ export interface SyncVolatile {
   operatorsCache: { round: ResetRound; votes: number; ops: string[] } | undefined;
 }
 
-/** The saved part of {@link SyncVolatile}: everything but the caches (plain data, `node:v8` serialisable). */
-export type SavedSyncMemory = Omit<SyncVolatile, "rosterCache" | "lineageCache" | "operatorsCache">;
+/**
+ * The saved part of {@link SyncVolatile}: everything but the caches and the infos kept to relay (plain
+ * data, `node:v8` serialisable).
+ */
+export type SavedSyncMemory = Omit<
+  SyncVolatile,
+  "rosterCache" | "lineageCache" | "operatorsCache" | "relayInfos" | "relayed" | "keyHolders"
+>;
 
 /** The saved form of `v` (read at once by the caller's serialiser: it shares `v`'s maps). */
 export function saveSyncMemory(v: SyncVolatile): SavedSyncMemory {
-  const { rosterCache: _r, lineageCache: _l, operatorsCache: _o, ...saved } = v;
+  const {
+    rosterCache: _r,
+    lineageCache: _l,
+    operatorsCache: _o,
+    relayInfos: _i,
+    relayed: _d,
+    keyHolders: _h,
+    ...saved
+  } = v;
   return saved;
 }
 
@@ -287,6 +307,9 @@ export function newSyncVolatile(): SyncVolatile {
     removalCheck: undefined,
     answerKeys: new Map(),
     currentKeySeq: new Map(),
+    relayInfos: new Map(),
+    relayed: new Map(),
+    keyHolders: new Map(),
     served: new Map(),
     spent: new Map(),
     spentTotal: undefined,

@@ -116,10 +116,14 @@ describe("chaos harness", () => {
   // Welcome; and duplicated and reordered messages.
   // Crash-steps 86: a joiner crashed right after its Welcome; the group took it for one that never got
   // it and removed its leaf; back, it applied that removal and stayed out (now a stale leaf's removal is
-  // flagged, and its target asks to be re-added).
+  // flagged, and its target asks to be re-added). Crash-steps 873: a joiner down from just after its
+  // Welcome to after two chats of a sender took the sender's first count as what predated it (now a first
+  // count heard long after entering the group leaves the earlier chats owed; responders refuse those
+  // that predate the add).
   for (const [seed, c] of [
     [1, "crash-steps"],
     [86, "crash-steps"],
+    [873, "crash-steps"],
     [35, "dup-reorder"],
   ] as const)
     it(`${c} seed ${seed} converges, its faults drawn and done`, async () => {
@@ -189,8 +193,14 @@ describe("chaos harness", () => {
   // to the group it was in, and applied its own stale leaf's removal (now a member in a group of the
   // round is done with the round, and one that came in by an add takes no reset Welcome of that group);
   // 740, a member whose leave its side committed went quiet while the majority, which never took it, moved
-  // on by another commit that rotated the key (now a member checking its removal gossips its state before
-  // it once it reads nobody, and the majority answers under its key).
+  // on by another commit that rotated the key (now a member checking its removal sends removal probes,
+  // which the majority answers under its key); 688, a member forked alone read two members of the
+  // majority under an older key they shared and never the other two, which held none of its keys: it
+  // waited for a majority it could not count (now members answering under an older key relay the signed
+  // infos of the members at their state); 753, a joiner's first count of a sender it had been cut off
+  // from was taken as what predated it (now a first count heard long after entering leaves earlier
+  // chats owed). With relays, 105's joiner counts the majority: its branch shares no state with the
+  // joiner's history, the signed proof that no catch-up can reach it, and it rejoins.
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -214,7 +224,9 @@ describe("chaos harness", () => {
     [451, "a reset operator leaves out joiners only its side knew: the other side can join its group"],
     [164, "two members reading only each other, as many others last heard past them elsewhere, rejoin"],
     [558, "a member re-added to a reset group neither operates the round nor takes its Welcome again"],
-    [740, "a member checking its removal gossips its state before it: the majority undoes the leave"],
+    [740, "a member checking its removal probes: the majority answers under its key and the leave is undone"],
+    [688, "a member forked alone counts the majority by the infos relayed under the key it holds"],
+    [753, "a joiner pulls the chats of a sender it first heard long after its add"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);

@@ -36,28 +36,34 @@ it("gaps and an announced last sequence are owed; what predates us, lies beyond 
   const m0 = c.members.get("m0")!.group.memberId;
   const seqs = () => core.vol.chatSeqs.get(toHex(m0))!;
   core.vol.chatSeqs.clear();
-  // m0's first announcement: 5 sent before we heard it, so 1-5 are not ours to ask.
-  noteChatSequence(core, toHex(m0), 5);
+  // m0's first announcement, heard long after we entered the group (cut off from m0 since): 1-5 are owed
+  // (responders refuse what predates our add).
+  core.vol.enteredAt = 0;
+  noteChatSequence(core, toHex(m0), 5, FAST_GROUP_PARAMS.chatFirstCountMs + 1);
+  assert.deepEqual(owedSequences(seqs()), [1, 2, 3, 4, 5]);
+  core.vol.chatSeqs.clear();
+  // Heard as we entered: 5 sent before, so 1-5 are not ours to ask.
+  noteChatSequence(core, toHex(m0), 5, FAST_GROUP_PARAMS.chatFirstCountMs);
   assert.deepEqual(owedSequences(seqs()), []);
   noteChatArrival(core, m0, 6, 0);
   noteChatArrival(core, m0, 9, 0);
   assert.deepEqual(owedSequences(seqs()), [7, 8], "the gap below a chat that arrived");
-  noteChatSequence(core, toHex(m0), 11);
+  noteChatSequence(core, toHex(m0), 11, 0);
   assert.deepEqual(owedSequences(seqs()), [7, 8, 10, 11], "and up to the announced last");
   // A lie far ahead is cut at the window past what arrived; what is owed is capped per pull.
-  noteChatSequence(core, toHex(m0), 2 ** 50);
+  noteChatSequence(core, toHex(m0), 2 ** 50, 0);
   assert.equal(seqs().high, 9 + PULL_WINDOW);
   assert.equal(owedSequences(seqs()).length, PULL_SEQUENCES);
   // An unsafe or negative number changes nothing.
   const high = seqs().high;
-  noteChatSequence(core, toHex(m0), Number.MAX_SAFE_INTEGER + 2);
-  noteChatSequence(core, toHex(m0), -1);
+  noteChatSequence(core, toHex(m0), Number.MAX_SAFE_INTEGER + 2, 0);
+  noteChatSequence(core, toHex(m0), -1, 0);
   assert.equal(seqs().high, high);
   // A sequence asked PULL_ATTEMPTS times is given up.
   seqs().asked.set(7, PULL_ATTEMPTS);
   assert.ok(!owedSequences(seqs()).includes(7));
   // Announcements of a member not on our roster are ignored.
-  noteChatSequence(core, toHex(new TextEncoder().encode("stranger")), 3);
+  noteChatSequence(core, toHex(new TextEncoder().encode("stranger")), 3, 0);
   assert.ok(!core.vol.chatSeqs.has(toHex(new TextEncoder().encode("stranger"))));
 });
 
@@ -159,18 +165,18 @@ it("another member's count of a quiet sender raises what is owed and makes it th
   // m2 says it holds a stranger's chats: nothing. Of m0, a roster member we never heard announce: all of
   // them are owed (responders refuse what predates our add), m2 asked first.
   const stranger = toHex(new TextEncoder().encode("stranger"));
-  noteChatSequence(core, stranger, 4, id2);
+  noteChatSequence(core, stranger, 4, 0, id2);
   assert.ok(!core.vol.chatSeqs.has(stranger));
-  noteChatSequence(core, toHex(id0), 2, id2);
+  noteChatSequence(core, toHex(id0), 2, 0, id2);
   assert.deepEqual(owedSequences(core.vol.chatSeqs.get(toHex(id0))!), [1, 2]);
   core.vol.chatSeqs.clear();
   noteChatArrival(core, id0, 1, 0);
-  noteChatSequence(core, toHex(id0), 4, id2);
+  noteChatSequence(core, toHex(id0), 4, 0, id2);
   const e = core.vol.chatSeqs.get(toHex(id0))!;
   assert.deepEqual(owedSequences(e), [2, 3, 4]);
   assert.equal(e.holder, id2, "m2 is asked first");
   // From a stranger: ignored.
-  noteChatSequence(core, toHex(id0), 9, toHex(new TextEncoder().encode("stranger")));
+  noteChatSequence(core, toHex(id0), 9, 0, toHex(new TextEncoder().encode("stranger")));
   assert.equal(e.high, 4);
   // A sequence that arrived, or one below the window, is a replay.
   assert.ok(arrivedBefore(core, id0, 1));

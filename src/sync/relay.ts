@@ -1,0 +1,89 @@
+// Relayed infos (docs/sync.md, "Relayed infos"): a member answering a roster member under an older key
+// also passes on, under that key, the signed infos of the members at its own state. Members reach one
+// state by different paths (a rejoin, a re-alignment, a catch-up) and hold different older keys: a member
+// left on a branch may read one of them under a key they share and never the others, and without their
+// infos it cannot count the majority they make (chaos churn 688). Each relayed info is its member's own
+// signed statement: the relay adds no claim of its own.
+import { bytesEqual, toHex } from "../util/bytes.ts";
+import { publish } from "./channel.ts";
+import type { SyncContext } from "./context.ts";
+import type { PublishEffect } from "./effects.ts";
+import { rosterIdSet, timing } from "./roster.ts";
+import type { SyncStateInfo } from "./wire.ts";
+
+/**
+ * Keeps `who`'s newest checked info (signature included) to relay, and notes that it came under `key`
+ * when that is an older key of ours: `who` holds that key, and relays under it are shared with it.
+ * Bounded by the roster and the keys we hold.
+ */
+export function keepForRelay(
+  ctx: SyncContext,
+  who: string,
+  info: SyncStateInfo,
+  key: Uint8Array,
+  now: number,
+): void {
+  const { volatile, port } = ctx;
+  volatile.relayInfos.set(who, info);
+  if (port.syncKey === undefined || bytesEqual(key, port.syncKey)) return;
+  if (!port.previousSyncKeys.some((p) => bytesEqual(p, key))) return;
+  const hex = toHex(key);
+  const holders = volatile.keyHolders.get(hex) ?? new Map<string, number>();
+  holders.set(who, now);
+  volatile.keyHolders.set(hex, holders);
+}
+
+/**
+ * The infos to pass on under `key`, an older key of ours that the roster members `askers` sent under:
+ * those of the other roster members heard within the view window at our own state, each at most once per
+ * half window per key (a relayed view stays fresh for a window; one lost in transit has a successor).
+ * Every member at our state that holds the key answers the askers: each relays with probability 2/h, h
+ * the members at our state heard under the key within the window (ourselves included), so that about two
+ * relay each info however many answer (a group of 40 answering a stuck member would otherwise send 40
+ * times 39 infos per relay round).
+ */
+export function relays(
+  ctx: SyncContext,
+  key: Uint8Array,
+  askers: ReadonlySet<string>,
+  now: number,
+): PublishEffect[] {
+  const g = ctx.port.group;
+  const roster = rosterIdSet(ctx);
+  if (g === undefined || roster === undefined) return [];
+  const { volatile } = ctx;
+  const hex = toHex(key);
+  // Only keys we still hold: older ones are dropped with their records.
+  for (const map of [volatile.relayed, volatile.keyHolders])
+    for (const k of map.keys()) if (!ctx.port.previousSyncKeys.some((p) => toHex(p) === k)) map.delete(k);
+  const me = toHex(ctx.port.memberId);
+  const windowMs = timing(ctx).windowMs;
+  const atOurState = (who: string) => {
+    const info = volatile.relayInfos.get(who);
+    const view = ctx.state.views.get(who);
+    return (
+      info !== undefined &&
+      view !== undefined &&
+      now - view.receivedAt <= windowMs &&
+      bytesEqual(info.groupId!, g.groupId) &&
+      info.epoch === g.epoch &&
+      bytesEqual(info.fingerprint!, g.fingerprint)
+    );
+  };
+  let holders = 1;
+  for (const [who, at] of volatile.keyHolders.get(hex) ?? [])
+    if (who !== me && roster.has(who) && now - at <= windowMs && atOurState(who)) holders++;
+  const share = Math.min(1, 2 / holders);
+  const sent = volatile.relayed.get(hex) ?? new Map<string, number>();
+  const out: PublishEffect[] = [];
+  for (const who of roster) {
+    if (who === me || askers.has(who) || !atOurState(who)) continue;
+    const last = sent.get(who);
+    if (last !== undefined && now - last < windowMs / 2) continue;
+    if (ctx.rng.next() >= share) continue;
+    sent.set(who, now);
+    out.push(publish(ctx, { info: volatile.relayInfos.get(who)! }, key));
+  }
+  if (sent.size > 0) volatile.relayed.set(hex, sent);
+  return out;
+}
