@@ -16,6 +16,19 @@ export function lastAbsence(core: GroupCore, id: string): Absence | undefined {
   return core.state.formerMembers.get(id)?.at(-1);
 }
 
+/**
+ * Members (hex) out of our roster by their own leave (a leave proposal is valid only from its target:
+ * the member's own signed word) and not back since.
+ */
+export function leftByOwnLeave(core: GroupCore): Set<string> {
+  const out = new Set<string>();
+  for (const [id, absences] of core.state.formerMembers) {
+    const last = absences.at(-1);
+    if (last?.how === "left" && last.to === undefined) out.add(id);
+  }
+  return out;
+}
+
 /** How member `id` (hex) left in the commit we are applying, by the requests and proposals we hold. */
 export function departureOf(core: GroupCore, id: string): Departure {
   const s = core.state;

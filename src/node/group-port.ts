@@ -44,6 +44,9 @@ export function groupPortOf(member: GroupMember): GroupPort {
     get equivocators() {
       return equivocatorsOf(member.state.equivocations);
     },
+    get leftByOwnLeave() {
+      return member.leftByOwnLeave();
+    },
     get equivocationForks() {
       return member.state.equivocationForks;
     },

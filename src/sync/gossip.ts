@@ -70,14 +70,15 @@ function answerKeysDue(ctx: SyncContext): { key: Uint8Array; askers?: Set<string
   const currentHex = current === undefined ? undefined : toHex(current);
   const seen = ctx.volatile.currentKeySeq;
   const out: { key: Uint8Array; askers?: Set<string> }[] = [];
-  for (const { key, askers } of ctx.volatile.answerKeys.values()) {
+  for (const { key, askers, behind } of ctx.volatile.answerKeys.values()) {
     const due =
       askers === undefined ||
       [...askers].some(([who, seq]) => {
         const s = seen.get(who);
         return s === undefined || s.key !== currentHex || s.seqnum < seq;
       });
-    if (due) out.push(askers === undefined ? { key } : { key, askers: new Set(askers.keys()) });
+    const to = new Set([...(askers?.keys() ?? []), ...(behind ?? [])]);
+    if (due) out.push(to.size === 0 ? { key } : { key, askers: to });
   }
   return out;
 }
@@ -258,15 +259,21 @@ function forkedFromUs(ctx: SyncContext, v: GroupView): boolean {
  * A member still in the group our hard reset left (one that joined it on a side that went on alone, say)
  * and sealing under a key we held there: our gossip goes under that key too, so it sees where its roster
  * went (the reset lineage) and follows. Without this, a member whose side's key rotated apart from the one
- * the reset chained from would never read the new group. It learns our epoch and fingerprint, no more.
+ * the reset chained from would never read the new group. It learns our epoch and fingerprint, and those
+ * of the members at our state (relay.ts), no more.
  */
-function answerLeftBehind(ctx: SyncContext, v: GroupView, key: Uint8Array): void {
+function answerLeftBehind(ctx: SyncContext, who: string, v: GroupView, key: Uint8Array): void {
   const r = ctx.state.reset;
   const g = ctx.port.group!;
   if (r?.joinedVia === undefined || !bytesEqual(r.groupId, g.groupId)) return;
   if (v.groupId !== toHex(r.proposal.oldGroupId!)) return;
-  if (ctx.port.previousSyncKeys.some((k) => bytesEqual(k, key)))
-    ctx.volatile.answerKeys.set(toHex(key), { key });
+  if (!ctx.port.previousSyncKeys.some((k) => bytesEqual(k, key))) return;
+  // Always answered (no askers to check), and the members at our state relayed: one witness of the
+  // reset group is one member's word, which the member left behind does not follow (chaos churn 214).
+  const hex = toHex(key);
+  const behind = ctx.volatile.answerKeys.get(hex)?.behind ?? new Set<string>();
+  behind.add(who);
+  ctx.volatile.answerKeys.set(hex, { key, behind });
 }
 
 /**
@@ -285,7 +292,7 @@ function answer(
   const g = ctx.port.group;
   if (g === undefined) return;
   if (v.groupId !== toHex(g.groupId)) {
-    answerLeftBehind(ctx, v, key);
+    answerLeftBehind(ctx, who, v, key);
     return;
   }
   answerUnderKey(ctx, who, key, seqnum);

@@ -42,6 +42,11 @@ export interface GroupPort {
    * verdict leaves them out of the count. Absent: none.
    */
   readonly equivocators?: ReadonlySet<string>;
+  /**
+   * Members (hex ids) out of our roster by their own committed leave, not back since: a verdict does not
+   * wait for them while they are not heard (verdict.ts). Absent: none.
+   */
+  readonly leftByOwnLeave?: ReadonlySet<string>;
   /** The forks of the equivocations this member verified (tie-break.ts). Absent: none. */
   readonly equivocationForks?: readonly EquivocationFork[];
   /** Member ids of the current roster (empty without a group). */

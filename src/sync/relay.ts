@@ -2,8 +2,9 @@
 // also passes on, under that key, the signed infos of the members at its own state. Members reach one
 // state by different paths (a rejoin, a re-alignment, a catch-up) and hold different older keys: a member
 // left on a branch may read one of them under a key they share and never the others, and without their
-// infos it cannot count the majority they make (chaos churn 688). Each relayed info is its member's own
-// signed statement: the relay adds no claim of its own.
+// infos it cannot count the majority they make (chaos churn 688). Likewise a member a reset left behind
+// reads the one member of the reset group that holds its key, and one witness is no reason to follow
+// (churn 214). Each relayed info is its member's own signed statement: the relay adds no claim of its own.
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { publish } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
@@ -34,7 +35,8 @@ export function keepForRelay(
 }
 
 /**
- * The infos to pass on under `key`, an older key of ours that the roster members `askers` sent under:
+ * The infos to pass on under `key`, an older key of ours that `askers` sent under (roster members that
+ * missed a rotation, or members a reset left behind in the group it came from):
  * those of the other roster members heard within the view window at our own state, each at most once per
  * half window per key (a relayed view stays fresh for a window; one lost in transit has a successor).
  * Every member at our state that holds the key answers the askers: each relays with probability 2/h, h

@@ -213,10 +213,10 @@ export interface SyncVolatile {
     | undefined;
   /**
    * Older sync keys that peers behind us sent under since our last gossip (it goes out under them too),
-   * by hex key: with the infos that asked for it (member, seqnum), or none for a member a reset left
-   * behind (always answered).
+   * by hex key: with the infos that asked for it (member, seqnum), or none for members a reset left
+   * behind (`behind`: always answered).
    */
-  readonly answerKeys: Map<string, { key: Uint8Array; askers?: Map<string, bigint> }>;
+  readonly answerKeys: Map<string, { key: Uint8Array; askers?: Map<string, bigint>; behind?: Set<string> }>;
   /**
    * The newest seqnum of each member's info we opened under our current sync key (hex key, seqnum): a
    * member seen holding the current key needs no answer under an older one.

@@ -34,7 +34,17 @@ export function judge(ctx: SyncContext, g: MlsGroup, now: number): Verdict {
   const views = viewsIn(ctx, g);
   const windowMs = timing(ctx).windowMs;
   const self = toHex(ctx.port.memberId);
-  const roster = agreedRosterOf(ctx, g, now, views);
+  // A member out by its own committed leave (its own signed word) and not heard since is waited for by
+  // no branch: it asked to be out of all of them (chaos churn 72: the two sides of an even split each
+  // committed one leave and one removal, and waited for good for the two departed members).
+  const left = ctx.port.leftByOwnLeave;
+  const heardLately = (m: string) => {
+    const v = views.get(m);
+    return v !== undefined && now - v.receivedAt <= windowMs;
+  };
+  const roster = agreedRosterOf(ctx, g, now, views).filter(
+    (m) => m === self || left === undefined || !left.has(m) || heardLately(m),
+  );
   // Long silent: last heard (in any group) that many windows ago, or never since our last epoch change.
   const goneMs = windowMs * ctx.params.goneAfterWindows;
   const heardAt = (m: string) => ctx.state.views.get(m)?.receivedAt ?? ctx.state.lastEpochChangeAt;

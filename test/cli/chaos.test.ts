@@ -200,7 +200,11 @@ describe("chaos harness", () => {
   // infos of the members at their state); 753, a joiner's first count of a sender it had been cut off
   // from was taken as what predated it (now a first count heard long after entering leaves earlier
   // chats owed). With relays, 105's joiner counts the majority: its branch shares no state with the
-  // joiner's history, the signed proof that no catch-up can reach it, and it rejoins.
+  // joiner's history, the signed proof that no catch-up can reach it, and it rejoins; 214, joiners a
+  // reset left out read only the member that had added them, in the reset group, and one witness is no
+  // reason to follow (now that member relays the reset group's infos under their key); 72, the two sides
+  // of an even split each committed one leave and one removal and waited for good for the two departed
+  // members (now a member out by its own committed leave, and not heard, is waited for by no branch).
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -227,6 +231,8 @@ describe("chaos harness", () => {
     [740, "a member checking its removal probes: the majority answers under its key and the leave is undone"],
     [688, "a member forked alone counts the majority by the infos relayed under the key it holds"],
     [753, "a joiner pulls the chats of a sender it first heard long after its add"],
+    [214, "joiners a reset left out follow it by the reset group's infos their adder relays"],
+    [72, "two sides that each committed a leave and a removal do not wait for the leaver"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
