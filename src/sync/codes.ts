@@ -101,6 +101,12 @@ export type SyncCode =
    */
   | "MAJORITY_BELOW_HISTORY"
   /**
+   * Counted: behind or forked from a majority we read for `strandedAfterWindows` view windows without
+   * moving an epoch: no catch-up reached us (the few members that read our key cannot serve it), so we
+   * asked to be re-added.
+   */
+  | "CATCH_UP_STUCK"
+  /**
    * Counted: a commit removed our leaf as stale (the group took us for a member that never got its
    * Welcome) and a majority holds it: we asked to be re-added.
    */

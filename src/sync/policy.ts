@@ -71,6 +71,7 @@ export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]>
     out.push(...(await catchUp(ctx, verdict, now)));
   out.push(...(await stepBackIfAloneAhead(ctx, verdict, now)));
   out.push(...(await rejoinIfMajorityBelow(ctx, verdict, now)));
+  out.push(...(await rejoinIfStuck(ctx, verdict, now)));
   if (verdict.status === "HARD" && mayPropose(ctx) && now - state.hardSince! >= params.hardAfterMs)
     out.push(...(await propose(ctx, verdict, now)));
   out.push(...(await followLineage(ctx, now)));
@@ -171,6 +172,31 @@ async function rejoinIfMajorityBelow(ctx: SyncContext, verdict: Verdict, now: nu
   if (now - volatile.majorityBelowSince < ctx.params.hardAfterMs + timing(ctx).intervalMs) return [];
   volatile.majorityBelowSince = undefined;
   count(ctx, "MAJORITY_BELOW_HISTORY");
+  return rejoin(ctx, now);
+}
+
+/**
+ * BEHIND or FORKED from a majority we read, for `strandedAfterWindows` view windows without moving an
+ * epoch: our requests reach only the members that hold our key, and none of them can serve the commits
+ * (a joiner whose adder's log starts after its add; chaos churn 1383, once relayed infos let it count
+ * the majority it could not reach). The majority's signed gossip shows where the group is; our own
+ * failure to get there over that long is what we act on, as a member reading nobody does: we ask to be
+ * re-added. A partition ends it (the majority's views expire: `UNKNOWN`), and so does every epoch gained.
+ */
+async function rejoinIfStuck(ctx: SyncContext, verdict: Verdict, now: number): Promise<SyncEffect[]> {
+  const { state, volatile, params } = ctx;
+  const stuck =
+    (verdict.status === "BEHIND" || verdict.status === "FORKED") &&
+    verdict.majority !== undefined &&
+    !recovering(ctx);
+  if (!stuck) {
+    volatile.stuckSince = undefined;
+    return [];
+  }
+  volatile.stuckSince = Math.max(volatile.stuckSince ?? now, state.lastEpochChangeAt);
+  if (now - volatile.stuckSince < params.strandedAfterWindows * timing(ctx).windowMs) return [];
+  volatile.stuckSince = undefined;
+  count(ctx, "CATCH_UP_STUCK");
   return rejoin(ctx, now);
 }
 

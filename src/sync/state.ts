@@ -196,6 +196,8 @@ export interface SyncVolatile {
   keylessSince: number | undefined;
   /** Since when the majority's state lies below every state we hold (see `MAJORITY_BELOW_HISTORY`). */
   majorityBelowSince: number | undefined;
+  /** Since when we are behind or forked from a majority without moving an epoch (see `CATCH_UP_STUCK`). */
+  stuckSince: number | undefined;
   /** Removed from a group: the check that the group kept the commit (removal-check.ts). */
   removalCheck:
     | {
@@ -304,6 +306,7 @@ export function newSyncVolatile(): SyncVolatile {
     strandedSince: undefined,
     keylessSince: undefined,
     majorityBelowSince: undefined,
+    stuckSince: undefined,
     removalCheck: undefined,
     answerKeys: new Map(),
     currentKeySeq: new Map(),

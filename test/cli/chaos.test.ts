@@ -204,7 +204,10 @@ describe("chaos harness", () => {
   // reset left out read only the member that had added them, in the reset group, and one witness is no
   // reason to follow (now that member relays the reset group's infos under their key); 72, the two sides
   // of an even split each committed one leave and one removal and waited for good for the two departed
-  // members (now a member out by its own committed leave, and not heard, is waited for by no branch).
+  // members (now a member out by its own committed leave, and not heard, is waited for by no branch);
+  // 1383 and 1510, a member behind or forked from a majority it read, whose requests only members that
+  // could not serve them read, asked for ever (now, no epoch gained for the stranded span, it asks to be
+  // re-added).
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -233,6 +236,8 @@ describe("chaos harness", () => {
     [753, "a joiner pulls the chats of a sender it first heard long after its add"],
     [214, "joiners a reset left out follow it by the reset group's infos their adder relays"],
     [72, "two sides that each committed a leave and a removal do not wait for the leaver"],
+    [1383, "a joiner behind a majority no responder of its key can serve asks to be re-added"],
+    [1510, "a joiner forked from a majority it cannot reach by catch-up asks to be re-added"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
