@@ -50,8 +50,7 @@ export async function gossip(ctx: SyncContext, now: number): Promise<SyncEffect[
   volatile.answerKeys.clear();
   const effects = keys.map((k) => publish(ctx, { info: { ...info, signature } }, k));
   // Askers under an older key also get the infos of the members at our state (relay.ts).
-  if (!process.env.NORELAY)
-    for (const d of due) if (d.askers !== undefined) effects.push(...relays(ctx, d.key, d.askers, now));
+  for (const d of due) if (d.askers !== undefined) effects.push(...relays(ctx, d.key, d.askers, now));
   volatile.gossipSent += effects.length;
   for (const e of effects) volatile.gossipBytes += e.bytes.length;
   return effects;
