@@ -95,7 +95,7 @@ export function noteChatSequence(
     const absence = lastAbsence(core, sender);
     const departed = absence !== undefined && absence.to === undefined;
     if (e === undefined && (departed || rosterMember(g, fromHex(sender)) !== undefined))
-      e = entry(core, sender, 1);
+      e = entry(core, sender, windowStart(sequence));
     if (e === undefined) return;
     if (raise(e, sequence)) e.holder = via;
     return;
@@ -109,9 +109,14 @@ export function noteChatSequence(
   const back = core.vol.rejoinedGroup === toHex(g.groupId);
   const late = now - (core.vol.enteredAt ?? now) > core.params.chatFirstCountMs;
   const fromFirst = !known && (back || late);
-  const e = entry(core, sender, known || !fromFirst ? sequence + 1 : 1);
+  // From the window's start below the count, not from 1: of a sender with more than 64 chats, the ones
+  // we may have missed are the newest, and the window holds no more.
+  const e = entry(core, sender, known || !fromFirst ? sequence + 1 : windowStart(sequence));
   if (known || fromFirst) raise(e, sequence);
 }
+
+/** The lowest sequence tracked of a sender that announced `sequence`: `PULL_WINDOW` back, at least 1. */
+const windowStart = (sequence: number) => Math.max(1, sequence - PULL_WINDOW + 1);
 
 /** Raises what `e`'s sender is known to have sent, at most `PULL_WINDOW` past what arrived. */
 function raise(e: SenderChats, sequence: number): boolean {

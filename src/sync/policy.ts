@@ -12,7 +12,7 @@ import {
   retainedEpochs,
   rewind,
 } from "../mls/index.ts";
-import { bytesEqual } from "../util/bytes.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
 import { applyHeard } from "./catchup-apply.ts";
 import { requestCatchUp } from "./catchup-request.ts";
 import { count, drop } from "./channel.ts";
@@ -162,7 +162,7 @@ async function rejoinIfMajorityBelow(ctx: SyncContext, verdict: Verdict, now: nu
     (verdict.status === "FORKED" || verdict.status === "AHEAD") &&
     m !== undefined &&
     oldest !== undefined &&
-    (m.epoch < oldest || sharesNoState(g!.history, m)) &&
+    (m.epoch < oldest || forkedBelowHistory(ctx, g!.history, m)) &&
     !ctx.state.rejoining;
   if (!below) {
     volatile.majorityBelowSince = undefined;
@@ -198,6 +198,23 @@ async function rejoinIfStuck(ctx: SyncContext, verdict: Verdict, now: number): P
   volatile.stuckSince = undefined;
   count(ctx, "CATCH_UP_STUCK");
   return rejoin(ctx, now);
+}
+
+/**
+ * Whether the majority state `m` shares no state with `history`, by the ancestry each of its members
+ * signed in its own view (not the one copy the verdict kept): at least two of them, or all when fewer
+ * hold it, so that one insider's made-up ancestry forces no rejoin.
+ */
+function forkedBelowHistory(ctx: SyncContext, history: FingerprintHistory, m: StateGroup): boolean {
+  const me = toHex(ctx.port.memberId);
+  const others = m.members.filter((w) => w !== me);
+  let shown = 0;
+  for (const w of others) {
+    const v = ctx.state.views.get(w);
+    if (v === undefined) continue;
+    if (sharesNoState(history, { ...m, ancestry: v.ancestry })) shown++;
+  }
+  return shown >= Math.min(2, others.length) && shown > 0;
 }
 
 /**

@@ -42,6 +42,11 @@ it("gaps and an announced last sequence are owed; what predates us, lies beyond 
   noteChatSequence(core, toHex(m0), 5, FAST_GROUP_PARAMS.chatFirstCountMs + 1);
   assert.deepEqual(owedSequences(seqs()), [1, 2, 3, 4, 5]);
   core.vol.chatSeqs.clear();
+  // Of a sender with more than the window: the newest window is owed, not its first chats.
+  noteChatSequence(core, toHex(m0), 100, FAST_GROUP_PARAMS.chatFirstCountMs + 1);
+  assert.equal(seqs().first, 100 - PULL_WINDOW + 1);
+  assert.equal(seqs().high, 100);
+  core.vol.chatSeqs.clear();
   // Heard as we entered: 5 sent before, so 1-5 are not ours to ask.
   noteChatSequence(core, toHex(m0), 5, FAST_GROUP_PARAMS.chatFirstCountMs);
   assert.deepEqual(owedSequences(seqs()), []);
