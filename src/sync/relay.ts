@@ -28,6 +28,8 @@ export function keepForRelay(
   volatile.relayInfos.set(who, info);
   if (port.syncKey === undefined || bytesEqual(key, port.syncKey)) return;
   if (!port.previousSyncKeys.some((p) => bytesEqual(p, key))) return;
+  // Only roster members are counted as holders (`relays`): others (former members) are not kept.
+  if (!rosterIdSet(ctx)?.has(who)) return;
   const hex = toHex(key);
   const holders = volatile.keyHolders.get(hex) ?? new Map<string, number>();
   holders.set(who, now);
