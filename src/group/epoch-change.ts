@@ -145,6 +145,10 @@ async function onEpochChange(
   const inRoster = new Set(ids.map(toHex));
   // How each member left is read from the requests and proposals this commit settles.
   recordDepartures(core, before, inRoster, now, (id) => departureOf(core, id));
+  // A KeyPackage queued before its member left our roster was announced before it left (a leaver's
+  // old rejoin, say): re-adding from it would make a ghost. A member that wants back announces again.
+  for (const m of roster(before))
+    if (!inRoster.has(toHex(m.memberId))) s.pendingKeyPackages.delete(toHex(m.memberId));
   const back = recordReturns(core, inRoster, new Set(p.added.map(toHex)), now);
   // Removed: as a stale leaf the group means to add again, or for good (read before the proposals settle).
   s.removedAsStale =

@@ -29,6 +29,12 @@ export function leftByOwnLeave(core: GroupCore): Set<string> {
   return out;
 }
 
+/** Whether member `id` (hex) is out of our roster, its leaf removed as stale (a rejoin), and not back. */
+export function outAsStaleLeaf(core: GroupCore, id: string): boolean {
+  const last = lastAbsence(core, id);
+  return last?.how === "rejoin" && last.to === undefined;
+}
+
 /** How member `id` (hex) left in the commit we are applying, by the requests and proposals we hold. */
 export function departureOf(core: GroupCore, id: string): Departure {
   const s = core.state;

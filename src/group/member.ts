@@ -13,7 +13,7 @@ import * as chats from "./chats.ts";
 import { rosterIds } from "./core.ts";
 import type { GroupEffect, ProposalEffect } from "./effects.ts";
 import * as epochChange from "./epoch-change.ts";
-import { leftByOwnLeave } from "./former-members.ts";
+import { leftByOwnLeave, outAsStaleLeaf } from "./former-members.ts";
 import type { KeyPackageSet } from "./frames.ts";
 import { PROPOSAL_LEAVE } from "./frames.ts";
 import { onSds } from "./inbound.ts";
@@ -252,6 +252,11 @@ export class GroupMember {
   /** The newest sequence number of `sender`'s (hex) chats that arrived here, if any. */
   chatsHeldOf(sender: string): number | undefined {
     return pulls.chatsHeldOf(this.core, sender);
+  }
+
+  /** Whether member `id` (hex) is out of our roster, its leaf removed as stale, and not back. */
+  outAsStaleLeaf(id: string): boolean {
+    return outAsStaleLeaf(this.core, id);
   }
 
   /** Members (hex) out of our roster by their own leave, not back since. */

@@ -47,6 +47,7 @@ export function groupPortOf(member: GroupMember): GroupPort {
     get leftByOwnLeave() {
       return member.leftByOwnLeave();
     },
+    outAsStaleLeaf: (id: string) => member.outAsStaleLeaf(id),
     get equivocationForks() {
       return member.state.equivocationForks;
     },

@@ -146,6 +146,19 @@ function majorityOf(states: readonly StateGroup[], n: number): StateGroup | unde
 }
 
 /**
+ * In a roster of at most 3, where no member is tolerated as faulty (⌊(n − 1)/3⌋ = 0): the one state,
+ * claimed by a single member, whose branch (it and the states it names) holds more than `n / 2`. A
+ * member one commit ahead of the other in a group of two is the branch both are on, not a split into a
+ * reset: the reset group whose operator added two rejoined members at its second epoch, while its only
+ * other first member had not applied it yet, went `HARD` on both sides for good (chaos churn 1576). Two
+ * such states (two branches from one state) make none.
+ */
+function soleBranch(states: readonly StateGroup[], n: number): StateGroup | undefined {
+  const over = states.filter((s) => s.members.length === 1 && (1 + named(s, states)) * 2 > n);
+  return over.length === 1 ? over[0] : undefined;
+}
+
+/**
  * Lone claims (docs/sync.md, "Lone claims"): states one member claims that no other reported state
  * names as its ancestor. A liar's made-up state is one; so is a member alone on a commit of its own. When
  * there are at most `budget` of them (⌊(n − 1)/3⌋, the faulty members de-MLS tolerates, less the
@@ -229,6 +242,7 @@ export function classify(input: ClassifyInput): Verdict {
         live - lone.length,
       );
   }
+  if (majority === undefined && faultBound(n) === 0) majority = soleBranch(states, live);
   if (majority === undefined) {
     // No majority among the reports. HARD only if the members not heard from could not make one either:
     // each may join any state (a state with two claimers has its ancestry counted), and a state new to us

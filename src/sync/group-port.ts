@@ -47,6 +47,11 @@ export interface GroupPort {
    * wait for them while they are not heard (verdict.ts). Absent: none.
    */
   readonly leftByOwnLeave?: ReadonlySet<string>;
+  /**
+   * Whether member `id` (hex) is out of our roster, its leaf removed as stale, and not back: our answer
+   * to its catch-up says so (removal-check.ts). Absent: never.
+   */
+  outAsStaleLeaf?(id: string): boolean;
   /** The forks of the equivocations this member verified (tie-break.ts). Absent: none. */
   readonly equivocationForks?: readonly EquivocationFork[];
   /** Member ids of the current roster (empty without a group). */

@@ -77,8 +77,10 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   const ended =
     counted > ctx.params.goneAfterWindows * windowMs || now - c.since > REMOVAL_CHECK_MAX_WINDOWS * windowMs;
   // Removed as a stale leaf (the group took us for a member that never got its Welcome): the group means
-  // to add us again, from a KeyPackage we announce. Once a majority holds the removal, we ask.
-  if (ctx.port.removedAsStale && (c.confirmed || ended) && !ctx.port.leaving) {
+  // to add us again, from a KeyPackage we announce. Once a majority holds the removal, we ask. The flag is
+  // on the removal proposal, or, when we never read the proposal (our Welcome came after it), on a signed
+  // answer that confirmed the removal (crash-steps 284).
+  if ((ctx.port.removedAsStale || c.staleLeaf === true) && (c.confirmed || ended) && !ctx.port.leaving) {
     c.done = true;
     count(ctx, "STALE_LEAF_REJOIN");
     return rejoin(ctx, now);
@@ -125,6 +127,15 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   return sendCatchUp(ctx, from, m.epoch, m.fingerprint, now, pre.groupId);
 }
 
+/** Whether answer `r` is signed by its responder, a member of a recent roster of ours. */
+async function signedByMember(ctx: SyncContext, r: CatchUpResponse): Promise<boolean> {
+  const responder = r.responder ? toHex(r.responder) : undefined;
+  const key = responder === undefined ? undefined : requesterKey(ctx, responder);
+  return (
+    key !== undefined && !!r.signature && (await verify(key, "catch-up-answer", answerBody(r), r.signature))
+  );
+}
+
 /**
  * Whether answer `r` leads to a state at or below our state before the removal `pre` that is not ours at
  * that epoch: the majority's branch parted from ours before our removal, and never held it.
@@ -164,17 +175,14 @@ export async function onRemovalAnswer(
     count(ctx, "REMOVAL_CONFIRMED");
     c.confirmed = true;
     if (ctx.state.catchUp === asked) ctx.state.catchUp = undefined;
+    // The responder holds our removal as a stale leaf's: believed on its signed word only. It decides
+    // nothing for the group: at members that removed us otherwise, our re-add is put to the application.
+    if (r.staleLeaf === true && (await signedByMember(ctx, r))) c.staleLeaf = true;
     return false;
   }
   // Undone only on a responder's signed word (a member on a recent roster): anyone holding the old key
   // could otherwise send a commit of its own making, or garbage, with our request's nonce.
-  const responder = r.responder ? toHex(r.responder) : undefined;
-  const key = responder === undefined ? undefined : requesterKey(ctx, responder);
-  if (
-    key === undefined ||
-    !r.signature ||
-    !(await verify(key, "catch-up-answer", answerBody(r), r.signature))
-  ) {
+  if (!(await signedByMember(ctx, r))) {
     count(ctx, "INVALID_SIGNATURE");
     return false;
   }

@@ -206,6 +206,12 @@ export interface SyncVolatile {
         since: number;
         done: boolean;
         confirmed: boolean;
+        /**
+         * A signed answer that confirmed the removal says the responder holds our leaf's removal as a stale
+         * leaf's (`CatchUpResponse.stale_leaf`): the group means to add us again, though we never saw the
+         * proposal flagged so.
+         */
+        staleLeaf?: boolean;
         /** The check's last step, and the time since it began without a majority (not counted). */
         lastAt?: number;
         waitedMs?: number;

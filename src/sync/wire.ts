@@ -38,6 +38,7 @@ export const CatchUpResponseSchema = {
   commits: [4, CommitEntry, "repeated"],
   baseEpoch: [5, "u64"],
   baseFingerprint: [6, "bytes"],
+  staleLeaf: [7, "bool"],
   signature: [15, "bytes"],
 } as const;
 export const ResetProposalSchema = {

@@ -119,11 +119,13 @@ describe("chaos harness", () => {
   // flagged, and its target asks to be re-added). Crash-steps 873: a joiner down from just after its
   // Welcome to after two chats of a sender took the sender's first count as what predated it (now a first
   // count heard long after entering the group leaves the earlier chats owed; responders refuse those
-  // that predate the add).
+  // that predate the add). Crash-steps 284: a joiner whose Welcome came after the proposal removing its
+  // leaf as stale never read the flag and stayed out (now the answer confirming its removal says so).
   for (const [seed, c] of [
     [1, "crash-steps"],
     [86, "crash-steps"],
     [873, "crash-steps"],
+    [284, "crash-steps"],
     [35, "dup-reorder"],
   ] as const)
     it(`${c} seed ${seed} converges, its faults drawn and done`, async () => {

@@ -145,6 +145,43 @@ describe("classification", () => {
       { numRuns: 500 },
     );
   });
+
+  it("in a roster of 2 or 3 (no fault tolerated), one member a commit ahead on our chain is the branch we are on", () => {
+    const small = (r: string[], self: string, own: [number, number, number], views: Map<string, View>) =>
+      classify({
+        self,
+        history: historyOf(...own),
+        ancestry: viewOf(...own).ancestry,
+        roster: r,
+        views,
+        now: 0,
+        windowMs: 1000,
+      });
+    // Two members: m0 at epoch 1, m1 at epoch 2 on it (chaos churn 1576 went HARD on both sides for good).
+    const two = new Map([
+      ["m0", viewOf(0, 1, 99)],
+      ["m1", viewOf(0, 2, 99)],
+    ]);
+    const behind = small(["m0", "m1"], "m0", [0, 1, 99], two);
+    assert.equal(behind.status, "BEHIND");
+    assert.equal(behind.majority?.epoch, 2n);
+    assert.equal(small(["m0", "m1"], "m1", [0, 2, 99], two).status, "IN_SYNC");
+    // Two members each past epoch 1 on different branches, and the third at epoch 1: no branch wins.
+    const three = new Map([
+      ["m0", viewOf(0, 1, 1)],
+      ["m1", viewOf(1, 2, 1)],
+      ["m2", viewOf(2, 2, 1)],
+    ]);
+    assert.equal(small(["m0", "m1", "m2"], "m0", [0, 1, 1], three).status, "HARD");
+    // Four members (one liar tolerated): a lone claim past ours is no majority with us alone.
+    const four = new Map([
+      ["m0", viewOf(0, 1, 99)],
+      ["m1", viewOf(0, 2, 99)],
+      ["m2", viewOf(1, 3, 0)],
+      ["m3", viewOf(2, 3, 0)],
+    ]);
+    assert.equal(small(["m0", "m1", "m2", "m3"], "m0", [0, 1, 99], four).majority, undefined);
+  });
 });
 
 describe("the tie-break after a proven equivocation (tie-break.ts)", () => {
