@@ -209,7 +209,11 @@ describe("chaos harness", () => {
   // members (now a member out by its own committed leave, and not heard, is waited for by no branch);
   // 1383 and 1510, a member behind or forked from a majority it read, whose requests only members that
   // could not serve them read, asked for ever (now, no epoch gained for the stranded span, it asks to be
-  // re-added).
+  // re-added); 1713, a member that queued a leaver's old rejoin KeyPackage before a reset proposed it in
+  // the reset group after the leave, and the leaver, out by its own word, stayed a ghost (now a KeyPackage
+  // queued before its member left, or before we entered a group by Welcome, is dropped); 1576, in a reset
+  // group of two first members, the one behind by an epoch and the one ahead each counted one member per
+  // state and went HARD for good (now, in a roster of 2 or 3, one member ahead on our chain is our branch).
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -240,6 +244,8 @@ describe("chaos harness", () => {
     [72, "two sides that each committed a leave and a removal do not wait for the leaver"],
     [1383, "a joiner behind a majority no responder of its key can serve asks to be re-added"],
     [1510, "a joiner forked from a majority it cannot reach by catch-up asks to be re-added"],
+    [1713, "a leaver is not re-added from a KeyPackage queued before it left"],
+    [1576, "in a group of two, the member an epoch behind the other catches up"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
