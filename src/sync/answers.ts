@@ -2,20 +2,32 @@
 // member sent under (gossip.ts for views, removal-probe.ts for probes of members checking a removal).
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import type { SyncContext } from "./context.ts";
-import { rosterIdSet } from "./roster.ts";
+import { rosterIdSet, timing } from "./roster.ts";
+
+/**
+ * View windows after a member left our roster during which its gossip under an older key, from a state
+ * short of its departure, is still answered (`answerDeparted`).
+ */
+export const DEPARTED_ANSWER_WINDOWS = 60;
 
 /**
  * Roster member `who` sent under `key`, a previous key of ours, not our current one: it missed a rotation
  * and reads only that key, so our next info goes under it too (a member out of our roster gets nothing
- * under it: the rotation is there to shut it out).
+ * under it: the rotation is there to shut it out; `departed`: but see `answerDeparted`).
  */
-export function answerUnderKey(ctx: SyncContext, who: string, key: Uint8Array, seqnum: bigint): void {
+export function answerUnderKey(
+  ctx: SyncContext,
+  who: string,
+  key: Uint8Array,
+  seqnum: bigint,
+  departed = false,
+): void {
   const { port } = ctx;
   const current = port.syncKey;
   if (
     current === undefined ||
     bytesEqual(key, current) ||
-    !rosterIdSet(ctx)?.has(who) ||
+    (!departed && !rosterIdSet(ctx)?.has(who)) ||
     !port.previousSyncKeys.some((k) => bytesEqual(k, key))
   )
     return;
@@ -23,6 +35,26 @@ export function answerUnderKey(ctx: SyncContext, who: string, key: Uint8Array, s
   const entry = ctx.volatile.answerKeys.get(hex);
   if (entry === undefined) ctx.volatile.answerKeys.set(hex, { key, askers: new Map([[who, seqnum]]) });
   else entry.askers?.set(who, seqnum);
+}
+
+/**
+ * A member out of our roster (removed, or its leave or stale leaf committed) within the last
+ * `DEPARTED_ANSWER_WINDOWS` view windows sent under an older key of ours, from a state behind ours or
+ * forked from it: it never applied its departure (it forked before it, on a side that went on without
+ * it), and reads none of our keys since. Our next info goes under its key, so it sees the majority's
+ * branch, catches up and applies its removal (chaos churn 1469: two members removed on the majority's
+ * branch while forked together went on alone for good, `UNKNOWN`). It learns what a probe's answer
+ * tells a member checking its removal (our state, our chat counts), for that span only.
+ */
+export function answerDeparted(
+  ctx: SyncContext,
+  who: string,
+  key: Uint8Array,
+  seqnum: bigint,
+  now: number,
+): void {
+  const since = now - DEPARTED_ANSWER_WINDOWS * timing(ctx).windowMs;
+  if (ctx.port.departedSince(since).includes(who)) answerUnderKey(ctx, who, key, seqnum, true);
 }
 
 /**

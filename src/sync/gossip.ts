@@ -5,7 +5,7 @@ import type { GroupEffect } from "../group/effects.ts";
 import { ancestry, relation, sign, verify } from "../mls/index.ts";
 import { aheadOfClock } from "../util/bounds.ts";
 import { bytesEqual, fromHex, toHex } from "../util/bytes.ts";
-import { answerUnderKey, bringForward } from "./answers.ts";
+import { answerDeparted, answerUnderKey, bringForward } from "./answers.ts";
 import { count, drop, publish, sealingKeys } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
@@ -297,5 +297,6 @@ function answer(
   answerUnderKey(ctx, who, key, seqnum);
   const rel = relation(g.history, v.epoch, v.fingerprint, v.ancestry);
   if (rel === "SAME" || rel === "I_AM_BEHIND") return;
+  if (!rosterIdSet(ctx)?.has(who)) answerDeparted(ctx, who, key, seqnum, now);
   bringForward(ctx, now);
 }
