@@ -213,7 +213,9 @@ describe("chaos harness", () => {
   // the reset group after the leave, and the leaver, out by its own word, stayed a ghost (now a KeyPackage
   // queued before its member left, or before we entered a group by Welcome, is dropped); 1576, in a reset
   // group of two first members, the one behind by an epoch and the one ahead each counted one member per
-  // state and went HARD for good (now, in a roster of 2 or 3, one member ahead on our chain is our branch).
+  // state and went HARD for good (now, in a roster of 2 or 3, one member ahead on our chain is our branch);
+  // 1469, two members removed on the majority's branch while forked together read none of its keys and
+  // went on alone (now members that removed them lately answer their gossip under their key).
   for (const [seed, what] of [
     [16, "a member that catches up over its own removal stops there, nothing throws"],
     [6, "reset rounds cross sync keys rotated apart; a joiner left in the old group follows"],
@@ -246,6 +248,7 @@ describe("chaos harness", () => {
     [1510, "a joiner forked from a majority it cannot reach by catch-up asks to be re-added"],
     [1713, "a leaver is not re-added from a KeyPackage queued before it left"],
     [1576, "in a group of two, the member an epoch behind the other catches up"],
+    [1469, "members removed while forked together learn their removal from the majority"],
   ] as const)
     it(`churn seed ${seed} converges: ${what}`, async () => {
       const s = chaosSchedule(seed, ["churn"]);
