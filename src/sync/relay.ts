@@ -15,7 +15,10 @@ import type { SyncStateInfo } from "./wire.ts";
 /**
  * Keeps `who`'s newest checked info (signature included) to relay, and notes that it came under `key`
  * when that is an older key of ours: `who` holds that key, and relays under it are shared with it.
- * Bounded by the roster and the keys we hold.
+ * Bounded by the roster and the keys we hold. An info relayed to us may be relayed again, and looks fresh
+ * for one more window at each hop: at most one hop per older key (docs/decisions.md, "Relayed infos").
+ * Keeping only infos that came under our current key would lose the info whose copy under an older key
+ * arrived first (the other copy is then a replay).
  */
 export function keepForRelay(
   ctx: SyncContext,
@@ -62,17 +65,22 @@ export function relays(
     for (const k of map.keys()) if (!ctx.port.previousSyncKeys.some((p) => toHex(p) === k)) map.delete(k);
   const me = toHex(ctx.port.memberId);
   const windowMs = timing(ctx).windowMs;
+  // Asked per roster member in both loops below: once per call.
+  const memo = new Map<string, boolean>();
   const atOurState = (who: string) => {
+    let at = memo.get(who);
+    if (at !== undefined) return at;
     const info = volatile.relayInfos.get(who);
     const view = ctx.state.views.get(who);
-    return (
+    at =
       info !== undefined &&
       view !== undefined &&
       now - view.receivedAt <= windowMs &&
       bytesEqual(info.groupId!, g.groupId) &&
       info.epoch === g.epoch &&
-      bytesEqual(info.fingerprint!, g.fingerprint)
-    );
+      bytesEqual(info.fingerprint!, g.fingerprint);
+    memo.set(who, at);
+    return at;
   };
   let holders = 1;
   for (const [who, at] of volatile.keyHolders.get(hex) ?? [])
