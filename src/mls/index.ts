@@ -19,24 +19,21 @@ export {
 } from "./fingerprint.ts";
 export {
   type CommitOutput,
-  type CommitPolicy,
   type CommitRequest,
   commit,
   createGroup,
+  encrypt,
+  joinFromWelcome,
+} from "./group.ts";
+export {
   DEFAULT_GROUP_OPTIONS,
   diagnostics,
-  encrypt,
   exporterValue,
   exportSecret,
   FINGERPRINT_LABEL,
   fingerprintFrom,
   isActive,
-  joinFromWelcome,
-  type MessageHeader,
-  type Processed,
-  peek,
-  processMessage,
-} from "./group.ts";
+} from "./group-value.ts";
 export {
   createIdentity,
   generateKeyPackages,
@@ -47,6 +44,7 @@ export {
   sign,
   verify,
 } from "./identity.ts";
+export { type CommitPolicy, type MessageHeader, type Processed, peek, processMessage } from "./incoming.ts";
 export { DEFAULT_RETAINED_EPOCHS, retainedEpochs, rewind } from "./retention.ts";
 export { type RosterMember, roster, rosterMember } from "./roster.ts";
 export { sharedOpen, shareStateAcrossMembers } from "./share.ts";
