@@ -3,17 +3,20 @@
 // What it can do to the network: latency and jitter, loss, partitions, one-way cuts, duplication and
 // reordering beyond the jitter (link-faults.ts), crashes at a time or between two inputs of a node, and
 // restarts (a node never restarted is dead for good).
-import { type Clock, dispatch, type Transport } from "../transport.ts";
+import { dispatch } from "../transport.ts";
+import { armCrash, countInput, crashNode } from "./crash.ts";
+import { type HandleHost, nodeHandles } from "./handles.ts";
 import { checkLinkFaults, drawFaults, type LinkFaults } from "./link-faults.ts";
+import { joinMesh, newMeshState, relay, retryGaps } from "./mesh.ts";
 import { OneWayCuts } from "./one-way.ts";
 import { SeededRng } from "./prng.ts";
 import { EventQueue } from "./queue.ts";
 import { SeenCache } from "./seen-cache.ts";
+import { TraceHash } from "./trace.ts";
 import {
   type Counters,
   DEFAULT_SIM_OPTIONS,
   type Drops,
-  type Gap,
   type Injected,
   type LinkModel,
   type NodeRec,
@@ -46,14 +49,12 @@ export class Simulator {
   #now = 0;
   #queue = new EventQueue();
   #nodes = new Map<string, NodeRec>();
-  #mesh = new Map<string, Map<NodeRec, Set<NodeRec>>>();
-  #gaps: Gap[] = [];
+  #mesh = newMeshState();
   #oneWay = new OneWayCuts();
   #nextMsg = 0;
   #nextTimer = 1;
   #events = 0;
-  #h1 = 0x811c9dc5;
-  #h2 = 0x01000193;
+  #trace = new TraceHash();
   #heartbeat = false;
 
   /** `faults` may name some fields only: the others are off. */
@@ -230,40 +231,17 @@ export class Simulator {
    */
   crashAfterInputs(id: string, inputs: number, onCrash?: () => void): void {
     const n = this.#rec(id);
-    const fire = () => {
-      if (n.crashAfter?.fire !== fire || !n.up) return;
-      onCrash?.();
-      this.#crashNow(n);
-    };
-    n.crashAfter = { input: n.inputs + Math.max(1, Math.floor(inputs)), fire };
-    if (inputs < 1) this.at(this.#now, fire);
+    const now = armCrash(n, inputs, () => this.#crashNow(n), onCrash);
+    if (now !== undefined) this.at(this.#now, now);
   }
 
   #crashNow(n: NodeRec): void {
-    n.up = false;
-    n.incarnation++;
-    n.crashAfter = undefined;
-    for (const ev of n.timers.values()) ev.cancelled = true;
-    n.timers.clear();
-    n.subs.clear();
+    crashNode(n);
     this.#mix(3, n.index, 0, 0);
   }
 
-  /**
-   * Counts an input of `n` that `run` hands it; when it is the one an armed crash waits for, the node
-   * crashes as soon as it has run.
-   */
   #input(n: NodeRec, run: () => void | Promise<void> | undefined): Promise<void> | undefined {
-    const number = ++n.inputs;
-    const armed = n.crashAfter;
-    const r = run();
-    const pending = r instanceof Promise ? r : undefined;
-    if (armed === undefined || number < armed.input) return pending;
-    if (pending === undefined) {
-      armed.fire();
-      return undefined;
-    }
-    return pending.then(armed.fire);
+    return countInput(n, run);
   }
 
   /** Brings a crashed node back (with no subscriptions); get its new handles with {@link node}. */
@@ -317,14 +295,11 @@ export class Simulator {
 
   /** 64-bit digest of everything that happened (deliveries, drops, partitions, crashes), as hex. */
   traceHash(): string {
-    return (this.#h1 >>> 0).toString(16).padStart(8, "0") + (this.#h2 >>> 0).toString(16).padStart(8, "0");
+    return this.#trace.hex();
   }
 
   #mix(a: number, b: number, c: number, d: number): void {
-    for (const x of [a, b, c, d, Math.floor(this.#now * 1000)]) {
-      this.#h1 = Math.imul(this.#h1 ^ x, 0x01000193);
-      this.#h2 = Math.imul(this.#h2 ^ (x + 0x9e3779b9), 0x85ebca6b) ^ (this.#h2 >>> 13);
-    }
+    this.#trace.mix(a, b, c, d, this.#now);
   }
 
   #rec(id: string): NodeRec {
@@ -334,58 +309,24 @@ export class Simulator {
   }
 
   #handles(rec: NodeRec): SimNode {
-    const incarnation = rec.incarnation;
-    const live = () => rec.up && rec.incarnation === incarnation;
-    const clock: Clock = {
-      now: () => this.#now,
-      setTimeout: (fn, ms) => {
-        const id = this.#nextTimer++;
-        if (!live()) return id;
-        const ev = this.#queue.push(this.#now + Math.max(0, ms), () => {
-          rec.timers.delete(id);
-          return this.#input(rec, fn);
-        });
-        rec.timers.set(id, ev);
-        return id;
-      },
-      clearTimeout: (id) => {
-        const ev = rec.timers.get(id);
-        if (ev) ev.cancelled = true;
-        rec.timers.delete(id);
-      },
-    };
-    const transport: Transport = {
-      nodeId: rec.id,
-      publish: async (topic, data) => {
-        if (live()) this.#publish(rec, topic, data);
-      },
-      // One transmission over the link to the target, which does not relay it; a node id this network
-      // does not have gets a publication.
-      sendDirect: async (nodeId, topic, data) => {
-        if (!live()) return;
-        const target = this.#nodes.get(nodeId);
-        if (target === undefined) this.#publish(rec, topic, data);
-        else this.#direct(rec, topic, data, [target]);
-      },
-      subscribe: (topic, handler) => {
-        if (!live()) return () => {};
-        let set = rec.subs.get(topic);
-        if (set === undefined) {
-          set = new Set();
-          rec.subs.set(topic, set);
-          if (this.options.delivery === "gossip") this.#joinMesh(rec, topic);
-        }
-        set.add(handler);
-        return () => {
-          set.delete(handler);
-        };
-      },
-      close: async () => {
-        if (live()) rec.subs.clear();
-      },
-    };
-    return { id: rec.id, transport, clock, rng: rec.rng };
+    return nodeHandles(rec, this.#host);
   }
+
+  /** What node handles use of the simulator (handles.ts). */
+  readonly #host: HandleHost = {
+    now: () => this.#now,
+    schedule: (at, run) => this.#queue.push(at, run),
+    nextTimerId: () => this.#nextTimer++,
+    input: (rec, run) => this.#input(rec, run),
+    publish: (rec, topic, data) => this.#publish(rec, topic, data),
+    direct: (rec, topic, data, to) => this.#direct(rec, topic, data, to),
+    node: (id) => this.#nodes.get(id),
+    firstSubscription: (rec, topic) => {
+      if (this.options.delivery !== "gossip") return;
+      joinMesh(this.#mesh, rec, topic, this.options.meshDegree, this.rng);
+      this.#startHeartbeat();
+    },
+  };
 
   #topic(topic: string): Counters {
     let c = this.topics.get(topic);
@@ -479,56 +420,27 @@ export class Simulator {
     );
   }
 
-  // ---- gossip model ----
+  // ---- gossip model (mesh.ts) ----
 
-  #joinMesh(rec: NodeRec, topic: string): void {
-    let mesh = this.#mesh.get(topic);
-    if (mesh === undefined) {
-      mesh = new Map();
-      this.#mesh.set(topic, mesh);
-    }
-    const peers = new Set<NodeRec>();
-    const others = [...mesh.keys()];
-    // Connect to up to D random earlier subscribers; they accept up to 2D peers.
-    for (
-      let tries = 0;
-      peers.size < this.options.meshDegree && tries < 4 * this.options.meshDegree && others.length;
-      tries++
-    ) {
-      const p = others[this.rng.int(others.length)] as NodeRec;
-      const back = mesh.get(p) as Set<NodeRec>;
-      if (peers.has(p) || back.size >= 2 * this.options.meshDegree) continue;
-      peers.add(p);
-      back.add(rec);
-    }
-    mesh.set(rec, peers);
-    if (!this.#heartbeat) {
-      this.#heartbeat = true;
-      this.#queue.push(this.#now + this.options.heartbeatMs, () => this.#onHeartbeat());
-    }
+  #startHeartbeat(): void {
+    if (this.#heartbeat) return;
+    this.#heartbeat = true;
+    this.#queue.push(this.#now + this.options.heartbeatMs, () => this.#onHeartbeat());
   }
 
   #relay(from: NodeRec, msg: SimMessage, source: NodeRec | undefined): void {
-    const peers = this.#mesh.get(msg.topic)?.get(from);
-    if (peers === undefined) return;
-    for (const p of peers) {
-      if (p === source || p.seen.has(msg.id)) continue;
-      if (!this.#transmit(from, p, msg, 0)) this.#gaps.push({ from, to: p, msg, since: this.#now });
-    }
+    relay(this.#mesh, from, msg, source, this.#now, (to) => this.#transmit(from, to, msg, 0));
   }
 
   /** IHAVE/IWANT: retry blocked transmissions still inside the gossip window. */
   #onHeartbeat(): void {
-    const window = this.options.gossipWindow * this.options.heartbeatMs;
-    const keep: Gap[] = [];
-    for (const g of this.#gaps) {
-      if (g.to.seen.has(g.msg.id) || this.#now - g.since > window || !g.from.up) continue;
-      // Unreachable peers get no IHAVE at all; reachable ones fetch it (one extra round trip).
-      const reachable =
-        g.to.up && g.from.group === g.to.group && !this.#oneWay.blocks(g.from.index, g.to.index);
-      if (!reachable || !this.#transmit(g.from, g.to, g.msg, this.#latency())) keep.push(g);
-    }
-    this.#gaps = keep;
+    retryGaps(
+      this.#mesh,
+      this.#now,
+      this.options.gossipWindow * this.options.heartbeatMs,
+      (g) => g.to.up && g.from.group === g.to.group && !this.#oneWay.blocks(g.from.index, g.to.index),
+      (g) => this.#transmit(g.from, g.to, g.msg, this.#latency()),
+    );
     this.#queue.push(this.#now + this.options.heartbeatMs, () => this.#onHeartbeat());
   }
 }
