@@ -5,6 +5,7 @@ import type { SyncStatus } from "../sync/classify.ts";
 import type { RecoveryHow, SyncEffect } from "../sync/effects.ts";
 import { toHex } from "../util/bytes.ts";
 import type { Emitter } from "../util/events.ts";
+import type { Logger } from "../util/log.ts";
 
 /** A chat another member sent, delivered once. */
 export interface ChatMessage {
@@ -172,4 +173,11 @@ export function describeEffect(e: SyncEffect): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** Logs effect `e` on `log` (when that logger is enabled and the effect has a line). */
+export function logEffect(log: Logger, e: SyncEffect): void {
+  if (!log.enabled) return;
+  const line = describeEffect(e);
+  if (line !== undefined) log(line);
 }

@@ -27,8 +27,8 @@ import { freshCores, restoredCores } from "./cores.ts";
 import { learnRoute, sendEffect } from "./direct-send.ts";
 import {
   type ChatMessage,
-  describeEffect,
   emitEvents,
+  logEffect,
   type MemberEvents,
   type PendingProposal,
   proposalInfo,
@@ -38,7 +38,7 @@ import {
 import { faultOf, type StepInput } from "./faults.ts";
 import { linkKeyPackageService } from "./keypackage-link.ts";
 import type { MemberOptionsFor } from "./options.ts";
-import { newSaveCache, saveSnapshot } from "./snapshot.ts";
+import { newSaveCache, SAVE_LAG_MS, saveDue, saveSnapshot } from "./snapshot.ts";
 
 export type { ChatMessage, MemberEvents, PendingProposal, Traffic };
 
@@ -315,17 +315,9 @@ export class Member {
       // Stopped while the step ran: as if it crashed here, nothing is saved or sent (the store may be
       // closed already; the restart resumes from the last save, as after a crash).
       if (this.stopped) return;
-      const newCommits = effects.some((e) => e.type === "epoch");
       const now = this.opts.clock.now();
-      // Saving the whole state (MLS tree, SDS buffers) for every input costs much CPU in large groups; an
-      // input whose effects nobody outside sees can wait for the next save. A new sync key cannot: the
-      // member acts on it at once, and a restart without it could no longer read the sync channel.
-      if (
-        effects.some((e) => !SILENT_EFFECTS.has(e.type)) ||
-        this.group.state.syncKey !== keyBefore ||
-        now >= (this.unsavedSince ?? now) + SAVE_LAG_MS
-      )
-        this.persist(newCommits);
+      if (saveDue(effects, this.group.state.syncKey !== keyBefore, now, this.unsavedSince))
+        this.persist(effects.some((e) => e.type === "epoch"));
       else this.unsavedSince ??= now;
       await this.perform(effects);
       this.reschedule();
@@ -352,11 +344,7 @@ export class Member {
   private async perform(effects: readonly SyncEffect[]): Promise<void> {
     const t = this.group.topics;
     for (const e of effects) {
-      const log = e.type === "rejected" ? this.logRejected : this.log;
-      if (log.enabled) {
-        const line = describeEffect(e);
-        if (line !== undefined) log(line);
-      }
+      logEffect(e.type === "rejected" ? this.logRejected : this.log, e);
       if (e.type === "keyPackageSet" || e.type === "joined") this.useKeyPackageService(e);
       if (e.type === "stateHint") continue; // the sync layer's, handled
       if (e.type !== "publish") {
@@ -426,10 +414,6 @@ export class Member {
   }
 }
 
-/** Effects that need no save before them: nobody outside sees them (counters, early-gossip hints). */
-const SILENT_EFFECTS = new Set<SyncEffect["type"]>(["rejected", "stateHint"]);
-/** How long an input with no effect may stay unsaved (a crash in between loses only such inputs). */
-const SAVE_LAG_MS = 1_000;
 /** After a timer's step threw, the next tick waits this long (a step that always throws must not spin). */
 const FAULT_RETRY_MS = 1_000;
 

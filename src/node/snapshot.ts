@@ -10,6 +10,7 @@ import { type Identity, type MlsGroup, serializeGroup, serializeKeyPackage } fro
 import type { SavedRoute } from "../net/routes.ts";
 import type { MemberStore } from "../store/sqlite.ts";
 import type { SyncCore } from "../sync/core.ts";
+import type { SyncEffect } from "../sync/effects.ts";
 import type { SavedSyncMemory } from "../sync/state.ts";
 import { toHex } from "../util/bytes.ts";
 import { DemlsError } from "../util/errors.ts";
@@ -122,4 +123,30 @@ function encodeGroup(cache: SaveCache, group: MlsGroup | undefined): Uint8Array 
   if (group === undefined) return undefined;
   if (cache.lastGroup?.group !== group) cache.lastGroup = { group, bytes: serializeGroup(group) };
   return cache.lastGroup.bytes;
+}
+
+/** Effects that need no save before them: nobody outside sees them (counters, early-gossip hints). */
+const SILENT_EFFECTS = new Set<SyncEffect["type"]>(["rejected", "stateHint"]);
+
+/** How long an input with no effect may stay unsaved (a crash in between loses only such inputs). */
+export const SAVE_LAG_MS = 1_000;
+
+/**
+ * Whether the state must be saved before `effects` go out. Saving the whole state (MLS tree, SDS
+ * buffers) for every input costs much CPU in large groups; an input whose effects nobody outside sees
+ * can wait for the next save, up to `SAVE_LAG_MS` after the first unsaved one (`unsavedSince`). A new
+ * sync key (`keyChanged`) cannot: the member acts on it at once, and a restart without it could no
+ * longer read the sync channel.
+ */
+export function saveDue(
+  effects: readonly SyncEffect[],
+  keyChanged: boolean,
+  now: number,
+  unsavedSince: number | undefined,
+): boolean {
+  return (
+    effects.some((e) => !SILENT_EFFECTS.has(e.type)) ||
+    keyChanged ||
+    now >= (unsavedSince ?? now) + SAVE_LAG_MS
+  );
 }
