@@ -93,9 +93,6 @@ export async function onWelcome(core: GroupCore, f: WelcomeFrame, now: number): 
   );
   const horizon = f.sdsLamport ?? 0n;
   const group = joined.group;
-  // KeyPackages we queued outside this group predate all we know of its membership (a member that left
-  // it since would come back as a ghost, chaos churn 1713); joiners announce theirs again.
-  core.state.pendingKeyPackages.clear();
   // The steward list in force comes with the Welcome: it was elected epochs ago, among members we
   // cannot tell from the roster.
   adopt(core, group, now, horizon, listFromFrame(f.stewards, group, core.params));

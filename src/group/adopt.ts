@@ -68,8 +68,11 @@ export function adopt(
     s.freezeUntil = undefined;
     s.proposals.clear();
     s.approvedSince = undefined;
-    // Requests seen on a branch we left are that branch's business.
+    // Requests seen on a branch we left are that branch's business. KeyPackages queued outside this group
+    // (by Welcome, or by a reset) predate all we know of its membership: a member that left it since
+    // would come back as a ghost (chaos churn 1713). Joiners announce theirs again.
     s.pendingRejoins.clear();
+    s.pendingKeyPackages.clear();
     s.rejoinWaiting.clear();
     // The log serves catch-up: only commits of the chain we are on (its epochs start anew).
     s.commitLog = [];

@@ -58,17 +58,27 @@ function appliedOwn(core: GroupCore, group: MlsGroup, bytes: Uint8Array): Proces
 
 /**
  * Applies a commit outside freeze and selection (catch-up and re-alignment: the sync layer has checked
- * it against the majority's fingerprint). Undefined if it does not apply.
+ * it against the majority's fingerprint). `approvedOnly`: the majority is one member's claim, so its
+ * adds and removals must be approved by our own tally, as a candidate's must (`UNAPPROVED_CHANGE`).
+ * Undefined if it does not apply.
  */
 export async function applyCommit(
   core: GroupCore,
   bytes: Uint8Array,
   now: number,
   via: string,
+  approvedOnly = false,
 ): Promise<GroupEffect[] | undefined> {
   const group = requireGroup(core);
   let p: Processed | undefined = appliedOwn(core, group, bytes);
-  if (p === undefined)
+  if (p === undefined && approvedOnly) {
+    const r = await stage(core, group, bytes, true);
+    if (typeof r === "string") {
+      reject(core, r, "a catch-up commit on one member's word changes membership unapproved");
+      return undefined;
+    }
+    p = r.processed;
+  } else if (p === undefined)
     try {
       p = await processMessage(group, bytes);
     } catch {

@@ -5,8 +5,8 @@
 import { type MlsGroup, roster } from "../mls/index.ts";
 import { toHex } from "../util/bytes.ts";
 import { rosterIds } from "./core.ts";
-import { PROPOSAL_LEAVE } from "./frames.ts";
-import type { Absence, Departure, GroupCore } from "./state.ts";
+import { PROPOSAL_LEAVE, PROPOSAL_REMOVE } from "./frames.ts";
+import type { Absence, Departure, GroupCore, ProposalRecord } from "./state.ts";
 
 /** Absences remembered per member, newest last. */
 const ABSENCES_KEPT = 8;
@@ -35,15 +35,30 @@ export function outAsStaleLeaf(core: GroupCore, id: string): boolean {
   return last?.how === "rejoin" && last.to === undefined;
 }
 
-/** How member `id` (hex) left in the commit we are applying, by the requests and proposals we hold. */
+/**
+ * How member `id` (hex) left in the commit we are applying, by the requests and proposals we hold. The
+ * removal proposal we hold decides between a stale leaf's removal (flagged `staleLeaf`) and the group's
+ * decision, even when we had the member down as asking to rejoin: one proposal id serves both, and the
+ * answer to the member's removal check tells it which (`outAsStaleLeaf`).
+ */
 export function departureOf(core: GroupCore, id: string): Departure {
   const s = core.state;
+  let removal: ProposalRecord | undefined;
+  for (const r of s.proposals.values()) {
+    if (r.proposal.target === undefined || toHex(r.proposal.target) !== id) continue;
+    if (r.proposal.kind === PROPOSAL_LEAVE) return "left";
+    if (r.proposal.kind === PROPOSAL_REMOVE) removal = r;
+  }
+  if (removal !== undefined) return removal.proposal.staleLeaf === true ? "rejoin" : "removed";
   if (s.pendingRejoins.has(id)) return "rejoin";
-  for (const r of s.proposals.values())
-    if (r.proposal.kind === PROPOSAL_LEAVE && r.proposal.target && toHex(r.proposal.target) === id)
-      return "left";
   // Also a removal applied from a catch-up answer, whose proposal we never saw: a decision of the group.
   return "removed";
+}
+
+/** When member `id` (hex) left our roster, if it is out and not back (our clock). */
+export function departedAt(core: GroupCore, id: string): number | undefined {
+  const last = lastAbsence(core, id);
+  return last !== undefined && last.to === undefined ? last.from : undefined;
 }
 
 /** Members of `before` that `now` does not hold left our roster at `at`, each as `how` says. */

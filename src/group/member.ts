@@ -13,7 +13,7 @@ import * as chats from "./chats.ts";
 import { rosterIds } from "./core.ts";
 import type { GroupEffect, ProposalEffect } from "./effects.ts";
 import * as epochChange from "./epoch-change.ts";
-import { leftByOwnLeave, outAsStaleLeaf } from "./former-members.ts";
+import { departedAt, leftByOwnLeave, outAsStaleLeaf } from "./former-members.ts";
 import type { KeyPackageSet } from "./frames.ts";
 import { PROPOSAL_LEAVE } from "./frames.ts";
 import { onSds } from "./inbound.ts";
@@ -200,9 +200,17 @@ export class GroupMember {
     return adoption.startGroup(this.core, group, now, resetFrom);
   }
 
-  /** Applies a commit outside freeze and selection (catch-up, re-alignment); undefined if it does not apply. */
-  applyCommit(bytes: Uint8Array, now: number, via: string): Promise<GroupEffect[] | undefined> {
-    return epochChange.applyCommit(this.core, bytes, now, via);
+  /**
+   * Applies a commit outside freeze and selection (catch-up, re-alignment); undefined if it does not apply.
+   * `approvedOnly`: its membership changes must be approved by our own tally.
+   */
+  applyCommit(
+    bytes: Uint8Array,
+    now: number,
+    via: string,
+    approvedOnly = false,
+  ): Promise<GroupEffect[] | undefined> {
+    return epochChange.applyCommit(this.core, bytes, now, via, approvedOnly);
   }
 
   /** After the sync layer moved us past epochs we missed: their SDS history is no longer waited for. */
@@ -252,6 +260,11 @@ export class GroupMember {
   /** The newest sequence number of `sender`'s (hex) chats that arrived here, if any. */
   chatsHeldOf(sender: string): number | undefined {
     return pulls.chatsHeldOf(this.core, sender);
+  }
+
+  /** When member `id` (hex) left our roster, if it is out and not back (our clock). */
+  departedAt(id: string): number | undefined {
+    return departedAt(this.core, id);
   }
 
   /** Whether member `id` (hex) is out of our roster, its leaf removed as stale, and not back. */

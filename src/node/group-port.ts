@@ -48,6 +48,7 @@ export function groupPortOf(member: GroupMember): GroupPort {
       return member.leftByOwnLeave();
     },
     outAsStaleLeaf: (id: string) => member.outAsStaleLeaf(id),
+    departedAt: (id: string) => member.departedAt(id),
     get equivocationForks() {
       return member.state.equivocationForks;
     },
@@ -64,7 +65,7 @@ export function groupPortOf(member: GroupMember): GroupPort {
     keyPackageSet: (memberId) => member.keyPackageSet(memberId),
     requestRejoin: (keyPackages, now, groupId) => member.requestRejoin(keyPackages, now, groupId),
     replaceGroup: (group, now) => member.replaceGroup(group, now),
-    applyCommit: (commit, now, via) => member.applyCommit(commit, now, via),
+    applyCommit: (commit, now, via, approvedOnly) => member.applyCommit(commit, now, via, approvedOnly),
     resendAbandoned: (now, all, sinceEpoch) => member.resendAbandoned(now, all, sinceEpoch),
     relayChats: (now, fromEpoch, live) => member.relayChats(now, fromEpoch, live),
     get chatSequence() {

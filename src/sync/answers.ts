@@ -53,8 +53,10 @@ export function answerDeparted(
   seqnum: bigint,
   now: number,
 ): void {
-  const since = now - DEPARTED_ANSWER_WINDOWS * timing(ctx).windowMs;
-  if (ctx.port.departedSince(since).includes(who)) answerUnderKey(ctx, who, key, seqnum, true);
+  // From the departure itself: a removed member's late chats must not stretch the span.
+  const at = ctx.port.departedAt?.(who);
+  if (at !== undefined && now - at <= DEPARTED_ANSWER_WINDOWS * timing(ctx).windowMs)
+    answerUnderKey(ctx, who, key, seqnum, true);
 }
 
 /**

@@ -135,9 +135,12 @@ async function applyBatch(
     how = "realign";
   }
   let applied = 0;
+  // A majority that is one member's claim (a roster of 2 or 3, classify.ts) is no proof that the group
+  // voted what its commits change: their adds and removals must be approved by our own tally.
+  const approvedOnly = ctx.volatile.verdict?.soleClaim === true;
   for (const e of batch) {
     if (e.epoch !== port.group!.epoch) continue;
-    const eff = await port.applyCommit(e.commit!, now, how);
+    const eff = await port.applyCommit(e.commit!, now, how, approvedOnly);
     if (eff !== undefined && port.group === undefined) {
       // The commit removed us (the port shows no group once we are out): it is applied, and it is the
       // last one that is ours to apply.

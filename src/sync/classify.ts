@@ -31,6 +31,8 @@ export interface Verdict {
   /** Roster members with a fresh view (self included). */
   readonly reporting: number;
   readonly rosterSize: number;
+  /** The majority is one member's claim (a roster of 2 or 3): its commits prove no vote. */
+  readonly soleClaim?: boolean;
 }
 
 export interface ClassifyInput {
@@ -146,16 +148,22 @@ function majorityOf(states: readonly StateGroup[], n: number): StateGroup | unde
 }
 
 /**
- * In a roster of at most 3, where no member is tolerated as faulty (⌊(n − 1)/3⌋ = 0): the one state,
- * claimed by a single member, whose branch (it and the states it names) holds more than `n / 2`. A
- * member one commit ahead of the other in a group of two is the branch both are on, not a split into a
- * reset: the reset group whose operator added two rejoined members at its second epoch, while its only
- * other first member had not applied it yet, went `HARD` on both sides for good (chaos churn 1576). Two
- * such states (two branches from one state) make none.
+ * In a roster of at most 3, where no member is tolerated as faulty (⌊(n − 1)/3⌋ = 0), with every member
+ * reporting: the state, claimed by a single member, whose branch (it and the states it names) holds more
+ * than `n / 2` and names every other such state (the tip of one chain). A member one commit ahead of
+ * the other in a group of two is the branch both are on, not a split into a reset: the reset group whose
+ * operator added two rejoined members at its second epoch, while its only other first member had not
+ * applied it yet, went `HARD` on both sides for good (chaos churn 1576). States on two branches make
+ * none. The claim proves no vote: catch-up to it applies only changes our own tally approved.
  */
 function soleBranch(states: readonly StateGroup[], n: number): StateGroup | undefined {
   const over = states.filter((s) => s.members.length === 1 && (1 + named(s, states)) * 2 > n);
-  return over.length === 1 ? over[0] : undefined;
+  const namesAll = (s: StateGroup) => {
+    const anc = new Set(s.ancestry.map((a) => keyOf(a.epoch, a.fingerprint)));
+    return over.every((o) => o === s || anc.has(keyOf(o.epoch, o.fingerprint)));
+  };
+  const tips = over.filter(namesAll);
+  return tips.length === 1 ? tips[0] : undefined;
 }
 
 /**
@@ -242,7 +250,11 @@ export function classify(input: ClassifyInput): Verdict {
         live - lone.length,
       );
   }
-  if (majority === undefined && faultBound(n) === 0) majority = soleBranch(states, live);
+  let soleClaim = false;
+  if (majority === undefined && faultBound(n) === 0 && reporting === live) {
+    majority = soleBranch(states, live);
+    soleClaim = majority !== undefined;
+  }
   if (majority === undefined) {
     // No majority among the reports. HARD only if the members not heard from could not make one either:
     // each may join any state (a state with two claimers has its ancestry counted), and a state new to us
@@ -296,5 +308,5 @@ export function classify(input: ClassifyInput): Verdict {
           : majority.epoch > mine.epoch
             ? "BEHIND"
             : "FORKED";
-  return { status, majority, ...base };
+  return { status, majority, ...base, ...(soleClaim ? { soleClaim } : {}) };
 }

@@ -52,6 +52,8 @@ export interface GroupPort {
    * to its catch-up says so (removal-check.ts). Absent: never.
    */
   outAsStaleLeaf?(id: string): boolean;
+  /** When member `id` (hex) left our roster, if it is out and not back (our clock). Absent: never out. */
+  departedAt?(id: string): number | undefined;
   /** The forks of the equivocations this member verified (tie-break.ts). Absent: none. */
   readonly equivocationForks?: readonly EquivocationFork[];
   /** Member ids of the current roster (empty without a group). */
@@ -68,9 +70,15 @@ export interface GroupPort {
   replaceGroup(group: MlsGroup, now: number): void;
   /**
    * Applies a commit outside freeze and selection (we checked it against the majority's fingerprint);
-   * `via` names the path in the `epoch` effect. Undefined when it does not apply.
+   * `via` names the path in the `epoch` effect; `approvedOnly`: its adds and removals must be approved by
+   * our own tally (the majority is one member's claim). Undefined when it does not apply.
    */
-  applyCommit(commit: Uint8Array, now: number, via: string): Promise<GroupEffect[] | undefined>;
+  applyCommit(
+    commit: Uint8Array,
+    now: number,
+    via: string,
+    approvedOnly?: boolean,
+  ): Promise<GroupEffect[] | undefined>;
   /**
    * Re-sends our chats sent at states no longer in our history, those from `sinceEpoch` on, or (`all`)
    * every one (receivers dedupe by chat id).

@@ -211,7 +211,7 @@ describe("chaos harness", () => {
   // could not serve them read, asked for ever (now, no epoch gained for the stranded span, it asks to be
   // re-added); 1713, a member that queued a leaver's old rejoin KeyPackage before a reset proposed it in
   // the reset group after the leave, and the leaver, out by its own word, stayed a ghost (now a KeyPackage
-  // queued before its member left, or before we entered a group by Welcome, is dropped); 1576, in a reset
+  // queued before its member left, or before we entered another group, is dropped); 1576, in a reset
   // group of two first members, the one behind by an epoch and the one ahead each counted one member per
   // state and went HARD for good (now, in a roster of 2 or 3, one member ahead on our chain is our branch);
   // 1469, two members removed on the majority's branch while forked together read none of its keys and
