@@ -9,6 +9,7 @@ import { type Identity, type KeyPackageBundle, restoreGroup, restoreKeyPackage }
 import type { SavedRoute } from "../net/routes.ts";
 import type { MemberStore } from "../store/sqlite.ts";
 import { SyncCore } from "../sync/core.ts";
+import type { SyncEffect } from "../sync/effects.ts";
 import { FAST_SYNC_PARAMS, validateSyncParams } from "../sync/params.ts";
 import { newSyncState } from "../sync/state.ts";
 import { bytesEqual } from "../util/bytes.ts";
@@ -87,4 +88,28 @@ export async function restoredCores(
     // A snapshot that deserialises but whose MLS state or KeyPackages do not: damaged, not a bug here.
     throw new DemlsError("CORRUPT_STATE", `the saved state cannot be read: ${(e as Error).message}`);
   }
+}
+
+/**
+ * One message on `topic` through both cores: the sync channel's goes to the sync core; group traffic to
+ * the group core, whose effects the sync core sees too.
+ */
+export async function messageStep(
+  group: GroupMember,
+  sync: SyncCore,
+  topic: string,
+  data: Uint8Array,
+  now: number,
+): Promise<SyncEffect[]> {
+  if (topic === group.topics.sync) return sync.receive(data, now);
+  const g = await group.receive(topic, data, now);
+  return [...g, ...(await sync.onGroupEffects(g, now))];
+}
+
+/** One timer tick through both cores: the group core's, what the sync core makes of it, then its own. */
+export async function tickStep(group: GroupMember, sync: SyncCore, now: number): Promise<SyncEffect[]> {
+  const g = await group.tick(now);
+  const out: SyncEffect[] = [...g, ...(await sync.onGroupEffects(g, now))];
+  out.push(...(await sync.tick(now)));
+  return out;
 }

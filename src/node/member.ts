@@ -23,7 +23,7 @@ import type { FaultEvent, SyncEffect } from "../sync/effects.ts";
 import { toHex, utf8 } from "../util/bytes.ts";
 import { Emitter } from "../util/events.ts";
 import { type Logger, logger } from "../util/log.ts";
-import { freshCores, restoredCores } from "./cores.ts";
+import { freshCores, messageStep, restoredCores, tickStep } from "./cores.ts";
 import { learnRoute, sendEffect } from "./direct-send.ts";
 import {
   type ChatMessage,
@@ -152,11 +152,9 @@ export class Member {
     for (const topic of [t.app, t.welcome, t.sync])
       this.unsubs.push(
         this.opts.transport.subscribe(topic, (d) =>
-          this.enqueue(async (now) => {
-            if (topic === t.sync) return this.sync.receive(d.data, now);
+          this.enqueue((now) => {
             if (topic === t.app) learnRoute(this.routes, d);
-            const g = await this.group.receive(topic, d.data, now);
-            return [...g, ...(await this.sync.onGroupEffects(g, now))];
+            return messageStep(this.group, this.sync, topic, d.data, now);
           }, "message"),
         ),
       );
@@ -375,12 +373,9 @@ export class Member {
       Math.min(this.group.nextWake(), this.sync.nextWake(), save),
     );
     this.wake.arm(at, () =>
-      this.enqueue(async (now) => {
+      this.enqueue((now) => {
         this.lastTickAt = now;
-        const g = await this.group.tick(now);
-        const out: SyncEffect[] = [...g, ...(await this.sync.onGroupEffects(g, now))];
-        out.push(...(await this.sync.tick(now)));
-        return out;
+        return tickStep(this.group, this.sync, now);
       }, "timer"),
     );
   }
