@@ -6,8 +6,9 @@ import { BinaryWriter, DecodeError, readFields, writeBytes, writeUint64 } from "
 import { MlsProtocolError } from "./errors.ts";
 import type { EpochFingerprint } from "./fingerprint.ts";
 import { bundleOf, type Identity, type KeyPackageBundle, readKeyPackage } from "./identity.ts";
+import { LEFT_STATES_KEPT } from "./reentry.ts";
 import { clientConfig } from "./suite.ts";
-import type { MlsGroup, RetainedEpoch } from "./types.ts";
+import type { LeftState, MlsGroup, RetainedEpoch } from "./types.ts";
 
 const VERSION = 1;
 
@@ -67,7 +68,10 @@ function decodeState(bytes: Uint8Array | undefined): ClientState {
   return { ...d[0], clientConfig };
 }
 
-/** Serializes everything {@link restoreGroup} needs: identity, current state, history, retained epochs. */
+/**
+ * Serializes everything {@link restoreGroup} needs: identity, current state, history, retained epochs,
+ * left states.
+ */
 export function serializeGroup(group: MlsGroup): Uint8Array {
   const w = new BinaryWriter();
   w.tag(1, 0).uint32(VERSION);
@@ -77,7 +81,30 @@ export function serializeGroup(group: MlsGroup): Uint8Array {
   writeBytes(w, 5, encodeGroupState(group.state));
   for (const h of group.history) writeBytes(w, 6, encodeFp(h));
   for (const r of group.retained) writeBytes(w, 7, encodeFp(r, r.state));
+  for (const l of group.leftStates) writeBytes(w, 8, encodeLeftState(l));
   return w.finish();
+}
+
+function encodeLeftState(l: LeftState): Uint8Array {
+  const w = new BinaryWriter();
+  writeBytes(w, 1, l.fingerprint);
+  w.tag(2, 0).uint32(l.application);
+  w.tag(3, 0).uint32(l.handshake);
+  return w.finish();
+}
+
+function decodeLeftState(bytes: Uint8Array): LeftState {
+  let fingerprint: Uint8Array = new Uint8Array();
+  let application = 0;
+  let handshake = 0;
+  readFields(bytes, "LeftState", (f, r) => {
+    if (f === 1) fingerprint = r.bytes();
+    else if (f === 2) application = r.uint32();
+    else if (f === 3) handshake = r.uint32();
+    else return false;
+    return true;
+  });
+  return { fingerprint, application, handshake };
 }
 
 /**
@@ -94,6 +121,7 @@ export function restoreGroup(bytes: Uint8Array): MlsGroup {
     let current: Uint8Array | undefined;
     const history: EpochFingerprint[] = [];
     const retainedRaw: Uint8Array[] = [];
+    const leftStates: LeftState[] = [];
     readFields(bytes, "MemberState", (f, r) => {
       if (f === 1) version = r.uint32();
       else if (f === 2) identity = decodeIdentity(r.message());
@@ -102,6 +130,7 @@ export function restoreGroup(bytes: Uint8Array): MlsGroup {
       else if (f === 5) current = r.bytes();
       else if (f === 6) history.push(decodeFp(r.message(), "EpochFingerprint"));
       else if (f === 7) retainedRaw.push(r.message());
+      else if (f === 8) leftStates.push(decodeLeftState(r.message()));
       else return false;
       return true;
     });
@@ -130,6 +159,7 @@ export function restoreGroup(bytes: Uint8Array): MlsGroup {
       retained,
       consumed: undefined,
       options: { historySize, retainedEpochs },
+      leftStates: leftStates.slice(-LEFT_STATES_KEPT),
       state,
     };
   } catch (e) {

@@ -4,6 +4,7 @@ import { type ClientState, mlsExporter } from "ts-mls";
 import { concatBytes, u64be } from "../util/bytes.ts";
 import { DEFAULT_HISTORY, pushFingerprint } from "./fingerprint.ts";
 import type { Identity } from "./identity.ts";
+import { continueOwnChains } from "./reentry.ts";
 import { DEFAULT_RETAINED_EPOCHS, retire } from "./retention.ts";
 import { membersOf } from "./roster.ts";
 import { intern } from "./share.ts";
@@ -71,6 +72,7 @@ export async function fresh(
     retained: [],
     consumed: undefined,
     options,
+    leftStates: [],
     state,
   };
 }
@@ -81,8 +83,10 @@ export async function advance(
   entered: ClientState,
   consumed: Uint8Array[],
 ): Promise<MlsGroup> {
-  const next = intern(entered);
-  const fingerprint = await fingerprintOf(next);
+  const fingerprint = await fingerprintOf(entered);
+  // A state we held and left before: our own chains go on past what we sent there.
+  const continued = await continueOwnChains(group, entered, fingerprint);
+  const next = intern(continued.state);
   const leaving: RetainedEpoch = {
     epoch: group.epoch,
     fingerprint: group.fingerprint,
@@ -100,7 +104,7 @@ export async function advance(
       group.options.historySize,
     ),
     retained: retire([...group.retained, leaving], group.options.retainedEpochs),
-    consumed: undefined,
+    consumed: continued.consumed.length ? { batch: continued.consumed, before: undefined } : undefined,
     state: next,
   };
 }

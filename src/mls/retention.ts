@@ -7,6 +7,7 @@
 // secrets consumed in them are zeroed. K = 0 gives plain MLS forward secrecy and no rewind.
 import { zeroOutUint8Array } from "ts-mls";
 import { MlsProtocolError } from "./errors.ts";
+import { noteLeftStates } from "./reentry.ts";
 import { sharing } from "./share.ts";
 import type { MlsGroup, RetainedEpoch } from "./types.ts";
 
@@ -27,8 +28,9 @@ export function retainedEpochs(group: MlsGroup): bigint[] {
 
 /**
  * The group as it was at the end of retained `epoch`, ready to process a competing commit for that epoch.
- * Newer retained epochs (the abandoned branch) are dropped; they are not zeroed because the rewound state
- * shares secrets with them.
+ * Newer retained epochs and the current state (the abandoned branch) are dropped; they are not zeroed
+ * because the rewound state shares secrets with them. How far our own sending chains went in each is
+ * remembered, for entering the same state again (`reentry.ts`).
  * @throws {MlsProtocolError} `NOT_RETAINED` if `epoch` is not retained.
  */
 export function rewind(group: MlsGroup, epoch: bigint): MlsGroup {
@@ -46,6 +48,7 @@ export function rewind(group: MlsGroup, epoch: bigint): MlsGroup {
     history: r.history,
     retained: group.retained.slice(0, i),
     consumed: undefined,
+    leftStates: noteLeftStates(group.leftStates, [...group.retained.slice(i + 1), group]),
     state: r.state,
   };
 }

@@ -29,8 +29,17 @@ export interface MlsGroup {
   /** Secrets consumed during the current epoch, wiped when this epoch leaves the retention window. */
   readonly consumed: ConsumedSecrets | undefined;
   readonly options: GroupOptions;
+  /** States this member left by rewinding, with how far its own sending chains went there (`reentry.ts`). */
+  readonly leftStates: readonly LeftState[];
   /** @internal ts-mls state; only `mls/` reads it. */
   readonly state: ClientState;
+}
+
+/** A state this member held and left by rewinding: the generations its own chains reached there. */
+export interface LeftState {
+  readonly fingerprint: Uint8Array;
+  readonly application: number;
+  readonly handshake: number;
 }
 
 /**

@@ -121,12 +121,16 @@ describe("chaos harness", () => {
   // count heard long after entering the group leaves the earlier chats owed; responders refuse those
   // that predate the add). Crash-steps 284: a joiner whose Welcome came after the proposal removing its
   // leaf as stale never read the flag and stayed out (now the answer confirming its removal says so).
+  // Dup-reorder 459: a member re-aligned back into a state it had left, whose secret tree starts afresh,
+  // and re-sent a chat at a generation of its chain the others had already read: unreadable to all (now
+  // its own chains go on past what it sent there, src/mls/reentry.ts).
   for (const [seed, c] of [
     [1, "crash-steps"],
     [86, "crash-steps"],
     [873, "crash-steps"],
     [284, "crash-steps"],
     [35, "dup-reorder"],
+    [459, "dup-reorder"],
   ] as const)
     it(`${c} seed ${seed} converges, its faults drawn and done`, async () => {
       const s = chaosSchedule(seed, [c]);

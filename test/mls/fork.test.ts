@@ -84,6 +84,38 @@ describe("forks, fingerprints and rewinding", () => {
     assertAgree([a!, b!, c!, d!]);
   });
 
+  it("a member entering again a state it left sends past the generations it used there", async () => {
+    const [a, b, c] = await buildGroup(3);
+    const forkEpoch = a!.group!.epoch;
+    const M1 = await mls.commit(a!.group!);
+    a!.group = M1.group;
+    await deliver(M1.commit, [b!, c!]);
+    // b sends twice at the new state, and a and c read both (their copies of b's chain move on).
+    for (const text of ["one", "two"]) {
+      const sent = await mls.encrypt(b!.group!, utf8(text));
+      b!.group = sent.group;
+      for (const m of [a!, c!]) m.group = (await mls.processMessage(m.group!, sent.message)).group;
+    }
+    // b commits alone (its handshake chain moves on), loses, rewinds to the fork point and takes M1 again:
+    // the same state, whose secret tree starts afresh. Restored from storage, it still knows how far it went.
+    b!.group = (await mls.commit(b!.group!)).group;
+    b!.group = mls.restoreGroup(mls.serializeGroup(mls.rewind(b!.group, forkEpoch)));
+    await deliver(M1.commit, [b!]);
+    assertAgree([a!, b!, c!]);
+    const again = await mls.encrypt(b!.group!, utf8("three"));
+    b!.group = again.group;
+    for (const m of [a!, c!]) {
+      const r = await mls.processMessage(m.group!, again.message);
+      assert.equal(r.kind === "application" && new TextDecoder().decode(r.plaintext), "three");
+      m.group = r.group;
+    }
+    // A commit from the state entered again reads too (b's handshake chain went on as well).
+    const next = await mls.commit(b!.group!);
+    await deliver(next.commit, [a!, c!]);
+    b!.group = next.group;
+    assertAgree([a!, b!, c!]);
+  });
+
   it("serialize, restore and continue gives identical fingerprints", async () => {
     const members = await buildGroup(5);
     const [a, b] = members;
