@@ -5,6 +5,7 @@
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
+  enterOwnCommit,
   fingerprintAt,
   isActive,
   type MlsGroup,
@@ -34,11 +35,14 @@ import type { OwnCommit } from "./volatile.ts";
 
 type ProcessedCommit = Extract<Processed, { kind: "commit" }>;
 
-/** Our own commit as `processMessage` would have returned it (MLS cannot process one's own). */
-function ownProcessed(core: GroupCore, own: OwnCommit): ProcessedCommit {
+/**
+ * Our own commit as `processMessage` would have returned it (MLS cannot process one's own), entered from
+ * `current`, the state it was built on as it is now.
+ */
+async function ownProcessed(core: GroupCore, own: OwnCommit, current: MlsGroup): Promise<ProcessedCommit> {
   return {
     kind: "commit",
-    group: own.group,
+    group: await enterOwnCommit(current, own.group),
     sender: core.identity.id,
     added: own.added,
     removed: [],
@@ -46,14 +50,21 @@ function ownProcessed(core: GroupCore, own: OwnCommit): ProcessedCommit {
   };
 }
 
+/** Whether our own commit's group `own` was built on the state `group` is in. */
+function builtOn(own: MlsGroup, group: MlsGroup): boolean {
+  const parent = fingerprintAt(own.history, group.epoch);
+  return own.epoch === group.epoch + 1n && parent !== undefined && bytesEqual(parent, group.fingerprint);
+}
+
 /** Our own commit `bytes`, built on the state `group` is in, as a processed commit. */
-function appliedOwn(core: GroupCore, group: MlsGroup, bytes: Uint8Array): ProcessedCommit | undefined {
+async function appliedOwn(
+  core: GroupCore,
+  group: MlsGroup,
+  bytes: Uint8Array,
+): Promise<ProcessedCommit | undefined> {
   const hash = toHex(sha256(bytes));
   const own = core.vol.ownCommits.find((o) => o.hash === hash);
-  if (own === undefined || own.group.epoch !== group.epoch + 1n) return undefined;
-  const parent = fingerprintAt(own.group.history, group.epoch);
-  if (parent === undefined || !bytesEqual(parent, group.fingerprint)) return undefined;
-  return ownProcessed(core, own);
+  return own !== undefined && builtOn(own.group, group) ? ownProcessed(core, own, group) : undefined;
 }
 
 /**
@@ -70,7 +81,7 @@ export async function applyCommit(
   approvedOnly = false,
 ): Promise<GroupEffect[] | undefined> {
   const group = requireGroup(core);
-  let p: Processed | undefined = appliedOwn(core, group, bytes);
+  let p: Processed | undefined = await appliedOwn(core, group, bytes);
   if (p === undefined && approvedOnly) {
     const r = await stage(core, group, bytes, true);
     if (typeof r === "string") {
@@ -103,15 +114,23 @@ export async function select(core: GroupCore, now: number): Promise<GroupEffect[
   const skipped: GroupEffect[] = [];
   for (const c of ranked) {
     const own = vol.ownCommit;
-    if (own !== undefined && bytesEqual(own.bytes, c.bytes)) {
-      const group = requireGroup(core);
+    const group = requireGroup(core);
+    if (own !== undefined && bytesEqual(own.bytes, c.bytes) && builtOn(own.group, group)) {
       vol.ownCommit = undefined;
       return [
         ...skipped,
-        ...(await onEpochChange(core, ownProcessed(core, own), c.bytes, own.welcome, now, "commit", group)),
+        ...(await onEpochChange(
+          core,
+          await ownProcessed(core, own, group),
+          c.bytes,
+          own.welcome,
+          now,
+          "commit",
+          group,
+        )),
       ];
     }
-    const r = await stage(core, requireGroup(core), c.bytes, true);
+    const r = await stage(core, group, c.bytes, true);
     if (r === "UNAPPROVED_CHANGE") skipped.push(reject(core, r, "a candidate changes membership unapproved"));
     if (typeof r === "string") continue;
     return [

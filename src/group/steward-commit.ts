@@ -66,6 +66,8 @@ export async function stewardCommit(core: GroupCore, now: number): Promise<Group
     for (const [, r] of approved) r.status = "rejected"; // a batch that cannot be staged is dropped
     return [reject(core, e instanceof DemlsError ? groupCodeOf(e) : "INVALID", "own commit failed")];
   }
+  // Our state at this epoch as it is now: the commit spent a handshake generation of it.
+  core.group = out.sameEpoch;
   const vol = core.vol;
   vol.ownCommit = { bytes: out.commit, group: out.group, welcome: out.welcome, added: joiners };
   vol.ownCommits.push({ hash: toHex(sha256(out.commit)), group: out.group, added: joiners });

@@ -11,8 +11,10 @@ import {
 } from "ts-mls";
 import { toHex } from "../util/bytes.ts";
 import { MlsProtocolError } from "./errors.ts";
+import { fingerprintAt } from "./fingerprint.ts";
 import { advance, DEFAULT_GROUP_OPTIONS, fresh, touch } from "./group-value.ts";
 import { type Identity, type KeyPackageBundle, readKeyPackage } from "./identity.ts";
+import { spendOwnHandshake } from "./reentry.ts";
 import { leafOf } from "./roster.ts";
 import { clientConfig, decodeMessage, suite, toProtocolError } from "./suite.ts";
 import type { GroupOptions, MlsGroup } from "./types.ts";
@@ -42,6 +44,11 @@ export interface CommitRequest {
 /** A commit, the group after it, and the Welcome for the added members if any. */
 export interface CommitOutput {
   readonly group: MlsGroup;
+  /**
+   * The group still at its epoch, with the handshake generation the commit used spent: the state to keep
+   * while the commit is only a candidate (a later commit at this state must not use that generation again).
+   */
+  readonly sameEpoch: MlsGroup;
   /** Encoded `MLSMessage` (private message) to send to the current members. */
   readonly commit: Uint8Array;
   /** Encoded `MLSMessage` Welcome (with the ratchet tree) for the added members. */
@@ -79,13 +86,33 @@ export async function commit(group: MlsGroup, request: CommitRequest = {}): Prom
   } catch (e) {
     throw toProtocolError(e, "commit");
   }
+  const spent = await spendOwnHandshake(group.state);
+  const sameEpoch = touch(group, spent.state, spent.consumed);
   return {
-    group: await advance(group, result.newState, result.consumed),
+    group: await advance(sameEpoch, result.newState, result.consumed),
+    sameEpoch,
     commit: encodeMlsMessage(result.commit),
     welcome: result.welcome
       ? encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: result.welcome })
       : undefined,
   };
+}
+
+/**
+ * The group after our own commit `own` (a {@link commit} output's `group`), entered from `current`, the
+ * state it was built on as it is now: what we sent there since is what a rewind to it must continue
+ * from, and a state we left by rewinding and enter again continues our own chains (`reentry.ts`).
+ * @throws {MlsProtocolError} `WRONG_EPOCH` if `own` was not built on `current`'s state.
+ */
+export async function enterOwnCommit(current: MlsGroup, own: MlsGroup): Promise<MlsGroup> {
+  const parent = fingerprintAt(own.history, current.epoch);
+  if (
+    own.epoch !== current.epoch + 1n ||
+    parent === undefined ||
+    toHex(parent) !== toHex(current.fingerprint)
+  )
+    throw new MlsProtocolError("WRONG_EPOCH", "our commit was built on another state");
+  return advance(current, own.state, []);
 }
 
 /**

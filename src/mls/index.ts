@@ -23,6 +23,7 @@ export {
   commit,
   createGroup,
   encrypt,
+  enterOwnCommit,
   joinFromWelcome,
 } from "./group.ts";
 export {

@@ -55,6 +55,22 @@ async function continueChain(chain: GenerationSecret, to: number): Promise<[Gene
 }
 
 /**
+ * `state` with its own handshake chain one generation on: the one a commit built at `state` used (ts-mls
+ * keeps the commit's secret tree only in the new epoch, so the state the commit was built on would
+ * protect the next commit at it with the same generation again).
+ */
+export async function spendOwnHandshake(
+  state: ClientState,
+): Promise<{ state: ClientState; consumed: Uint8Array[] }> {
+  const node = ownNode(state);
+  if (node === undefined) return { state, consumed: [] };
+  const [handshake, consumed] = await continueChain(node.handshake, node.handshake.generation + 1);
+  const secretTree = state.secretTree.slice();
+  secretTree[2 * state.privatePath.leafIndex] = { ...node, handshake };
+  return { state: { ...state, secretTree }, consumed };
+}
+
+/**
  * `state` (just entered, with fingerprint `fingerprint`) with its own sending chains moved past the
  * generations this member used when it held the same state before; unchanged for a state never left.
  * @returns the state and the secrets the skipped generations consumed (to be zeroed like others).

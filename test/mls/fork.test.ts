@@ -4,6 +4,12 @@ import * as mls from "../../src/mls/index.ts";
 import { toHex, utf8 } from "../../src/util/bytes.ts";
 import { assertAgree, buildGroup, deliver } from "./helpers.ts";
 
+/** How far a member's own sending chains went at its current state (ts-mls internals, tests only). */
+function ownGenerations(group: mls.MlsGroup): { application: number; handshake: number } {
+  const node = group.state.secretTree[2 * group.state.privatePath.leafIndex]!;
+  return { application: node.application.generation, handshake: node.handshake.generation };
+}
+
 describe("forks, fingerprints and rewinding", () => {
   it("two valid commits for one epoch split the group; relation tells the branches apart", async () => {
     const members = await buildGroup(6);
@@ -96,12 +102,13 @@ describe("forks, fingerprints and rewinding", () => {
       b!.group = sent.group;
       for (const m of [a!, c!]) m.group = (await mls.processMessage(m.group!, sent.message)).group;
     }
-    // b commits alone (its handshake chain moves on), loses, rewinds to the fork point and takes M1 again:
+    // b commits alone (a handshake generation spent), loses, rewinds to the fork point and takes M1 again:
     // the same state, whose secret tree starts afresh. Restored from storage, it still knows how far it went.
     b!.group = (await mls.commit(b!.group!)).group;
     b!.group = mls.restoreGroup(mls.serializeGroup(mls.rewind(b!.group, forkEpoch)));
     await deliver(M1.commit, [b!]);
     assertAgree([a!, b!, c!]);
+    assert.deepEqual(ownGenerations(b!.group!), { application: 2, handshake: 1 });
     const again = await mls.encrypt(b!.group!, utf8("three"));
     b!.group = again.group;
     for (const m of [a!, c!]) {
@@ -109,11 +116,33 @@ describe("forks, fingerprints and rewinding", () => {
       assert.equal(r.kind === "application" && new TextDecoder().decode(r.plaintext), "three");
       m.group = r.group;
     }
-    // A commit from the state entered again reads too (b's handshake chain went on as well).
     const next = await mls.commit(b!.group!);
     await deliver(next.commit, [a!, c!]);
     b!.group = next.group;
     assertAgree([a!, b!, c!]);
+  });
+
+  it("our own commit, entered after we sent at its parent state, rewinds to that state as it is now", async () => {
+    const [a, b] = await buildGroup(2);
+    const parentEpoch = a!.group!.epoch;
+    // a commits, and while the commit is a candidate sends at the state it was built on; b reads.
+    const out = await mls.commit(a!.group!);
+    a!.group = out.sameEpoch;
+    assert.deepEqual(ownGenerations(a!.group), { application: 0, handshake: 1 });
+    const x = await mls.encrypt(a!.group, utf8("x"));
+    a!.group = x.group;
+    b!.group = (await mls.processMessage(b!.group!, x.message)).group;
+    // The commit is selected; later both rewind to its parent state, and a sends there again.
+    a!.group = await mls.enterOwnCommit(a!.group, out.group);
+    await deliver(out.commit, [b!]);
+    assertAgree([a!, b!]);
+    a!.group = mls.rewind(a!.group, parentEpoch);
+    b!.group = mls.rewind(b!.group!, parentEpoch);
+    const y = await mls.encrypt(a!.group, utf8("y"));
+    const r = await mls.processMessage(b!.group, y.message);
+    assert.equal(r.kind === "application" && new TextDecoder().decode(r.plaintext), "y");
+    // Not built on this state (a moved on since): refused.
+    await assert.rejects(mls.enterOwnCommit(out.group, out.group), { code: "WRONG_EPOCH" });
   });
 
   it("serialize, restore and continue gives identical fingerprints", async () => {
