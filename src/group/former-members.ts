@@ -29,17 +29,24 @@ export function leftByOwnLeave(core: GroupCore): Set<string> {
   return out;
 }
 
-/** Whether member `id` (hex) is out of our roster, its leaf removed as stale (a rejoin), and not back. */
-export function outAsStaleLeaf(core: GroupCore, id: string): boolean {
+/**
+ * Whether member `id` (hex), asking for commits from `fromEpoch`, should ask to be re-added: it is out of
+ * our roster, its leaf removed as stale (a rejoin), and not back; or our roster holds a leaf of it added
+ * after that epoch, which it never entered (a re-add from a KeyPackage it had used up since, taking a
+ * Welcome that came late: crash-steps 1771).
+ */
+export function shouldAskBack(core: GroupCore, id: string, fromEpoch: bigint): boolean {
   const last = lastAbsence(core, id);
-  return last?.how === "rejoin" && last.to === undefined;
+  if (last?.how === "rejoin" && last.to === undefined) return true;
+  const added = core.state.addedAt.get(id);
+  return added !== undefined && added > fromEpoch;
 }
 
 /**
  * How member `id` (hex) left in the commit we are applying, by the requests and proposals we hold. The
  * removal proposal we hold decides between a stale leaf's removal (flagged `staleLeaf`) and the group's
  * decision, even when we had the member down as asking to rejoin: one proposal id serves both, and the
- * answer to the member's removal check tells it which (`outAsStaleLeaf`).
+ * answer to the member's removal check tells it which (`shouldAskBack`).
  */
 export function departureOf(core: GroupCore, id: string): Departure {
   const s = core.state;

@@ -13,7 +13,7 @@ import * as chats from "./chats.ts";
 import { rosterIds } from "./core.ts";
 import type { GroupEffect, ProposalEffect } from "./effects.ts";
 import * as epochChange from "./epoch-change.ts";
-import { departedAt, leftByOwnLeave, outAsStaleLeaf } from "./former-members.ts";
+import { departedAt, leftByOwnLeave, shouldAskBack } from "./former-members.ts";
 import type { KeyPackageSet } from "./frames.ts";
 import { PROPOSAL_LEAVE } from "./frames.ts";
 import { onSds } from "./inbound.ts";
@@ -267,9 +267,9 @@ export class GroupMember {
     return departedAt(this.core, id);
   }
 
-  /** Whether member `id` (hex) is out of our roster, its leaf removed as stale, and not back. */
-  outAsStaleLeaf(id: string): boolean {
-    return outAsStaleLeaf(this.core, id);
+  /** Whether member `id` (hex), asking for commits from `fromEpoch`, should ask to be re-added. */
+  shouldAskBack(id: string, fromEpoch: bigint): boolean {
+    return shouldAskBack(this.core, id, fromEpoch);
   }
 
   /** Members (hex) out of our roster by their own leave, not back since. */

@@ -47,7 +47,7 @@ export function groupPortOf(member: GroupMember): GroupPort {
     get leftByOwnLeave() {
       return member.leftByOwnLeave();
     },
-    outAsStaleLeaf: (id: string) => member.outAsStaleLeaf(id),
+    shouldAskBack: (id: string, fromEpoch: bigint) => member.shouldAskBack(id, fromEpoch),
     departedAt: (id: string) => member.departedAt(id),
     get equivocationForks() {
       return member.state.equivocationForks;

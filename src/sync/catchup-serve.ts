@@ -80,8 +80,9 @@ export async function onCatchUp(
     nonce: r.nonce,
     commits: commits.map((c) => ({ epoch: c.epoch, commit: c.commit, fingerprintAfter: c.fingerprintAfter })),
     ...(base ? { baseEpoch: first, baseFingerprint: base } : {}),
-    // A member whose leaf we removed as stale, checking its removal: the group means to add it again.
-    ...(port.outAsStaleLeaf?.(requester) ? { staleLeaf: true } : {}),
+    // A member whose leaf we removed as stale, checking its removal (the group means to add it again), or
+    // whose leaf in our roster is newer than the state it asks from: it should ask to be re-added.
+    ...(port.shouldAskBack?.(requester, r.fromEpoch) ? { staleLeaf: true } : {}),
   };
   // Signed: a requester rejoins on "no path" only when distinct responders say so (catchup-nopath.ts).
   const signature = await sign(port.identity, "catch-up-answer", answerBody(answer));

@@ -48,10 +48,11 @@ export interface GroupPort {
    */
   readonly leftByOwnLeave?: ReadonlySet<string>;
   /**
-   * Whether member `id` (hex) is out of our roster, its leaf removed as stale, and not back: our answer
-   * to its catch-up says so (removal-check.ts). Absent: never.
+   * Whether member `id` (hex), asking for commits from `fromEpoch`, should ask to be re-added: its leaf
+   * was removed as stale and it is not back, or our roster holds a leaf of it added after that epoch. Our
+   * answer to its catch-up says so (`stale_leaf`, removal-check.ts). Absent: never.
    */
-  outAsStaleLeaf?(id: string): boolean;
+  shouldAskBack?(id: string, fromEpoch: bigint): boolean;
   /** When member `id` (hex) left our roster, if it is out and not back (our clock). Absent: never out. */
   departedAt?(id: string): number | undefined;
   /** The forks of the equivocations this member verified (tie-break.ts). Absent: none. */

@@ -121,6 +121,10 @@ describe("chaos harness", () => {
   // count heard long after entering the group leaves the earlier chats owed; responders refuse those
   // that predate the add). Crash-steps 284: a joiner whose Welcome came after the proposal removing its
   // leaf as stale never read the flag and stayed out (now the answer confirming its removal says so).
+  // Crash-steps 1771: a joiner whose Welcome came late was removed as a stale leaf and re-added from the
+  // KeyPackage it had announced, which it had used up taking the late Welcome: the answers to its removal
+  // check, from members holding its new leaf, confirmed the removal and it went quiet, a ghost (now an
+  // answer to a member whose leaf in our roster is newer than the state it asks from tells it to ask back).
   // Dup-reorder 459: a member re-aligned back into a state it had left, whose secret tree starts afresh,
   // and re-sent a chat at a generation of its chain the others had already read: unreadable to all (now
   // its own chains go on past what it sent there, src/mls/reentry.ts).
@@ -129,6 +133,7 @@ describe("chaos harness", () => {
     [86, "crash-steps"],
     [873, "crash-steps"],
     [284, "crash-steps"],
+    [1771, "crash-steps"],
     [35, "dup-reorder"],
     [459, "dup-reorder"],
   ] as const)
