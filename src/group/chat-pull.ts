@@ -57,7 +57,12 @@ function prune(e: SenderChats): void {
 /** A chat of `sender` numbered `sequence` arrived at `now` (delivered or held): it is not pulled. */
 export function noteChatArrival(core: GroupCore, sender: Uint8Array, sequence: number, now: number): void {
   if (sequence <= 0 || bytesEqual(sender, core.identity.id)) return;
-  const e = entry(core, toHex(sender), sequence);
+  const id = toHex(sender);
+  // The first chat of a sender, arriving long after we entered the group (or back in one we left): what
+  // it sent before may be ours too, as for a first count (a split kept its first chat from us, and it
+  // died before announcing its count: chaos dead 1473).
+  const fromFirst = !core.vol.chatSeqs.has(id) && firstHeardLate(core, now);
+  const e = entry(core, id, fromFirst ? windowStart(sequence) : sequence);
   if (sequence < e.first) e.first = sequence;
   e.have.add(sequence);
   e.asked.delete(sequence);
@@ -106,13 +111,24 @@ export function noteChatSequence(
   // it since): what it sent since our add may be ours, and responders refuse the rest, by when they saw
   // us added (chaos churn 49, 753). Otherwise a new member's first announcement marks where what it is
   // owed starts: what a sender sent before is not ours, and what it sent since reached us.
-  const back = core.vol.rejoinedGroup === toHex(g.groupId);
-  const late = now - (core.vol.enteredAt ?? now) > core.params.chatFirstCountMs;
-  const fromFirst = !known && (back || late);
+  const fromFirst = !known && firstHeardLate(core, now);
   // From the window's start below the count, not from 1: of a sender with more than 64 chats, the ones
   // we may have missed are the newest, and the window holds no more.
   const e = entry(core, sender, known || !fromFirst ? sequence + 1 : windowStart(sequence));
   if (known || fromFirst) raise(e, sequence);
+}
+
+/**
+ * Whether what we first hear of a sender now may come after chats of it that are ours: we are back in a
+ * group we left to be re-added, or entered this one more than `chatFirstCountMs` ago.
+ */
+function firstHeardLate(core: GroupCore, now: number): boolean {
+  const g = core.group;
+  if (g === undefined) return false;
+  return (
+    core.vol.rejoinedGroup === toHex(g.groupId) ||
+    now - (core.vol.enteredAt ?? now) > core.params.chatFirstCountMs
+  );
 }
 
 /** The lowest sequence tracked of a sender that announced `sequence`: `PULL_WINDOW` back, at least 1. */

@@ -47,6 +47,15 @@ it("gaps and an announced last sequence are owed; what predates us, lies beyond 
   assert.equal(seqs().first, 100 - PULL_WINDOW + 1);
   assert.equal(seqs().high, 100);
   core.vol.chatSeqs.clear();
+  // m0's first chat to arrive is its third, long after we entered (a split kept 1-2 from us, and m0 never
+  // announced a count since): 1-2 are owed too (chaos dead 1473).
+  noteChatArrival(core, m0, 3, FAST_GROUP_PARAMS.chatFirstCountMs + 1);
+  assert.deepEqual(owedSequences(seqs()), [1, 2]);
+  core.vol.chatSeqs.clear();
+  // As we entered, the first chat to arrive marks where what we are owed starts.
+  noteChatArrival(core, m0, 3, FAST_GROUP_PARAMS.chatFirstCountMs);
+  assert.deepEqual(owedSequences(seqs()), []);
+  core.vol.chatSeqs.clear();
   // Heard as we entered: 5 sent before, so 1-5 are not ours to ask.
   noteChatSequence(core, toHex(m0), 5, FAST_GROUP_PARAMS.chatFirstCountMs);
   assert.deepEqual(owedSequences(seqs()), []);
