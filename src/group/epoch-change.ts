@@ -5,8 +5,8 @@
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
+  builtOn,
   enterOwnCommit,
-  fingerprintAt,
   isActive,
   type MlsGroup,
   type Processed,
@@ -48,12 +48,6 @@ async function ownProcessed(core: GroupCore, own: OwnCommit, current: MlsGroup):
     removed: [],
     removedSelf: false,
   };
-}
-
-/** Whether our own commit's group `own` was built on the state `group` is in. */
-function builtOn(own: MlsGroup, group: MlsGroup): boolean {
-  const parent = fingerprintAt(own.history, group.epoch);
-  return own.epoch === group.epoch + 1n && parent !== undefined && bytesEqual(parent, group.fingerprint);
 }
 
 /** Our own commit `bytes`, built on the state `group` is in, as a processed commit. */

@@ -33,13 +33,16 @@ export function leftByOwnLeave(core: GroupCore): Set<string> {
  * Whether member `id` (hex), asking for commits from `fromEpoch`, should ask to be re-added: it is out of
  * our roster, its leaf removed as stale (a rejoin), and not back; or our roster holds a leaf of it added
  * after that epoch, which it never entered (a re-add from a KeyPackage it had used up since, taking a
- * Welcome that came late: crash-steps 1771).
+ * Welcome that came late: crash-steps 1771). The add must be one our current state holds: `addedAt`
+ * outlives a re-alignment that stepped back past it until the next commit settles the roster.
  */
 export function shouldAskBack(core: GroupCore, id: string, fromEpoch: bigint): boolean {
   const last = lastAbsence(core, id);
   if (last?.how === "rejoin" && last.to === undefined) return true;
   const added = core.state.addedAt.get(id);
-  return added !== undefined && added > fromEpoch;
+  const g = core.group;
+  if (added === undefined || added <= fromEpoch || g === undefined || added > g.epoch) return false;
+  return rosterIds(core).some((m) => toHex(m) === id);
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   createGroup as mlsCreateGroup,
   type Proposal,
 } from "ts-mls";
-import { toHex } from "../util/bytes.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
 import { MlsProtocolError } from "./errors.ts";
 import { fingerprintAt } from "./fingerprint.ts";
 import { advance, DEFAULT_GROUP_OPTIONS, fresh, touch } from "./group-value.ts";
@@ -98,6 +98,12 @@ export async function commit(group: MlsGroup, request: CommitRequest = {}): Prom
   };
 }
 
+/** Whether the group `own` after our own commit was built on the state `current` is in (its parent). */
+export function builtOn(own: MlsGroup, current: MlsGroup): boolean {
+  const parent = fingerprintAt(own.history, current.epoch);
+  return own.epoch === current.epoch + 1n && parent !== undefined && bytesEqual(parent, current.fingerprint);
+}
+
 /**
  * The group after our own commit `own` (a {@link commit} output's `group`), entered from `current`, the
  * state it was built on as it is now: what we sent there since is what a rewind to it must continue
@@ -105,14 +111,11 @@ export async function commit(group: MlsGroup, request: CommitRequest = {}): Prom
  * @throws {MlsProtocolError} `WRONG_EPOCH` if `own` was not built on `current`'s state.
  */
 export async function enterOwnCommit(current: MlsGroup, own: MlsGroup): Promise<MlsGroup> {
-  const parent = fingerprintAt(own.history, current.epoch);
-  if (
-    own.epoch !== current.epoch + 1n ||
-    parent === undefined ||
-    toHex(parent) !== toHex(current.fingerprint)
-  )
+  if (!builtOn(own, current))
     throw new MlsProtocolError("WRONG_EPOCH", "our commit was built on another state");
-  return advance(current, own.state, []);
+  // What building the commit consumed (with what the state it left had), zeroed when `current` retires,
+  // as `commit` files them; a secret filed twice is zeroed twice, harmlessly.
+  return advance(current, own.state, [...(own.retained.at(-1)?.consumed ?? [])]);
 }
 
 /**

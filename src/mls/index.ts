@@ -18,6 +18,7 @@ export {
   relation,
 } from "./fingerprint.ts";
 export {
+  builtOn,
   type CommitOutput,
   type CommitRequest,
   commit,

@@ -47,6 +47,17 @@ export function noteLeftStates(
   return out.slice(-LEFT_STATES_KEPT);
 }
 
+/** `state` with our own leaf's sending chains replaced (a new secret tree; `state` is left as it was). */
+function withOwnChains(
+  state: ClientState,
+  application: GenerationSecret,
+  handshake: GenerationSecret,
+): ClientState {
+  const secretTree = state.secretTree.slice();
+  secretTree[2 * state.privatePath.leafIndex] = { application, handshake };
+  return { ...state, secretTree };
+}
+
 async function continueChain(chain: GenerationSecret, to: number): Promise<[GenerationSecret, Uint8Array[]]> {
   if (chain.generation >= to) return [chain, []];
   const config = { retainKeysForGenerations: 0, retainKeysForEpochs: 0, maximumForwardRatchetSteps: to };
@@ -65,9 +76,7 @@ export async function spendOwnHandshake(
   const node = ownNode(state);
   if (node === undefined) return { state, consumed: [] };
   const [handshake, consumed] = await continueChain(node.handshake, node.handshake.generation + 1);
-  const secretTree = state.secretTree.slice();
-  secretTree[2 * state.privatePath.leafIndex] = { ...node, handshake };
-  return { state: { ...state, secretTree }, consumed };
+  return { state: withOwnChains(state, node.application, handshake), consumed };
 }
 
 /**
@@ -85,7 +94,5 @@ export async function continueOwnChains(
   if (left === undefined || node === undefined) return { state, consumed: [] };
   const [application, a] = await continueChain(node.application, left.application);
   const [handshake, h] = await continueChain(node.handshake, left.handshake);
-  const secretTree = state.secretTree.slice();
-  secretTree[2 * state.privatePath.leafIndex] = { application, handshake };
-  return { state: { ...state, secretTree }, consumed: [...a, ...h] };
+  return { state: withOwnChains(state, application, handshake), consumed: [...a, ...h] };
 }

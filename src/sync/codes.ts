@@ -111,6 +111,11 @@ export type SyncCode =
    * Welcome) and a majority holds it: we asked to be re-added.
    */
   | "STALE_LEAF_REJOIN"
+  /**
+   * Counted: a signed answer flags our removal as a stale leaf's, and fewer distinct responders than the
+   * quorum said so yet: we wait for the other answers, or ask again (removal-check.ts).
+   */
+  | "STALE_LEAF_UNCORROBORATED"
   // Removed on a branch that lost (removal-check.ts).
   /** Counted: the majority we asked holds the commit that removed us (asked again while the check lasts). */
   | "REMOVAL_CONFIRMED"

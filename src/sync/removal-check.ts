@@ -6,8 +6,9 @@
 // first commit is the one that removed it, the removal stands. If it is another, the group went on without
 // the removal: the member returns to its state before it and applies the answer like any catch-up (and a
 // member that had asked to leave asks again).
-import { fingerprintAt, type MlsGroup, retainedEpochs, rewind, verify } from "../mls/index.ts";
+import { fingerprintAt, type MlsGroup, retainedEpochs, rewind, roster, verify } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
+import { NO_PATH_QUORUM } from "./catchup-nopath.ts";
 import { forkedFrom, sendCatchUp } from "./catchup-request.ts";
 import { count } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
@@ -127,13 +128,48 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   return sendCatchUp(ctx, from, m.epoch, m.fingerprint, now, pre.groupId);
 }
 
-/** Whether answer `r` is signed by its responder, a member of a recent roster of ours. */
-async function signedByMember(ctx: SyncContext, r: CatchUpResponse): Promise<boolean> {
+/** The responder (hex) of answer `r` when it is signed by it, a member of a recent roster of ours. */
+async function signedResponder(ctx: SyncContext, r: CatchUpResponse): Promise<string | undefined> {
   const responder = r.responder ? toHex(r.responder) : undefined;
   const key = responder === undefined ? undefined : requesterKey(ctx, responder);
-  return (
-    key !== undefined && !!r.signature && (await verify(key, "catch-up-answer", answerBody(r), r.signature))
-  );
+  const signed =
+    key !== undefined && !!r.signature && (await verify(key, "catch-up-answer", answerBody(r), r.signature));
+  return signed ? responder : undefined;
+}
+
+/**
+ * How many distinct responders must flag our removal as a stale leaf's before we ask back: as many as
+ * must say "no path" ({@link NO_PATH_QUORUM}), or every other member of our roster before the removal
+ * when fewer. One insider's word would otherwise make a member the group kept ask to be re-added.
+ */
+export function staleLeafQuorum(pre: MlsGroup, me: string): number {
+  const others = roster(pre).filter((m) => toHex(m.memberId) !== me).length;
+  return Math.max(1, Math.min(NO_PATH_QUORUM, others));
+}
+
+/**
+ * A signed answer that confirmed our removal flags it as a stale leaf's (`stale_leaf`): its responder is
+ * counted, and the flag holds once {@link staleLeafQuorum} distinct responders said so across the check.
+ * @returns whether the flag waits for corroboration (the request stays open for the other answers).
+ */
+async function noteStaleLeaf(
+  ctx: SyncContext,
+  c: NonNullable<SyncContext["volatile"]["removalCheck"]>,
+  pre: MlsGroup,
+  r: CatchUpResponse,
+): Promise<boolean> {
+  if (r.staleLeaf !== true || c.staleLeaf === true) return false;
+  const responder = await signedResponder(ctx, r);
+  const me = toHex(ctx.port.memberId);
+  if (responder === undefined || responder === me) return false;
+  const said = new Set(c.staleLeafFrom ?? []).add(responder);
+  c.staleLeafFrom = [...said];
+  if (said.size >= staleLeafQuorum(pre, me)) {
+    c.staleLeaf = true;
+    return false;
+  }
+  count(ctx, "STALE_LEAF_UNCORROBORATED");
+  return true;
 }
 
 /**
@@ -174,15 +210,15 @@ export async function onRemovalAnswer(
     // have not heard yet): asked again while the check lasts.
     count(ctx, "REMOVAL_CONFIRMED");
     c.confirmed = true;
-    if (ctx.state.catchUp === asked) ctx.state.catchUp = undefined;
-    // The responder holds our removal as a stale leaf's: believed on its signed word only. It decides
-    // nothing for the group: at members that removed us otherwise, our re-add is put to the application.
-    if (r.staleLeaf === true && (await signedByMember(ctx, r))) c.staleLeaf = true;
+    // The responder holds our removal as a stale leaf's: believed once distinct responders say so. It
+    // decides nothing for the group: at members that removed us otherwise, our re-add is put to a vote.
+    const waiting = await noteStaleLeaf(ctx, c, pre, r);
+    if (!waiting && ctx.state.catchUp === asked) ctx.state.catchUp = undefined;
     return false;
   }
   // Undone only on a responder's signed word (a member on a recent roster): anyone holding the old key
   // could otherwise send a commit of its own making, or garbage, with our request's nonce.
-  if (!(await signedByMember(ctx, r))) {
+  if ((await signedResponder(ctx, r)) === undefined) {
     count(ctx, "INVALID_SIGNATURE");
     return false;
   }

@@ -207,11 +207,13 @@ export interface SyncVolatile {
         done: boolean;
         confirmed: boolean;
         /**
-         * A signed answer that confirmed the removal says the responder holds our leaf's removal as a stale
-         * leaf's (`CatchUpResponse.stale_leaf`): the group means to add us again, though we never saw the
-         * proposal flagged so.
+         * Signed answers of distinct responders that confirmed the removal say they hold our leaf's removal
+         * as a stale leaf's (`CatchUpResponse.stale_leaf`): the group means to add us again, though we never
+         * saw the proposal flagged so.
          */
         staleLeaf?: boolean;
+        /** The distinct responders (hex) whose signed answers flagged it so, until they are enough. */
+        staleLeafFrom?: string[];
         /** The check's last step, and the time since it began without a majority (not counted). */
         lastAt?: number;
         waitedMs?: number;

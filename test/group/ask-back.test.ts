@@ -21,4 +21,9 @@ it("a member whose leaf here was added after the state it asks from should ask b
   assert.equal(m0.group.shouldAskBack(hex("m3"), added), false, "asking from its leaf's epoch");
   assert.equal(m0.group.shouldAskBack(hex("m3"), added + 1n), false);
   assert.equal(m0.group.shouldAskBack(hex("nobody"), 0n), false, "a stranger");
+  // An add our state does not hold (`addedAt` left from a branch we stepped back from): no ask back.
+  m0.group.state.addedAt.set(hex("nobody"), added);
+  assert.equal(m0.group.shouldAskBack(hex("nobody"), added - 1n), false, "not on our roster");
+  m0.group.state.addedAt.set(hex("m3"), m0.group.epoch! + 1n);
+  assert.equal(m0.group.shouldAskBack(hex("m3"), added), false, "an add after our epoch");
 });

@@ -134,6 +134,10 @@ describe("forks, fingerprints and rewinding", () => {
     b!.group = (await mls.processMessage(b!.group!, x.message)).group;
     // The commit is selected; later both rewind to its parent state, and a sends there again.
     a!.group = await mls.enterOwnCommit(a!.group, out.group);
+    // What building the commit consumed retires with the state it left, as `commit` files it.
+    const filed = new Set(a!.group.retained.at(-1)!.consumed);
+    assert.ok(out.group.retained.at(-1)!.consumed.length > 0);
+    assert.ok(out.group.retained.at(-1)!.consumed.every((s) => filed.has(s)));
     await deliver(out.commit, [b!]);
     assertAgree([a!, b!]);
     a!.group = mls.rewind(a!.group, parentEpoch);
