@@ -10,7 +10,7 @@ import { drop } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { RecoveryHow, SyncEffect } from "./effects.ts";
 import { onGroupEffects } from "./gossip.ts";
-import { onRemovalAnswer } from "./removal-check.ts";
+import { flaggedOnRemoval, onRemovalAnswer } from "./removal-check.ts";
 import { liveMembers } from "./roster.ts";
 import type { PendingCatchUp } from "./state.ts";
 import type { CatchUpResponse } from "./wire.ts";
@@ -29,7 +29,7 @@ export async function onCommits(ctx: SyncContext, r: CatchUpResponse, now: numbe
   if (c && r.nonce && bytesEqual(r.nonce, c.nonce)) {
     // The answer to our removal check: applied only when the group went on without our removal.
     if (ctx.port.group === undefined) {
-      if (!(await onRemovalAnswer(ctx, r, now, c))) return [];
+      if (!(await onRemovalAnswer(ctx, r, now))) return [];
       const out = await applyBatch(ctx, r, now, c);
       // We had asked to leave, and the leave was on the branch the group abandoned: ask again.
       if (ctx.port.group !== undefined && ctx.port.leaving) out.push(...(await ctx.port.leave(now)));
@@ -143,8 +143,9 @@ async function applyBatch(
     const eff = await port.applyCommit(e.commit!, now, how, approvedOnly);
     if (eff !== undefined && port.group === undefined) {
       // The commit removed us (the port shows no group once we are out): it is applied, and it is the
-      // last one that is ours to apply.
+      // last one that is ours to apply. Its flag, if any, counts in the removal check that follows.
       ctx.state.catchUp = undefined;
+      await flaggedOnRemoval(ctx, r);
       return [...out, ...eff];
     }
     if (eff === undefined || !bytesEqual(port.group!.fingerprint, e.fingerprintAfter!)) {

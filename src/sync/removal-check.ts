@@ -17,7 +17,6 @@ import type { LoggedCommit } from "./group-port.ts";
 import { rejoin } from "./rejoin.ts";
 import { requesterKey } from "./requesters.ts";
 import { timing } from "./roster.ts";
-import type { PendingCatchUp } from "./state.ts";
 import { judge } from "./verdict.ts";
 import { answerBody, type CatchUpResponse } from "./wire.ts";
 
@@ -64,6 +63,19 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
       seqAtStart: new Map(ctx.state.lastSeq),
     };
   if (c.done) return [];
+  // Flags that came with the answer that brought our removal count as answers to the check do.
+  const early = v.flaggedOnRemoval;
+  if (early !== undefined) {
+    v.flaggedOnRemoval = undefined;
+    if (early.groupId === gid) {
+      const me = toHex(ctx.port.memberId);
+      const others = othersBefore(pre, me);
+      c.staleLeafFrom = [
+        ...new Set([...(c.staleLeafFrom ?? []), ...early.responders.filter((w) => others.has(w))]),
+      ];
+      if (c.staleLeafFrom.length >= staleLeafQuorum(pre, me)) c.staleLeaf = true;
+    }
+  }
   const windowMs = timing(ctx).windowMs;
   const verdict = judge(ctx, pre, now);
   // Time without a majority anywhere (the group itself still healing: a reset round, an even split) does
@@ -137,39 +149,55 @@ async function signedResponder(ctx: SyncContext, r: CatchUpResponse): Promise<st
   return signed ? responder : undefined;
 }
 
+/** Members (hex) of our roster before the removal `pre`, other than us. */
+function othersBefore(pre: MlsGroup, me: string): Set<string> {
+  const out = new Set(roster(pre).map((m) => toHex(m.memberId)));
+  out.delete(me);
+  return out;
+}
+
 /**
  * How many distinct responders must flag our removal as a stale leaf's before we ask back: as many as
  * must say "no path" ({@link NO_PATH_QUORUM}), or every other member of our roster before the removal
  * when fewer. One insider's word would otherwise make a member the group kept ask to be re-added.
  */
 export function staleLeafQuorum(pre: MlsGroup, me: string): number {
-  const others = roster(pre).filter((m) => toHex(m.memberId) !== me).length;
-  return Math.max(1, Math.min(NO_PATH_QUORUM, others));
+  return Math.max(1, Math.min(NO_PATH_QUORUM, othersBefore(pre, me).size));
 }
 
 /**
- * A signed answer that confirmed our removal flags it as a stale leaf's (`stale_leaf`): its responder is
- * counted, and the flag holds once {@link staleLeafQuorum} distinct responders said so across the check.
- * @returns whether the flag waits for corroboration (the request stays open for the other answers).
+ * The answer `r` of `responder` (its signature verified) flags our removal as a stale leaf's
+ * (`stale_leaf`): counted when the responder was on our roster before the removal `pre`; the flag holds
+ * once {@link staleLeafQuorum} distinct responders said so, over the check's requests and the answer
+ * that brought the removal (`flaggedOnRemoval`).
  */
-async function noteStaleLeaf(
+function noteStaleLeaf(
   ctx: SyncContext,
   c: NonNullable<SyncContext["volatile"]["removalCheck"]>,
   pre: MlsGroup,
   r: CatchUpResponse,
-): Promise<boolean> {
-  if (r.staleLeaf !== true || c.staleLeaf === true) return false;
-  const responder = await signedResponder(ctx, r);
+  responder: string,
+): void {
   const me = toHex(ctx.port.memberId);
-  if (responder === undefined || responder === me) return false;
+  if (r.staleLeaf !== true || c.staleLeaf === true || !othersBefore(pre, me).has(responder)) return;
   const said = new Set(c.staleLeafFrom ?? []).add(responder);
   c.staleLeafFrom = [...said];
-  if (said.size >= staleLeafQuorum(pre, me)) {
-    c.staleLeaf = true;
-    return false;
-  }
-  count(ctx, "STALE_LEAF_UNCORROBORATED");
-  return true;
+  if (said.size >= staleLeafQuorum(pre, me)) c.staleLeaf = true;
+  else count(ctx, "STALE_LEAF_UNCORROBORATED");
+}
+
+/**
+ * A catch-up answer `r` brought the commit that removed us: when it flags the removal as a stale leaf's,
+ * its responder (signature verified) counts toward the flag in the removal check that follows.
+ */
+export async function flaggedOnRemoval(ctx: SyncContext, r: CatchUpResponse): Promise<void> {
+  if (r.staleLeaf !== true || !r.groupId) return;
+  const responder = await signedResponder(ctx, r);
+  if (responder === undefined) return;
+  const v = ctx.volatile;
+  const gid = toHex(r.groupId);
+  const seen = v.flaggedOnRemoval?.groupId === gid ? v.flaggedOnRemoval.responders : [];
+  v.flaggedOnRemoval = { groupId: gid, responders: [...new Set([...seen, responder])] };
 }
 
 /**
@@ -192,12 +220,7 @@ function partsBelow(pre: MlsGroup, r: CatchUpResponse): boolean {
  * first, and is undone otherwise (we take our state before it again; the caller applies the answer).
  * @returns whether the caller should apply the answer.
  */
-export async function onRemovalAnswer(
-  ctx: SyncContext,
-  r: CatchUpResponse,
-  now: number,
-  asked: PendingCatchUp,
-): Promise<boolean> {
+export async function onRemovalAnswer(ctx: SyncContext, r: CatchUpResponse, now: number): Promise<boolean> {
   const c = ctx.volatile.removalCheck;
   const pre = beforeRemoval(ctx);
   if (c === undefined || c.done || pre === undefined || !r.groupId || !bytesEqual(r.groupId, pre.groupId))
@@ -208,12 +231,19 @@ export async function onRemovalAnswer(
   if (first !== undefined && (ours === undefined || bytesEqual(ours.commit, first.commit!))) {
     // The majority we asked is on our removal's branch now; it may still lose to another (a side we
     // have not heard yet): asked again while the check lasts.
+    // On a responder's signed word only: anyone holding the old key reads our request's nonce.
+    const responder = await signedResponder(ctx, r);
+    if (responder === undefined) {
+      count(ctx, "INVALID_SIGNATURE");
+      return false;
+    }
     count(ctx, "REMOVAL_CONFIRMED");
     c.confirmed = true;
     // The responder holds our removal as a stale leaf's: believed once distinct responders say so. It
     // decides nothing for the group: at members that removed us otherwise, our re-add is put to a vote.
-    const waiting = await noteStaleLeaf(ctx, c, pre, r);
-    if (!waiting && ctx.state.catchUp === asked) ctx.state.catchUp = undefined;
+    // The request stays open for its other answers (the first to arrive must not hide them); the check
+    // asks again once `catchUpRetryMs` passed.
+    noteStaleLeaf(ctx, c, pre, r, responder);
     return false;
   }
   // Undone only on a responder's signed word (a member on a recent roster): anyone holding the old key

@@ -198,6 +198,11 @@ export interface SyncVolatile {
   majorityBelowSince: number | undefined;
   /** Since when we are behind or forked from a majority without moving an epoch (see `CATCH_UP_STUCK`). */
   stuckSince: number | undefined;
+  /**
+   * The signed responders (hex) of the catch-up answers that brought the commit removing us from group
+   * `groupId` flagged `stale_leaf`: counted by the removal check that follows (removal-check.ts).
+   */
+  flaggedOnRemoval?: { groupId: string; responders: string[] };
   /** Removed from a group: the check that the group kept the commit (removal-check.ts). */
   removalCheck:
     | {

@@ -17,9 +17,10 @@ const counter = (c: Cluster, n: string, code: string) =>
  * `m3` removed by the group's vote, checking its removal. Its removal check asks for commits only while a
  * majority it reads is past its state (none here: the group took the removal), so the test stands in for
  * such a request: it sets the request pending at `m3`, and each of `liars` answers it at once with the
- * commit that removed `m3`, flagged `stale_leaf`, signed by the liar.
+ * commit that removed `m3`, flagged `stale_leaf`, signed by the liar (after `unflaggedFirst`'s answer
+ * without the flag, when given).
  */
-async function attack(seed: number, liars: readonly string[]) {
+async function attack(seed: number, liars: readonly string[], unflaggedFirst?: string) {
   const c = await formedGroup(seed, 5);
   const victim = "m3";
   const v = c.members.get(victim)!;
@@ -42,14 +43,14 @@ async function attack(seed: number, liars: readonly string[]) {
     epoch: removal.epoch + 1n,
     fingerprint: removal.fingerprintAfter,
   };
-  for (const name of liars) {
+  for (const name of [...(unflaggedFirst ? [unflaggedFirst] : []), ...liars]) {
     const x = new Insider(c, name);
     const answer = await x.noPathAnswer({
       groupId: v.group.group!.groupId,
       responder: x.member.group.memberId,
       nonce,
       commits: [{ epoch: removal.epoch, commit: removal.commit, fingerprintAfter: removal.fingerprintAfter }],
-      staleLeaf: true,
+      ...(name === unflaggedFirst ? {} : { staleLeaf: true }),
     });
     await x.sendSync({ commits: answer }, { key: keyBefore, to: [victim] });
   }
@@ -70,5 +71,12 @@ for (const seed of [1, 2, 3])
 it("two distinct responders flagging it make the member ask back (the quorum, not a lone word)", async () => {
   const { c, victim } = await attack(1, ["m0", "m1"]);
   assert.ok(counter(c, victim, "STALE_LEAF_REJOIN") > 0, "two signed flags are believed");
+  assert.deepEqual(c.faults, []);
+});
+
+it("an answer without the flag arriving first hides none of the others (the request stays open)", async () => {
+  const { c, victim } = await attack(2, ["m0", "m1"], "m2");
+  assert.ok(counter(c, victim, "REMOVAL_CONFIRMED") >= 3, "all three answers were read");
+  assert.ok(counter(c, victim, "STALE_LEAF_REJOIN") > 0);
   assert.deepEqual(c.faults, []);
 });
