@@ -5,7 +5,7 @@ import { concatBytes, u64be } from "../util/bytes.ts";
 import { DEFAULT_HISTORY, pushFingerprint } from "./fingerprint.ts";
 import type { Identity } from "./identity.ts";
 import { continueOwnChains } from "./reentry.ts";
-import { DEFAULT_RETAINED_EPOCHS, retire } from "./retention.ts";
+import { DEFAULT_RETAINED_EPOCHS, retire, zeroRetired } from "./retention.ts";
 import { membersOf } from "./roster.ts";
 import { intern } from "./share.ts";
 import { suite } from "./suite.ts";
@@ -94,6 +94,9 @@ export async function advance(
     state: group.state,
     consumed: [...allConsumed(group.consumed), ...consumed],
   };
+  // `group` is advanced, so it was taken: nothing live retains what its making retired any more.
+  zeroRetired(group.retired);
+  const { kept, retired } = retire([...group.retained, leaving], group.options.retainedEpochs);
   return {
     ...group,
     epoch: next.groupContext.epoch,
@@ -103,7 +106,8 @@ export async function advance(
       { epoch: next.groupContext.epoch, fingerprint },
       group.options.historySize,
     ),
-    retained: retire([...group.retained, leaving], group.options.retainedEpochs),
+    retained: kept,
+    retired,
     consumed: continued.consumed.length ? { batch: continued.consumed, before: undefined } : undefined,
     state: next,
   };

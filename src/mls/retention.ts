@@ -14,11 +14,22 @@ import type { MlsGroup, RetainedEpoch } from "./types.ts";
 /** Default `K`. */
 export const DEFAULT_RETAINED_EPOCHS = 4;
 
-/** Keeps the newest `k` entries and zeroes what the dropped ones consumed (not while members share state). */
-export function retire(entries: RetainedEpoch[], k: number): RetainedEpoch[] {
+/**
+ * Keeps the newest `k` entries; what the dropped ones consumed is returned, not zeroed: the value this
+ * makes may never be taken (a steward's own commit that loses, a candidate staged), and the live state
+ * still retains those epochs. {@link zeroRetired} zeroes it once the value made is advanced in turn.
+ */
+export function retire(
+  entries: RetainedEpoch[],
+  k: number,
+): { kept: RetainedEpoch[]; retired: Uint8Array[] } {
   const drop = Math.max(0, entries.length - k);
-  if (!sharing()) for (const e of entries.slice(0, drop)) for (const s of e.consumed) zeroOutUint8Array(s);
-  return entries.slice(drop);
+  return { kept: entries.slice(drop), retired: entries.slice(0, drop).flatMap((e) => [...e.consumed]) };
+}
+
+/** Zeroes secrets retired from the retention window (not while members share state: another may use them). */
+export function zeroRetired(secrets: readonly Uint8Array[] | undefined): void {
+  if (secrets !== undefined && !sharing()) for (const s of secrets) zeroOutUint8Array(s);
 }
 
 /** Epochs this member can rewind to, oldest first. */

@@ -28,6 +28,11 @@ export interface MlsGroup {
   readonly retained: readonly RetainedEpoch[];
   /** Secrets consumed during the current epoch, wiped when this epoch leaves the retention window. */
   readonly consumed: ConsumedSecrets | undefined;
+  /**
+   * Secrets of the epochs that left the retention window when this value was made: zeroed when this
+   * value is advanced in turn (it was taken then), not when made (`retention.ts`, `retire`).
+   */
+  readonly retired?: readonly Uint8Array[];
   readonly options: GroupOptions;
   /** States this member left by rewinding, with how far its own sending chains went there (`reentry.ts`). */
   readonly leftStates: readonly LeftState[];

@@ -183,3 +183,26 @@ describe("forks, fingerprints and rewinding", () => {
     assert.equal(toHex(back.fingerprint), toHex(mls.fingerprintAt(again.history, again.epoch - 1n)!));
   });
 });
+
+describe("retirement", () => {
+  it("a commit built and never taken zeroes nothing the live state still retains", async () => {
+    const [a, b] = await buildGroup(2);
+    for (let i = 0; i < 5; i++) {
+      const out = await mls.commit(a!.group!);
+      a!.group = out.group;
+      await deliver(out.commit, [b!]);
+    }
+    const oldest = mls.retainedEpochs(a!.group!)[0]!;
+    assert.equal(mls.retainedEpochs(a!.group!).length, 4, "the window is full");
+    // a builds a commit (a steward's candidate), which retires its oldest retained epoch; the group
+    // takes b's commit at that oldest epoch instead, and a rewinds there to take it.
+    await mls.commit(a!.group!);
+    const other = await mls.commit(mls.rewind(b!.group!, oldest));
+    a!.group = mls.rewind(a!.group!, oldest);
+    const r = await mls.processMessage(a!.group, other.commit);
+    assert.equal(r.kind, "commit");
+    b!.group = other.group;
+    a!.group = r.group;
+    assertAgree([a!, b!]);
+  });
+});
