@@ -77,7 +77,11 @@ export async function fresh(
   };
 }
 
-/** Moves `group` into the epoch of `next`: the old state becomes a retained epoch. */
+/**
+ * Moves `group` into the epoch of `next`: the old state becomes a retained epoch. `group` is the live
+ * state, or a value made from it by one step (a commit built, a candidate staged, a rewound copy): the
+ * secrets its making retired are zeroed here, so a value made and never taken must not be advanced.
+ */
 export async function advance(
   group: MlsGroup,
   entered: ClientState,
