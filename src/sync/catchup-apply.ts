@@ -29,7 +29,7 @@ export async function onCommits(ctx: SyncContext, r: CatchUpResponse, now: numbe
   if (c && r.nonce && bytesEqual(r.nonce, c.nonce)) {
     // The answer to our removal check: applied only when the group went on without our removal.
     if (ctx.port.group === undefined) {
-      if (!(await onRemovalAnswer(ctx, r, now))) return [];
+      if (!(await onRemovalAnswer(ctx, r, now, c))) return [];
       const out = await applyBatch(ctx, r, now, c);
       // We had asked to leave, and the leave was on the branch the group abandoned: ask again.
       if (ctx.port.group !== undefined && ctx.port.leaving) out.push(...(await ctx.port.leave(now)));
@@ -38,7 +38,12 @@ export async function onCommits(ctx: SyncContext, r: CatchUpResponse, now: numbe
     return applyBatch(ctx, r, now, c);
   }
   const g = ctx.port.group;
-  if (!g || !r.groupId || !bytesEqual(r.groupId, g.groupId)) return [];
+  // Removed: an answer to an earlier request of our removal check still counts there.
+  if (g === undefined) {
+    await onRemovalAnswer(ctx, r, now, undefined);
+    return [];
+  }
+  if (!r.groupId || !bytesEqual(r.groupId, g.groupId)) return [];
   const heard = ctx.volatile.heard;
   heard.push(r);
   if (heard.length > ctx.params.heardBatches) heard.shift();

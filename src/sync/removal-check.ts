@@ -17,11 +17,15 @@ import type { LoggedCommit } from "./group-port.ts";
 import { rejoin } from "./rejoin.ts";
 import { requesterKey } from "./requesters.ts";
 import { timing } from "./roster.ts";
+import type { PendingCatchUp } from "./state.ts";
 import { judge } from "./verdict.ts";
 import { answerBody, type CatchUpResponse } from "./wire.ts";
 
 /** View windows a removal check lasts at most, however long the group goes without a majority. */
 export const REMOVAL_CHECK_MAX_WINDOWS = 60;
+
+/** Nonces of a removal check's last requests whose answers still count (see `onRemovalAnswer`). */
+const REMOVAL_CHECK_NONCES_KEPT = 4;
 
 /** The commit that removed us (the one that led to the inactive group's state), if we were removed. */
 function removalCommit(ctx: SyncContext): LoggedCommit | undefined {
@@ -137,7 +141,11 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   }
   const asked = ctx.state.catchUp;
   if (asked && now - asked.sentAt < ctx.params.catchUpRetryMs) return [];
-  return sendCatchUp(ctx, from, m.epoch, m.fingerprint, now, pre.groupId);
+  const out = await sendCatchUp(ctx, from, m.epoch, m.fingerprint, now, pre.groupId);
+  // Remembered: an answer to it that comes after another answer cleared the request still counts.
+  const sent = ctx.state.catchUp?.nonce;
+  if (sent !== undefined) c.nonces = [...(c.nonces ?? []), toHex(sent)].slice(-REMOVAL_CHECK_NONCES_KEPT);
+  return out;
 }
 
 /** The responder (hex) of answer `r` when it is signed by it, a member of a recent roster of ours. */
@@ -216,15 +224,24 @@ function partsBelow(pre: MlsGroup, r: CatchUpResponse): boolean {
 }
 
 /**
- * An answer to the request of our removal check: the removal stands when its commit is the answer's
- * first, and is undone otherwise (we take our state before it again; the caller applies the answer).
+ * An answer to the request of our removal check (`asked`, pending), or to one of its last requests whose
+ * answer came after another answer cleared it (`asked` undefined: its confirmation and flag still count,
+ * so the first answer to arrive hides none of the others; an undoing answer waits for the next request).
+ * The removal stands when its commit is the answer's first, and is undone otherwise (we take our state
+ * before it again; the caller applies the answer).
  * @returns whether the caller should apply the answer.
  */
-export async function onRemovalAnswer(ctx: SyncContext, r: CatchUpResponse, now: number): Promise<boolean> {
+export async function onRemovalAnswer(
+  ctx: SyncContext,
+  r: CatchUpResponse,
+  now: number,
+  asked: PendingCatchUp | undefined,
+): Promise<boolean> {
   const c = ctx.volatile.removalCheck;
   const pre = beforeRemoval(ctx);
   if (c === undefined || c.done || pre === undefined || !r.groupId || !bytesEqual(r.groupId, pre.groupId))
     return false;
+  if (asked === undefined && (r.nonce === undefined || !c.nonces?.includes(toHex(r.nonce)))) return false;
   const first = r.commits.find((e) => e.epoch === pre.epoch);
   if (first === undefined && !partsBelow(pre, r)) return false;
   const ours = removalCommit(ctx);
@@ -241,11 +258,12 @@ export async function onRemovalAnswer(ctx: SyncContext, r: CatchUpResponse, now:
     c.confirmed = true;
     // The responder holds our removal as a stale leaf's: believed once distinct responders say so. It
     // decides nothing for the group: at members that removed us otherwise, our re-add is put to a vote.
-    // The request stays open for its other answers (the first to arrive must not hide them); the check
-    // asks again once `catchUpRetryMs` passed.
     noteStaleLeaf(ctx, c, pre, r, responder);
+    // Answered: the check may ask again at its next step (the majority may still move to another branch).
+    if (asked !== undefined && ctx.state.catchUp === asked) ctx.state.catchUp = undefined;
     return false;
   }
+  if (asked === undefined) return false;
   // Undone only on a responder's signed word (a member on a recent roster): anyone holding the old key
   // could otherwise send a commit of its own making, or garbage, with our request's nonce.
   if ((await signedResponder(ctx, r)) === undefined) {

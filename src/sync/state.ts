@@ -219,6 +219,8 @@ export interface SyncVolatile {
         staleLeaf?: boolean;
         /** The distinct responders (hex) whose signed answers flagged it so, until they are enough. */
         staleLeafFrom?: string[];
+        /** Nonces (hex) of the check's last requests: their answers count after the request was cleared. */
+        nonces?: string[];
         /** The check's last step, and the time since it began without a majority (not counted). */
         lastAt?: number;
         waitedMs?: number;

@@ -8,6 +8,7 @@ import { it } from "node:test";
 import { isActive } from "../../src/mls/index.ts";
 import type { Cluster } from "../../src/node/cluster.ts";
 import { Insider } from "../../src/node/insider.ts";
+import { toHex } from "../../src/util/bytes.ts";
 import { formedGroup } from "./harness.ts";
 
 const counter = (c: Cluster, n: string, code: string) =>
@@ -43,6 +44,10 @@ async function attack(seed: number, liars: readonly string[], unflaggedFirst?: s
     epoch: removal.epoch + 1n,
     fingerprint: removal.fingerprintAfter,
   };
+  // The check remembers the nonces of its requests (saveMemory hands out the live check).
+  const check = v.sync.saveMemory().removalCheck;
+  assert.ok(check !== undefined, "m3 checks its removal");
+  check.nonces = [toHex(nonce)];
   for (const name of [...(unflaggedFirst ? [unflaggedFirst] : []), ...liars]) {
     const x = new Insider(c, name);
     const answer = await x.noPathAnswer({
