@@ -148,9 +148,9 @@ async function applyBatch(
     const eff = await port.applyCommit(e.commit!, now, how, approvedOnly);
     if (eff !== undefined && port.group === undefined) {
       // The commit removed us (the port shows no group once we are out): it is applied, and it is the
-      // last one that is ours to apply. Its flag, if any, counts in the removal check that follows.
+      // last one that is ours to apply. Its flag, if an answer to us, counts in the removal check that follows.
       ctx.state.catchUp = undefined;
-      await flaggedOnRemoval(ctx, r);
+      if (asked !== undefined) await flaggedOnRemoval(ctx, r, e.epoch!);
       return [...out, ...eff];
     }
     if (eff === undefined || !bytesEqual(port.group!.fingerprint, e.fingerprintAfter!)) {

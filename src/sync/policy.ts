@@ -49,6 +49,7 @@ export async function tick(ctx: SyncContext, now: number): Promise<SyncEffect[]>
   // In a group again (the removal undone, or re-added): a later removal is checked afresh, even one from
   // the same state.
   volatile.removalCheck = undefined;
+  volatile.flaggedOnRemoval = undefined;
   if (port.syncKey === undefined) return [...out, ...(await keyless(ctx, now))];
   volatile.keylessSince = undefined;
   const inFlight = port.commitInFlight;

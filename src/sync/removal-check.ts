@@ -53,6 +53,7 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   const v = ctx.volatile;
   if (pre === undefined) {
     v.removalCheck = undefined;
+    v.flaggedOnRemoval = undefined;
     return [];
   }
   const gid = toHex(pre.groupId);
@@ -71,15 +72,9 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   const early = v.flaggedOnRemoval;
   if (early !== undefined) {
     v.flaggedOnRemoval = undefined;
-    if (early.groupId === gid) {
-      const me = toHex(ctx.port.memberId);
-      const others = othersBefore(pre, me);
-      c.staleLeafFrom = [
-        ...new Set([...(c.staleLeafFrom ?? []), ...early.responders.filter((w) => others.has(w))]),
-      ];
-      if (c.staleLeafFrom.length >= staleLeafQuorum(pre, me)) c.staleLeaf = true;
-    }
+    if (early.groupId === gid && early.epoch === pre.epoch) noteStaleLeaf(ctx, c, early.responders);
   }
+
   const windowMs = timing(ctx).windowMs;
   const verdict = judge(ctx, pre, now);
   // Time without a majority anywhere (the group itself still healing: a reset round, an even split) does
@@ -157,55 +152,59 @@ async function signedResponder(ctx: SyncContext, r: CatchUpResponse): Promise<st
   return signed ? responder : undefined;
 }
 
-/** Members (hex) of our roster before the removal `pre`, other than us. */
-function othersBefore(pre: MlsGroup, me: string): Set<string> {
-  const out = new Set(roster(pre).map((m) => toHex(m.memberId)));
-  out.delete(me);
+/**
+ * Members (hex) that hold our removal: the roster the commit that removed us left (members it removed
+ * with us are out of it, and cannot answer honestly). Only they count toward a `stale_leaf` flag.
+ */
+function removalHolders(ctx: SyncContext): Set<string> {
+  const removed = ctx.port.removedGroup;
+  const out = new Set(removed === undefined ? [] : roster(removed).map((m) => toHex(m.memberId)));
+  out.delete(toHex(ctx.port.memberId));
   return out;
 }
 
 /**
  * How many distinct responders must flag our removal as a stale leaf's before we ask back: as many as
- * must say "no path" ({@link NO_PATH_QUORUM}), or every other member of our roster before the removal
- * when fewer. One insider's word would otherwise make a member the group kept ask to be re-added.
+ * must say "no path" ({@link NO_PATH_QUORUM}), or every member that holds the removal when fewer. One
+ * insider's word would otherwise make a member the group kept ask to be re-added.
  */
-export function staleLeafQuorum(pre: MlsGroup, me: string): number {
-  return Math.max(1, Math.min(NO_PATH_QUORUM, othersBefore(pre, me).size));
+export function staleLeafQuorum(holders: ReadonlySet<string>): number {
+  return Math.max(1, Math.min(NO_PATH_QUORUM, holders.size));
 }
 
 /**
- * The answer `r` of `responder` (its signature verified) flags our removal as a stale leaf's
- * (`stale_leaf`): counted when the responder was on our roster before the removal `pre`; the flag holds
- * once {@link staleLeafQuorum} distinct responders said so, over the check's requests and the answer
- * that brought the removal (`flaggedOnRemoval`).
+ * Responders (hex) flagging our removal as a stale leaf's (`stale_leaf`, signatures verified) are
+ * counted when they hold the removal; the flag holds once {@link staleLeafQuorum} distinct ones said so,
+ * over the check's requests and the answer that brought the removal (`flaggedOnRemoval`).
  */
 function noteStaleLeaf(
   ctx: SyncContext,
   c: NonNullable<SyncContext["volatile"]["removalCheck"]>,
-  pre: MlsGroup,
-  r: CatchUpResponse,
-  responder: string,
+  responders: readonly string[],
 ): void {
-  const me = toHex(ctx.port.memberId);
-  if (r.staleLeaf !== true || c.staleLeaf === true || !othersBefore(pre, me).has(responder)) return;
-  const said = new Set(c.staleLeafFrom ?? []).add(responder);
+  if (c.staleLeaf === true) return;
+  const holders = removalHolders(ctx);
+  const said = new Set([...(c.staleLeafFrom ?? []), ...responders.filter((w) => holders.has(w))]);
   c.staleLeafFrom = [...said];
-  if (said.size >= staleLeafQuorum(pre, me)) c.staleLeaf = true;
-  else count(ctx, "STALE_LEAF_UNCORROBORATED");
+  if (said.size >= staleLeafQuorum(holders)) c.staleLeaf = true;
+  else if (said.size > 0) count(ctx, "STALE_LEAF_UNCORROBORATED");
 }
 
 /**
- * A catch-up answer `r` brought the commit that removed us: when it flags the removal as a stale leaf's,
- * its responder (signature verified) counts toward the flag in the removal check that follows.
+ * The answer `r` to our own request brought the commit (at `epoch`) that removed us: when it flags the
+ * removal as a stale leaf's, its responder (signature verified) counts toward the flag in the removal
+ * check that follows. The flag speaks of the requester only: an answer heard to another member's request
+ * never counts.
  */
-export async function flaggedOnRemoval(ctx: SyncContext, r: CatchUpResponse): Promise<void> {
+export async function flaggedOnRemoval(ctx: SyncContext, r: CatchUpResponse, epoch: bigint): Promise<void> {
   if (r.staleLeaf !== true || !r.groupId) return;
   const responder = await signedResponder(ctx, r);
   if (responder === undefined) return;
   const v = ctx.volatile;
   const gid = toHex(r.groupId);
-  const seen = v.flaggedOnRemoval?.groupId === gid ? v.flaggedOnRemoval.responders : [];
-  v.flaggedOnRemoval = { groupId: gid, responders: [...new Set([...seen, responder])] };
+  const f = v.flaggedOnRemoval;
+  const seen = f?.groupId === gid && f.epoch === epoch ? f.responders : [];
+  v.flaggedOnRemoval = { groupId: gid, epoch, responders: [...new Set([...seen, responder])] };
 }
 
 /**
@@ -238,10 +237,10 @@ export async function onRemovalAnswer(
   asked: PendingCatchUp | undefined,
 ): Promise<boolean> {
   const c = ctx.volatile.removalCheck;
-  const pre = beforeRemoval(ctx);
-  if (c === undefined || c.done || pre === undefined || !r.groupId || !bytesEqual(r.groupId, pre.groupId))
-    return false;
+  if (c === undefined || c.done) return false;
   if (asked === undefined && (r.nonce === undefined || !c.nonces?.includes(toHex(r.nonce)))) return false;
+  const pre = beforeRemoval(ctx);
+  if (pre === undefined || !r.groupId || !bytesEqual(r.groupId, pre.groupId)) return false;
   const first = r.commits.find((e) => e.epoch === pre.epoch);
   if (first === undefined && !partsBelow(pre, r)) return false;
   const ours = removalCommit(ctx);
@@ -258,7 +257,7 @@ export async function onRemovalAnswer(
     c.confirmed = true;
     // The responder holds our removal as a stale leaf's: believed once distinct responders say so. It
     // decides nothing for the group: at members that removed us otherwise, our re-add is put to a vote.
-    noteStaleLeaf(ctx, c, pre, r, responder);
+    if (r.staleLeaf === true) noteStaleLeaf(ctx, c, [responder]);
     // Answered: the check may ask again at its next step (the majority may still move to another branch).
     if (asked !== undefined && ctx.state.catchUp === asked) ctx.state.catchUp = undefined;
     return false;

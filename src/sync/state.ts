@@ -199,10 +199,11 @@ export interface SyncVolatile {
   /** Since when we are behind or forked from a majority without moving an epoch (see `CATCH_UP_STUCK`). */
   stuckSince: number | undefined;
   /**
-   * The signed responders (hex) of the catch-up answers that brought the commit removing us from group
-   * `groupId` flagged `stale_leaf`: counted by the removal check that follows (removal-check.ts).
+   * The signed responders (hex) of the answers to our catch-up that brought the commit (at `epoch`)
+   * removing us from group `groupId` flagged `stale_leaf`: counted by the removal check that follows
+   * (removal-check.ts).
    */
-  flaggedOnRemoval?: { groupId: string; responders: string[] };
+  flaggedOnRemoval?: { groupId: string; epoch: bigint; responders: string[] };
   /** Removed from a group: the check that the group kept the commit (removal-check.ts). */
   removalCheck:
     | {
