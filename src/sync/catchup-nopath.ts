@@ -3,15 +3,14 @@
 // member's word never decides: answers are signed by their responder, and we rejoin only once two
 // distinct responders said so for the same target (or every holder of it, when fewer hold it). A lone
 // "no path" is counted and we wait for the other answers, or ask again.
-import { verify } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
+import { answerSigner } from "./answer-signer.ts";
 import { count, drop } from "./channel.ts";
 import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import { forkedBeyondRetained } from "./rejoin.ts";
-import { requesterKey } from "./requesters.ts";
 import type { PendingCatchUp } from "./state.ts";
-import { answerBody, type CatchUpResponse } from "./wire.ts";
+import type { CatchUpResponse } from "./wire.ts";
 
 /** Distinct responders whose "no path" makes us rejoin, when at least that many hold the target. */
 export const NO_PATH_QUORUM = 2;
@@ -49,13 +48,9 @@ export async function onNoPath(
   code: "NO_PATH_TO_MAJORITY" | "COMMIT_NOT_APPLICABLE" | "FORK_BEYOND_RETAINED",
   now: number,
 ): Promise<SyncEffect[]> {
-  if (!r.responder || !r.signature) return drop(ctx, "MALFORMED");
-  const responder = toHex(r.responder);
-  if (responder === toHex(ctx.port.memberId)) return drop(ctx, "MALFORMED");
-  const key = requesterKey(ctx, responder);
-  if (key === undefined) return drop(ctx, "UNKNOWN_MEMBER");
-  if (!(await verify(key, "catch-up-answer", answerBody(r), r.signature)))
-    return drop(ctx, "INVALID_SIGNATURE");
+  const signer = await answerSigner(ctx, r);
+  if ("drop" in signer) return drop(ctx, signer.drop);
+  const responder = signer.responder;
   const said = new Set(asked.noPath ?? []);
   said.add(responder);
   if (said.size < noPathQuorum(ctx, asked)) {

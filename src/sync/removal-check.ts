@@ -6,8 +6,9 @@
 // first commit is the one that removed it, the removal stands. If it is another, the group went on without
 // the removal: the member returns to its state before it and applies the answer like any catch-up (and a
 // member that had asked to leave asks again).
-import { fingerprintAt, type MlsGroup, retainedEpochs, rewind, roster, verify } from "../mls/index.ts";
+import { fingerprintAt, type MlsGroup, retainedEpochs, rewind, roster } from "../mls/index.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
+import { answerSigner } from "./answer-signer.ts";
 import { NO_PATH_QUORUM } from "./catchup-nopath.ts";
 import { forkedFrom, sendCatchUp } from "./catchup-request.ts";
 import { count } from "./channel.ts";
@@ -15,11 +16,10 @@ import type { SyncContext } from "./context.ts";
 import type { SyncEffect } from "./effects.ts";
 import type { LoggedCommit } from "./group-port.ts";
 import { rejoin } from "./rejoin.ts";
-import { requesterKey } from "./requesters.ts";
 import { timing } from "./roster.ts";
 import type { PendingCatchUp } from "./state.ts";
 import { judge } from "./verdict.ts";
-import { answerBody, type CatchUpResponse } from "./wire.ts";
+import type { CatchUpResponse } from "./wire.ts";
 
 /** View windows a removal check lasts at most, however long the group goes without a majority. */
 export const REMOVAL_CHECK_MAX_WINDOWS = 60;
@@ -143,13 +143,10 @@ export async function checkRemoval(ctx: SyncContext, now: number): Promise<SyncE
   return out;
 }
 
-/** The responder (hex) of answer `r` when it is signed by it, a member of a recent roster of ours. */
+/** The responder (hex) of answer `r` when it is signed by another member of a recent roster of ours. */
 async function signedResponder(ctx: SyncContext, r: CatchUpResponse): Promise<string | undefined> {
-  const responder = r.responder ? toHex(r.responder) : undefined;
-  const key = responder === undefined ? undefined : requesterKey(ctx, responder);
-  const signed =
-    key !== undefined && !!r.signature && (await verify(key, "catch-up-answer", answerBody(r), r.signature));
-  return signed ? responder : undefined;
+  const signer = await answerSigner(ctx, r);
+  return "responder" in signer ? signer.responder : undefined;
 }
 
 /**

@@ -3,16 +3,17 @@
 // What it can do to the network: latency and jitter, loss, partitions, one-way cuts, duplication and
 // reordering beyond the jitter (link-faults.ts), crashes at a time or between two inputs of a node, and
 // restarts (a node never restarted is dead for good).
-import { dispatch } from "../transport.ts";
 import { armCrash, countInput, crashNode } from "./crash.ts";
 import { type HandleHost, nodeHandles } from "./handles.ts";
-import { checkLinkFaults, drawFaults, type LinkFaults } from "./link-faults.ts";
+import { type LinkHost, latency, transmit } from "./link.ts";
+import { checkLinkFaults, type LinkFaults } from "./link-faults.ts";
 import { joinMesh, newMeshState, relay, retryGaps } from "./mesh.ts";
 import { OneWayCuts } from "./one-way.ts";
 import { SeededRng } from "./prng.ts";
 import { EventQueue } from "./queue.ts";
 import { SeenCache } from "./seen-cache.ts";
 import { TraceHash } from "./trace.ts";
+import { zeroCounters } from "./traffic.ts";
 import {
   type Counters,
   DEFAULT_SIM_OPTIONS,
@@ -36,8 +37,6 @@ export { DEFAULT_SIM_OPTIONS } from "./types.ts";
  */
 const SEEN_TTL_MS = 120_000;
 
-const zero = (): Counters => ({ msgsOut: 0, bytesOut: 0, msgsIn: 0, bytesIn: 0 });
-
 /** A simulated network of named nodes. */
 export class Simulator {
   readonly options: SimOptions;
@@ -47,15 +46,17 @@ export class Simulator {
   readonly injected: Injected = { duplicated: 0, delayed: 0 };
   readonly topics = new Map<string, Counters>();
   #now = 0;
-  #queue = new EventQueue();
+  readonly #queue = new EventQueue();
   #nodes = new Map<string, NodeRec>();
   #mesh = newMeshState();
-  #oneWay = new OneWayCuts();
+  readonly #oneWay = new OneWayCuts();
   #nextMsg = 0;
   #nextTimer = 1;
   #events = 0;
   #trace = new TraceHash();
   #heartbeat = false;
+  /** What links use of the simulator (link.ts). */
+  readonly #link: LinkHost;
 
   /** `faults` may name some fields only: the others are off. */
   constructor(options: Partial<Omit<SimOptions, "faults">> & { faults?: Partial<LinkFaults> } = {}) {
@@ -66,6 +67,18 @@ export class Simulator {
       faults: checkLinkFaults({ ...DEFAULT_SIM_OPTIONS.faults, ...options.faults }),
     };
     this.rng = new SeededRng(this.options.seed);
+    this.#link = {
+      now: () => this.#now,
+      rng: this.rng,
+      options: this.options,
+      queue: this.#queue,
+      oneWay: this.#oneWay,
+      drops: this.drops,
+      injected: this.injected,
+      topics: this.topics,
+      mix: (a, b, c, d) => this.#mix(a, b, c, d),
+      relay: (to, msg, source) => this.#relay(to, msg, source),
+    };
   }
 
   /** Virtual time, ms. */
@@ -90,7 +103,7 @@ export class Simulator {
       timers: new Map(),
       subs: new Map(),
       seen: new SeenCache(SEEN_TTL_MS),
-      counters: zero(),
+      counters: zeroCounters(),
       rng: this.rng.fork(),
       inputs: 0,
       crashAfter: undefined,
@@ -240,10 +253,6 @@ export class Simulator {
     this.#mix(3, n.index, 0, 0);
   }
 
-  #input(n: NodeRec, run: () => void | Promise<void> | undefined): Promise<void> | undefined {
-    return countInput(n, run);
-  }
-
   /** Brings a crashed node back (with no subscriptions); get its new handles with {@link node}. */
   restart(id: string, at = this.#now): void {
     this.at(at, () => {
@@ -272,7 +281,7 @@ export class Simulator {
   #direct(from: NodeRec, topic: string, data: Uint8Array, to: readonly NodeRec[]): void {
     const msg: SimMessage = { id: this.#nextMsg++, topic, data, direct: true };
     for (const target of to)
-      if (target !== from && target.subs.has(topic)) this.#transmit(from, target, msg, 0);
+      if (target !== from && target.subs.has(topic)) transmit(this.#link, from, target, msg, 0);
   }
 
   /** Runs every event up to and including virtual time `t`, then sets the clock to `t`. */
@@ -317,7 +326,7 @@ export class Simulator {
     now: () => this.#now,
     schedule: (at, run) => this.#queue.push(at, run),
     nextTimerId: () => this.#nextTimer++,
-    input: (rec, run) => this.#input(rec, run),
+    input: countInput,
     publish: (rec, topic, data) => this.#publish(rec, topic, data),
     direct: (rec, topic, data, to) => this.#direct(rec, topic, data, to),
     node: (id) => this.#nodes.get(id),
@@ -328,96 +337,17 @@ export class Simulator {
     },
   };
 
-  #topic(topic: string): Counters {
-    let c = this.topics.get(topic);
-    if (c === undefined) {
-      c = zero();
-      this.topics.set(topic, c);
-    }
-    return c;
-  }
-
-  #latency(): number {
-    const { latencyMs, jitterMs } = this.options.link;
-    return latencyMs + (jitterMs > 0 ? this.rng.next() * jitterMs : 0);
-  }
-
   #publish(from: NodeRec, topic: string, data: Uint8Array): void {
     const msg: SimMessage = { id: this.#nextMsg++, topic, data };
     // Broadcast sends one copy per subscriber: only relaying (gossip) can bring a message twice.
     if (this.options.delivery === "broadcast") {
       for (const to of this.#nodes.values()) {
-        if (to !== from && to.subs.has(topic)) this.#transmit(from, to, msg, 0);
+        if (to !== from && to.subs.has(topic)) transmit(this.#link, from, to, msg, 0);
       }
     } else {
       from.seen.add(msg.id, this.#now);
       this.#relay(from, msg, undefined);
     }
-  }
-
-  /** Sends one copy over one link; `extra` adds latency (IWANT round trip). Returns false if blocked. */
-  #transmit(from: NodeRec, to: NodeRec, msg: SimMessage, extra: number): boolean {
-    const size = msg.data.length;
-    from.counters.msgsOut++;
-    from.counters.bytesOut += size;
-    const t = this.#topic(msg.topic);
-    t.msgsOut++;
-    t.bytesOut += size;
-    if (!to.up) return this.#drop("down", from, to, msg);
-    if (from.group !== to.group) return this.#drop("partition", from, to, msg);
-    if (this.#oneWay.blocks(from.index, to.index)) return this.#drop("one-way", from, to, msg);
-    if (this.options.link.loss > 0 && this.rng.next() < this.options.link.loss)
-      return this.#drop("loss", from, to, msg);
-    const incarnation = to.incarnation;
-    const arrive = () => {
-      if (!to.up || to.incarnation !== incarnation) {
-        this.#drop("down", from, to, msg);
-        return;
-      }
-      return this.#arrive(from, to, msg);
-    };
-    const at = this.#now + extra + this.#latency();
-    const f = drawFaults(this.rng, this.options.faults);
-    if (f.extraMs > 0) this.injected.delayed++;
-    this.#queue.push(at + f.extraMs, arrive);
-    if (f.copyAfterMs !== undefined) {
-      this.injected.duplicated++;
-      this.#queue.push(at + f.extraMs + f.copyAfterMs, arrive);
-    }
-    return true;
-  }
-
-  #drop(kind: "loss" | "partition" | "one-way" | "down", from: NodeRec, to: NodeRec, msg: SimMessage): false {
-    this.drops[kind === "one-way" ? "partition" : kind]++;
-    const tag = kind === "loss" ? 0 : kind === "partition" ? 1 : kind === "down" ? 2 : 3;
-    this.#mix(10 + tag, from.index, to.index, msg.id);
-    return false;
-  }
-
-  #arrive(from: NodeRec, to: NodeRec, msg: SimMessage): Promise<void> | undefined {
-    if (this.options.delivery === "gossip") {
-      if (to.seen.has(msg.id)) {
-        this.drops.duplicate++;
-        return;
-      }
-      to.seen.add(msg.id, this.#now);
-    }
-    to.counters.msgsIn++;
-    to.counters.bytesIn += msg.data.length;
-    const t = this.#topic(msg.topic);
-    t.msgsIn++;
-    t.bytesIn += msg.data.length;
-    this.#mix(20, from.index, to.index, msg.id);
-    if (this.options.delivery === "gossip" && !msg.direct) this.#relay(to, msg, from);
-    const handlers = to.subs.get(msg.topic);
-    if (handlers === undefined) return;
-    return this.#input(to, () =>
-      dispatch(
-        handlers,
-        { topic: msg.topic, data: msg.data, from: from.id },
-        () => void this.drops.handlerErrors++,
-      ),
-    );
   }
 
   // ---- gossip model (mesh.ts) ----
@@ -429,7 +359,7 @@ export class Simulator {
   }
 
   #relay(from: NodeRec, msg: SimMessage, source: NodeRec | undefined): void {
-    relay(this.#mesh, from, msg, source, this.#now, (to) => this.#transmit(from, to, msg, 0));
+    relay(this.#mesh, from, msg, source, this.#now, (to) => transmit(this.#link, from, to, msg, 0));
   }
 
   /** IHAVE/IWANT: retry blocked transmissions still inside the gossip window. */
@@ -439,7 +369,7 @@ export class Simulator {
       this.#now,
       this.options.gossipWindow * this.options.heartbeatMs,
       (g) => g.to.up && g.from.group === g.to.group && !this.#oneWay.blocks(g.from.index, g.to.index),
-      (g) => this.#transmit(g.from, g.to, g.msg, this.#latency()),
+      (g) => transmit(this.#link, g.from, g.to, g.msg, latency(this.#link)),
     );
     this.#queue.push(this.#now + this.options.heartbeatMs, () => this.#onHeartbeat());
   }
