@@ -16,22 +16,20 @@ function topicCounters(topics: Map<string, Counters>, topic: string): Counters {
   return c;
 }
 
+/** Adds one message of `size` bytes to `c`, in direction `dir`. */
+function add(c: Counters, dir: "In" | "Out", size: number): void {
+  c[`msgs${dir}`]++;
+  c[`bytes${dir}`] += size;
+}
+
 /** Counts one transmission of `msg` by `from`, on the node and on the message's topic. */
 export function countSent(topics: Map<string, Counters>, from: NodeRec, msg: SimMessage): void {
-  const size = msg.data.length;
-  from.counters.msgsOut++;
-  from.counters.bytesOut += size;
-  const t = topicCounters(topics, msg.topic);
-  t.msgsOut++;
-  t.bytesOut += size;
+  add(from.counters, "Out", msg.data.length);
+  add(topicCounters(topics, msg.topic), "Out", msg.data.length);
 }
 
 /** Counts one arrival of `msg` at `to`, on the node and on the message's topic. */
 export function countReceived(topics: Map<string, Counters>, to: NodeRec, msg: SimMessage): void {
-  const size = msg.data.length;
-  to.counters.msgsIn++;
-  to.counters.bytesIn += size;
-  const t = topicCounters(topics, msg.topic);
-  t.msgsIn++;
-  t.bytesIn += size;
+  add(to.counters, "In", msg.data.length);
+  add(topicCounters(topics, msg.topic), "In", msg.data.length);
 }
